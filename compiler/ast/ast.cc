@@ -1,0 +1,172 @@
+#include "compiler/ast/ast.h"
+
+namespace qm::ast {
+namespace {
+
+template <class... F>
+struct Overload : F... { using F::operator()...; };
+template <class... F>
+Overload(F...) -> Overload<F...>;
+
+std::string Str(const Literal& l) {
+  switch (l.kind) {
+    case Literal::Kind::kString: return "\"" + l.text + "\"";
+    default: return l.text;
+  }
+}
+std::string Str(const Value& v) {
+  return std::visit(Overload{[](const Literal& l) { return Str(l); },
+                             [](const Ident& i) { return i.text; }}, v);
+}
+std::string Str(const Name& n) {
+  if (n.profile_qualified) return "profile." + n.name.text;
+  if (n.qualifier) return n.qualifier->text + "." + n.name.text;
+  return n.name.text;
+}
+std::string Str(const Expr& e);
+std::string Str(const Operand& o) {
+  return std::visit(Overload{
+      [](const Name& n) { return Str(n); },
+      [](const Literal& l) { return Str(l); },
+      [](const Aggregate& a) {
+        std::string s = std::string(Spelling(a.func)) + "(" + a.event.text;
+        if (a.field) s += "." + a.field->text;
+        if (a.where) s += " where " + Str(*a.where);
+        if (a.within) s += " within " + a.within->text;
+        return s + ")";
+      },
+      [](const Since& s) {
+        return "since(" + std::string(s.profile_qualified ? "profile." : "") +
+               (s.name ? s.name->text : "any") + ")";
+      }}, o);
+}
+std::string Str(const Expr& e) {
+  return std::visit(Overload{
+      [](const Compare& c) { return "(" + std::string(Spelling(c.op)) + " " + Str(*c.lhs) + " " + Str(*c.rhs) + ")"; },
+      [](const InList& l) {
+        std::string s = std::string(l.negated ? "(not-in " : "(in ") + Str(*l.operand);
+        for (const Value& v : l.values) s += " " + Str(v);
+        return s + ")";
+      },
+      [](const Contains& c) { return "(contains " + Str(*c.operand) + " " + Str(c.value) + ")"; },
+      [](const Has& h) { return "(has " + h.tag.text + ")"; },
+      [](const BoolField& b) { return "(bool " + Str(b.field) + ")"; },
+      [](const Not& n) { return "(not " + Str(*n.operand) + ")"; },
+      [](const And& a) {
+        std::string s = "(and";
+        for (const ExprPtr& o : a.operands) s += " " + Str(*o);
+        return s + ")";
+      },
+      [](const Or& a) {
+        std::string s = "(or";
+        for (const ExprPtr& o : a.operands) s += " " + Str(*o);
+        return s + ")";
+      }}, e.kind);
+}
+std::string Str(const ActionValue& v) {
+  return std::visit(Overload{[](const Name& n) { return Str(n); },
+                             [](const Literal& l) { return Str(l); }}, v);
+}
+std::string Str(const Action& a) {
+  std::string s = std::visit(Overload{
+      [](const SetAction& x) { return "set " + Str(x.field) + " " + Str(x.value); },
+      [](const AddAction& x) { return "add " + Str(x.field) + " " + Str(x.value); },
+      [](const TagAction& x) { return std::string(x.untag ? "untag " : "tag ") + x.tag.text; },
+      [](const PushAction& x) {
+        return std::string(x.invite ? "invite " : "push ") + x.target +
+               (x.every ? " every " + x.every->text : "");
+      },
+      [](const NotifyAction& x) { return "notify " + x.target + " \"" + x.message + "\""; }},
+      a.action);
+  if (a.after) s = "after " + a.after->text + " " + s;
+  if (a.unless) s += " unless " + a.unless->text;
+  return s;
+}
+std::string Str(const Trigger& t) {
+  return std::visit(Overload{
+      [](const EventTrigger& x) { return x.event.text; },
+      [](const AnyTrigger&) { return std::string("any"); },
+      [](const TagTrigger& x) { return std::string(x.untagged ? "untagged " : "tagged ") + x.tag.text; },
+      [](const BecomesTrigger& x) { return x.field.text + " becomes " + Str(x.value); },
+      [](const QuietTrigger& x) {
+        return "no " + (x.event ? x.event->text : std::string("any")) + " for " + x.duration.text;
+      }}, t);
+}
+std::string Str(const FieldDecl& f) {
+  std::string s = f.name.text + ": ";
+  if (f.type.name) {
+    s += f.type.name->text;
+  } else {
+    s += "enum{";
+    for (size_t i = 0; i < f.type.inline_members.size(); ++i)
+      s += (i ? " " : "") + f.type.inline_members[i].text;
+    s += "}";
+  }
+  if (f.default_value) s += " = " + Str(*f.default_value);
+  return s;
+}
+
+}  // namespace
+
+Span SpanOf(const Value& v) {
+  return std::visit(Overload{[](const Literal& l) { return l.span; },
+                             [](const Ident& i) { return i.span; }}, v);
+}
+
+const char* Spelling(CmpOp op) {
+  switch (op) {
+    case CmpOp::kEq: return "=";
+    case CmpOp::kNe: return "!=";
+    case CmpOp::kLt: return "<";
+    case CmpOp::kLe: return "<=";
+    case CmpOp::kGt: return ">";
+    case CmpOp::kGe: return ">=";
+  }
+  return "?";
+}
+
+const char* Spelling(AggFunc f) {
+  switch (f) {
+    case AggFunc::kCount: return "count";
+    case AggFunc::kSum: return "sum";
+    case AggFunc::kMin: return "min";
+    case AggFunc::kMax: return "max";
+    case AggFunc::kAvg: return "avg";
+  }
+  return "?";
+}
+
+std::string DebugString(const RuleFile& file) {
+  std::string out;
+  for (const Item& item : file.items) {
+    out += std::visit(Overload{
+        [](const EnumDecl& d) {
+          std::string s = "enum " + d.name.text + " {";
+          for (size_t i = 0; i < d.members.size(); ++i) s += (i ? " " : "") + d.members[i].text;
+          return s + "}";
+        },
+        [](const EventDecl& d) {
+          std::string s = "event " + d.name.text + " {";
+          for (size_t i = 0; i < d.fields.size(); ++i) s += (i ? ", " : "") + Str(d.fields[i]);
+          return s + "}";
+        },
+        [](const ProfileDecl& d) {
+          std::string s = "profile {";
+          for (size_t i = 0; i < d.fields.size(); ++i) s += (i ? ", " : "") + Str(d.fields[i]);
+          return s + "}";
+        },
+        [](const TagDecl& d) { return "tag " + d.name.text + " \"" + d.description + "\""; },
+        [](const ImportDecl& d) { return "import \"" + d.path + "\""; },
+        [](const Rule& r) {
+          std::string s = "rule " + (r.name ? r.name->text : std::string("_")) + ": when " + Str(r.trigger);
+          if (r.condition) s += " if " + Str(*r.condition);
+          s += " then ";
+          for (size_t i = 0; i < r.actions.size(); ++i) s += (i ? ", " : "") + Str(r.actions[i]);
+          return s;
+        }}, item);
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace qm::ast

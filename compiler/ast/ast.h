@@ -1,0 +1,166 @@
+// The syntax tree of one rule file: value nodes with byte spans, exactly as
+// written. Names are not resolved here; the checker does that and produces a
+// separate typed program (check/check.h).
+#ifndef QM_COMPILER_AST_AST_H_
+#define QM_COMPILER_AST_AST_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "compiler/source/source.h"
+
+namespace qm::ast {
+
+struct Ident {
+  std::string text;
+  Span span;
+};
+
+// A literal as written. Bare words are not literals: they are `Name`s, and
+// the checker decides (A13) whether one is a field, a member or text.
+struct Literal {
+  enum class Kind { kNumber, kDuration, kString, kBool };
+  Kind kind;
+  std::string text;      // number text (may start with `-`), string contents (unescaped)
+  int64_t duration_ms = 0;  // kDuration
+  bool bool_value = false;  // kBool
+  Span span;
+};
+
+// `name`, `event.name` or `profile.name`.
+struct Name {
+  std::optional<Ident> qualifier;
+  bool profile_qualified = false;  // written `profile.x`
+  Ident name;
+  Span span;
+};
+
+// A value in a list (`in (...)`), after `contains`, as a default, or after
+// `becomes`: a literal or a bare word.
+using Value = std::variant<Literal, Ident>;
+Span SpanOf(const Value& v);
+
+struct Expr;
+using ExprPtr = std::unique_ptr<Expr>;
+
+enum class CmpOp { kEq, kNe, kLt, kLe, kGt, kGe };
+const char* Spelling(CmpOp op);
+
+enum class AggFunc { kCount, kSum, kMin, kMax, kAvg };
+const char* Spelling(AggFunc f);
+
+struct Aggregate {
+  AggFunc func;
+  Ident event;                  // `any` is an Ident with text "any" and is_any set
+  bool is_any = false;
+  std::optional<Ident> field;   // sum/min/max/avg
+  ExprPtr where;                // optional
+  std::optional<Literal> within;
+};
+
+struct Since {
+  std::optional<Ident> name;    // empty for `since(any)`
+  bool profile_qualified = false;
+};
+
+// A comparison operand.
+using Operand = std::variant<Name, Literal, Aggregate, Since>;
+
+struct Compare { CmpOp op; std::unique_ptr<Operand> lhs, rhs; };
+struct InList { std::unique_ptr<Operand> operand; std::vector<Value> values; bool negated = false; };
+struct Contains { std::unique_ptr<Operand> operand; Value value; };
+struct Has { Ident tag; };
+struct BoolField { Name field; };
+struct Not { ExprPtr operand; };
+struct And { std::vector<ExprPtr> operands; };
+struct Or { std::vector<ExprPtr> operands; };
+
+using ExprKind = std::variant<Compare, InList, Contains, Has, BoolField, Not, And, Or>;
+
+struct Expr {
+  Span span;
+  ExprKind kind;
+};
+
+// Triggers.
+struct EventTrigger { Ident event; };
+struct AnyTrigger {};
+struct TagTrigger { Ident tag; bool untagged = false; };
+struct BecomesTrigger { Ident field; Value value; };
+struct QuietTrigger { std::optional<Ident> event; Literal duration; };  // event empty: `no any for`
+using Trigger = std::variant<EventTrigger, AnyTrigger, TagTrigger, BecomesTrigger, QuietTrigger>;
+
+// Actions. A value on the right of set/add is a Name (field, member or bare
+// word) or a literal.
+using ActionValue = std::variant<Name, Literal>;
+struct SetAction { Name field; ActionValue value; };
+struct AddAction { Name field; ActionValue value; };
+struct TagAction { Ident tag; bool untag = false; };
+struct PushAction {
+  bool invite = false;
+  std::string target;
+  Span target_span;
+  std::optional<Literal> every;
+};
+struct NotifyAction { std::string target; Span target_span; std::string message; Span message_span; };
+using SimpleAction = std::variant<SetAction, AddAction, TagAction, PushAction, NotifyAction>;
+
+struct Action {
+  Span span;
+  std::optional<Literal> after;   // `after D ...`
+  SimpleAction action;
+  std::optional<Ident> unless;    // `unless E` (text "any" with unless_any)
+  bool unless_any = false;
+};
+
+struct Rule {
+  std::optional<Ident> name;
+  Span when_span;                 // the `when` keyword, for generated names (A10)
+  Span trigger_span;
+  Trigger trigger;
+  ExprPtr condition;              // null when there is none
+  std::vector<Action> actions;
+  Span span;
+};
+
+// Types in declarations: a named type or an inline enum.
+struct TypeRef {
+  std::optional<Ident> name;
+  std::vector<Ident> inline_members;  // `enum { ... }`
+  Span span;
+};
+
+struct FieldDecl {
+  Ident name;
+  TypeRef type;
+  std::optional<Value> default_value;
+};
+
+struct EnumDecl { Ident name; std::vector<Ident> members; };
+struct EventDecl { Ident name; std::vector<FieldDecl> fields; };
+struct ProfileDecl { Span keyword; std::vector<FieldDecl> fields; };
+struct TagDecl { Ident name; std::string description; };
+struct ImportDecl { std::string path; Span span; };
+
+using Item = std::variant<EnumDecl, EventDecl, ProfileDecl, TagDecl, ImportDecl, Rule>;
+
+// One parsed file. Items whose syntax was wrong are left out; `poisoned`
+// names the declarations among them, so the checker does not report their
+// uses as unknown (one mistake, one error).
+struct RuleFile {
+  const Source* source = nullptr;
+  std::vector<Item> items;
+  std::vector<std::string> poisoned_names;
+  bool profile_poisoned = false;  // a `profile` block had a syntax error
+  bool has_syntax_errors = false;
+};
+
+// A readable, stable dump of the tree, for parser tests.
+std::string DebugString(const RuleFile& file);
+
+}  // namespace qm::ast
+
+#endif  // QM_COMPILER_AST_AST_H_

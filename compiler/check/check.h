@@ -1,0 +1,191 @@
+// Check: parsed files -> a resolved, typed Program plus diagnostics.
+// The Program is a new structure (the AST is never annotated): every name is
+// resolved to a slot, every expression node carries its type, and equal
+// aggregates are shared, so lowering and both engines start from it.
+#ifndef QM_COMPILER_CHECK_CHECK_H_
+#define QM_COMPILER_CHECK_CHECK_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/ast/ast.h"
+#include "compiler/diag/diag.h"
+#include "compiler/value/value.h"
+
+namespace qm::check {
+
+enum class TypeKind : uint8_t {
+  kError,    // an already-reported mistake; suppresses follow-on errors
+  kInt, kNumber, kMoney, kBool, kText, kTime, kDuration, kEnum,
+  kDecimal,  // a numeric literal, exact until it meets a field (A15)
+};
+
+struct Type {
+  TypeKind kind = TypeKind::kError;
+  int32_t enum_id = -1;
+  bool operator==(const Type&) const = default;
+  bool IsNumeric() const {
+    return kind == TypeKind::kInt || kind == TypeKind::kNumber || kind == TypeKind::kMoney ||
+           kind == TypeKind::kDecimal;
+  }
+};
+
+// A constant after resolution. `i` holds int, cents, epoch ms, duration ms,
+// an enum member index or a bool; `exact` every numeric literal's value.
+struct Constant {
+  Type type;
+  int64_t i = 0;
+  double d = 0;
+  std::string text;
+  Decimal exact;
+  bool operator==(const Constant& o) const;
+};
+
+struct EnumInfo {
+  std::string name;  // `field` name for an inline enum
+  std::vector<std::string> members;
+  bool is_inline = false;
+  const Source* source = nullptr;
+  Span span;
+};
+
+struct FieldInfo {
+  std::string name;
+  Type type;
+  std::optional<Constant> default_value;  // profile only
+  const Source* source = nullptr;
+  Span span;
+};
+
+struct EventInfo {
+  std::string name;
+  std::vector<FieldInfo> fields;
+  const Source* source = nullptr;
+  Span span;
+};
+
+struct TagInfo {
+  std::string name;
+  std::string description;
+  const Source* source = nullptr;
+  Span span;
+};
+
+using NodeId = int32_t;
+inline constexpr NodeId kNoNode = -1;
+inline constexpr int32_t kAnyEvent = -1;
+
+enum class NodeKind : uint8_t {
+#define QM_NODE(name) k##name,
+#include "compiler/check/nodes.def"
+#undef QM_NODE
+};
+
+enum class CmpOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
+enum class AggFunc : uint8_t { kCount, kSum, kMin, kMax, kAvg };
+
+// One expression node. Operands are other nodes' ids (children come first
+// in `nodes`, so a forward pass evaluates bottom-up).
+struct Node {
+  NodeKind kind;
+  Type type;
+  Span span;
+  const Source* source = nullptr;
+  CmpOp op = CmpOp::kEq;          // kCompare
+  bool negated = false;           // kIn
+  int32_t a = -1;                 // kEventField: event; kProfileField: field; kAggregate: aggregate;
+                                  // kSince: event or -1 any; kSinceField: field; kHas: tag
+  int32_t b = -1;                 // kEventField: field index
+  std::vector<NodeId> operands;   // kCompare (2), kIn/kContains (1), kNot (1), kAnd/kOr (n)
+  std::vector<Constant> constants;  // kConstant (1), kIn (list), kContains (1)
+};
+
+// A windowed aggregate, shared by every rule that writes it the same way.
+struct AggregateInfo {
+  AggFunc func;
+  int32_t event = kAnyEvent;  // event type or kAnyEvent (count only)
+  int32_t field = -1;         // sum/min/max/avg
+  NodeId where = kNoNode;     // evaluated once per accepted event (C1)
+  int64_t within_ms = 0;      // 0: whole history
+  std::string spelling;       // canonical text, the sharing key
+};
+
+enum class TriggerKind : uint8_t { kEvent, kAny, kTagged, kUntagged, kBecomes, kQuiet };
+struct Trigger {
+  TriggerKind kind;
+  int32_t id = -1;            // event (kEvent, kQuiet: -1 any), tag, or profile field (kBecomes)
+  Constant value;             // kBecomes
+  int64_t duration_ms = 0;    // kQuiet
+};
+
+enum class ActionKind : uint8_t { kSet, kAdd, kTag, kUntag, kPush, kInvite, kNotify };
+// The value of set/add: a constant, a field of the triggering event, a
+// profile field, or the step time (`set vip_since ts`).
+struct ActionValue {
+  enum class Kind : uint8_t { kConstant, kEventField, kProfileField, kTs } kind = Kind::kConstant;
+  Constant constant;
+  int32_t event = -1, field = -1;
+  Type type;
+};
+struct Action {
+  ActionKind kind;
+  int32_t target = -1;         // profile field (set/add) or tag
+  ActionValue value;           // set/add
+  std::string text;            // push/invite/notify target
+  std::string message;         // notify
+  int64_t every_ms = 0;        // push/invite; 0 = once ever
+  int64_t after_ms = 0;        // 0 = immediate
+  int32_t unless = -2;         // -2 none, kAnyEvent, or event type
+  const Source* source = nullptr;
+  Span span;
+};
+
+struct Rule {
+  std::string name;
+  Trigger trigger;
+  NodeId condition = kNoNode;
+  std::vector<Action> actions;
+  const Source* source = nullptr;
+  Span span;
+  Span name_span;     // the name, or `when` for an unnamed rule
+  Span trigger_span;
+};
+
+// The checked rule set. Immutable once built; rules are in file order (A9).
+struct Program {
+  std::vector<EnumInfo> enums;
+  std::vector<EventInfo> events;
+  std::vector<FieldInfo> profile;
+  std::vector<TagInfo> tags;
+  std::vector<AggregateInfo> aggregates;
+  std::vector<Node> nodes;
+  std::vector<Rule> rules;
+
+  std::string TypeName(const Type& t) const;
+  int32_t FindEvent(std::string_view name) const;
+  int32_t FindProfileField(std::string_view name) const;
+  int32_t FindTag(std::string_view name) const;
+  // A constant as the language writes it (`已购`, `199.00`, `7d`).
+  std::string Spell(const Constant& c) const;
+};
+
+// One parsed item and the file it came from, in spliced file order (A9).
+struct SourceItem {
+  const ast::Item* item;
+  const ast::RuleFile* file;
+};
+
+struct CheckResult {
+  std::optional<Program> program;  // present iff no error was reported
+};
+
+// Resolves and type-checks the items; reports every error it can find (per
+// rule, with recovery) and the warnings of the lints in lint.h. Never throws.
+CheckResult Check(const std::vector<SourceItem>& items,
+                  const std::vector<const ast::RuleFile*>& files, Diagnostics& diags);
+
+}  // namespace qm::check
+
+#endif  // QM_COMPILER_CHECK_CHECK_H_

@@ -1,0 +1,342 @@
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <unordered_map>
+
+#include "compiler/check/internal/lint.h"
+
+namespace qm::check_internal {
+namespace {
+
+using namespace qm::check;
+
+std::string TextOf(const Program& p, NodeId id) {
+  const Node& n = p.nodes[id];
+  return n.source->text().substr(n.span.begin, n.span.end - n.span.begin);
+}
+
+// Orders two constants of comparable types; nullopt when they do not order
+// (text, bool) or are of different kinds.
+std::optional<int> Order(const Constant& a, const Constant& b) {
+  if (a.type.IsNumeric() && b.type.IsNumeric()) {
+    auto exact = [](const Constant& c) {
+      switch (c.type.kind) {
+        case TypeKind::kInt: return IntToDecimal(c.i);
+        case TypeKind::kMoney: return CentsToDecimal(c.i);
+        default: return c.exact;
+      }
+    };
+    if (a.type.kind == TypeKind::kNumber || b.type.kind == TypeKind::kNumber) {
+      double x = a.type.kind == TypeKind::kNumber ? a.d : a.d, y = b.d;
+      return x < y ? -1 : (x > y ? 1 : 0);
+    }
+    return CompareDecimal(exact(a), exact(b));
+  }
+  if (a.type.kind != b.type.kind) return std::nullopt;
+  switch (a.type.kind) {
+    case TypeKind::kTime: case TypeKind::kDuration: case TypeKind::kEnum:
+      return a.i < b.i ? -1 : (a.i > b.i ? 1 : 0);
+    default: return std::nullopt;
+  }
+}
+
+bool Holds(CmpOp op, int order) {
+  switch (op) {
+    case CmpOp::kEq: return order == 0;
+    case CmpOp::kNe: return order != 0;
+    case CmpOp::kLt: return order < 0;
+    case CmpOp::kLe: return order <= 0;
+    case CmpOp::kGt: return order > 0;
+    case CmpOp::kGe: return order >= 0;
+  }
+  return true;
+}
+
+// One conjunct that constrains a single field to constants.
+struct Constraint {
+  NodeId node;
+  std::string key;  // the field it constrains (or `has:tag`)
+  CmpOp op = CmpOp::kEq;
+  std::vector<Constant> values;  // one for comparisons; the list for `in`
+  bool is_in = false;
+  bool positive = true;          // has / not has
+};
+
+std::string FieldKey(const Node& n) {
+  if (n.kind == NodeKind::kProfileField) return "p" + std::to_string(n.a);
+  if (n.kind == NodeKind::kEventField) return "e" + std::to_string(n.a) + "." + std::to_string(n.b);
+  return {};
+}
+
+void Collect(const Program& p, NodeId id, std::vector<Constraint>& out) {
+  const Node& n = p.nodes[id];
+  if (n.kind == NodeKind::kAnd) {
+    for (NodeId o : n.operands) Collect(p, o, out);
+    return;
+  }
+  if (n.kind == NodeKind::kHas) {
+    out.push_back({id, "has" + std::to_string(n.a), CmpOp::kEq, {}, false, true});
+  } else if (n.kind == NodeKind::kNot && p.nodes[n.operands[0]].kind == NodeKind::kHas) {
+    out.push_back({id, "has" + std::to_string(p.nodes[n.operands[0]].a), CmpOp::kEq, {}, false, false});
+  } else if (n.kind == NodeKind::kCompare && p.nodes[n.operands[1]].kind == NodeKind::kConstant) {
+    std::string key = FieldKey(p.nodes[n.operands[0]]);
+    if (!key.empty()) out.push_back({id, key, n.op, {p.nodes[n.operands[1]].constants[0]}, false, true});
+  } else if (n.kind == NodeKind::kIn && !n.negated) {
+    std::string key = FieldKey(p.nodes[n.operands[0]]);
+    if (!key.empty()) out.push_back({id, key, CmpOp::kEq, n.constants, true, true});
+  }
+}
+
+bool Equal(const Constant& a, const Constant& b) {
+  if (auto o = Order(a, b)) return *o == 0;
+  return a == b;
+}
+
+// True when two constraints on the same key cannot both hold.
+bool Conflict(const Constraint& x, const Constraint& y) {
+  if (x.key.rfind("has", 0) == 0) return x.positive != y.positive;
+  auto point_in = [](const Constant& c, const Constraint& k) {
+    if (k.is_in) {
+      for (const Constant& v : k.values) if (Equal(c, v)) return true;
+      return false;
+    }
+    std::optional<int> o = Order(c, k.values[0]);
+    if (!o) {
+      if (k.op == CmpOp::kEq) return Equal(c, k.values[0]);
+      if (k.op == CmpOp::kNe) return !Equal(c, k.values[0]);
+      return true;
+    }
+    return Holds(k.op, *o);
+  };
+  // A set of points (equality or `in`) against the other constraint.
+  auto points = [&](const Constraint& k) -> const std::vector<Constant>* {
+    return (k.is_in || k.op == CmpOp::kEq) ? &k.values : nullptr;
+  };
+  if (const auto* px = points(x)) {
+    for (const Constant& c : *px) if (point_in(c, y)) return false;
+    return true;
+  }
+  if (const auto* py = points(y)) {
+    for (const Constant& c : *py) if (point_in(c, x)) return false;
+    return true;
+  }
+  // Two bounds: a lower against an upper one.
+  auto lower = [](CmpOp op) { return op == CmpOp::kGt || op == CmpOp::kGe; };
+  auto upper = [](CmpOp op) { return op == CmpOp::kLt || op == CmpOp::kLe; };
+  const Constraint* lo = lower(x.op) ? &x : (lower(y.op) ? &y : nullptr);
+  const Constraint* hi = upper(x.op) ? &x : (upper(y.op) ? &y : nullptr);
+  if (lo == nullptr || hi == nullptr || lo == hi) return false;
+  std::optional<int> o = Order(lo->values[0], hi->values[0]);
+  if (!o) return false;
+  return *o > 0 || (*o == 0 && (lo->op == CmpOp::kGt || hi->op == CmpOp::kLt));
+}
+
+// The first pair of constraints that cannot hold together.
+std::optional<std::pair<NodeId, NodeId>> FindConflict(const std::vector<Constraint>& cs) {
+  for (size_t i = 0; i < cs.size(); ++i)
+    for (size_t j = i + 1; j < cs.size(); ++j)
+      if (cs[i].key == cs[j].key && Conflict(cs[i], cs[j])) return std::make_pair(cs[i].node, cs[j].node);
+  return std::nullopt;
+}
+
+std::vector<Constraint> ConstraintsOf(const Program& p, const Rule& r) {
+  std::vector<Constraint> out;
+  if (r.condition != kNoNode) Collect(p, r.condition, out);
+  return out;
+}
+
+std::string TriggerText(const Rule& r) {
+  return r.source->text().substr(r.trigger_span.begin, r.trigger_span.end - r.trigger_span.begin);
+}
+
+// Can an event that triggers `a` also trigger `b` in the same step?
+bool SameStep(const Trigger& a, const Trigger& b) {
+  auto external = [](const Trigger& t) { return t.kind == TriggerKind::kEvent || t.kind == TriggerKind::kAny; };
+  if (external(a) && external(b)) {
+    return a.kind == TriggerKind::kAny || b.kind == TriggerKind::kAny || a.id == b.id;
+  }
+  if (a.kind != b.kind || a.id != b.id) return false;
+  if (a.kind == TriggerKind::kBecomes) return a.value == b.value;
+  if (a.kind == TriggerKind::kQuiet) return a.duration_ms == b.duration_ms;
+  return true;
+}
+
+}  // namespace
+
+void CheckCascadeCycles(const Program& p, Diagnostics& diags) {
+  const size_t n = p.rules.size();
+  std::unordered_map<int32_t, std::vector<int32_t>> tagged, untagged, becomes;
+  for (size_t i = 0; i < n; ++i) {
+    const Trigger& t = p.rules[i].trigger;
+    if (t.kind == TriggerKind::kTagged) tagged[t.id].push_back(static_cast<int32_t>(i));
+    if (t.kind == TriggerKind::kUntagged) untagged[t.id].push_back(static_cast<int32_t>(i));
+    if (t.kind == TriggerKind::kBecomes) becomes[t.id].push_back(static_cast<int32_t>(i));
+  }
+  // A31: the edges of the rule graph; actions inside `after` raise nothing now.
+  std::vector<std::vector<int32_t>> edges(n);
+  for (size_t i = 0; i < n; ++i) {
+    for (const Action& a : p.rules[i].actions) {
+      if (a.after_ms > 0) continue;
+      auto add_all = [&](const std::vector<int32_t>* targets, const Constant* value) {
+        if (targets == nullptr) return;
+        for (int32_t s : *targets) {
+          if (value == nullptr || p.rules[s].trigger.value == *value) edges[i].push_back(s);
+        }
+      };
+      auto find = [](auto& m, int32_t k) -> const std::vector<int32_t>* {
+        auto it = m.find(k);
+        return it == m.end() ? nullptr : &it->second;
+      };
+      switch (a.kind) {
+        case ActionKind::kTag: add_all(find(tagged, a.target), nullptr); break;
+        case ActionKind::kUntag: add_all(find(untagged, a.target), nullptr); break;
+        case ActionKind::kSet:
+          add_all(find(becomes, a.target),
+                  a.value.kind == ActionValue::Kind::kConstant ? &a.value.constant : nullptr);
+          break;
+        case ActionKind::kAdd: add_all(find(becomes, a.target), nullptr); break;
+        default: break;
+      }
+    }
+  }
+  // Tarjan's strongly connected components, iteratively.
+  std::vector<int32_t> index(n, -1), low(n, 0), comp(n, -1), stack;
+  std::vector<bool> on_stack(n, false);
+  int32_t counter = 0, comps = 0;
+  for (size_t root = 0; root < n; ++root) {
+    if (index[root] >= 0) continue;
+    std::vector<std::pair<int32_t, size_t>> work = {{static_cast<int32_t>(root), 0}};
+    while (!work.empty()) {
+      auto& [v, next] = work.back();
+      if (next == 0 && index[v] < 0) {
+        index[v] = low[v] = counter++;
+        stack.push_back(v);
+        on_stack[v] = true;
+      }
+      if (next < edges[v].size()) {
+        int32_t w = edges[v][next++];
+        if (index[w] < 0) {
+          work.push_back({w, 0});
+        } else if (on_stack[w]) {
+          low[v] = std::min(low[v], index[w]);
+        }
+        continue;
+      }
+      if (low[v] == index[v]) {
+        int32_t w;
+        do {
+          w = stack.back();
+          stack.pop_back();
+          on_stack[w] = false;
+          comp[w] = comps;
+        } while (w != v);
+        ++comps;
+      }
+      int32_t done = v;
+      work.pop_back();
+      if (!work.empty()) low[work.back().first] = std::min(low[work.back().first], low[done]);
+    }
+  }
+  std::vector<std::vector<int32_t>> members(comps);
+  for (size_t i = 0; i < n; ++i) members[comp[i]].push_back(static_cast<int32_t>(i));
+  std::vector<std::vector<int32_t>> ordered;
+  for (auto& m : members) {
+    std::sort(m.begin(), m.end());
+    int32_t first = m[0];
+    bool self = std::find(edges[first].begin(), edges[first].end(), first) != edges[first].end();
+    if (m.size() > 1 || self) ordered.push_back(m);
+  }
+  std::sort(ordered.begin(), ordered.end());
+  for (const auto& m : ordered) {
+    // A shortest path from the first rule back to itself, for the message.
+    int32_t start = m[0];
+    std::unordered_map<int32_t, int32_t> parent;
+    std::vector<int32_t> queue = {start};
+    int32_t last = -1;
+    for (size_t q = 0; q < queue.size() && last < 0; ++q) {
+      for (int32_t w : edges[queue[q]]) {
+        if (comp[w] != comp[start]) continue;
+        if (w == start) { last = queue[q]; break; }
+        if (parent.emplace(w, queue[q]).second) queue.push_back(w);
+      }
+    }
+    std::vector<int32_t> path;
+    for (int32_t v = last; v != start; v = parent[v]) path.push_back(v);
+    path.push_back(start);
+    std::reverse(path.begin(), path.end());
+    std::string chain;
+    for (int32_t v : path) chain += "`" + p.rules[v].name + "` → ";
+    chain += "`" + p.rules[start].name + "`";
+    const Rule& r = p.rules[start];
+    diags.Add(DiagKind::kCascadeCycle, r.source, r.name_span, {chain}).help = Help{HelpKind::kBreakCycle, {}};
+  }
+}
+
+void RunLints(const Program& p, Diagnostics& diags) {
+  std::vector<std::vector<Constraint>> constraints(p.rules.size());
+  for (size_t i = 0; i < p.rules.size(); ++i) {
+    const Rule& r = p.rules[i];
+    constraints[i] = ConstraintsOf(p, r);
+    if (auto conflict = FindConflict(constraints[i])) {
+      const Node& second = p.nodes[conflict->second];
+      diags.Add(DiagKind::kContradictoryCondition, r.source, second.span,
+                {r.name, TextOf(p, conflict->second), TextOf(p, conflict->first)});
+    }
+  }
+  // W0002: internal triggers no action can raise.
+  std::vector<bool> tag_added(p.tags.size()), tag_removed(p.tags.size());
+  std::vector<bool> any_change(p.profile.size());
+  std::vector<std::vector<Constant>> set_to(p.profile.size());
+  for (const Rule& r : p.rules) {
+    for (const Action& a : r.actions) {
+      if (a.kind == ActionKind::kTag) tag_added[a.target] = true;
+      if (a.kind == ActionKind::kUntag) tag_removed[a.target] = true;
+      if (a.kind == ActionKind::kAdd) any_change[a.target] = true;
+      if (a.kind == ActionKind::kSet) {
+        if (a.value.kind == ActionValue::Kind::kConstant) set_to[a.target].push_back(a.value.constant);
+        else any_change[a.target] = true;
+      }
+    }
+  }
+  for (const Rule& r : p.rules) {
+    const Trigger& t = r.trigger;
+    bool raised = true;
+    if (t.kind == TriggerKind::kTagged) raised = tag_added[t.id];
+    if (t.kind == TriggerKind::kUntagged) raised = tag_removed[t.id];
+    if (t.kind == TriggerKind::kBecomes) {
+      raised = any_change[t.id] ||
+               std::any_of(set_to[t.id].begin(), set_to[t.id].end(), [&](const Constant& c) { return c == t.value; });
+    }
+    if (!raised) diags.Add(DiagKind::kTriggerNeverRaised, r.source, r.trigger_span, {r.name, TriggerText(r)});
+  }
+  // W0003: two rules of one step set one field to different constants. Rules
+  // are grouped by field, and the pairs looked at are capped so a generated
+  // 10,000-rule file stays fast.
+  struct SetSite { size_t rule; const Action* action; };
+  std::map<int32_t, std::vector<SetSite>> by_field;
+  for (size_t i = 0; i < p.rules.size(); ++i)
+    for (const Action& a : p.rules[i].actions)
+      if (a.kind == ActionKind::kSet && a.after_ms == 0 && a.value.kind == ActionValue::Kind::kConstant)
+        by_field[a.target].push_back({i, &a});
+  size_t budget = 2'000'000;
+  for (auto& [field, sites] : by_field) {
+    for (size_t j = 0; j < sites.size() && budget > 0; ++j) {
+      for (size_t i = 0; i < j && budget > 0; ++i, --budget) {
+        const SetSite& x = sites[i];
+        const SetSite& y = sites[j];
+        if (x.rule == y.rule || x.action->value.constant == y.action->value.constant) continue;
+        const Rule& rx = p.rules[x.rule];
+        const Rule& ry = p.rules[y.rule];
+        if (!SameStep(rx.trigger, ry.trigger)) continue;
+        std::vector<Constraint> both = constraints[x.rule];
+        both.insert(both.end(), constraints[y.rule].begin(), constraints[y.rule].end());
+        if (FindConflict(both)) continue;
+        diags.Add(DiagKind::kConflictingSet, ry.source, y.action->span, {rx.name, ry.name, p.profile[field].name})
+            .help = Help{HelpKind::kRemoveOrReorder, {}};
+        break;  // one warning per later rule and field
+      }
+    }
+  }
+}
+
+}  // namespace qm::check_internal

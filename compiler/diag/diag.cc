@@ -1,0 +1,173 @@
+#include "compiler/diag/diag.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace qm {
+namespace {
+
+struct HelpInfo {
+  std::string_view en;
+  std::string_view zh;
+};
+
+const std::vector<HelpInfo>& AllHelps() {
+  static const std::vector<HelpInfo> helps = {
+#define QM_DIAG(name, severity, code, en, zh)
+#define QM_HELP(name, en, zh) {en, zh},
+#include "compiler/diag/kinds.def"
+#undef QM_DIAG
+#undef QM_HELP
+  };
+  return helps;
+}
+
+std::string Format(std::string_view pattern, const std::vector<std::string>& args) {
+  std::string out;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '{' && i + 2 < pattern.size() && pattern[i + 2] == '}' &&
+        pattern[i + 1] >= '0' && pattern[i + 1] <= '9') {
+      size_t k = pattern[i + 1] - '0';
+      if (k < args.size()) out += args[k];
+      i += 2;
+    } else {
+      out += pattern[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<DiagInfo>& AllDiagKinds() {
+  static const std::vector<DiagInfo> kinds = {
+#define QM_DIAG(name, severity, code, en, zh) {#name, Severity::k##severity, code, en, zh},
+#define QM_HELP(name, en, zh)
+#include "compiler/diag/kinds.def"
+#undef QM_DIAG
+#undef QM_HELP
+  };
+  return kinds;
+}
+
+const DiagInfo& InfoOf(DiagKind kind) { return AllDiagKinds()[static_cast<size_t>(kind)]; }
+
+std::string Diagnostic::Message(Lang lang) const {
+  const DiagInfo& info = InfoOf(kind);
+  return Format(lang == Lang::kZh ? info.zh : info.en, args);
+}
+
+std::string Diagnostic::HelpText(Lang lang) const {
+  if (!help) return {};
+  const HelpInfo& info = AllHelps()[static_cast<size_t>(help->kind)];
+  return Format(lang == Lang::kZh ? info.zh : info.en, help->args);
+}
+
+Diagnostic& Diagnostics::Add(DiagKind kind, const Source* source, Span span,
+                             std::vector<std::string> args) {
+  if (InfoOf(kind).severity == Severity::kError) ++errors_;
+  items_.push_back(Diagnostic{kind, source, span, std::move(args), std::nullopt});
+  return items_.back();
+}
+
+void Diagnostics::SortBy(const std::vector<const Source*>& file_order) {
+  std::unordered_map<const Source*, size_t> rank;
+  for (size_t i = 0; i < file_order.size(); ++i) rank.emplace(file_order[i], i + 1);
+  std::stable_sort(items_.begin(), items_.end(), [&](const Diagnostic& a, const Diagnostic& b) {
+    size_t ra = rank.count(a.source) ? rank[a.source] : 0;
+    size_t rb = rank.count(b.source) ? rank[b.source] : 0;
+    if (ra != rb) return ra < rb;
+    return a.span.begin < b.span.begin;
+  });
+}
+
+std::string RenderText(const Diagnostic& d, Lang lang) {
+  const DiagInfo& info = InfoOf(d.kind);
+  std::string severity = d.severity() == Severity::kError ? "error" : "warning";
+  std::string out;
+  if (d.source == nullptr) {
+    out = "qm: " + severity + "[" + std::string(info.code) + "]: " + d.Message(lang) + "\n";
+  } else {
+    LineCol at = d.source->Locate(d.span.begin);
+    out = d.source->name() + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) +
+          ": " + severity + "[" + std::string(info.code) + "]: " + d.Message(lang) + "\n";
+    std::string number = std::to_string(at.line);
+    std::string gutter(number.size(), ' ');
+    std::string_view line = d.source->Line(at.line);
+    // Tabs would make the caret drift; show them as one space.
+    std::string shown(line);
+    std::replace(shown.begin(), shown.end(), '\t', ' ');
+    out += gutter + " |\n" + number + " | " + shown + "\n";
+    // The underline covers the span's part on its first line (at least one column).
+    size_t col_bytes = 0;
+    {
+      // Byte offset of the span start within the line.
+      size_t cps = at.column - 1;
+      while (cps > 0 && col_bytes < line.size()) {
+        ++col_bytes;
+        while (col_bytes < line.size() && (static_cast<unsigned char>(line[col_bytes]) & 0xC0) == 0x80)
+          ++col_bytes;
+        --cps;
+      }
+    }
+    size_t span_len = static_cast<size_t>(std::max(0, d.span.end - d.span.begin));
+    std::string_view marked = line.substr(col_bytes, std::min(span_len, line.size() - col_bytes));
+    int pad = utf8::DisplayWidth(line.substr(0, col_bytes));
+    int width = std::max(1, utf8::DisplayWidth(marked));
+    out += gutter + " | " + std::string(pad, ' ') + std::string(width, '^') + "\n";
+  }
+  if (d.help) out += "  = help: " + d.HelpText(lang) + "\n";
+  return out;
+}
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  static const char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char ch : s) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+}
+
+std::string RenderJson(const Diagnostic& d, Lang lang) {
+  const DiagInfo& info = InfoOf(d.kind);
+  std::string out = "{\"file\":";
+  if (d.source == nullptr) {
+    out += "null,\"line\":null,\"column\":null,\"end_line\":null,\"end_column\":null";
+  } else {
+    LineCol from = d.source->Locate(d.span.begin);
+    LineCol to = d.source->Locate(std::max(d.span.begin, d.span.end));
+    AppendJsonString(out, d.source->name());
+    out += ",\"line\":" + std::to_string(from.line) + ",\"column\":" + std::to_string(from.column) +
+           ",\"end_line\":" + std::to_string(to.line) + ",\"end_column\":" + std::to_string(to.column);
+  }
+  out += ",\"severity\":";
+  out += d.severity() == Severity::kError ? "\"error\"" : "\"warning\"";
+  out += ",\"code\":";
+  AppendJsonString(out, info.code);
+  out += ",\"message\":";
+  AppendJsonString(out, d.Message(lang));
+  out += ",\"help\":";
+  if (d.help) AppendJsonString(out, d.HelpText(lang)); else out += "null";
+  out += "}";
+  return out;
+}
+
+}  // namespace qm

@@ -1,0 +1,94 @@
+// Diagnostics: a registry of kinds with stable codes (kinds.def), values that
+// carry a source location, and renderers for people (text) and tools (JSON).
+// User mistakes are diagnostics; they never abort a stage.
+#ifndef QM_COMPILER_DIAG_DIAG_H_
+#define QM_COMPILER_DIAG_DIAG_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "compiler/source/source.h"
+
+namespace qm {
+
+enum class Severity { kError, kWarning };
+enum class Lang { kEn, kZh };
+
+enum class DiagKind {
+#define QM_DIAG(name, severity, code, en, zh) k##name,
+#define QM_HELP(name, en, zh)
+#include "compiler/diag/kinds.def"
+#undef QM_DIAG
+#undef QM_HELP
+};
+
+enum class HelpKind {
+#define QM_DIAG(name, severity, code, en, zh)
+#define QM_HELP(name, en, zh) k##name,
+#include "compiler/diag/kinds.def"
+#undef QM_DIAG
+#undef QM_HELP
+};
+
+struct DiagInfo {
+  std::string_view name;
+  Severity severity;
+  std::string_view code;
+  std::string_view en;
+  std::string_view zh;
+};
+
+// Every registered kind, in kinds.def order.
+const std::vector<DiagInfo>& AllDiagKinds();
+const DiagInfo& InfoOf(DiagKind kind);
+
+struct Help {
+  HelpKind kind;
+  std::vector<std::string> args;
+};
+
+// One diagnostic. `source` is null for diagnostics about no file (an
+// unreadable command-line path); it must outlive the diagnostic.
+struct Diagnostic {
+  DiagKind kind;
+  const Source* source = nullptr;
+  Span span;
+  std::vector<std::string> args;
+  std::optional<Help> help;
+
+  Severity severity() const { return InfoOf(kind).severity; }
+  std::string Message(Lang lang) const;
+  std::string HelpText(Lang lang) const;
+};
+
+// Collects diagnostics in the order stages emit them.
+class Diagnostics {
+ public:
+  Diagnostic& Add(DiagKind kind, const Source* source, Span span,
+                  std::vector<std::string> args = {});
+  const std::vector<Diagnostic>& all() const { return items_; }
+  int error_count() const { return errors_; }
+  int warning_count() const { return static_cast<int>(items_.size()) - errors_; }
+  bool has_errors() const { return errors_ > 0; }
+  // Orders by file (in the given order of sources) then position, stably.
+  void SortBy(const std::vector<const Source*>& file_order);
+
+ private:
+  std::vector<Diagnostic> items_;
+  int errors_ = 0;
+};
+
+// `file:line:col: error[E0103]: message`, the source line, a caret underline
+// measured in display columns (CJK is two wide), then `help:` if any.
+std::string RenderText(const Diagnostic& d, Lang lang);
+// One JSON object (no newline): file, line, column, end_line, end_column,
+// severity, code, message, help.
+std::string RenderJson(const Diagnostic& d, Lang lang);
+// Appends `s` to `out` as a JSON string literal.
+void AppendJsonString(std::string& out, std::string_view s);
+
+}  // namespace qm
+
+#endif  // QM_COMPILER_DIAG_DIAG_H_

@@ -1,0 +1,37 @@
+// Driver: rule file paths -> loaded sources (imports resolved and spliced,
+// A9) -> parsed files -> the checked Program. What `qm check`, `qm run` and
+// the embedding API call.
+#ifndef QM_COMPILER_DRIVER_DRIVER_H_
+#define QM_COMPILER_DRIVER_DRIVER_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/ast/ast.h"
+#include "compiler/check/check.h"
+#include "compiler/diag/diag.h"
+
+namespace qm::driver {
+
+// Everything one compilation made. Sources and files own what diagnostics
+// and the Program point into, so keep the Compilation alive while using them.
+struct Compilation {
+  std::vector<std::unique_ptr<Source>> sources;
+  std::vector<std::unique_ptr<ast::RuleFile>> files;
+  Diagnostics diags;
+  std::optional<check::Program> program;  // present iff there is no error
+};
+
+// Loads `paths` in order, following imports depth-first; every problem,
+// including unreadable files, is a diagnostic.
+std::unique_ptr<Compilation> CompileFiles(const std::vector<std::string>& paths);
+
+// Compiles in-memory text as a file called `display_name` (imports are
+// resolved relative to the working directory).
+std::unique_ptr<Compilation> CompileText(const std::string& display_name, std::string text);
+
+}  // namespace qm::driver
+
+#endif  // QM_COMPILER_DRIVER_DRIVER_H_

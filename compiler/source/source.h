@@ -1,0 +1,61 @@
+// Source text of one rule file and the UTF-8 helpers every stage shares.
+#ifndef QM_COMPILER_SOURCE_SOURCE_H_
+#define QM_COMPILER_SOURCE_SOURCE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qm {
+
+// A half-open byte range [begin, end) into a Source's text.
+struct Span {
+  int32_t begin = 0;
+  int32_t end = 0;
+};
+
+// 1-based line and column; the column counts code points, as editors do.
+struct LineCol {
+  int32_t line = 1;
+  int32_t column = 1;
+};
+
+// Owns one file's text and its line starts. Spans index into text(); line and
+// column are computed only when a diagnostic is rendered.
+class Source {
+ public:
+  Source(std::string display_name, std::string text);
+
+  const std::string& name() const { return name_; }
+  const std::string& text() const { return text_; }
+  LineCol Locate(int32_t offset) const;
+  // The text of 1-based line `line`, without its line ending.
+  std::string_view Line(int32_t line) const;
+  int32_t line_count() const { return static_cast<int32_t>(line_starts_.size()); }
+
+ private:
+  std::string name_;
+  std::string text_;
+  std::vector<int32_t> line_starts_;
+};
+
+namespace utf8 {
+
+// Byte offset of the first invalid UTF-8 sequence, or -1 when all is valid.
+// Overlong forms, surrogates and code points above U+10FFFF are invalid.
+int64_t FirstInvalid(std::string_view text);
+// Decodes valid UTF-8 into code points.
+std::u32string Decode(std::string_view text);
+void Append(std::string& out, char32_t cp);
+// Terminal columns of a code point: 2 for East Asian wide and full-width
+// characters, 0 for combining marks, 1 otherwise.
+int DisplayWidth(char32_t cp);
+int DisplayWidth(std::string_view text);
+// Levenshtein distance over code points, so 复购 vs 复购客户 is 2, not 6.
+int EditDistance(std::u32string_view a, std::u32string_view b);
+
+}  // namespace utf8
+}  // namespace qm
+
+#endif  // QM_COMPILER_SOURCE_SOURCE_H_

@@ -1,0 +1,200 @@
+#include "compiler/value/value.h"
+
+#include <cstdio>
+#include <limits>
+
+namespace qm {
+namespace {
+
+__int128 Pow10(int n) {
+  __int128 p = 1;
+  while (n-- > 0) p *= 10;
+  return p;
+}
+
+// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+void CivilFromDays(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  y = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+int Digits(std::string_view s, size_t at, size_t n) {
+  int v = 0;
+  for (size_t i = 0; i < n; ++i) v = v * 10 + (s[at + i] - '0');
+  return v;
+}
+
+bool AllDigits(std::string_view s, size_t at, size_t n) {
+  if (at + n > s.size()) return false;
+  for (size_t i = 0; i < n; ++i) if (!IsDigit(s[at + i])) return false;
+  return true;
+}
+
+}  // namespace
+
+std::optional<Decimal> ParseDecimal(std::string_view text) {
+  size_t i = 0;
+  bool negative = false;
+  if (i < text.size() && text[i] == '-') { negative = true; ++i; }
+  Decimal d;
+  int digits = 0;
+  size_t start = i;
+  while (i < text.size() && IsDigit(text[i])) { d.units = d.units * 10 + (text[i] - '0'); ++i; ++digits; }
+  if (i == start) return std::nullopt;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    size_t frac = i;
+    while (i < text.size() && IsDigit(text[i])) { d.units = d.units * 10 + (text[i] - '0'); ++i; ++digits; ++d.scale; }
+    if (i == frac) return std::nullopt;
+  }
+  if (i != text.size() || digits > 36) return std::nullopt;
+  if (negative) d.units = -d.units;
+  return d;
+}
+
+int CompareDecimal(const Decimal& a, const Decimal& b) {
+  // Align scales; both have at most 36 digits, but aligning can overflow, so
+  // compare integer parts first.
+  __int128 pa = Pow10(a.scale), pb = Pow10(b.scale);
+  __int128 ia = a.units / pa, ib = b.units / pb;
+  if (ia != ib) return ia < ib ? -1 : 1;
+  __int128 fa = a.units % pa, fb = b.units % pb;  // same sign as units
+  int scale = std::max(a.scale, b.scale);
+  fa *= Pow10(scale - a.scale);
+  fb *= Pow10(scale - b.scale);
+  return fa < fb ? -1 : (fa > fb ? 1 : 0);
+}
+
+std::optional<int64_t> DecimalToCents(const Decimal& d) {
+  __int128 units = d.units;
+  int scale = d.scale;
+  while (scale > 2) {
+    if (units % 10 != 0) return std::nullopt;
+    units /= 10;
+    --scale;
+  }
+  units *= Pow10(2 - scale);
+  if (units > std::numeric_limits<int64_t>::max() || units < std::numeric_limits<int64_t>::min())
+    return std::nullopt;
+  return static_cast<int64_t>(units);
+}
+
+std::optional<int64_t> DecimalToInt(const Decimal& d) {
+  __int128 p = Pow10(d.scale);
+  if (d.units % p != 0) return std::nullopt;
+  __int128 v = d.units / p;
+  if (v > std::numeric_limits<int64_t>::max() || v < std::numeric_limits<int64_t>::min())
+    return std::nullopt;
+  return static_cast<int64_t>(v);
+}
+
+Decimal CentsToDecimal(int64_t cents) { return Decimal{cents, 2}; }
+Decimal IntToDecimal(int64_t v) { return Decimal{v, 0}; }
+
+std::optional<int> ParseOffset(std::string_view s) {
+  if (s == "Z" || s == "z") return 0;
+  if (s.size() != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' || !AllDigits(s, 1, 2) ||
+      !AllDigits(s, 4, 2))
+    return std::nullopt;
+  int h = Digits(s, 1, 2), m = Digits(s, 4, 2);
+  if (h > 23 || m > 59) return std::nullopt;
+  int v = h * 60 + m;
+  return s[0] == '-' ? -v : v;
+}
+
+std::optional<int64_t> ParseRfc3339(std::string_view s) {
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)
+  if (s.size() < 20 || !AllDigits(s, 0, 4) || s[4] != '-' || !AllDigits(s, 5, 2) || s[7] != '-' ||
+      !AllDigits(s, 8, 2) || (s[10] != 'T' && s[10] != 't') || !AllDigits(s, 11, 2) ||
+      s[13] != ':' || !AllDigits(s, 14, 2) || s[16] != ':' || !AllDigits(s, 17, 2))
+    return std::nullopt;
+  int year = Digits(s, 0, 4), month = Digits(s, 5, 2), day = Digits(s, 8, 2);
+  int hour = Digits(s, 11, 2), minute = Digits(s, 14, 2), second = Digits(s, 17, 2);
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return std::nullopt;
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  int month_days = kDays[month - 1] + (month == 2 && leap);
+  if (day > month_days) return std::nullopt;
+  size_t i = 19;
+  int64_t millis = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    size_t start = i;
+    int taken = 0;
+    while (i < s.size() && IsDigit(s[i])) {
+      if (taken < 3) { millis = millis * 10 + (s[i] - '0'); ++taken; }
+      ++i;
+    }
+    if (i == start) return std::nullopt;
+    while (taken < 3) { millis *= 10; ++taken; }
+  }
+  std::optional<int> offset = ParseOffset(s.substr(i));
+  if (!offset) return std::nullopt;
+  int64_t days = DaysFromCivil(year, month, day);
+  int64_t ms = ((days * 24 + hour) * 60 + minute) * 60'000 + second * 1000LL + millis -
+               static_cast<int64_t>(*offset) * 60'000;
+  static const int64_t kMin = DaysFromCivil(1, 1, 2) * 86'400'000LL;
+  static const int64_t kMax = DaysFromCivil(9999, 12, 30) * 86'400'000LL + 86'399'999LL;
+  if (ms < kMin || ms > kMax) return std::nullopt;
+  return ms;
+}
+
+std::string FormatTime(int64_t epoch_ms, int offset_minutes) {
+  int64_t local = epoch_ms + static_cast<int64_t>(offset_minutes) * 60'000;
+  int64_t days = local >= 0 ? local / 86'400'000 : -((-local + 86'399'999) / 86'400'000);
+  int64_t rem = local - days * 86'400'000;
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(days, y, m, d);
+  int hh = static_cast<int>(rem / 3'600'000), mm = static_cast<int>(rem / 60'000 % 60),
+      ss = static_cast<int>(rem / 1000 % 60), ms = static_cast<int>(rem % 1000);
+  char buf[64];
+  int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d", static_cast<long long>(y), m,
+                        d, hh, mm, ss);
+  if (ms != 0) n += std::snprintf(buf + n, sizeof buf - n, ".%03d", ms);
+  int off = offset_minutes < 0 ? -offset_minutes : offset_minutes;
+  std::snprintf(buf + n, sizeof buf - n, "%c%02d:%02d", offset_minutes < 0 ? '-' : '+', off / 60, off % 60);
+  return buf;
+}
+
+std::string FormatDuration(int64_t ms) {
+  if (ms == 0) return "0s";
+  if (ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
+  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+std::string FormatMoney(int64_t cents) {
+  bool negative = cents < 0;
+  unsigned long long abs = negative ? 0ULL - static_cast<unsigned long long>(cents)
+                                    : static_cast<unsigned long long>(cents);
+  std::string out = negative ? "-" : "";
+  out += std::to_string(abs / 100);
+  out += '.';
+  out += static_cast<char>('0' + abs % 100 / 10);
+  out += static_cast<char>('0' + abs % 10);
+  return out;
+}
+
+}  // namespace qm
