@@ -59,6 +59,7 @@ struct Aggregate {
   std::optional<Ident> field;   // sum/min/max/avg
   ExprPtr where;                // optional
   std::optional<Literal> within;
+  Span span;                    // `count(...)` as written
 };
 
 struct Since {

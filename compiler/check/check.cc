@@ -38,8 +38,8 @@ std::optional<Help> Suggest(std::string_view name, const std::vector<std::string
   for (const std::string& c : candidates) {
     std::u32string cand = utf8::Decode(c);
     int d = utf8::EditDistance(target, cand);
-    int limit = std::max<int>(1, static_cast<int>((std::max(target.size(), cand.size()) + 1) / 2));
-    if (d == 0 || d > limit || d >= static_cast<int>(cand.size()) + (cand.size() == 1)) continue;
+    int longest = static_cast<int>(std::max(target.size(), cand.size()));
+    if (d == 0 || d > std::max(1, longest / 2) || d >= longest) continue;
     if (best < 0 || d < best) { best = d; choice = &c; }
   }
   if (choice == nullptr) return std::nullopt;
@@ -664,7 +664,7 @@ class Checker {
   static Span OperandSpan(const ast::Operand& o) {
     return std::visit(Overload{[](const ast::Name& n) { return n.span; },
                                [](const ast::Literal& l) { return l.span; },
-                               [](const ast::Aggregate& a) { return a.event.span; },
+                               [](const ast::Aggregate& a) { return a.span; },
                                [](const ast::Since& s) { return s.name ? s.name->span : Span{}; }}, o);
   }
 
@@ -675,6 +675,14 @@ class Checker {
   }
 
   NodeId CompareNode(const ast::Compare& c, Span span, const Scope& scope) {
+    if (const auto* lit = std::get_if<ast::Literal>(c.lhs.get())) {
+      static const char* kFlipped[] = {"=", "!=", ">", ">=", "<", "<="};
+      Span rhs = OperandSpan(*c.rhs);
+      std::string fixed = SpanText(rhs) + " " + kFlipped[static_cast<int>(c.op)] + " " + SpanText(lit->span);
+      Report(DiagKind::kLeftSideNotField, src_, lit->span, {LiteralSpelling(*lit)},
+             Help{HelpKind::kPutFieldLeft, {fixed}});
+      return ErrorNode(span);
+    }
     NodeId lhs = LeftOperand(*c.lhs, scope);
     if (IsError(lhs)) return ErrorNode(span);
     NodeId rhs = Operand(*c.rhs, scope, TypeOf(lhs));
@@ -877,7 +885,7 @@ class Checker {
     Type ft = p_.profile[out.target].type;
     if (ft.kind == TypeKind::kError) { rule_ok_ = false; return false; }
     if (add && ft.kind != TypeKind::kInt && ft.kind != TypeKind::kMoney && ft.kind != TypeKind::kNumber) {
-      Report(DiagKind::kCannotAdd, src_, target.span, {target.name.text, p_.TypeName(ft), SpanText(SpanOfValue(value)), "-"});
+      Report(DiagKind::kAddNeedsNumber, src_, target.span, {target.name.text, p_.TypeName(ft)});
       return false;
     }
     ActionValue& v = out.value;

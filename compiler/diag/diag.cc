@@ -95,7 +95,7 @@ std::string RenderText(const Diagnostic& d, Lang lang) {
     std::string gutter(number.size(), ' ');
     std::string_view line = d.source->Line(at.line);
     // Tabs would make the caret drift; show them as one space.
-    std::string shown(line);
+    std::string shown = utf8::Sanitize(line);
     std::replace(shown.begin(), shown.end(), '\t', ' ');
     out += gutter + " |\n" + number + " | " + shown + "\n";
     // The underline covers the span's part on its first line (at least one column).

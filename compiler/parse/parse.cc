@@ -44,6 +44,11 @@ std::string DescribeExpected(const antlr4::misc::IntervalSet& set, const antlr4:
   take_group({QmLexer::EQ, QmLexer::LT},
              {QmLexer::EQ, QmLexer::NE, QmLexer::LT, QmLexer::LE, QmLexer::GT, QmLexer::GE},
              "a comparison (`=`, `<`, ...)");
+  take_group({QmLexer::COUNT, QmLexer::SINCE},
+             {QmLexer::COUNT, QmLexer::SUM, QmLexer::MIN, QmLexer::MAX, QmLexer::AVG, QmLexer::SINCE,
+              QmLexer::IDENT, QmLexer::PROFILE, QmLexer::NUMBER, QmLexer::STRING, QmLexer::DURATION,
+              QmLexer::TRUE, QmLexer::FALSE},
+             "a field, a value or an aggregate");
   take_group({QmLexer::STRING, QmLexer::NUMBER, QmLexer::IDENT},
              {QmLexer::STRING, QmLexer::NUMBER, QmLexer::DURATION, QmLexer::TRUE, QmLexer::FALSE,
               QmLexer::IDENT},
@@ -119,6 +124,13 @@ class FirstErrorListener final : public antlr4::BaseErrorListener {
     if (failed_) return;
     failed_ = true;
     if (quiet_) return;
+    // A full-width twin of `(`, `,` ... was reported already (E0003).
+    if (offending->getType() != Token::EOF && offending->getText().size() > 1 &&
+        (offending->getType() == QmLexer::LPAREN || offending->getType() == QmLexer::RPAREN ||
+         offending->getType() == QmLexer::COMMA || offending->getType() == QmLexer::COLON ||
+         offending->getType() == QmLexer::EQ)) {
+      return;
+    }
     auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
     std::string expected = "something else";
     if (parser != nullptr) {
@@ -513,6 +525,7 @@ class Builder {
       return since;
     }
     ast::Aggregate agg;
+    agg.span = SpanOf(c);
     auto where_and_within = [&](QmParser::WhereKwContext* w, QmParser::ExprContext* e,
                                 antlr4::tree::TerminalNode* within) {
       if (w != nullptr) {
@@ -667,9 +680,16 @@ ast::RuleFile Parse(const Source& source, Diagnostics& diags) {
   parser.removeErrorListeners();
   parser.addErrorListener(&errors);
 
+  // Whether the previous item parsed cleanly: a `tag X` after a broken rule
+  // is part of that rule's mistake.
+  bool previous_ok = true;
+  int errors_before = diags.error_count();
+  size_t items_before = 0;
   for (size_t k = 0; k + 1 < starts.size(); ++k) {
     size_t begin = starts[k], end = starts[k + 1];
-    if (begin == end) continue;
+    if (k > 0) previous_ok = diags.error_count() == errors_before && file.items.size() > items_before;
+    errors_before = diags.error_count();
+    items_before = file.items.size();
     std::string end_description = end < toks.size() ? Quote(toks[end]->getText()) : "the end of the file";
     Span end_span = end < toks.size() ? offsets.Of(toks[end])
                                       : Span{static_cast<int32_t>(source.text().size()),
@@ -684,6 +704,20 @@ ast::RuleFile Parse(const Source& source, Diagnostics& diags) {
           Help{HelpKind::kSplitNesting, {}};
       file.has_syntax_errors = true;
       Poison(toks, begin, end, file);
+      continue;
+    }
+    // `then a, b tag X`: the missing comma makes `tag X` a declaration
+    // without a description; say what probably happened.
+    bool after_rule = k > 0 && (toks[starts[k - 1]]->getType() == QmLexer::RULE ||
+                                toks[starts[k - 1]]->getType() == QmLexer::WHEN);
+    if (toks[begin]->getType() == QmLexer::TAG && after_rule && begin + 1 < end &&
+        toks[begin + 1]->getType() == QmLexer::IDENT &&
+        (begin + 2 >= end || toks[begin + 2]->getType() != QmLexer::STRING)) {
+      if (previous_ok) {
+        Span span{offsets.Of(toks[begin]).begin, offsets.Of(toks[begin + 1]).end};
+        diags.Add(DiagKind::kTagWithoutComma, &source, span, {toks[begin + 1]->getText()});
+      }
+      file.has_syntax_errors = true;
       continue;
     }
     std::vector<std::unique_ptr<Token>> chunk;

@@ -67,6 +67,21 @@ int64_t FirstInvalid(std::string_view text) {
   return -1;
 }
 
+std::string Sanitize(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    int n = SequenceLength(text, i);
+    if (n == 0) {
+      out += "\uFFFD";
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
 std::u32string Decode(std::string_view s) {
   std::u32string out;
   out.reserve(s.size());

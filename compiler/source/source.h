@@ -45,6 +45,8 @@ namespace utf8 {
 // Byte offset of the first invalid UTF-8 sequence, or -1 when all is valid.
 // Overlong forms, surrogates and code points above U+10FFFF are invalid.
 int64_t FirstInvalid(std::string_view text);
+// The text with every invalid byte replaced by U+FFFD, for display.
+std::string Sanitize(std::string_view text);
 // Decodes valid UTF-8 into code points.
 std::u32string Decode(std::string_view text);
 void Append(std::string& out, char32_t cp);

@@ -1,0 +1,121 @@
+// `qm` as CI sees it: exit codes, JSON diagnostics and robustness on junk.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "gtest/gtest.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code;
+  std::string out;
+};
+
+Result Qm(const std::string& args) {
+  std::string cmd = std::string(QM_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  Result r{-1, ""};
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+fs::path Temp(const std::string& name, const std::string& content) {
+  fs::path dir = fs::temp_directory_path() / "qm_cli_test";
+  fs::create_directories(dir);
+  fs::path p = dir / name;
+  std::ofstream(p, std::ios::binary) << content;
+  return p;
+}
+
+TEST(Cli, ExamplesCheckClean) {
+  int seen = 0;
+  for (const auto& e : fs::recursive_directory_iterator(fs::path(QM_SOURCE_DIR) / "rules-examples")) {
+    if (e.path().extension() != ".qm") continue;
+    Result r = Qm("check " + e.path().string());
+    EXPECT_EQ(r.exit_code, 0) << e.path() << "\n" << r.out;
+    ++seen;
+  }
+  EXPECT_GE(seen, 4);
+}
+
+TEST(Cli, FailGoldensExitOne) {
+  for (const auto& e : fs::recursive_directory_iterator(fs::path(QM_SOURCE_DIR) / "tests" / "check")) {
+    std::string name = e.path().filename().string();
+    if (e.path().extension() != ".qm" || name.rfind("fail_", 0) != 0) continue;
+    Result r = Qm("check " + e.path().string() + " --lang en");
+    EXPECT_EQ(r.exit_code, 1) << e.path();
+    EXPECT_NE(r.out.find(": error[E"), std::string::npos) << r.out;
+  }
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(Qm("").exit_code, 2);
+  EXPECT_EQ(Qm("frobnicate").exit_code, 2);
+  EXPECT_EQ(Qm("check").exit_code, 2);
+  EXPECT_EQ(Qm("check x.qm --format xml").exit_code, 2);
+  EXPECT_EQ(Qm("check x.qm --lang fr").exit_code, 2);
+  EXPECT_EQ(Qm("check x.qm --bogus").exit_code, 2);
+}
+
+TEST(Cli, CheckMissingFileIsError) {
+  Result r = Qm("check /nonexistent/rules.qm --format json");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("\"code\":\"E0010\""), std::string::npos) << r.out;
+}
+
+TEST(Cli, JsonFormatIsOneObjectPerDiagnostic) {
+  fs::path p = Temp("json.qm", "event order\nwhen ordr then push x\nwhen order then push y\n");
+  Result r = Qm("check " + p.string() + " --format json --lang en");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out,
+            "{\"file\":\"" + p.string() + "\",\"line\":2,\"column\":6,\"end_line\":2,\"end_column\":10,"
+            "\"severity\":\"error\",\"code\":\"E0101\",\"message\":\"unknown event type `ordr`\","
+            "\"help\":\"did you mean `order`?\"}\n");
+}
+
+TEST(Cli, LangFollowsLangVariable) {
+  fs::path p = Temp("lang.qm", "event order\nwhen ordr then push x\n");
+  EXPECT_NE(Qm("check " + p.string()).out.find("unknown event type"), std::string::npos);
+  Result zh = Qm("check " + p.string() + " --lang zh");
+  EXPECT_NE(zh.out.find("未声明的事件类型"), std::string::npos) << zh.out;
+  std::string cmd = "env LANG=zh_CN.UTF-8 " + std::string(QM_BINARY) + " check " + p.string() + " 2>&1";
+  FILE* f = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  pclose(f);
+  EXPECT_NE(out.find("未声明的事件类型"), std::string::npos) << out;
+}
+
+// Never a crash or a hang: random bytes, invalid UTF-8, a 10 MB file, deep nesting.
+TEST(Cli, SurvivesHostileInput) {
+  std::mt19937 rng(42);
+  std::string garbage;
+  for (int i = 0; i < 100'000; ++i) garbage += static_cast<char>(rng() & 0xFF);
+  std::string big;
+  while (big.size() < 10'000'000) big += "rule r" + std::to_string(big.size()) + ": when order and x > 1 then tag y\n";
+  std::string deep = "event order\nwhen order and " + std::string(10000, '(') + "x = 1" + std::string(10000, ')') + " then push p\n";
+  std::string tokens_soup;
+  const char* words[] = {"when", "then", "(", ")", "and", "or", "not", "count", "where", "within", "7d",
+                         "order", ",", "=", "\"s\"", "rule", ":", "tag", "enum", "{", "}", "（", "1.5"};
+  for (int i = 0; i < 200'000; ++i) tokens_soup += std::string(words[rng() % 23]) + " ";
+  int i = 0;
+  for (const std::string& content : {garbage, big, deep, tokens_soup, std::string("\xff\xfe"), std::string()}) {
+    fs::path p = Temp("hostile" + std::to_string(i++) + ".qm", content);
+    Result r = Qm("check " + p.string() + " --format json");
+    EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << p << " exit " << r.exit_code;
+  }
+}
+
+}  // namespace

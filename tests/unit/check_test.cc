@@ -1,0 +1,136 @@
+#include "compiler/check/check.h"
+
+#include "compiler/driver/driver.h"
+#include "gtest/gtest.h"
+
+namespace qm {
+namespace {
+
+const char kSchema[] = R"(
+enum 阶段 { 陌生, 潜在, 意向, 未购, 已购, 复购, VIP }
+event order { amount: money, product: text, channel: text, qty: int, gift: bool }
+event click { link: text }
+profile {
+  stage: 阶段 = 未购
+  score: int = 0
+  total: money
+  ratio: number
+  city: text
+  会员: bool
+  vip_since: time
+}
+tag 高意向 "high intent"
+tag 已购 "bought"
+)";
+
+struct CheckCase {
+  std::string rules;
+  std::string code;       // expected first diagnostic code ("" = clean)
+  std::string contains;   // substring of its English message
+};
+
+class CheckTest : public testing::TestWithParam<CheckCase> {};
+
+TEST_P(CheckTest, ReportsTheExpectedDiagnostic) {
+  const CheckCase& c = GetParam();
+  auto comp = driver::CompileText("t.qm", kSchema + c.rules);
+  std::vector<const Diagnostic*> relevant;
+  for (const Diagnostic& d : comp->diags.all()) {
+    // Unused-declaration warnings depend on which rules exist; ignore them here.
+    if (InfoOf(d.kind).code != "W0004") relevant.push_back(&d);
+  }
+  if (c.code.empty()) {
+    EXPECT_TRUE(relevant.empty()) << RenderText(*relevant[0], Lang::kEn);
+    EXPECT_TRUE(comp->program.has_value());
+    return;
+  }
+  ASSERT_FALSE(relevant.empty()) << c.rules;
+  EXPECT_EQ(InfoOf(relevant[0]->kind).code, c.code) << RenderText(*relevant[0], Lang::kEn);
+  EXPECT_NE(relevant[0]->Message(Lang::kEn).find(c.contains), std::string::npos)
+      << RenderText(*relevant[0], Lang::kEn);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rules, CheckTest,
+    testing::Values(
+        CheckCase{"rule a: when order and stage = 未购 then set stage 已购, tag 已购, push VIP群", ""},
+        CheckCase{"rule a: when order and amount >= 500 and channel in (天猫, 京东) then tag 高意向", ""},
+        CheckCase{"rule a: when order and order.amount > 99.995 then add total amount", ""},  // A15
+        CheckCase{"rule a: when order and 会员 and not gift then set vip_since ts", ""},    // C6
+        CheckCase{"rule a: when click and link contains \"商品A\" then add score 1", ""},
+        CheckCase{"rule a: when order and count(order where product = A within 7d) = 0 then tag 已购", ""},
+        CheckCase{"rule a: when order and stage >= 意向 and since(order) > 30d then add ratio amount", ""},
+        CheckCase{"rule a: when no order for 60d and since(vip_since) > 1d then set stage 陌生", ""},
+        CheckCase{"rule a: when order then set city channel, set stage VIP, add total 1", ""},  // A24 int->money
+        CheckCase{"rule a: when order then after 30d push 复购提醒 every 7d unless order", ""},
+        // Names.
+        CheckCase{"rule a: when ordr then tag 已购", "E0101", "unknown event type `ordr`"},
+        CheckCase{"rule a: when order and stage = 复购客户 then tag 已购", "E0103", "not a member"},
+        CheckCase{"rule a: when order and amont > 1 then tag 已购", "E0102", "unknown name `amont`"},
+        CheckCase{"rule a: when order then tag 已够", "E0104", "unknown tag"},
+        CheckCase{"rule a: when click and order.amount > 1 then tag 已购", "E0106", "`order.amount`"},
+        CheckCase{"rule a: when any and amount > 1 then tag 已购", "E0102", "no triggering event"},
+        CheckCase{"rule a: when order and count(order where city = x) > 1 then tag 已购", "E0102", "where"},
+        // Types.
+        CheckCase{"rule a: when order and amount >= \"abc\" then tag 已购", "E0201", "money"},
+        CheckCase{"rule a: when order and product > x then tag 已购", "E0202", "`>`"},
+        CheckCase{"rule a: when order and 5 < score then tag 已购", "E0203", "left side"},
+        CheckCase{"rule a: when order and score then tag 已购", "E0201", "not `bool`"},
+        CheckCase{"rule a: when order and count(order where has 已购) > 1 then tag 已购", "E0201", "has"},
+        CheckCase{"rule a: when order and sum(any.amount) > 1 then tag 已购", "E0201", "any"},
+        CheckCase{"rule a: when order and since(city) > 1d then tag 已购", "E0201", "`text`"},
+        CheckCase{"rule a: when order then set score amount", "E0204", "cannot set"},
+        CheckCase{"rule a: when order then set total 1.005", "E0205", "2 decimals"},
+        CheckCase{"rule a: when order and count(order within 0s) > 1 then tag 已购", "E0206", "positive"},
+        CheckCase{"rule a: when order then set amount 1", "E0204", "not a profile field"},
+        CheckCase{"rule a: when order then set stage 复购, set score 1.5", "E0201", "`1.5`"},
+        // Declarations and cascades.
+        CheckCase{"rule a: when order then tag 已购\nrule a: when click then tag 已购", "E0301", "`a`"},
+        CheckCase{"rule a: when tagged 已购 then untag 高意向\nrule b: when untagged 高意向 then tag 已购", "E0401",
+                  "`a` → `b` → `a`"},
+        CheckCase{"rule a: when score becomes 5 then add score 1", "E0401", "`a` → `a`"},  // A31
+        // Warnings.
+        CheckCase{"rule a: when order and stage = 未购 and stage = 已购 then tag 已购", "W0001", "contradicts"},
+        CheckCase{"rule a: when order and score > 5 and score < 3 then tag 已购", "W0001", "contradicts"},
+        CheckCase{"rule a: when order and has 已购 and not has 已购 then tag 高意向", "W0001", "contradicts"},
+        CheckCase{"rule a: when tagged 高意向 then tag 已购", "W0002", "tagged 高意向"},
+        CheckCase{"rule a: when order then set stage 已购\nrule b: when any then set stage 复购", "W0003", "`stage`"},
+        CheckCase{"rule a: when order and score = 1 or score = 2 then tag 已购", "W0006", "`or`"}));
+
+TEST(Check, SharesEqualAggregates) {
+  auto comp = driver::CompileText(
+      "t.qm", std::string(kSchema) +
+                  "rule a: when order and count(order within 7d) > 1 then tag 已购\n"
+                  "rule b: when order and count(order within 168h) > 2 then tag 高意向\n"
+                  "rule c: when order and count(order) > 2 then set stage 复购\n");
+  ASSERT_TRUE(comp->program) << RenderText(comp->diags.all()[0], Lang::kEn);
+  EXPECT_EQ(comp->program->aggregates.size(), 2u);  // 7d and 168h are one window
+}
+
+TEST(Check, UnnamedRulesAreNamedByFileAndLine) {
+  auto comp = driver::CompileText("dir/rules.qm", std::string(kSchema) + "\nwhen order then tag 已购\n");
+  ASSERT_TRUE(comp->program);
+  EXPECT_EQ(comp->program->rules[0].name, "rules.qm:17");  // A10: basename
+}
+
+TEST(Check, FiveBadRulesReportFiveErrors) {
+  std::string rules;
+  for (int i = 0; i < 5; ++i) rules += "rule r" + std::to_string(i) + ": when order and nope" + std::to_string(i) + " = 1 then tag 已购\n";
+  auto comp = driver::CompileText("t.qm", kSchema + rules);
+  EXPECT_EQ(comp->diags.error_count(), 5);
+}
+
+TEST(Check, AProgramKeepsDefaultsAndTypes) {
+  auto comp = driver::CompileText("t.qm", std::string(kSchema) + "rule a: when order then add score qty, add total amount, set 会员 true, set city x\n");
+  ASSERT_TRUE(comp->program);
+  const check::Program& p = *comp->program;
+  const check::FieldInfo& stage = p.profile[p.FindProfileField("stage")];
+  ASSERT_TRUE(stage.default_value);
+  EXPECT_EQ(p.Spell(*stage.default_value), "未购");
+  EXPECT_EQ(p.TypeName(stage.type), "阶段");
+  EXPECT_EQ(p.rules[0].actions.size(), 4u);
+  EXPECT_EQ(p.rules[0].actions[0].value.kind, check::ActionValue::Kind::kEventField);
+}
+
+}  // namespace
+}  // namespace qm

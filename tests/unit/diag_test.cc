@@ -1,0 +1,62 @@
+#include "compiler/diag/diag.h"
+
+#include <set>
+
+#include "gtest/gtest.h"
+
+namespace qm {
+namespace {
+
+TEST(DiagRegistry, CodesAreWellFormedAndMessagesBilingual) {
+  std::set<std::string_view> names;
+  for (const DiagInfo& info : AllDiagKinds()) {
+    EXPECT_TRUE(names.insert(info.name).second) << info.name;
+    ASSERT_EQ(info.code.size(), 5u) << info.name;
+    EXPECT_EQ(info.code[0], info.severity == Severity::kError ? 'E' : 'W') << info.name;
+    EXPECT_FALSE(info.en.empty());
+    EXPECT_FALSE(info.zh.empty());
+    EXPECT_NE(info.en.back(), '.') << "messages end without a period: " << info.name;
+  }
+}
+
+TEST(DiagRender, CaretIsMeasuredInDisplayColumns) {
+  Source src("r.qm", "when order and stage = 复购客户 then tag x\n");
+  Diagnostics diags;
+  int32_t begin = static_cast<int32_t>(std::string("when order and stage = ").size());
+  int32_t end = begin + static_cast<int32_t>(std::string("复购客户").size());
+  diags.Add(DiagKind::kUnknownMember, &src, {begin, end}, {"复购客户", "阶段"}).help =
+      Help{HelpKind::kDidYouMean, {"复购"}};
+  EXPECT_EQ(RenderText(diags.all()[0], Lang::kEn),
+            "r.qm:1:24: error[E0103]: `复购客户` is not a member of enum `阶段`\n"
+            "  |\n"
+            "1 | when order and stage = 复购客户 then tag x\n"
+            "  |                        ^^^^^^^^\n"
+            "  = help: did you mean `复购`?\n");
+  EXPECT_EQ(RenderJson(diags.all()[0], Lang::kZh),
+            "{\"file\":\"r.qm\",\"line\":1,\"column\":24,\"end_line\":1,\"end_column\":28,"
+            "\"severity\":\"error\",\"code\":\"E0103\",\"message\":\"`复购客户` 不是枚举 `阶段` 的成员\","
+            "\"help\":\"你是不是想写 `复购`？\"}");
+}
+
+TEST(DiagRender, JsonEscapesControlCharacters) {
+  std::string out;
+  AppendJsonString(out, "a\"b\\c\n\x01\u2028");
+  EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\u0001\u2028\"");
+}
+
+TEST(Diagnostics, SortsByFileThenPosition) {
+  Source a("a.qm", "xxxxxxxx"), b("b.qm", "yyyy");
+  Diagnostics diags;
+  diags.Add(DiagKind::kUnknownTag, &b, {1, 2}, {"t"});
+  diags.Add(DiagKind::kUnknownTag, &a, {5, 6}, {"t"});
+  diags.Add(DiagKind::kUnusedTag, &a, {1, 2}, {"t"});
+  diags.SortBy({&a, &b});
+  EXPECT_EQ(diags.all()[0].span.begin, 1);
+  EXPECT_EQ(diags.all()[0].source, &a);
+  EXPECT_EQ(diags.all()[2].source, &b);
+  EXPECT_EQ(diags.error_count(), 2);
+  EXPECT_EQ(diags.warning_count(), 1);
+}
+
+}  // namespace
+}  // namespace qm

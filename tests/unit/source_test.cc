@@ -1,0 +1,53 @@
+#include "compiler/source/source.h"
+
+#include "gtest/gtest.h"
+
+namespace qm {
+namespace {
+
+TEST(Source, LocatesLinesAndCodePointColumns) {
+  Source s("a.qm", "ab\n阶段 x\r\nlast");
+  EXPECT_EQ(s.line_count(), 3);
+  EXPECT_EQ(s.Locate(0).line, 1);
+  LineCol x = s.Locate(static_cast<int32_t>(std::string("ab\n阶段 ").size()));
+  EXPECT_EQ(x.line, 2);
+  EXPECT_EQ(x.column, 4);  // 阶, 段, space, then x
+  EXPECT_EQ(s.Line(2), "阶段 x");  // without \r
+  EXPECT_EQ(s.Line(3), "last");
+  EXPECT_EQ(s.Line(9), "");
+}
+
+TEST(Utf8, FindsTheFirstInvalidByte) {
+  EXPECT_EQ(utf8::FirstInvalid("plain 中文"), -1);
+  EXPECT_EQ(utf8::FirstInvalid("ab\xff"), 2);
+  EXPECT_EQ(utf8::FirstInvalid("\xc0\xaf"), 0);            // overlong
+  EXPECT_EQ(utf8::FirstInvalid("x\xed\xa0\x80"), 1);       // surrogate
+  EXPECT_EQ(utf8::FirstInvalid("\xf4\x90\x80\x80"), 0);    // above U+10FFFF
+  EXPECT_EQ(utf8::FirstInvalid("\xe4\xb8"), 0);            // truncated
+  EXPECT_EQ(utf8::Sanitize("a\xffz"), "a\uFFFDz");
+}
+
+TEST(Utf8, DisplayWidthCountsWideCharactersTwice) {
+  EXPECT_EQ(utf8::DisplayWidth("abc"), 3);
+  EXPECT_EQ(utf8::DisplayWidth("复购"), 4);
+  EXPECT_EQ(utf8::DisplayWidth("（"), 2);
+  EXPECT_EQ(utf8::DisplayWidth("e\u0301"), 1);  // combining accent
+}
+
+TEST(Utf8, EditDistanceIsOverCodePoints) {
+  EXPECT_EQ(utf8::EditDistance(U"复购客户", U"复购"), 2);
+  EXPECT_EQ(utf8::EditDistance(U"ordr", U"order"), 1);
+  EXPECT_EQ(utf8::EditDistance(U"", U"abc"), 3);
+  EXPECT_EQ(utf8::EditDistance(U"已购", U"已购"), 0);
+}
+
+TEST(Utf8, DecodeAndAppendRoundTrip) {
+  std::string text = "a中😀";
+  std::string back;
+  for (char32_t cp : utf8::Decode(text)) utf8::Append(back, cp);
+  EXPECT_EQ(back, text);
+  EXPECT_EQ(utf8::Decode(text).size(), 3u);
+}
+
+}  // namespace
+}  // namespace qm
