@@ -60,12 +60,32 @@ struct Constraint {
   std::vector<Constant> values;  // one for comparisons; the list for `in`
   bool is_in = false;
   bool positive = true;          // has / not has
+  bool or_unset = false;         // from `not (x op c)`: also holds when x is unset (A17)
 };
 
+// What a comparison constrains: a field, or a value that is fixed for the
+// step (aggregates and since are computed once per snapshot).
 std::string FieldKey(const Node& n) {
-  if (n.kind == NodeKind::kProfileField) return "p" + std::to_string(n.a);
-  if (n.kind == NodeKind::kEventField) return "e" + std::to_string(n.a) + "." + std::to_string(n.b);
-  return {};
+  switch (n.kind) {
+    case NodeKind::kProfileField: return "p" + std::to_string(n.a);
+    case NodeKind::kEventField: return "e" + std::to_string(n.a) + "." + std::to_string(n.b);
+    case NodeKind::kAggregate: return "a" + std::to_string(n.a);
+    case NodeKind::kSince: return "s" + std::to_string(n.a);
+    case NodeKind::kSinceField: return "t" + std::to_string(n.a);
+    default: return {};
+  }
+}
+
+CmpOp Negate(CmpOp op) {
+  switch (op) {
+    case CmpOp::kEq: return CmpOp::kNe;
+    case CmpOp::kNe: return CmpOp::kEq;
+    case CmpOp::kLt: return CmpOp::kGe;
+    case CmpOp::kLe: return CmpOp::kGt;
+    case CmpOp::kGt: return CmpOp::kLe;
+    case CmpOp::kGe: return CmpOp::kLt;
+  }
+  return op;
 }
 
 void Collect(const Program& p, NodeId id, std::vector<Constraint>& out) {
@@ -78,6 +98,15 @@ void Collect(const Program& p, NodeId id, std::vector<Constraint>& out) {
     out.push_back({id, "has" + std::to_string(n.a), CmpOp::kEq, {}, false, true});
   } else if (n.kind == NodeKind::kNot && p.nodes[n.operands[0]].kind == NodeKind::kHas) {
     out.push_back({id, "has" + std::to_string(p.nodes[n.operands[0]].a), CmpOp::kEq, {}, false, false});
+  } else if (n.kind == NodeKind::kNot && p.nodes[n.operands[0]].kind == NodeKind::kCompare &&
+             p.nodes[p.nodes[n.operands[0]].operands[1]].kind == NodeKind::kConstant) {
+    const Node& cmp = p.nodes[n.operands[0]];
+    std::string key = FieldKey(p.nodes[cmp.operands[0]]);
+    if (!key.empty()) {
+      Constraint c{id, key, Negate(cmp.op), {p.nodes[cmp.operands[1]].constants[0]}, false, true};
+      c.or_unset = true;
+      out.push_back(std::move(c));
+    }
   } else if (n.kind == NodeKind::kCompare && p.nodes[n.operands[1]].kind == NodeKind::kConstant) {
     std::string key = FieldKey(p.nodes[n.operands[0]]);
     if (!key.empty()) out.push_back({id, key, n.op, {p.nodes[n.operands[1]].constants[0]}, false, true});
@@ -95,6 +124,7 @@ bool Equal(const Constant& a, const Constant& b) {
 // True when two constraints on the same key cannot both hold.
 bool Conflict(const Constraint& x, const Constraint& y) {
   if (x.key.rfind("has", 0) == 0) return x.positive != y.positive;
+  if (x.or_unset && y.or_unset) return false;  // both hold when the value is unset
   auto point_in = [](const Constant& c, const Constraint& k) {
     if (k.is_in) {
       for (const Constant& v : k.values) if (Equal(c, v)) return true;
