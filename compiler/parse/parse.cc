@@ -1,6 +1,8 @@
 #include "compiler/parse/parse.h"
 
 #include <charconv>
+#include <mutex>
+#include <unordered_map>
 #include <set>
 
 #include "antlr4-runtime.h"
@@ -79,10 +81,22 @@ std::string DescribeExpected(const antlr4::misc::IntervalSet& set, const antlr4:
   return out;
 }
 
+// A token as the lexer produced it, kept compact: the ANTLR token objects of
+// a 3 MB file would cost more in fresh memory than the lexing itself.
+struct Lexeme {
+  uint16_t type;
+  uint16_t channel;
+  uint32_t start, stop;  // code point indices, as ANTLR counts
+  uint32_t line, column;
+  Span span;
+};
+
 // Positions: ANTLR counts code points; spans are bytes.
 class Offsets {
  public:
-  Offsets(std::string_view text, int32_t base) {
+  // `text` is what the lexer saw (after the BOM); `whole` the file, which
+  // token texts are sliced from (the lexer sees a normalized copy).
+  Offsets(std::string_view text, int32_t base, std::string_view whole) : whole_(whole) {
     byte_of_cp_.reserve(text.size() + 1);
     for (size_t i = 0; i < text.size(); ++i) {
       if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80)
@@ -97,8 +111,12 @@ class Offsets {
     if (t->getType() == Token::EOF) return {Byte(t->getStartIndex()), Byte(t->getStartIndex())};
     return {Byte(t->getStartIndex()), Byte(t->getStopIndex() + 1)};
   }
+  std::string Slice(Span s) const { return std::string(whole_.substr(s.begin, s.end - s.begin)); }
+  std::string Text(const Token* t) const { return Slice(Of(t)); }
+  std::string Text(const Lexeme& t) const { return Slice(t.span); }
 
  private:
+  std::string_view whole_;
   std::vector<int32_t> byte_of_cp_;
 };
 
@@ -125,7 +143,7 @@ class FirstErrorListener final : public antlr4::BaseErrorListener {
     failed_ = true;
     if (quiet_) return;
     // A full-width twin of `(`, `,` ... was reported already (E0003).
-    if (offending->getType() != Token::EOF && offending->getText().size() > 1 &&
+    if (offending->getType() != Token::EOF && offsets_.Text(offending).size() > 1 &&
         (offending->getType() == QmLexer::LPAREN || offending->getType() == QmLexer::RPAREN ||
          offending->getType() == QmLexer::COMMA || offending->getType() == QmLexer::COLON ||
          offending->getType() == QmLexer::EQ)) {
@@ -146,11 +164,11 @@ class FirstErrorListener final : public antlr4::BaseErrorListener {
       found = end_description_;
       span = end_span_;
     } else {
-      found = Quote(offending->getText());
+      found = Quote(offsets_.Text(offending));
     }
     Diagnostic& d = diags_.Add(DiagKind::kSyntaxError, &source_, span, {expected, found});
     if (IsKeyword(offending->getType()) && expected.find("name") != std::string::npos) {
-      d.help = Help{HelpKind::kKeywordAsName, {offending->getText()}};
+      d.help = Help{HelpKind::kKeywordAsName, {offsets_.Text(offending)}};
     }
   }
 
@@ -169,18 +187,17 @@ class FirstErrorListener final : public antlr4::BaseErrorListener {
 // Returns the code point positions of the problems that also break the parse
 // (stray characters, open strings), so the parse error they cause is not
 // reported a second time.
-std::vector<size_t> ReportLexicalProblems(const std::vector<std::unique_ptr<Token>>& tokens,
-                                          const Source& source, const Offsets& offsets,
-                                          Diagnostics& diags, bool& any) {
+std::vector<size_t> ReportLexicalProblems(const std::vector<Lexeme>& tokens, const Source& source,
+                                          const Offsets& offsets, Diagnostics& diags, bool& any) {
   std::vector<size_t> breaking;
   static const std::pair<std::string_view, std::string_view> kFullWidth[] = {
       {"\uFF08", "("}, {"\uFF09", ")"}, {"\uFF0C", ","}, {"\uFF1A", ":"}, {"\uFF1D", "="},
       {"\u3000", " "}};
   for (size_t i = 0; i < tokens.size(); ++i) {
-    const Token* t = tokens[i].get();
-    std::string text = t->getText();
-    Span span = offsets.Of(t);
-    switch (t->getType()) {
+    const Lexeme& t = tokens[i];
+    std::string text = offsets.Text(t);
+    Span span = t.span;
+    switch (t.type) {
       case QmLexer::LPAREN: case QmLexer::RPAREN: case QmLexer::COMMA: case QmLexer::COLON:
       case QmLexer::EQ: case QmLexer::IDEOGRAPHIC_SPACE:
         for (auto [wide, ascii] : kFullWidth) {
@@ -200,15 +217,15 @@ std::vector<size_t> ReportLexicalProblems(const std::vector<std::unique_ptr<Toke
       case QmLexer::UNTERMINATED_STRING:
         diags.Add(DiagKind::kUnterminatedString, &source, span).help =
             Help{HelpKind::kCloseString, {}};
-        breaking.push_back(t->getStartIndex());
+        breaking.push_back(t.start);
         any = true;
         break;
       case QmLexer::BAD_CHAR: {
         // A run of stray characters is one mistake.
-        while (i + 1 < tokens.size() && tokens[i + 1]->getType() == QmLexer::BAD_CHAR &&
-               tokens[i + 1]->getStartIndex() == tokens[i]->getStopIndex() + 1) {
+        while (i + 1 < tokens.size() && tokens[i + 1].type == QmLexer::BAD_CHAR &&
+               tokens[i + 1].start == tokens[i].stop + 1) {
           ++i;
-          span.end = offsets.Of(tokens[i].get()).end;
+          span.end = tokens[i].span.end;
         }
         std::string shown = source.text().substr(span.begin, span.end - span.begin);
         if (shown == "\u201C" || shown == "\u201D") {
@@ -216,7 +233,7 @@ std::vector<size_t> ReportLexicalProblems(const std::vector<std::unique_ptr<Toke
         } else {
           diags.Add(DiagKind::kUnexpectedCharacter, &source, span, {shown});
         }
-        breaking.push_back(t->getStartIndex());
+        breaking.push_back(t.start);
         any = true;
         break;
       }
@@ -229,9 +246,9 @@ std::vector<size_t> ReportLexicalProblems(const std::vector<std::unique_ptr<Toke
 // Where a new top-level item starts. Keywords that also occur inside rules
 // (`when` after `rule X:`, `tag` as an action, `profile.x`, inline `enum {`)
 // start an item only in their declaration form.
-bool StartsItem(const std::vector<Token*>& toks, size_t i) {
-  auto type_at = [&](size_t k) -> size_t { return k < toks.size() ? toks[k]->getType() : Token::EOF; };
-  switch (toks[i]->getType()) {
+bool StartsItem(const std::vector<Lexeme>& toks, size_t i) {
+  auto type_at = [&](size_t k) -> size_t { return k < toks.size() ? toks[k].type : Token::EOF; };
+  switch (toks[i].type) {
     case QmLexer::EVENT: case QmLexer::IMPORT: case QmLexer::RULE: return true;
     case QmLexer::ENUM: return type_at(i + 1) == QmLexer::IDENT;
     case QmLexer::PROFILE: return type_at(i + 1) == QmLexer::LBRACE;
@@ -248,11 +265,11 @@ bool StartsItem(const std::vector<Token*>& toks, size_t i) {
 
 // A conservative nesting estimate, so a 10,000-deep input never reaches the
 // recursive parser; the exact A47 limit is checked while building the AST.
-std::optional<size_t> TooDeep(const std::vector<Token*>& toks, size_t begin, size_t end) {
+std::optional<size_t> TooDeep(const std::vector<Lexeme>& toks, size_t begin, size_t end) {
   std::vector<int> stack;
   int depth = 0;
   for (size_t i = begin; i < end; ++i) {
-    switch (toks[i]->getType()) {
+    switch (toks[i].type) {
       case QmLexer::LPAREN:
         stack.push_back(depth);
         ++depth;
@@ -297,8 +314,8 @@ class Builder {
     }
     return s;
   }
-  ast::Ident Id(QmParser::NameContext* c) const { return {c->getText(), SpanOf(c)}; }
-  ast::Ident IdOfToken(antlr4::tree::TerminalNode* n) const { return {n->getText(), SpanOf(n)}; }
+  ast::Ident Id(QmParser::NameContext* c) const { return {offsets_.Slice(SpanOf(c)), SpanOf(c)}; }
+  ast::Ident IdOfToken(antlr4::tree::TerminalNode* n) const { return {offsets_.Text(n->getSymbol()), SpanOf(n)}; }
 
   void Fail(DiagKind kind, Span span, std::vector<std::string> args = {},
             std::optional<Help> help = std::nullopt) {
@@ -330,7 +347,7 @@ class Builder {
 
   // A string token's contents with escapes resolved (A4).
   std::string StringText(antlr4::tree::TerminalNode* n) {
-    std::string raw = n->getText();
+    std::string raw = offsets_.Text(n->getSymbol());
     Span span = SpanOf(n);
     if (raw.rfind("\u201C", 0) == 0) return raw.substr(3, raw.size() - 6);  // reported by the lexer pass
     std::string out;
@@ -354,7 +371,7 @@ class Builder {
   }
 
   ast::Literal DurationOf(antlr4::tree::TerminalNode* n) {
-    std::string text = n->getText();
+    std::string text = offsets_.Text(n->getSymbol());
     ast::Literal lit{ast::Literal::Kind::kDuration, text, 0, false, SpanOf(n)};
     int64_t units = 0;
     std::string_view digits(text.data(), text.size() - 1);
@@ -380,7 +397,7 @@ class Builder {
     if (c->DURATION()) return DurationOf(c->DURATION());
     if (c->TRUE()) return {ast::Literal::Kind::kBool, "true", 0, true, span};
     if (c->FALSE()) return {ast::Literal::Kind::kBool, "false", 0, false, span};
-    std::string text = c->getText();
+    std::string text = offsets_.Slice(span);
     // 19 significant digits keep every literal exact in int64 or __int128 arithmetic.
     size_t digits = 0;
     for (char ch : text) digits += (ch >= '0' && ch <= '9');
@@ -489,7 +506,7 @@ class Builder {
       if (auto* name = std::get_if<ast::Name>(lhs.get())) {
         return std::make_unique<ast::Expr>(ast::Expr{span, ast::BoolField{*name}});
       }
-      Fail(DiagKind::kSyntaxError, span, {"a comparison", Quote(p->operand()->getText()) + " alone"});
+      Fail(DiagKind::kSyntaxError, span, {"a comparison", Quote(offsets_.Slice(SpanOf(p->operand()))) + " alone"});
       return Placeholder(span);
     }
     if (auto* t = dynamic_cast<QmParser::CompareTailContext*>(tail)) {
@@ -604,7 +621,7 @@ class Builder {
   }
 
   std::string TargetText(QmParser::TargetContext* t) {
-    return t->name() != nullptr ? t->name()->getText() : StringText(t->STRING());
+    return t->name() != nullptr ? Id(t->name()).text : StringText(t->STRING());
   }
 
   ast::Rule RuleOf(QmParser::RuleDeclContext* c) {
@@ -629,16 +646,56 @@ class Builder {
 
 // The name a broken declaration would have declared, so its uses are not
 // reported again as unknown.
-void Poison(const std::vector<Token*>& toks, size_t begin, size_t end, ast::RuleFile& file) {
+void Poison(const std::vector<Lexeme>& toks, size_t begin, size_t end, const Offsets& offsets,
+            ast::RuleFile& file) {
   if (end - begin < 2) return;
-  size_t kind = toks[begin]->getType();
+  size_t kind = toks[begin].type;
   if (kind == QmLexer::PROFILE) {
     file.profile_poisoned = true;
   } else if ((kind == QmLexer::ENUM || kind == QmLexer::EVENT || kind == QmLexer::TAG) &&
-             toks[begin + 1]->getType() == QmLexer::IDENT) {
-    file.poisoned_names.push_back(toks[begin + 1]->getText());
+             toks[begin + 1].type == QmLexer::IDENT) {
+    file.poisoned_names.push_back(offsets.Text(toks[begin + 1]));
   }
 }
+
+// The lexer caches DFA edges only for ASCII, so every CJK character would
+// run the full ATN simulation (1 s for a 3 MB file). Each non-ASCII
+// identifier character is lexed as `_` instead: `_` is an identifier
+// character, no keyword or number contains it, and strings and comments take
+// any character, so the token boundaries and types are unchanged; token
+// texts are sliced from the original. Other non-ASCII characters (full-width
+// punctuation, quotes, U+3000, emoji) are kept and take the slow path.
+std::u32string LexerView(std::string_view text) {
+  static std::unordered_map<char32_t, bool> is_ident;  // asked of the lexer itself, once per code point
+  static std::mutex mutex;
+  std::u32string cps = utf8::Decode(text);
+  std::lock_guard<std::mutex> lock(mutex);
+  for (char32_t& cp : cps) {
+    if (cp < 0x80) continue;
+    auto [it, fresh] = is_ident.try_emplace(cp, false);
+    if (fresh) {
+      std::string one;
+      utf8::Append(one, cp);
+      antlr4::ANTLRInputStream in(one);
+      QmLexer lexer(&in);
+      lexer.removeErrorListeners();
+      std::unique_ptr<Token> t = lexer.nextToken();
+      it->second = t->getType() == QmLexer::IDENT && t->getStopIndex() == 0;
+    }
+    if (it->second) cp = U'_';
+  }
+  return cps;
+}
+
+// An input stream over code points decoded once by us: the runtime's own
+// UTF-8 decoding (std::wstring_convert) costs as much as lexing.
+class CodePointStream final : public antlr4::ANTLRInputStream {
+ public:
+  explicit CodePointStream(std::u32string cps) {
+    _data = std::move(cps);
+    p = 0;
+  }
+};
 
 }  // namespace
 
@@ -655,18 +712,29 @@ ast::RuleFile Parse(const Source& source, Diagnostics& diags) {
   }
   int32_t base = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;  // A2: a BOM is skipped
   text.remove_prefix(base);
-  Offsets offsets(text, base);
+  Offsets offsets(text, base, source.text());
 
-  antlr4::ANTLRInputStream input{std::string(text)};
+  CodePointStream input(LexerView(text));
   QmLexer lexer(&input);
   lexer.removeErrorListeners();
-  std::vector<std::unique_ptr<Token>> all = lexer.getAllTokens();
+  std::vector<Lexeme> all;
+  all.reserve(text.size() / 4);
+  for (;;) {
+    std::unique_ptr<Token> t = lexer.nextToken();
+    if (t->getType() == Token::EOF) break;
+    all.push_back(Lexeme{static_cast<uint16_t>(t->getType()), static_cast<uint16_t>(t->getChannel()),
+                         static_cast<uint32_t>(t->getStartIndex()), static_cast<uint32_t>(t->getStopIndex()),
+                         static_cast<uint32_t>(t->getLine()), static_cast<uint32_t>(t->getCharPositionInLine()),
+                         offsets.Of(t.get())});
+  }
   bool lexical_errors = false;
   std::vector<size_t> breaking = ReportLexicalProblems(all, source, offsets, diags, lexical_errors);
   if (lexical_errors) file.has_syntax_errors = true;
 
-  std::vector<Token*> toks;
-  for (auto& t : all) if (t->getChannel() == Token::DEFAULT_CHANNEL) toks.push_back(t.get());
+  std::vector<Lexeme> toks;
+  toks.reserve(all.size());
+  for (const Lexeme& t : all) if (t.channel == Token::DEFAULT_CHANNEL) toks.push_back(t);
+  std::vector<Lexeme>().swap(all);
 
   std::vector<size_t> starts;
   for (size_t i = 0; i < toks.size(); ++i) {
@@ -690,40 +758,46 @@ ast::RuleFile Parse(const Source& source, Diagnostics& diags) {
     if (k > 0) previous_ok = diags.error_count() == errors_before && file.items.size() > items_before;
     errors_before = diags.error_count();
     items_before = file.items.size();
-    std::string end_description = end < toks.size() ? Quote(toks[end]->getText()) : "the end of the file";
-    Span end_span = end < toks.size() ? offsets.Of(toks[end])
+    std::string end_description = end < toks.size() ? Quote(offsets.Text(toks[end])) : "the end of the file";
+    Span end_span = end < toks.size() ? toks[end].span
                                       : Span{static_cast<int32_t>(source.text().size()),
                                              static_cast<int32_t>(source.text().size())};
     errors.Reset(end_description, end_span);
-    size_t chunk_from = toks[begin]->getStartIndex();
-    size_t chunk_to = end < toks.size() ? toks[end]->getStartIndex() : SIZE_MAX;
+    size_t chunk_from = toks[begin].start;
+    size_t chunk_to = end < toks.size() ? toks[end].start : SIZE_MAX;
     auto first_breaking = std::lower_bound(breaking.begin(), breaking.end(), chunk_from);
     if (first_breaking != breaking.end() && *first_breaking < chunk_to) errors.Silence();
     if (auto deep = TooDeep(toks, begin, end)) {
-      diags.Add(DiagKind::kNestingTooDeep, &source, offsets.Of(toks[*deep])).help =
+      diags.Add(DiagKind::kNestingTooDeep, &source, toks[*deep].span).help =
           Help{HelpKind::kSplitNesting, {}};
       file.has_syntax_errors = true;
-      Poison(toks, begin, end, file);
+      Poison(toks, begin, end, offsets, file);
       continue;
     }
     // `then a, b tag X`: the missing comma makes `tag X` a declaration
     // without a description; say what probably happened.
-    bool after_rule = k > 0 && (toks[starts[k - 1]]->getType() == QmLexer::RULE ||
-                                toks[starts[k - 1]]->getType() == QmLexer::WHEN);
-    if (toks[begin]->getType() == QmLexer::TAG && after_rule && begin + 1 < end &&
-        toks[begin + 1]->getType() == QmLexer::IDENT &&
-        (begin + 2 >= end || toks[begin + 2]->getType() != QmLexer::STRING)) {
+    bool after_rule = k > 0 && (toks[starts[k - 1]].type == QmLexer::RULE ||
+                                toks[starts[k - 1]].type == QmLexer::WHEN);
+    if (toks[begin].type == QmLexer::TAG && after_rule && begin + 1 < end &&
+        toks[begin + 1].type == QmLexer::IDENT &&
+        (begin + 2 >= end || toks[begin + 2].type != QmLexer::STRING)) {
       if (previous_ok) {
-        Span span{offsets.Of(toks[begin]).begin, offsets.Of(toks[begin + 1]).end};
-        diags.Add(DiagKind::kTagWithoutComma, &source, span, {toks[begin + 1]->getText()});
+        Span span{toks[begin].span.begin, toks[begin + 1].span.end};
+        diags.Add(DiagKind::kTagWithoutComma, &source, span, {offsets.Text(toks[begin + 1])});
       }
       file.has_syntax_errors = true;
       continue;
     }
     std::vector<std::unique_ptr<Token>> chunk;
     for (size_t i = begin; i < end; ++i) {
-      antlr4::CommonToken copy(toks[i]);
-      chunk.push_back(std::make_unique<antlr4::CommonToken>(copy));
+      // Tokens without text: getText() reads the input stream when needed.
+      const Lexeme& t = toks[i];
+      auto token = std::make_unique<antlr4::CommonToken>(
+          std::make_pair(static_cast<antlr4::TokenSource*>(&lexer), static_cast<antlr4::CharStream*>(&input)),
+          t.type, t.channel, t.start, t.stop);
+      token->setLine(t.line);
+      token->setCharPositionInLine(t.column);
+      chunk.push_back(std::move(token));
     }
     antlr4::ListTokenSource token_source(std::move(chunk));
     antlr4::CommonTokenStream stream(&token_source);
@@ -731,13 +805,13 @@ ast::RuleFile Parse(const Source& source, Diagnostics& diags) {
     QmParser::ItemContext* tree = parser.item();
     if (errors.failed()) {
       file.has_syntax_errors = true;
-      Poison(toks, begin, end, file);
+      Poison(toks, begin, end, offsets, file);
       continue;
     }
     std::optional<ast::Item> item = builder.BuildItem(tree);
     if (!item) {
       file.has_syntax_errors = true;
-      Poison(toks, begin, end, file);
+      Poison(toks, begin, end, offsets, file);
       continue;
     }
     file.items.push_back(std::move(*item));
