@@ -20,8 +20,8 @@ std::string Read(const std::string& rel) {
 TEST(Docs, EveryLanguageExampleChecks) {
   std::string doc = Read("docs/language.md");
   int blocks = 0;
-  for (size_t at = doc.find("```qm\n"); at != std::string::npos; at = doc.find("```qm\n", at)) {
-    size_t begin = at + 6;
+  for (size_t at = doc.find("\n```qm\n"); at != std::string::npos; at = doc.find("\n```qm\n", at)) {
+    size_t begin = at + 7;
     size_t end = doc.find("```", begin);
     ASSERT_NE(end, std::string::npos);
     auto c = driver::CompileText("language.md#" + std::to_string(++blocks), doc.substr(begin, end - begin));
