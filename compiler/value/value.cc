@@ -1,6 +1,11 @@
 #include "compiler/value/value.h"
 
+#include <algorithm>
+
+#include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 
 namespace qm {
@@ -195,6 +200,118 @@ std::string FormatMoney(int64_t cents) {
   out += static_cast<char>('0' + abs % 100 / 10);
   out += static_cast<char>('0' + abs % 10);
   return out;
+}
+
+std::string FormatNumber(double d) {
+  if (!std::isfinite(d)) return "null";
+  if (d == 0) return "0";
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  (void)ec;
+  std::string sci(buf, end);  // -d.ddde+XX, shortest round trip
+  bool negative = sci[0] == '-';
+  if (negative) sci.erase(0, 1);
+  size_t e = sci.find('e');
+  std::string digits = sci.substr(0, e);
+  digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
+  int exponent = std::atoi(sci.c_str() + e + 1);
+  int k = static_cast<int>(digits.size());
+  int n = exponent + 1;  // the decimal point sits after n digits
+  std::string out = negative ? "-" : "";
+  if (k <= n && n <= 21) {
+    out += digits + std::string(n - k, '0');
+  } else if (0 < n && n <= 21) {
+    out += digits.substr(0, n) + "." + digits.substr(n);
+  } else if (-6 < n && n <= 0) {
+    out += "0." + std::string(-n, '0') + digits;
+  } else {
+    out += digits.substr(0, 1);
+    if (k > 1) out += "." + digits.substr(1);
+    out += (n - 1 >= 0 ? "e+" : "e-") + std::to_string(std::abs(n - 1));
+  }
+  return out;
+}
+
+namespace {
+
+// a/b <=> c/d exactly, b and d positive, without overflow (Euclid).
+int CompareFractions(__int128 a, __int128 b, __int128 c, __int128 d) {
+  for (int guard = 0; guard < 200; ++guard) {
+    __int128 qa = a / b, qc = c / d;
+    __int128 ra = a % b, rc = c % d;
+    if (ra < 0) { --qa; ra += b; }  // floor division
+    if (rc < 0) { --qc; rc += d; }
+    if (qa != qc) return qa < qc ? -1 : 1;
+    if (ra == 0 || rc == 0) return ra == rc ? 0 : (ra == 0 ? -1 : 1);
+    // ra/b <=> rc/d  is  d/rc <=> b/ra
+    a = d; c = b;
+    b = rc; d = ra;
+  }
+  return 0;
+}
+
+struct Fraction {
+  __int128 num;
+  __int128 den;
+};
+
+Fraction FractionOf(const Value& v) {
+  switch (v.kind) {
+    case ValueKind::kMoney: return {v.i, 100};
+    case ValueKind::kRatio: return {v.i, v.j};
+    case ValueKind::kDecimal: {
+      __int128 p = 1;
+      for (int k = 0; k < v.decimal->scale; ++k) p *= 10;
+      return {v.decimal->units, p};
+    }
+    default: return {v.i, 1};
+  }
+}
+
+bool IsNumericKind(ValueKind k) {
+  return k == ValueKind::kInt || k == ValueKind::kMoney || k == ValueKind::kNumber ||
+         k == ValueKind::kDecimal || k == ValueKind::kRatio;
+}
+
+}  // namespace
+
+double ToDouble(const Value& v) {
+  switch (v.kind) {
+    case ValueKind::kNumber: return v.d;
+    case ValueKind::kInt: return static_cast<double>(v.i);
+    case ValueKind::kMoney: {
+      // cents / 100.0 is correctly rounded while cents is exact in a double.
+      if (v.i > -(1LL << 53) && v.i < (1LL << 53)) return static_cast<double>(v.i) / 100.0;
+      return std::strtod(FormatMoney(v.i).c_str(), nullptr);
+    }
+    case ValueKind::kRatio: return static_cast<double>(static_cast<long double>(v.i) / static_cast<long double>(v.j));
+    case ValueKind::kDecimal: {
+      Fraction f = FractionOf(v);
+      return static_cast<double>(static_cast<long double>(f.num) / static_cast<long double>(f.den));
+    }
+    default: return 0;
+  }
+}
+
+std::optional<int> CompareValues(const Value& a, const Value& b) {
+  if (a.unset() || b.unset()) return std::nullopt;
+  if (IsNumericKind(a.kind) && IsNumericKind(b.kind)) {
+    if (a.kind == ValueKind::kNumber || b.kind == ValueKind::kNumber) {
+      double x = ToDouble(a), y = ToDouble(b);
+      if (std::isnan(x) || std::isnan(y)) return std::nullopt;
+      return x < y ? -1 : (x > y ? 1 : 0);
+    }
+    Fraction x = FractionOf(a), y = FractionOf(b);
+    return CompareFractions(x.num, x.den, y.num, y.den);
+  }
+  if (a.kind == ValueKind::kText) return a.text < b.text ? -1 : (a.text > b.text ? 1 : 0);
+  return a.i < b.i ? -1 : (a.i > b.i ? 1 : 0);
+}
+
+bool ValuesEqual(const Value& a, const Value& b) {
+  if (a.unset() || b.unset()) return a.unset() && b.unset();
+  std::optional<int> c = CompareValues(a, b);
+  return c && *c == 0;
 }
 
 }  // namespace qm

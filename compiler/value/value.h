@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string>
 #include <string_view>
 
 namespace qm {
@@ -40,6 +41,44 @@ std::optional<int> ParseOffset(std::string_view text);
 std::string FormatDuration(int64_t ms);
 // Money with exactly 2 decimals: `199.00`, `-5.50` (A42).
 std::string FormatMoney(int64_t cents);
+// A double as ECMAScript's Number#toString: shortest round trip, `1e+21`,
+// `1e-7`, `-0` as `0`; non-finite as `null` (A42).
+std::string FormatNumber(double d);
+
+// A value as rules see it during one step. Text is a view into storage that
+// outlives the step (the event record, the profile or the program).
+enum class ValueKind : uint8_t {
+  kUnset, kInt, kMoney, kNumber, kBool, kText, kTime, kDuration, kEnum,
+  kDecimal,  // a numeric literal: *decimal, exact
+  kRatio,    // avg over int or money: i / j exactly (j counts cents for money)
+};
+
+struct Value {
+  ValueKind kind = ValueKind::kUnset;
+  int64_t i = 0;        // int, cents, epoch ms, duration ms, enum member, bool, ratio numerator
+  int64_t j = 1;        // ratio denominator
+  double d = 0;         // number
+  std::string_view text;
+  const Decimal* decimal = nullptr;
+
+  bool unset() const { return kind == ValueKind::kUnset; }
+  static Value Int(int64_t v) { return {ValueKind::kInt, v}; }
+  static Value Money(int64_t cents) { return {ValueKind::kMoney, cents}; }
+  static Value Number(double v) { Value x{ValueKind::kNumber}; x.d = v; return x; }
+  static Value Bool(bool v) { return {ValueKind::kBool, v ? 1 : 0}; }
+  static Value Text(std::string_view v) { Value x{ValueKind::kText}; x.text = v; return x; }
+  static Value Time(int64_t ms) { return {ValueKind::kTime, ms}; }
+  static Value Duration(int64_t ms) { return {ValueKind::kDuration, ms}; }
+  static Value Enum(int64_t member) { return {ValueKind::kEnum, member}; }
+};
+
+// Orders two set values of comparable kinds (A15, A16): exact for int, money,
+// decimals and ratios; as doubles when either side is a number. nullopt when
+// they do not order (an unset side, NaN).
+std::optional<int> CompareValues(const Value& a, const Value& b);
+bool ValuesEqual(const Value& a, const Value& b);
+// The nearest double of a numeric value (A15).
+double ToDouble(const Value& v);
 
 }  // namespace qm
 

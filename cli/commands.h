@@ -1,0 +1,24 @@
+// The `qm` subcommands. Each returns the process exit code: 0 success,
+// 1 errors in the input (rules, files), 2 usage errors.
+#ifndef QM_CLI_COMMANDS_H_
+#define QM_CLI_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+#include "compiler/diag/diag.h"
+
+namespace qm::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitErrors = 1;
+inline constexpr int kExitUsage = 2;
+
+// Prints `message` and the usage text to stderr; returns kExitUsage.
+int Usage(const std::string& message);
+int CheckCommand(const std::vector<std::string>& args, Lang lang);
+int RunCommand(const std::vector<std::string>& args, Lang lang);
+
+}  // namespace qm::cli
+
+#endif  // QM_CLI_COMMANDS_H_

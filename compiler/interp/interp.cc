@@ -1,0 +1,119 @@
+#include "compiler/interp/interp.h"
+
+namespace qm::interp {
+namespace {
+
+using check::Node;
+using check::NodeId;
+using check::NodeKind;
+
+Value ConstantValue(const check::Constant& c) {
+  switch (c.type.kind) {
+    case check::TypeKind::kInt: return Value::Int(c.i);
+    case check::TypeKind::kMoney: return Value::Money(c.i);
+    case check::TypeKind::kNumber: return Value::Number(c.d);
+    case check::TypeKind::kBool: return Value::Bool(c.i != 0);
+    case check::TypeKind::kText: return Value::Text(c.text);
+    case check::TypeKind::kTime: return Value::Time(c.i);
+    case check::TypeKind::kDuration: return Value::Duration(c.i);
+    case check::TypeKind::kEnum: return Value::Enum(c.i);
+    case check::TypeKind::kDecimal: {
+      Value v{ValueKind::kDecimal};
+      v.decimal = &c.exact;
+      return v;
+    }
+    default: return Value{};
+  }
+}
+
+bool Holds(check::CmpOp op, int order) {
+  switch (op) {
+    case check::CmpOp::kEq: return order == 0;
+    case check::CmpOp::kNe: return order != 0;
+    case check::CmpOp::kLt: return order < 0;
+    case check::CmpOp::kLe: return order <= 0;
+    case check::CmpOp::kGt: return order > 0;
+    case check::CmpOp::kGe: return order >= 0;
+  }
+  return false;
+}
+
+class Interpreter final : public ir::Evaluator {
+ public:
+  explicit Interpreter(const ir::Program& program) : p_(program.checked) {}
+
+  void Match(const std::vector<int32_t>& candidates, const ir::StepView& view,
+             std::vector<int32_t>& matched) override {
+    for (int32_t r : candidates) {
+      NodeId cond = p_.rules[r].condition;
+      if (cond == check::kNoNode || Test(cond, view)) matched.push_back(r);
+    }
+  }
+
+  bool Filter(int32_t aggregate, const ir::StepView& view) override {
+    NodeId where = p_.aggregates[aggregate].where;
+    return where == check::kNoNode || Test(where, view);
+  }
+
+ private:
+  Value Eval(NodeId id, const ir::StepView& v) const {
+    const Node& n = p_.nodes[id];
+    switch (n.kind) {
+      case NodeKind::kConstant: return ConstantValue(n.constants[0]);
+      case NodeKind::kEventField: return v.EventField(n.b);
+      case NodeKind::kProfileField: return v.ProfileField(n.a);
+      case NodeKind::kTs: return Value::Time(v.Now());
+      case NodeKind::kCustomer: return Value::Text(v.Customer());
+      case NodeKind::kAggregate: return v.Aggregate(n.a);
+      case NodeKind::kSince: return v.Since(n.a);
+      case NodeKind::kSinceField: return v.SinceField(n.a);
+      default: return Value::Bool(Test(id, v));
+    }
+  }
+
+  bool Test(NodeId id, const ir::StepView& v) const {
+    const Node& n = p_.nodes[id];
+    switch (n.kind) {
+      case NodeKind::kCompare: {
+        std::optional<int> order = CompareValues(Eval(n.operands[0], v), Eval(n.operands[1], v));
+        return order && Holds(n.op, *order);  // A17: unset compares false, `!=` too
+      }
+      case NodeKind::kIn: {
+        Value x = Eval(n.operands[0], v);
+        if (x.unset()) return false;  // C5: both `in` and `not in` are false
+        bool found = false;
+        for (const check::Constant& c : n.constants) {
+          std::optional<int> order = CompareValues(x, ConstantValue(c));
+          if (order && *order == 0) { found = true; break; }
+        }
+        return found != n.negated;
+      }
+      case NodeKind::kContains: {
+        Value x = Eval(n.operands[0], v);
+        return !x.unset() && x.text.find(n.constants[0].text) != std::string_view::npos;
+      }
+      case NodeKind::kHas: return v.HasTag(n.a);
+      case NodeKind::kNot: return !Test(n.operands[0], v);
+      case NodeKind::kAnd:
+        for (NodeId o : n.operands) if (!Test(o, v)) return false;
+        return true;
+      case NodeKind::kOr:
+        for (NodeId o : n.operands) if (Test(o, v)) return true;
+        return false;
+      default: {
+        Value x = Eval(id, v);
+        return x.kind == ValueKind::kBool && x.i != 0;
+      }
+    }
+  }
+
+  const check::Program& p_;
+};
+
+}  // namespace
+
+std::unique_ptr<ir::Evaluator> MakeInterpreter(const ir::Program& program) {
+  return std::make_unique<Interpreter>(program);
+}
+
+}  // namespace qm::interp

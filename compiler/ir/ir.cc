@@ -1,0 +1,94 @@
+#include "compiler/ir/ir.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace qm::ir {
+namespace {
+
+// FNV-1a over a canonical text of the program: stable across runs and builds.
+std::string Fingerprint(const check::Program& p) {
+  std::string text;
+  for (const auto& e : p.enums) {
+    text += "enum " + e.name + ":";
+    for (const auto& m : e.members) text += m + ",";
+    text += ";";
+  }
+  for (const auto& e : p.events) {
+    text += "event " + e.name + ":";
+    for (const auto& f : e.fields) text += f.name + "/" + p.TypeName(f.type) + ",";
+    text += ";";
+  }
+  for (const auto& f : p.profile) text += "profile " + f.name + "/" + p.TypeName(f.type) + ";";
+  for (const auto& t : p.tags) text += "tag " + t.name + ";";
+  for (const auto& r : p.rules) {
+    text += "rule " + r.name + ":" + r.source->text().substr(r.span.begin, r.span.end - r.span.begin) + ";";
+  }
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace
+
+Program Lower(check::Program checked) {
+  Program p;
+  p.checked = std::move(checked);
+  const check::Program& c = p.checked;
+  const size_t events = c.events.size();
+  p.rules_by_event.resize(events);
+  p.tagged_rules.resize(c.tags.size());
+  p.untagged_rules.resize(c.tags.size());
+  p.becomes_rules.resize(c.profile.size());
+  p.rearmed_by_event.resize(events);
+  p.aggregates_by_event.resize(events);
+  p.push_target.resize(c.rules.size());
+  std::unordered_map<std::string, int32_t> target_ids;
+  for (size_t r = 0; r < c.rules.size(); ++r) {
+    const check::Rule& rule = c.rules[r];
+    const check::Trigger& t = rule.trigger;
+    int32_t id = static_cast<int32_t>(r);
+    switch (t.kind) {
+      case check::TriggerKind::kEvent: p.rules_by_event[t.id].push_back(id); break;
+      case check::TriggerKind::kAny:
+        for (auto& list : p.rules_by_event) list.push_back(id);
+        break;
+      case check::TriggerKind::kTagged: p.tagged_rules[t.id].push_back(id); break;
+      case check::TriggerKind::kUntagged: p.untagged_rules[t.id].push_back(id); break;
+      case check::TriggerKind::kBecomes: p.becomes_rules[t.id].push_back(id); break;
+      case check::TriggerKind::kQuiet: {
+        int32_t q = static_cast<int32_t>(p.quiet_rules.size());
+        p.quiet_rules.push_back(id);
+        for (size_t e = 0; e < events; ++e) {
+          if (t.id == check::kAnyEvent || t.id == static_cast<int32_t>(e)) p.rearmed_by_event[e].push_back(q);
+        }
+        break;
+      }
+    }
+    for (const check::Action& a : rule.actions) {
+      int32_t target = -1;
+      if (a.kind == check::ActionKind::kPush || a.kind == check::ActionKind::kInvite) {
+        std::string key = (a.kind == check::ActionKind::kInvite ? "i:" : "p:") + a.text;
+        auto [it, fresh] = target_ids.emplace(key, static_cast<int32_t>(p.targets.size()));
+        if (fresh) p.targets.push_back(key);
+        target = it->second;
+      }
+      p.push_target[r].push_back(target);
+    }
+  }
+  for (size_t a = 0; a < c.aggregates.size(); ++a) {
+    int32_t e = c.aggregates[a].event;
+    for (size_t k = 0; k < events; ++k) {
+      if (e == check::kAnyEvent || e == static_cast<int32_t>(k)) p.aggregates_by_event[k].push_back(static_cast<int32_t>(a));
+    }
+  }
+  p.fingerprint = Fingerprint(c);
+  return p;
+}
+
+}  // namespace qm::ir

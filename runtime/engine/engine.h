@@ -1,0 +1,71 @@
+// The engine: runs a lowered rule set over an event stream (SEMANTICS.md
+// A18-A36): per-customer steps with snapshot evaluation, actions in file
+// order, net-change cascades with a depth limit, `no ... for` and `after`
+// timers in (due, customer) order, once-only pushes. Output is
+// deterministic, byte for byte, whatever the Evaluator.
+#ifndef QM_RUNTIME_ENGINE_ENGINE_H_
+#define QM_RUNTIME_ENGINE_ENGINE_H_
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "compiler/ir/ir.h"
+#include "runtime/event/decode.h"
+#include "runtime/state/state.h"
+
+namespace qm::engine {
+
+struct Options {
+  int tz_minutes = 8 * 60;  // output zone (--tz), A39
+  int cascade_limit = 8;    // A30
+};
+
+// Receives the engine's output. Lines end with '\n'.
+class Output {
+ public:
+  virtual ~Output() = default;
+  virtual void Action(std::string_view line) = 0;
+  virtual void Reject(std::string_view line) = 0;
+  virtual void Warning(std::string_view message) = 0;
+};
+
+struct Stats {
+  int64_t lines = 0;
+  int64_t events = 0;  // accepted
+  int64_t timer_steps = 0;
+  std::map<std::string, int64_t> actions;  // by kind
+  std::map<std::string, int64_t> rejects;  // by reason
+};
+
+class Engine {
+ public:
+  // All references must outlive the engine.
+  Engine(const ir::Program& program, ir::Evaluator& evaluator, state::Store& store, Output& output,
+         Options options = {});
+  ~Engine();
+
+  // Processes one physical input line (without '\n'; A40's trimming and
+  // skipping are done here). `line_number` counts from 1.
+  void ProcessLine(std::string_view line, int64_t line_number);
+  // Fires every pending timer due at or before `until`, in order (C3, B8).
+  void FireUntil(int64_t until);
+  const Stats& stats() const { return stats_; }
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+  Stats stats_;
+};
+
+// The value as A42 spells it in output JSON (`199.00`, `"已购"`, `null`).
+std::string FormatJsonValue(const Value& v, const check::Type& type, const check::Program& program,
+                            int tz_minutes);
+
+}  // namespace qm::engine
+
+#endif  // QM_RUNTIME_ENGINE_ENGINE_H_

@@ -1,0 +1,54 @@
+// Event decoding: one JSON Lines line -> a typed event record, or the reason
+// it is rejected (SEMANTICS.md A37-A40, checks in the order of A38). Numbers
+// are read exactly from their decimal text; nothing passes through binary
+// floating point except `number` fields.
+#ifndef QM_RUNTIME_EVENT_DECODE_H_
+#define QM_RUNTIME_EVENT_DECODE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "compiler/ir/ir.h"
+
+namespace qm::event {
+
+// A decoded event. Text values view `texts`, so an Event is reused, not copied.
+struct Event {
+  int32_t type = -1;
+  std::string customer;
+  int64_t ts = 0;
+  std::vector<Value> fields;  // one per declared field of `type`
+  std::vector<std::string> texts;
+};
+
+struct Reject {
+  std::string_view reason;  // invalid_json, not_object, duplicate_field, missing_field, wrong_type, unknown_type, late
+  std::string field;        // empty when the reject names no field
+};
+
+// Decodes lines for one program. Reusable and cheap to call per line.
+class Decoder {
+ public:
+  explicit Decoder(const ir::Program& program);
+  // Returns true and fills `event`, or false and fills `reject` (checks 1-9
+  // of A38; lateness, check 10, needs state and is the engine's).
+  bool Decode(std::string_view line, Event& event, Reject& reject);
+
+ private:
+  const ir::Program& program_;
+  std::unordered_map<std::string, int32_t> event_ids_;
+  std::vector<std::unordered_map<std::string, int32_t>> field_ids_;
+};
+
+// Epoch milliseconds from a JSON number's text: seconds, floored to the
+// millisecond, within A39's range (also used for `--until`).
+std::optional<int64_t> EpochMillisFromNumber(std::string_view number_text);
+// A JSON number's exact value times 10^scale, when integral and within int64.
+std::optional<int64_t> ScaledFromNumber(std::string_view number_text, int scale);
+
+}  // namespace qm::event
+
+#endif  // QM_RUNTIME_EVENT_DECODE_H_

@@ -1,0 +1,103 @@
+// Per-customer state: profile, tags, aggregates, `since` times, push
+// history, pending timers and the customer's clock. The engine owns the
+// semantics; a Store only keeps CustomerState objects (in memory now; the
+// durable store plugs in behind the same interface).
+#ifndef QM_RUNTIME_STATE_STATE_H_
+#define QM_RUNTIME_STATE_STATE_H_
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "compiler/ir/ir.h"
+
+namespace qm::state {
+
+inline constexpr int64_t kNever = std::numeric_limits<int64_t>::min();
+
+// A stored value: like Value, but owning its text.
+struct Stored {
+  ValueKind kind = ValueKind::kUnset;
+  int64_t i = 0;
+  double d = 0;
+  std::string text;
+
+  Value view() const {
+    Value v{kind, i};
+    v.d = d;
+    if (kind == ValueKind::kText) v.text = text;
+    return v;
+  }
+  static Stored Of(const Value& v) {
+    Stored s{v.kind, v.i, v.d, {}};
+    if (v.kind == ValueKind::kText) s.text = std::string(v.text);
+    return s;
+  }
+};
+
+// One aggregate of one customer. Whole-history aggregates keep running
+// totals (O(1) memory). Windowed ones keep the accepted events inside the
+// window exactly (timestamps and values), evicted as the customer's time
+// moves on: memory is bounded by the events a window can hold, and results
+// are exact (docs/runtime.md).
+struct AggregateState {
+  struct Entry {
+    int64_t ts;
+    int64_t i;  // int or cents
+    double d;   // number
+  };
+  std::vector<Entry> window;  // sorted by ts; [head, size) is live
+  uint32_t head = 0;
+  int64_t count = 0;          // whole history: events counted (with a value, for sum/min/max/avg)
+  __int128 sum = 0;           // whole history: exact sum of int/money
+  double dsum = 0;            // whole history: sum of number, in processing order
+  int64_t min_i = 0, max_i = 0;
+  double min_d = 0, max_d = 0;
+};
+
+// A pending `after` action (A27).
+struct PendingAfter {
+  uint64_t seq;          // scheduling order
+  int64_t due;
+  int32_t rule;
+  int32_t action;        // index in the rule's actions
+  int32_t unless;        // -2 none, check::kAnyEvent, or an event type
+  Stored value;          // set/add value, evaluated when scheduled
+};
+
+struct CustomerState {
+  std::vector<Stored> profile;
+  std::vector<uint8_t> tags;
+  std::vector<AggregateState> aggregates;
+  std::vector<int64_t> last_event;   // per event type: ts of the latest accepted one (since, A20)
+  int64_t last_any = kNever;
+  std::vector<int64_t> quiet_due;    // per quiet rule: due time, kNever when disarmed
+  std::vector<std::pair<int32_t, int64_t>> pushes;  // (target id, last emission)
+  std::vector<PendingAfter> afters;
+  int64_t clock = kNever;            // A34
+  bool seen = false;                 // has had an accepted event
+};
+
+// Keeps customer states. Implementations own the storage; references stay
+// valid until the store is destroyed.
+class Store {
+ public:
+  virtual ~Store() = default;
+  // The state of `customer`, or null when it has none yet.
+  virtual CustomerState* Find(const std::string& customer) = 0;
+  // Creates the state of a new customer, initialized from `program`.
+  virtual CustomerState& Create(const std::string& customer) = 0;
+  virtual size_t size() const = 0;
+};
+
+// A fresh state: defaults applied, nothing seen (A21: defaults are not changes).
+CustomerState NewCustomer(const ir::Program& program);
+
+std::unique_ptr<Store> MakeMemoryStore(const ir::Program& program);
+
+}  // namespace qm::state
+
+#endif  // QM_RUNTIME_STATE_STATE_H_
