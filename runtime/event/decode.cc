@@ -241,24 +241,30 @@ std::optional<ExactNumber> ParseExact(std::string_view t) {
   ExactNumber n;
   size_t i = 0;
   if (i < t.size() && t[i] == '-') { n.negative = true; ++i; }
+  // The JSON number grammar, strictly: --until and money strings come here too.
+  auto digit = [&]() { return i < t.size() && t[i] >= '0' && t[i] <= '9'; };
   std::string all;
   int64_t frac = 0;
-  while (i < t.size() && t[i] >= '0' && t[i] <= '9') all += t[i++];
+  if (!digit()) return std::nullopt;
+  while (digit()) all += t[i++];
   if (i < t.size() && t[i] == '.') {
     ++i;
-    while (i < t.size() && t[i] >= '0' && t[i] <= '9') { all += t[i++]; ++frac; }
+    if (!digit()) return std::nullopt;
+    while (digit()) { all += t[i++]; ++frac; }
   }
   int64_t exp = 0;
   if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
     ++i;
     bool neg = false;
     if (i < t.size() && (t[i] == '+' || t[i] == '-')) neg = t[i++] == '-';
-    for (; i < t.size(); ++i) {
+    if (!digit()) return std::nullopt;
+    for (; digit(); ++i) {
       exp = exp * 10 + (t[i] - '0');
       if (exp > 1'000'000'000'000'000'000LL) return std::nullopt;  // A37: beyond ±10^18
     }
     if (neg) exp = -exp;
   }
+  if (i != t.size()) return std::nullopt;
   size_t first = all.find_first_not_of('0');
   n.digits = first == std::string::npos ? "" : all.substr(first);
   n.exp10 = exp - frac;

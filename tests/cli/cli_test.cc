@@ -98,6 +98,30 @@ TEST(Cli, LangFollowsLangVariable) {
   EXPECT_NE(out.find("未声明的事件类型"), std::string::npos) << out;
 }
 
+// A45: `run` with errors in the rules prints them and exits 1 without reading events.
+TEST(Cli, RunWithRuleErrorsReadsNoEvents) {
+  fs::path rules = Temp("bad_run.qm", "event order\nwhen ordr then push x\n");
+  fs::path out = fs::temp_directory_path() / "qm_cli_test" / "bad_run.out";
+  fs::remove(out);
+  Result r = Qm("run " + rules.string() + " --events /nonexistent/events.jsonl --out " + out.string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("E0101"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("cannot open events"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+// B8: a bad --until is a usage error before any event is read, and --out stays unwritten.
+TEST(Cli, RunUsageErrors) {
+  fs::path rules = Temp("ok_run.qm", "event order\nwhen order then push x\n");
+  fs::path out = fs::temp_directory_path() / "qm_cli_test" / "until.out";
+  fs::remove(out);
+  EXPECT_EQ(Qm("run " + rules.string() + " --events - --until yesterday --out " + out.string()).exit_code, 2);
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_EQ(Qm("run " + rules.string() + " --events - --tz Asia/Shanghai").exit_code, 2);
+  EXPECT_EQ(Qm("run " + rules.string()).exit_code, 2);
+  EXPECT_EQ(Qm("run --events -").exit_code, 2);
+}
+
 // Never a crash or a hang: random bytes, invalid UTF-8, a 10 MB file, deep nesting.
 TEST(Cli, SurvivesHostileInput) {
   std::mt19937 rng(42);

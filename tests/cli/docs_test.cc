@@ -42,3 +42,36 @@ TEST(Docs, EveryDiagnosticCodeIsDocumented) {
 
 }  // namespace
 }  // namespace qm
+
+namespace qm {
+namespace {
+
+// Every numbered item of SEMANTICS.md (A1-A47, B1-B10, C1-C6) is cited by at
+// least one test: a test file, a golden case or a case folder names it.
+TEST(Docs, EverySemanticsItemIsCitedByATest) {
+  std::string corpus;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(std::filesystem::path(QM_SOURCE_DIR) / "tests")) {
+    std::string name = e.path().filename().string();
+    for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    corpus += " " + name + " ";
+    if (e.is_regular_file() && (e.path().extension() == ".cc" || e.path().extension() == ".qm"))
+      corpus += Read(std::filesystem::relative(e.path(), QM_SOURCE_DIR).string());
+  }
+  auto cited = [&](const std::string& id) {
+    for (size_t at = corpus.find(id); at != std::string::npos; at = corpus.find(id, at + 1)) {
+      bool left = at == 0 || !std::isalnum(static_cast<unsigned char>(corpus[at - 1]));
+      bool right = at + id.size() >= corpus.size() || !std::isdigit(static_cast<unsigned char>(corpus[at + id.size()]));
+      if (left && right) return true;
+    }
+    return false;
+  };
+  for (auto [letter, last] : {std::pair{'A', 47}, {'B', 10}, {'C', 6}}) {
+    for (int i = 1; i <= last; ++i) {
+      std::string id = letter + std::to_string(i);
+      EXPECT_TRUE(cited(id)) << id << " of SEMANTICS.md is not cited by any test";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qm

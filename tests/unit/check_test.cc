@@ -81,7 +81,10 @@ INSTANTIATE_TEST_SUITE_P(
         CheckCase{"rule a: when order and since(city) > 1d then tag 已购", "E0201", "`text`"},
         CheckCase{"rule a: when order then set score amount", "E0204", "cannot set"},
         CheckCase{"rule a: when order then set total 1.005", "E0205", "2 decimals"},
-        CheckCase{"rule a: when order and count(order within 0s) > 1 then tag 已购", "E0206", "positive"},
+        CheckCase{"rule a: when order and count(order within 0s) > 1 then tag 已购", "E0206", "positive"},  // A46
+        CheckCase{"rule a: when order and since(order) > 0s then tag 已购", ""},  // A46: 0s in comparisons
+        // A8: each inline enum is its own type; members are scoped by their enum (and may be tags).
+        CheckCase{"rule a: when order and stage = 已购 then tag 已购", ""},
         CheckCase{"rule a: when order then set amount 1", "E0204", "not a profile field"},
         CheckCase{"rule a: when order then set stage 复购, set score 1.5", "E0201", "`1.5`"},
         // Declarations and cascades.
@@ -130,6 +133,20 @@ TEST(Check, AProgramKeepsDefaultsAndTypes) {
   EXPECT_EQ(p.TypeName(stage.type), "阶段");
   EXPECT_EQ(p.rules[0].actions.size(), 4u);
   EXPECT_EQ(p.rules[0].actions[0].value.kind, check::ActionValue::Kind::kEventField);
+}
+
+}  // namespace
+}  // namespace qm
+
+namespace qm {
+namespace {
+
+TEST(Check, InlineEnumsAreDistinctTypes) {  // A8
+  auto comp = driver::CompileText("t.qm",
+                                  "event e { a: enum { X, Y }, b: enum { X, Y } }\n"
+                                  "rule r: when e and a = b then push p\n");
+  ASSERT_TRUE(comp->diags.has_errors());
+  EXPECT_EQ(InfoOf(comp->diags.all()[0].kind).code, "E0201");
 }
 
 }  // namespace

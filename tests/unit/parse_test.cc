@@ -35,6 +35,7 @@ INSTANTIATE_TEST_SUITE_P(
                   .ast = "enum 阶段 {未购 已购 复购}\nprofile {stage: 阶段 = 未购, score: int = 0}\n"},
         ParseCase{.src = "event reply\nevent order { amount: money, grade: enum { S, A } }",
                   .ast = "event reply {}\nevent order {amount: money, grade: enum{S A}}\n"},
+        // A4: strings take \" \\ \n \t escapes.
         ParseCase{.src = "tag 高意向 \"点击\\\"雷达\\\"\"", .ast = "tag 高意向 \"点击\"雷达\"\"\n"},
         // The contract's design-card rule, named and unnamed.
         ParseCase{.src = "rule 首购:\n  when order and stage = 未购\n  then set stage 已购, tag 已购, push VIP群",
@@ -56,7 +57,7 @@ INSTANTIATE_TEST_SUITE_P(
                   .ast = "rule _: when tagged 高意向 then after 3d push 复购提醒 every 7d unless order, notify 销售 \"高意向\"\n"},
         ParseCase{.src = "when stage becomes 复购 then add score -5, set vip_since ts, untag 未购",
                   .ast = "rule _: when stage becomes 复购 then add score -5, set vip_since ts, untag 未购\n"},
-        // A3: digit-led names; A6: `#` starts a comment anywhere.
+        // A2: CJK identifiers; A3: digit-led names; A6: `#` starts a comment anywhere.
         ParseCase{.src = "when order and x = 618大促 then tag VIP#1 comment",
                   .ast = "rule _: when order if (= x 618大促) then tag VIP\n"},
         ParseCase{.src = "\xEF\xBB\xBFimport \"schema.qm\" // BOM skipped", .ast = "import \"schema.qm\"\n"},
@@ -94,6 +95,20 @@ TEST(Parse, NestingLimitIs64) {
   parse::Parse(src, diags);
   ASSERT_EQ(diags.all().size(), 1u);
   EXPECT_EQ(diags.all()[0].kind, DiagKind::kNestingTooDeep);
+}
+
+// B5: a `where` counts as one level: `count(E where` + 63 parentheses is the deepest accepted.
+TEST(Parse, WhereCountsAsANestingLevel) {
+  auto where = [](int parens) {
+    return "when order and count(order where " + std::string(parens, '(') + "a = 1" + std::string(parens, ')') +
+           ") > 1 then tag x";
+  };
+  for (int parens : {63, 64}) {
+    Source src("t.qm", where(parens));
+    Diagnostics diags;
+    parse::Parse(src, diags);
+    EXPECT_EQ(diags.error_count(), parens == 63 ? 0 : 1) << parens;
+  }
 }
 
 TEST(Parse, EachBrokenRuleReportsOneErrorAndTheRestStillParse) {
