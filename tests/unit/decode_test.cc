@@ -1,0 +1,87 @@
+// The event decoder on its own (A37-A40): exact numbers, every reject reason.
+#include "runtime/event/decode.h"
+
+#include "compiler/driver/driver.h"
+#include "gtest/gtest.h"
+
+namespace qm {
+namespace {
+
+class DecodeTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = driver::CompileText("t.qm",
+                                 "enum 等级 { S, A }\n"
+                                 "event e { i: int, m: money, n: number, b: bool, t: text, g: 等级, at: time, d: duration }\n"
+                                 "rule r: when e then push p\n");
+    ASSERT_TRUE(c->program);
+    compilation_ = std::move(c);
+    program_ = std::make_unique<ir::Program>(ir::Lower(std::move(*compilation_->program)));
+    decoder_ = std::make_unique<event::Decoder>(*program_);
+  }
+  // "" when accepted, else "reason" or "reason/field".
+  std::string Decode(const std::string& line) {
+    event::Reject reject;
+    if (decoder_->Decode(line, event_, reject)) return "";
+    return std::string(reject.reason) + (reject.field.empty() ? "" : "/" + reject.field);
+  }
+  std::unique_ptr<driver::Compilation> compilation_;
+  std::unique_ptr<ir::Program> program_;
+  std::unique_ptr<event::Decoder> decoder_;
+  event::Event event_;
+};
+
+TEST_F(DecodeTest, ReadsNumbersExactly) {
+  ASSERT_EQ(Decode(R"({"type":"e","customer":"c","ts":1.0019,"i":5e2,"m":"007.50","n":0.1,"d":"90m"})"), "");
+  EXPECT_EQ(event_.ts, 1001);  // floored to the millisecond (A39)
+  EXPECT_EQ(event_.fields[0].i, 500);
+  EXPECT_EQ(event_.fields[1].i, 750);
+  EXPECT_EQ(event_.fields[2].d, 0.1);
+  EXPECT_EQ(event_.fields[7].i, 90 * 60'000);
+  ASSERT_EQ(Decode(R"({"type":"e","customer":"c","ts":-0.0005,"m":199.9,"i":-0})"), "");
+  EXPECT_EQ(event_.ts, -1);
+  EXPECT_EQ(event_.fields[1].i, 19990);
+  ASSERT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"m":"92233720368547758.07"})"), "");
+  EXPECT_EQ(event_.fields[1].i, INT64_MAX);
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"m":"92233720368547758.08"})"), "wrong_type/m");  // B7
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"m":"1.005"})"), "wrong_type/m");
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"m":"199.000"})"), "");
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"m":"\u0031\u0039\u0039"})"), "");
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"i":9223372036854775808})"), "wrong_type/i");
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"n":1e400})"), "wrong_type/n");
+}
+
+TEST_F(DecodeTest, RejectsInTheOrderOfA38) {
+  EXPECT_EQ(Decode("{\"type\":\"e\",\"customer\":\"c\xff\",\"ts\":1}"), "invalid_json");
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":NaN})"), "invalid_json");
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"x":"\udc00"})"), "invalid_json");
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"x":[1,{"y":[}]})"), "invalid_json");
+  EXPECT_EQ(Decode(R"("just a string")"), "not_object");
+  EXPECT_EQ(Decode(R"({"ts":1,"ts":2})"), "duplicate_field/ts");
+  EXPECT_EQ(Decode(R"({"customer":"c","ts":1})"), "missing_field/type");
+  EXPECT_EQ(Decode(R"({"type":"e","customer":null,"ts":1})"), "missing_field/customer");
+  EXPECT_EQ(Decode(R"({"type":["e"],"customer":"c","ts":1})"), "wrong_type/type");
+  EXPECT_EQ(Decode(R"({"type":"E","customer":"c","ts":1})"), "unknown_type/type");
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"","ts":1})"), "wrong_type/customer");
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":"2024-01-01T00:00:00"})"), "wrong_type/ts");
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"g":"B","b":1})"), "wrong_type/b");  // declaration order
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"at":"2024-02-29T12:00:00+08:00","unknown":NaN})"),
+            "invalid_json");
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"at":"2024-02-29T12:00:00+08:00","unknown":[]})"), "");
+}
+
+TEST(Number, FormatsLikeEcmaScript) {  // A42
+  EXPECT_EQ(FormatNumber(100), "100");
+  EXPECT_EQ(FormatNumber(0.1), "0.1");
+  EXPECT_EQ(FormatNumber(0.1 + 0.2), "0.30000000000000004");
+  EXPECT_EQ(FormatNumber(1e21), "1e+21");
+  EXPECT_EQ(FormatNumber(1e20), "100000000000000000000");
+  EXPECT_EQ(FormatNumber(1e-7), "1e-7");
+  EXPECT_EQ(FormatNumber(0.000001), "0.000001");
+  EXPECT_EQ(FormatNumber(-0.0), "0");
+  EXPECT_EQ(FormatNumber(-2.5), "-2.5");
+  EXPECT_EQ(FormatNumber(1.5e300), "1.5e+300");
+}
+
+}  // namespace
+}  // namespace qm
