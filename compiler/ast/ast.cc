@@ -1,12 +1,9 @@
 #include "compiler/ast/ast.h"
 
+#include "compiler/source/overload.h"
+
 namespace qm::ast {
 namespace {
-
-template <class... F>
-struct Overload : F... { using F::operator()...; };
-template <class... F>
-Overload(F...) -> Overload<F...>;
 
 std::string Str(const Literal& l) {
   switch (l.kind) {

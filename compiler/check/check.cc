@@ -6,14 +6,10 @@
 #include <unordered_set>
 
 #include "compiler/check/internal/lint.h"
+#include "compiler/source/overload.h"
 
 namespace qm::check {
 namespace {
-
-template <class... F>
-struct Overload : F... { using F::operator()...; };
-template <class... F>
-Overload(F...) -> Overload<F...>;
 
 std::string Basename(const std::string& path) {
   size_t slash = path.find_last_of('/');

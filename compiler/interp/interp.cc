@@ -6,25 +6,7 @@ namespace {
 using check::Node;
 using check::NodeId;
 using check::NodeKind;
-
-Value ConstantValue(const check::Constant& c) {
-  switch (c.type.kind) {
-    case check::TypeKind::kInt: return Value::Int(c.i);
-    case check::TypeKind::kMoney: return Value::Money(c.i);
-    case check::TypeKind::kNumber: return Value::Number(c.d);
-    case check::TypeKind::kBool: return Value::Bool(c.i != 0);
-    case check::TypeKind::kText: return Value::Text(c.text);
-    case check::TypeKind::kTime: return Value::Time(c.i);
-    case check::TypeKind::kDuration: return Value::Duration(c.i);
-    case check::TypeKind::kEnum: return Value::Enum(c.i);
-    case check::TypeKind::kDecimal: {
-      Value v{ValueKind::kDecimal};
-      v.decimal = &c.exact;
-      return v;
-    }
-    default: return Value{};
-  }
-}
+using ir::ConstantValue;
 
 bool Holds(check::CmpOp op, int order) {
   switch (op) {

@@ -36,6 +36,29 @@ std::string Fingerprint(const check::Program& p) {
 
 }  // namespace
 
+ValueKind KindOf(const check::Type& t) {
+  switch (t.kind) {
+    case check::TypeKind::kInt: return ValueKind::kInt;
+    case check::TypeKind::kMoney: return ValueKind::kMoney;
+    case check::TypeKind::kNumber: return ValueKind::kNumber;
+    case check::TypeKind::kBool: return ValueKind::kBool;
+    case check::TypeKind::kText: return ValueKind::kText;
+    case check::TypeKind::kTime: return ValueKind::kTime;
+    case check::TypeKind::kDuration: return ValueKind::kDuration;
+    case check::TypeKind::kEnum: return ValueKind::kEnum;
+    case check::TypeKind::kDecimal: return ValueKind::kDecimal;
+    default: return ValueKind::kUnset;
+  }
+}
+
+Value ConstantValue(const check::Constant& c) {
+  Value v{KindOf(c.type), c.i};
+  if (v.kind == ValueKind::kNumber) v.d = c.d;
+  if (v.kind == ValueKind::kText) v.text = c.text;
+  if (v.kind == ValueKind::kDecimal) v.decimal = &c.exact;
+  return v;
+}
+
 Program Lower(check::Program checked) {
   Program p;
   p.checked = std::move(checked);

@@ -37,6 +37,11 @@ struct Program {
 // Lowers a checked program. Never fails: the checker has validated it.
 Program Lower(check::Program checked);
 
+// The runtime kind of a checked type.
+ValueKind KindOf(const check::Type& type);
+// A checked constant as a Value; text and decimals view the constant.
+Value ConstantValue(const check::Constant& constant);
+
 // What a predicate may read during one step; implemented by the engine.
 // `now` is the step time (A18); in a `where` filter the event is the one
 // being accepted.

@@ -32,26 +32,8 @@ int64_t Clamp(__int128 v) {
   return static_cast<int64_t>(v);
 }
 
-ValueKind KindOf(const check::Type& t) {
-  switch (t.kind) {
-    case check::TypeKind::kInt: return ValueKind::kInt;
-    case check::TypeKind::kMoney: return ValueKind::kMoney;
-    case check::TypeKind::kNumber: return ValueKind::kNumber;
-    case check::TypeKind::kBool: return ValueKind::kBool;
-    case check::TypeKind::kText: return ValueKind::kText;
-    case check::TypeKind::kTime: return ValueKind::kTime;
-    case check::TypeKind::kDuration: return ValueKind::kDuration;
-    case check::TypeKind::kEnum: return ValueKind::kEnum;
-    default: return ValueKind::kUnset;
-  }
-}
-
-Value ConstantValue(const check::Constant& c) {
-  Value v{KindOf(c.type), c.i};
-  if (v.kind == ValueKind::kNumber) v.d = c.d;
-  if (v.kind == ValueKind::kText) v.text = c.text;
-  return v;
-}
+using ir::ConstantValue;
+using ir::KindOf;
 
 // A24/A25 conversions into a field of type `to`: int -> money/number, money -> number.
 Value Convert(const Value& v, const check::Type& to) {

@@ -3,22 +3,6 @@
 namespace qm::state {
 namespace {
 
-Stored FromConstant(const check::Constant& c) {
-  Stored s;
-  switch (c.type.kind) {
-    case check::TypeKind::kInt: s.kind = ValueKind::kInt; s.i = c.i; break;
-    case check::TypeKind::kMoney: s.kind = ValueKind::kMoney; s.i = c.i; break;
-    case check::TypeKind::kNumber: s.kind = ValueKind::kNumber; s.d = c.d; break;
-    case check::TypeKind::kBool: s.kind = ValueKind::kBool; s.i = c.i; break;
-    case check::TypeKind::kText: s.kind = ValueKind::kText; s.text = c.text; break;
-    case check::TypeKind::kTime: s.kind = ValueKind::kTime; s.i = c.i; break;
-    case check::TypeKind::kDuration: s.kind = ValueKind::kDuration; s.i = c.i; break;
-    case check::TypeKind::kEnum: s.kind = ValueKind::kEnum; s.i = c.i; break;
-    default: break;
-  }
-  return s;
-}
-
 class MemoryStore final : public Store {
  public:
   explicit MemoryStore(const ir::Program& program) : template_(NewCustomer(program)) {}
@@ -45,7 +29,7 @@ CustomerState NewCustomer(const ir::Program& program) {
   CustomerState s;
   s.profile.resize(p.profile.size());
   for (size_t f = 0; f < p.profile.size(); ++f) {
-    if (p.profile[f].default_value) s.profile[f] = FromConstant(*p.profile[f].default_value);
+    if (p.profile[f].default_value) s.profile[f] = Stored::Of(ir::ConstantValue(*p.profile[f].default_value));
   }
   s.tags.assign(p.tags.size(), 0);
   s.aggregates.resize(p.aggregates.size());
