@@ -383,7 +383,9 @@ class Checker {
           t.kind = TriggerKind::kBecomes;
           t.id = p_.FindProfileField(e.field.text);
           if (t.id < 0) {
-            if (!profile_poisoned_) {
+            if (profile_poisoned_) {
+              rule_ok_ = false;  // already reported where the profile broke
+            } else {
               Report(DiagKind::kUnknownField, src_, e.field.span, {e.field.text, "profile"},
                      Suggest(e.field.text, FieldNames(p_.profile)));
             }

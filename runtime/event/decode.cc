@@ -259,8 +259,8 @@ std::optional<ExactNumber> ParseExact(std::string_view t) {
     if (i < t.size() && (t[i] == '+' || t[i] == '-')) neg = t[i++] == '-';
     if (!digit()) return std::nullopt;
     for (; digit(); ++i) {
+      if (exp > 100'000'000'000'000'000LL) return std::nullopt;  // A37: beyond ±10^18
       exp = exp * 10 + (t[i] - '0');
-      if (exp > 1'000'000'000'000'000'000LL) return std::nullopt;  // A37: beyond ±10^18
     }
     if (neg) exp = -exp;
   }

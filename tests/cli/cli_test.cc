@@ -122,6 +122,14 @@ TEST(Cli, RunUsageErrors) {
   EXPECT_EQ(Qm("run --events -").exit_code, 2);
 }
 
+// Inputs the fuzzers once crashed on stay fixed.
+TEST(Cli, FuzzRegressionsDoNotCrash) {
+  for (const auto& e : fs::directory_iterator(fs::path(QM_SOURCE_DIR) / "tests" / "fuzz" / "regressions")) {
+    Result r = Qm("check " + e.path().string());
+    EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << e.path() << " exit " << r.exit_code;
+  }
+}
+
 // Never a crash or a hang: random bytes, invalid UTF-8, a 10 MB file, deep nesting.
 TEST(Cli, SurvivesHostileInput) {
   std::mt19937 rng(42);
