@@ -19,7 +19,7 @@ const char kUsage[] =
     "  check RULES.qm... [--format text|json] [--lang zh|en]\n"
     "      type-check rule files; exit 0 when there is no error, 1 when there is one\n"
     "  run RULES.qm... --events EVENTS.jsonl|- [--out ACTIONS.jsonl] [--rejects REJECTS.jsonl]\n"
-    "      [--engine interp] [--tz +08:00] [--until TIME] [--lang zh|en]\n"
+    "      [--engine jit|interp] [--tz +08:00] [--until TIME] [--lang zh|en]\n"
     "      run the rules over an event stream; actions to stdout, rejects to stderr by default\n"
     "  version\n"
     "      print the version\n";

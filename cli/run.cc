@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "compiler/driver/driver.h"
 #include "compiler/interp/interp.h"
+#include "compiler/jit/jit.h"
 #include "runtime/event/decode.h"
 #include "runtime/sink/sink.h"
 
@@ -18,7 +19,7 @@ namespace {
 
 struct RunArgs {
   std::vector<std::string> rules;
-  std::string events, out, rejects, state_dir, engine = "interp";
+  std::string events, out, rejects, state_dir, engine = "jit";
   int tz_minutes = 8 * 60;
   std::optional<int64_t> until;
 };
@@ -123,7 +124,6 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
   if (a.rules.empty()) return Usage("run needs at least one rule file");
   if (a.events.empty()) return Usage("run needs --events FILE (or - for standard input)");
   if (a.engine != "interp" && a.engine != "jit") return Usage("--engine takes `jit` or `interp`");
-  if (a.engine == "jit") return Usage("the JIT engine is not built yet; use --engine interp");
   if (!a.state_dir.empty()) return Usage("--state is not supported yet: state is kept in memory for the run");
 
   auto compilation = driver::CompileFiles(a.rules);
@@ -144,7 +144,17 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
   }
 
   ir::Program program = ir::Lower(std::move(*compilation->program));
-  std::unique_ptr<ir::Evaluator> evaluator = interp::MakeInterpreter(program);
+  std::unique_ptr<ir::Evaluator> evaluator;
+  if (a.engine == "jit") {
+    std::string error;
+    evaluator = jit::MakeJit(program, &error);
+    if (!evaluator) {
+      std::fprintf(stderr, "qm: the JIT engine failed: %s (try --engine interp)\n", error.c_str());
+      return 1;
+    }
+  } else {
+    evaluator = interp::MakeInterpreter(program);
+  }
   std::unique_ptr<state::Store> store = state::MakeMemoryStore(program);
   sink::FileSink sink(out, rejects, stderr);
   engine::Engine engine(program, *evaluator, *store, sink, engine::Options{a.tz_minutes});

@@ -21,7 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* kEngines[] = {"interp"};
+const char* kEngines[] = {"interp", "jit"};
 
 struct Case {
   fs::path dir;

@@ -1,0 +1,50 @@
+#include "compiler/jit/internal/runtime_calls.h"
+
+namespace qm::jit_internal {
+
+extern "C" {
+void qm_rt_event_field(const ir::StepView* v, int32_t f, Value* out) { *out = v->EventField(f); }
+void qm_rt_profile_field(const ir::StepView* v, int32_t f, Value* out) { *out = v->ProfileField(f); }
+void qm_rt_aggregate(const ir::StepView* v, int32_t a, Value* out) { *out = v->Aggregate(a); }
+void qm_rt_since(const ir::StepView* v, int32_t e, Value* out) { *out = v->Since(e); }
+void qm_rt_since_field(const ir::StepView* v, int32_t f, Value* out) { *out = v->SinceField(f); }
+void qm_rt_now(const ir::StepView* v, Value* out) { *out = Value::Time(v->Now()); }
+void qm_rt_customer(const ir::StepView* v, Value* out) { *out = Value::Text(v->Customer()); }
+uint8_t qm_rt_has_tag(const ir::StepView* v, int32_t t) { return v->HasTag(t) ? 1 : 0; }
+
+int32_t qm_rt_compare(const Value* a, const Value* b) {
+  std::optional<int> order = CompareValues(*a, *b);
+  return order ? *order : -2;
+}
+
+int32_t qm_rt_in(const Value* x, const Value* list, int32_t n) {
+  if (x->unset()) return -1;  // C5: both `in` and `not in` are false
+  for (int32_t i = 0; i < n; ++i) {
+    std::optional<int> order = CompareValues(*x, list[i]);
+    if (order && *order == 0) return 1;
+  }
+  return 0;
+}
+
+uint8_t qm_rt_contains(const Value* haystack, const Value* needle) {
+  return !haystack->unset() && haystack->text.find(needle->text) != std::string_view::npos;
+}
+}
+
+std::vector<std::pair<std::string, void*>> RuntimeSymbols() {
+  return {
+      {"qm_rt_event_field", reinterpret_cast<void*>(&qm_rt_event_field)},
+      {"qm_rt_profile_field", reinterpret_cast<void*>(&qm_rt_profile_field)},
+      {"qm_rt_aggregate", reinterpret_cast<void*>(&qm_rt_aggregate)},
+      {"qm_rt_since", reinterpret_cast<void*>(&qm_rt_since)},
+      {"qm_rt_since_field", reinterpret_cast<void*>(&qm_rt_since_field)},
+      {"qm_rt_now", reinterpret_cast<void*>(&qm_rt_now)},
+      {"qm_rt_customer", reinterpret_cast<void*>(&qm_rt_customer)},
+      {"qm_rt_has_tag", reinterpret_cast<void*>(&qm_rt_has_tag)},
+      {"qm_rt_compare", reinterpret_cast<void*>(&qm_rt_compare)},
+      {"qm_rt_in", reinterpret_cast<void*>(&qm_rt_in)},
+      {"qm_rt_contains", reinterpret_cast<void*>(&qm_rt_contains)},
+  };
+}
+
+}  // namespace qm::jit_internal

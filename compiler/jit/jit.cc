@@ -1,0 +1,194 @@
+// The one translation unit that includes LLJIT and PassBuilder (they cost
+// 10-30 s to compile); code generation lives in internal/codegen.cc.
+#include "compiler/jit/jit.h"
+
+#include <chrono>
+#include <mutex>
+#include <unordered_map>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wredundant-move"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/ExecutionEngine/Orc/ThreadSafeModule.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#pragma GCC diagnostic pop
+
+#include "compiler/jit/internal/codegen.h"
+#include "compiler/jit/internal/runtime_calls.h"
+
+namespace qm::jit {
+namespace {
+
+using EventFn = void (*)(const ir::StepView*, const Value*, uint8_t*);
+using PredicateFn = uint8_t (*)(const ir::StepView*, const Value*);
+
+double Ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
+}
+
+// Machine code for one rule set. Immutable once built; shared by every
+// evaluator of an equal program (same fingerprint) in this process.
+struct Compiled {
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  std::vector<EventFn> event_fns;
+  std::vector<PredicateFn> rule_fns, where_fns;
+};
+
+std::mutex cache_mutex;
+std::unordered_map<std::string, std::weak_ptr<Compiled>>& Cache() {
+  static auto* cache = new std::unordered_map<std::string, std::weak_ptr<Compiled>>();
+  return *cache;
+}
+
+std::string ToString(llvm::Error error) { return llvm::toString(std::move(error)); }
+
+void Optimize(llvm::Module& module, llvm::TargetMachine* machine) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder builder(machine);
+  builder.registerModuleAnalyses(mam);
+  builder.registerCGSCCAnalyses(cgam);
+  builder.registerFunctionAnalyses(fam);
+  builder.registerLoopAnalyses(lam);
+  builder.crossRegisterProxies(lam, fam, cgam, mam);
+  builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2).run(module, mam);
+}
+
+std::shared_ptr<Compiled> Compile(const ir::Program& program, const jit_internal::ConstantTable& constants,
+                                  std::string* error, CompileStats* stats) {
+  static std::once_flag init;
+  std::call_once(init, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+  auto fail = [&](std::string message) -> std::shared_ptr<Compiled> {
+    if (error) *error = std::move(message);
+    return nullptr;
+  };
+  auto start = std::chrono::steady_clock::now();
+  auto jit = llvm::orc::LLJITBuilder().create();
+  if (!jit) return fail("cannot create the JIT: " + ToString(jit.takeError()));
+  auto context = std::make_unique<llvm::LLVMContext>();
+  jit_internal::FunctionNames names;
+  std::unique_ptr<llvm::Module> module = jit_internal::BuildModule(program, constants, *context, names);
+  module->setDataLayout((*jit)->getDataLayout());
+  module->setTargetTriple((*jit)->getTargetTriple().str());
+  std::string broken;
+  llvm::raw_string_ostream broken_out(broken);
+  if (llvm::verifyModule(*module, &broken_out)) return fail("generated code does not verify: " + broken);
+  if (stats) stats->codegen_ms = Ms(start);
+
+  start = std::chrono::steady_clock::now();
+  auto machine_builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machine_builder) return fail(ToString(machine_builder.takeError()));
+  auto machine = machine_builder->createTargetMachine();
+  if (!machine) return fail(ToString(machine.takeError()));
+  Optimize(*module, machine->get());
+  if (stats) stats->optimize_ms = Ms(start);
+
+  start = std::chrono::steady_clock::now();
+  llvm::orc::SymbolMap symbols;
+  for (const auto& [name, address] : jit_internal::RuntimeSymbols()) {
+    symbols[(*jit)->mangleAndIntern(name)] = llvm::orc::ExecutorSymbolDef(
+        llvm::orc::ExecutorAddr::fromPtr(address), llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable);
+  }
+  if (auto err = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols))))
+    return fail(ToString(std::move(err)));
+  if (auto err = (*jit)->addIRModule(llvm::orc::ThreadSafeModule(std::move(module), std::move(context))))
+    return fail(ToString(std::move(err)));
+  auto compiled = std::make_shared<Compiled>();
+  auto lookup = [&](const std::string& name) -> void* {
+    if (name.empty()) return nullptr;
+    auto symbol = (*jit)->lookup(name);
+    if (!symbol) {
+      if (error) *error = ToString(symbol.takeError());
+      return nullptr;
+    }
+    return symbol->toPtr<void*>();
+  };
+  for (const std::string& n : names.event_fns) compiled->event_fns.push_back(reinterpret_cast<EventFn>(lookup(n)));
+  for (const std::string& n : names.rule_fns) compiled->rule_fns.push_back(reinterpret_cast<PredicateFn>(lookup(n)));
+  for (const std::string& n : names.where_fns) compiled->where_fns.push_back(reinterpret_cast<PredicateFn>(lookup(n)));
+  if (error && !error->empty()) return nullptr;
+  compiled->jit = std::move(*jit);
+  if (stats) stats->jit_ms = Ms(start);
+  return compiled;
+}
+
+class JitEvaluator final : public ir::Evaluator {
+ public:
+  JitEvaluator(const ir::Program& program, jit_internal::ConstantTable constants, std::shared_ptr<Compiled> code)
+      : program_(program), constants_(std::move(constants)), code_(std::move(code)) {
+    for (size_t e = 0; e < program.rules_by_event.size(); ++e) event_lists_.emplace(&program.rules_by_event[e], e);
+  }
+
+  void Match(const std::vector<int32_t>& candidates, const ir::StepView& view, std::vector<int32_t>& matched) override {
+    auto it = event_lists_.find(&candidates);
+    if (it != event_lists_.end()) {
+      // The event type's function evaluates all its rules at once.
+      scratch_.resize(candidates.size());
+      if (!candidates.empty()) code_->event_fns[it->second](&view, constants_.values.data(), scratch_.data());
+      for (size_t k = 0; k < candidates.size(); ++k)
+        if (scratch_[k]) matched.push_back(candidates[k]);
+      return;
+    }
+    for (int32_t r : candidates) {
+      PredicateFn fn = code_->rule_fns[r];
+      if (fn(&view, constants_.values.data())) matched.push_back(r);
+    }
+  }
+
+  bool Filter(int32_t aggregate, const ir::StepView& view) override {
+    PredicateFn fn = code_->where_fns[aggregate];
+    return fn == nullptr || fn(&view, constants_.values.data());
+  }
+
+ private:
+  const ir::Program& program_;
+  jit_internal::ConstantTable constants_;
+  std::shared_ptr<Compiled> code_;
+  std::unordered_map<const std::vector<int32_t>*, size_t> event_lists_;
+  std::vector<uint8_t> scratch_;
+};
+
+}  // namespace
+
+std::unique_ptr<ir::Evaluator> MakeJit(const ir::Program& program, std::string* error, CompileStats* stats) {
+  jit_internal::ConstantTable constants = jit_internal::BuildConstants(program);
+  std::shared_ptr<Compiled> code;
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex);
+    auto it = Cache().find(program.fingerprint);
+    if (it != Cache().end()) code = it->second.lock();
+    if (code && stats) stats->cache_hit = true;
+    if (!code) {
+      std::string message;
+      code = Compile(program, constants, &message, stats);
+      if (!code) {
+        if (error) *error = message;
+        return nullptr;
+      }
+      Cache()[program.fingerprint] = code;
+    }
+  }
+  return std::make_unique<JitEvaluator>(program, std::move(constants), std::move(code));
+}
+
+std::string DumpIr(const ir::Program& program) {
+  jit_internal::ConstantTable constants = jit_internal::BuildConstants(program);
+  llvm::LLVMContext context;
+  jit_internal::FunctionNames names;
+  std::unique_ptr<llvm::Module> module = jit_internal::BuildModule(program, constants, context, names);
+  std::string text;
+  llvm::raw_string_ostream out(text);
+  module->print(out, nullptr);
+  return text;
+}
+
+}  // namespace qm::jit
