@@ -1,0 +1,202 @@
+// A seeded generator of valid rule files and event streams that mixes every
+// feature of the language (all triggers, conditions, aggregates with where and
+// within, since, every action kind, after/unless, every value type, unset and
+// malformed values, out-of-order and late events), for differential tests.
+#ifndef QM_TESTS_DIFF_GENERATOR_H_
+#define QM_TESTS_DIFF_GENERATOR_H_
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace qm::difftest {
+
+struct Case {
+  std::string rules;
+  std::vector<std::string> lines;
+  bool until = false;
+  int64_t until_ms = 0;
+};
+
+class Generator {
+ public:
+  explicit Generator(uint32_t seed) : rng_(seed) {}
+
+  Case Make() {
+    Case c;
+    c.rules = kSchema;
+    int rules = 3 + Pick(12);
+    for (int r = 0; r < rules; ++r) c.rules += Rule(r);
+    int64_t ts = 1'704'067'200'000;  // 2024-01-01
+    int lines = 20 + Pick(80);
+    for (int i = 0; i < lines; ++i) {
+      ts += Pick(4) == 0 ? 0 : Pick(3) * 3'600'000 + Pick(1000) * 1000;
+      int64_t at = Pick(10) == 0 ? ts - Pick(5) * 3'600'000 : ts;  // some late
+      c.lines.push_back(Event(at));
+    }
+    c.until = Pick(2) == 0;
+    c.until_ms = ts + Pick(72) * 3'600'000;
+    return c;
+  }
+
+ private:
+  static constexpr const char* kSchema = R"(enum 阶段 { 甲, 乙, 丙, 丁 }
+event a { i: int, m: money, n: number, b: bool, t: text, g: 阶段, at: time, d: duration }
+event b { i: int, m: money, t: text }
+event c
+profile {
+  pi: int = 0
+  pm: money
+  pn: number
+  pb: bool
+  pt: text = 无
+  pg: 阶段 = 甲
+  pat: time
+  pd: duration
+}
+tag t0 "0"
+tag t1 "1"
+tag t2 "2"
+tag t3 "3"
+)";
+
+  int Pick(int n) { return static_cast<int>(rng_() % static_cast<uint32_t>(n)); }
+  template <size_t N>
+  const char* One(const char* const (&options)[N]) { return options[Pick(N)]; }
+
+  std::string Op() { return One({"=", "!=", "<", "<=", ">", ">="}); }
+  std::string EqOp() { return One({"=", "!="}); }
+  std::string Dec() {
+    static const char* const kDecimals[] = {"0", "1", "2", "5", "-1", "1.5", "99.995", "0.01", "100", "0.1", "3"};
+    return One(kDecimals);
+  }
+  std::string Dur() { return std::to_string(1 + Pick(48)) + One({"h", "m", "d"}); }
+  std::string Member() { return One({"甲", "乙", "丙", "丁"}); }
+  std::string Word() { return One({"x", "y", "天猫", "京东", "无"}); }
+  std::string Tag() { return "t" + std::to_string(Pick(4)); }
+
+  // A condition; `event` is the triggering event (a, b) or empty.
+  std::string Cond(const std::string& event, int depth) {
+    if (depth < 2 && Pick(3) == 0) {
+      std::string l = Cond(event, depth + 1), r = Cond(event, depth + 1);
+      switch (Pick(3)) {
+        case 0: return "(" + l + " and " + r + ")";
+        case 1: return "(" + l + " or " + r + ")";
+        default: return "not (" + l + ")";
+      }
+    }
+    bool ev = !event.empty();
+    switch (Pick(ev ? 16 : 11)) {
+      case 0: return "pi " + Op() + " " + Dec();
+      case 1: return "pm " + Op() + " " + Dec();
+      case 2: return "pn " + Op() + " " + Dec();
+      case 3: return "pg " + Op() + " " + Member();
+      case 4: return "pt " + EqOp() + " " + Word();
+      case 5: return Pick(2) ? "pb" : "not pb";
+      case 6: return std::string(Pick(2) ? "" : "not ") + "has " + Tag();
+      case 7: return "count(a" + Where() + Within() + ") " + Op() + " " + std::to_string(Pick(4));
+      case 8: {
+        std::string f = One({"sum", "min", "max", "avg"});
+        return f + "(a." + One({"i", "m", "n"}) + Where() + Within() + ") " + Op() + " " + Dec();
+      }
+      case 9: return "since(" + std::string(One({"a", "b", "any", "pat"})) + ") " + Op() + " " + Dur();
+      case 10: return "pg " + std::string(Pick(2) ? "in" : "not in") + " (" + Member() + ", " + Member() + ")";
+      case 11: return event + ".i " + Op() + " " + (Pick(2) ? Dec() : "pi");
+      case 12: return event + ".m " + Op() + " " + (Pick(2) ? Dec() : "pm");
+      case 13: return event + ".t " + (Pick(2) ? "contains " + Word() : EqOp() + " " + Word());
+      case 14: return event == "a" ? (Pick(2) ? "a.b" : "a.g " + Op() + " " + Member()) : "b.t " + EqOp() + " pt";
+      default: return event + ".t " + std::string(Pick(2) ? "in" : "not in") + " (" + Word() + ", " + Word() + ")";
+    }
+  }
+
+  std::string Where() {
+    switch (Pick(4)) {
+      case 0: return " where i > " + std::to_string(Pick(5));
+      case 1: return " where t in (x, 天猫) or not b";
+      default: return "";
+    }
+  }
+  std::string Within() { return Pick(2) ? " within " + Dur() : ""; }
+
+  std::string Action(const std::string& event, bool allow_after) {
+    if (allow_after && Pick(5) == 0) {
+      std::string unless = Pick(2) ? std::string(" unless ") + One({"a", "b", "any"}) : "";
+      return "after " + Dur() + " " + Action(event, false) + unless;
+    }
+    bool ev = !event.empty();
+    switch (Pick(ev ? 16 : 13)) {
+      case 0: return "set pi " + std::to_string(Pick(5));
+      case 1: return "set pm " + std::string(One({"1.50", "0", "-2", "99.99"}));
+      case 2: return "set pt " + Word();
+      case 3: return "set pg " + Member();
+      case 4: return "set pb " + std::string(Pick(2) ? "true" : "false");
+      case 5: return "set pat ts";
+      case 6: return "add pi " + std::to_string(Pick(5) - 2);
+      case 7: return "add pn 0.1";
+      case 8: return "tag " + Tag();
+      case 9: return "untag " + Tag();
+      case 10: return "push " + std::string(One({"券", "群"})) + (Pick(2) ? " every " + Dur() : "");
+      case 11: return "invite " + std::string(One({"券", "群"}));
+      case 12: return "notify 客服 \"" + Word() + "\"";
+      case 13: return "add pm " + event + ".m";
+      case 14: return "set pd " + std::string(One({"5m", "2h"}));
+      default: return "add pi " + event + ".i";
+    }
+  }
+
+  std::string Rule(int r) {
+    std::string trigger, event;
+    switch (Pick(9)) {
+      case 0: trigger = "any"; break;
+      case 1: trigger = "tagged " + Tag(); break;
+      case 2: trigger = "untagged " + Tag(); break;
+      case 3: trigger = "pg becomes " + Member(); break;
+      case 4: trigger = "no " + std::string(One({"a", "b", "any"})) + " for " + Dur(); break;
+      case 5: trigger = event = "b"; break;
+      case 6: trigger = "c"; break;
+      default: trigger = event = "a"; break;
+    }
+    std::string rule = "rule r" + std::to_string(r) + ": when " + trigger;
+    if (Pick(4) != 0) rule += " and " + Cond(event, 0);
+    rule += " then " + Action(event, true);
+    int more = Pick(3);
+    for (int k = 0; k < more; ++k) rule += ", " + Action(event, true);
+    return rule + "\n";
+  }
+
+  std::string Event(int64_t ts) {
+    std::string customer = One({"c1", "c2", "c3", "客户4"});
+    std::string ts_text = Pick(3) == 0 ? std::to_string(ts / 1000) + (ts % 1000 ? "." + std::to_string(ts % 1000) : "")
+                                       : "\"" + std::string(Pick(2) ? "2024" : "2024") + "\"";
+    if (ts_text[0] == '"') {
+      // RFC 3339 in UTC, built from epoch ms.
+      ts_text = std::to_string(ts / 1000);
+    }
+    switch (Pick(12)) {
+      case 0: return "{\"type\":\"c\",\"customer\":\"" + customer + "\",\"ts\":" + ts_text + "}";
+      case 1: return "not json";
+      case 2: return "{\"type\":\"b\",\"customer\":\"" + customer + "\",\"ts\":" + ts_text + ",\"i\":" +
+                     std::to_string(Pick(6)) + ",\"m\":\"" + Dec() + "\",\"t\":\"" + Word() + "\"}";
+      case 3: return "{\"type\":\"a\",\"customer\":\"" + customer + "\",\"ts\":" + ts_text + ",\"i\":\"bad\"}";
+      default: {
+        std::string e = "{\"type\":\"a\",\"customer\":\"" + customer + "\",\"ts\":" + ts_text;
+        if (Pick(4)) e += ",\"i\":" + std::to_string(Pick(7) - 1);
+        if (Pick(4)) e += ",\"m\":" + std::string(One({"1.5", "0", "99.99", "100", "-3", "\"2.50\"", "null"}));
+        if (Pick(4)) e += ",\"n\":" + std::string(One({"0.1", "0.2", "1e3", "-0.5", "3"}));
+        if (Pick(3)) e += ",\"b\":" + std::string(Pick(2) ? "true" : "false");
+        if (Pick(4)) e += ",\"t\":\"" + Word() + "\"";
+        if (Pick(3)) e += ",\"g\":\"" + Member() + "\"";
+        if (Pick(5) == 0) e += ",\"at\":" + std::to_string(ts / 1000 - Pick(100000));
+        if (Pick(5) == 0) e += ",\"d\":\"" + std::string(One({"90m", "2h", "1d"})) + "\"";
+        return e + "}";
+      }
+    }
+  }
+
+  std::mt19937 rng_;
+};
+
+}  // namespace qm::difftest
+
+#endif  // QM_TESTS_DIFF_GENERATOR_H_
