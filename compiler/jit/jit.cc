@@ -24,6 +24,7 @@ namespace qm::jit {
 namespace {
 
 using EventFn = void (*)(const ir::StepView*, const Value*, uint8_t*);
+constexpr size_t kOptimizeLimit = 3'000;  // IR instructions: peers20 is about 1,500
 using PredicateFn = uint8_t (*)(const ir::StepView*, const Value*);
 
 double Ms(std::chrono::steady_clock::time_point since) {
@@ -72,25 +73,40 @@ std::shared_ptr<Compiled> Compile(const ir::Program& program, const jit_internal
     return nullptr;
   };
   auto start = std::chrono::steady_clock::now();
-  auto jit = llvm::orc::LLJITBuilder().create();
-  if (!jit) return fail("cannot create the JIT: " + ToString(jit.takeError()));
+  auto machine_builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machine_builder) return fail(ToString(machine_builder.takeError()));
+  auto layout = machine_builder->getDefaultDataLayoutForTarget();
+  if (!layout) return fail(ToString(layout.takeError()));
   auto context = std::make_unique<llvm::LLVMContext>();
   jit_internal::FunctionNames names;
   std::unique_ptr<llvm::Module> module = jit_internal::BuildModule(program, constants, *context, names);
-  module->setDataLayout((*jit)->getDataLayout());
-  module->setTargetTriple((*jit)->getTargetTriple().str());
+  module->setDataLayout(*layout);
+  module->setTargetTriple(machine_builder->getTargetTriple().str());
   std::string broken;
   llvm::raw_string_ostream broken_out(broken);
   if (llvm::verifyModule(*module, &broken_out)) return fail("generated code does not verify: " + broken);
   if (stats) stats->codegen_ms = Ms(start);
 
+  // The generated code is straight-line calls and compares: O2 buys about 15%
+  // at run time but its cost grows fast with size (1,000 rules: 5 s against
+  // 0.2 s unoptimized, docs/performance.md). Large rule sets skip it.
+  size_t instructions = module->getInstructionCount();
+  bool optimize = instructions <= kOptimizeLimit;
   start = std::chrono::steady_clock::now();
-  auto machine_builder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!machine_builder) return fail(ToString(machine_builder.takeError()));
-  auto machine = machine_builder->createTargetMachine();
-  if (!machine) return fail(ToString(machine.takeError()));
-  Optimize(*module, machine->get());
-  if (stats) stats->optimize_ms = Ms(start);
+  if (optimize) {
+    auto machine = machine_builder->createTargetMachine();
+    if (!machine) return fail(ToString(machine.takeError()));
+    Optimize(*module, machine->get());
+  } else {
+    machine_builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::None);
+  }
+  if (stats) {
+    stats->optimize_ms = Ms(start);
+    stats->optimized = optimize;
+    stats->instructions = instructions;
+  }
+  auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*machine_builder)).create();
+  if (!jit) return fail("cannot create the JIT: " + ToString(jit.takeError()));
 
   start = std::chrono::steady_clock::now();
   llvm::orc::SymbolMap symbols;

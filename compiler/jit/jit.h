@@ -18,6 +18,8 @@ struct CompileStats {
   double optimize_ms = 0;  // the O2 pipeline
   double jit_ms = 0;       // machine code generation and linking
   bool cache_hit = false;  // reused code compiled earlier in this process
+  bool optimized = false;  // ran the O2 pipeline (small rule sets)
+  size_t instructions = 0; // LLVM IR instructions generated
 };
 
 // Compiles `program` (which must outlive the evaluator). On failure (an LLVM

@@ -54,9 +54,18 @@ class Codegen {
     compare_ = declare("qm_rt_compare", i32_, {ptr_, ptr_});
     in_ = declare("qm_rt_in", i32_, {ptr_, ptr_, i32_});
     contains_ = declare("qm_rt_contains", i8_, {ptr_, ptr_});
+    // What the runtime calls may touch: they read anything (the engine's
+    // state) and write only through their pointer arguments, which they do
+    // not keep. Saying so lets LLVM keep values in registers across calls
+    // and keeps the optimizer's alias queries cheap on large rule sets.
     for (llvm::Function* f : {event_field_, profile_field_, aggregate_, since_, since_field_, now_, customer_,
                               has_tag_, compare_, in_, contains_}) {
       f->setDoesNotThrow();
+      f->setWillReturn();
+      f->setMemoryEffects(llvm::MemoryEffects::readOnly() | llvm::MemoryEffects::argMemOnly(llvm::ModRefInfo::ModRef));
+      for (llvm::Argument& arg : f->args()) {
+        if (arg.getType()->isPointerTy()) arg.addAttr(llvm::Attribute::NoCapture);
+      }
     }
   }
 
@@ -117,7 +126,12 @@ class Codegen {
   }
 
   // A canonical key for a node, so equal subexpressions share one result.
-  std::string Key(NodeId id) {
+  const std::string& Key(NodeId id) {
+    std::string& cached = keys_[id];
+    if (cached.empty()) cached = MakeKey(id);
+    return cached;
+  }
+  std::string MakeKey(NodeId id) {
     const Node& n = p_.nodes[id];
     std::string key = std::to_string(static_cast<int>(n.kind)) + ":" + std::to_string(static_cast<int>(n.op)) + ":" +
                       std::to_string(n.negated) + ":" + std::to_string(n.a) + ":" + std::to_string(n.b);
@@ -137,7 +151,7 @@ class Codegen {
   llvm::Value* Slot(NodeId id) {
     const Node& n = p_.nodes[id];
     if (n.kind == NodeKind::kConstant) return ConstSlot(constants_.index.at(id));
-    std::string key = Key(id);
+    const std::string& key = Key(id);
     auto it = slots_.find(key);
     if (it != slots_.end()) return it->second;
     llvm::IRBuilderBase::InsertPointGuard guard(b_);
@@ -164,7 +178,7 @@ class Codegen {
   llvm::Value* IsSet(llvm::Value* slot) { return b_.CreateICmpNE(LoadKind(slot), b_.getInt8(0)); }
 
   llvm::Value* Bool(NodeId id) {
-    std::string key = Key(id);
+    const std::string& key = Key(id);
     auto it = bools_.find(key);
     if (it != bools_.end()) return it->second;
     llvm::Value* v = BoolUncached(id);
@@ -319,6 +333,7 @@ class Codegen {
   llvm::Value* view_ = nullptr;
   llvm::Value* consts_ = nullptr;
   std::unordered_map<std::string, llvm::Value*> slots_, bools_;
+  std::vector<std::string> keys_ = std::vector<std::string>(p_.nodes.size());
 };
 
 }  // namespace

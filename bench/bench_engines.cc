@@ -1,0 +1,151 @@
+// The JIT against the interpreter, measured in the same run:
+//  - BM_Match/<engine>/<event>: evaluation only, all rules an event of that type triggers
+//    (peers20.qm, ../shared/bench), against a fixed snapshot;
+//  - BM_Compile/<rules>: check + lower + JIT of generated rule sets (1,000: target < 300 ms);
+//  - BM_MatchFew/<engine>/<total rules>: the cost of an event whose type triggers 5 rules
+//    while the rule set grows (should stay flat).
+#include <benchmark/benchmark.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "bench/rule_gen.h"
+#include "compiler/driver/driver.h"
+#include "compiler/interp/interp.h"
+#include "compiler/jit/jit.h"
+
+namespace {
+
+using namespace qm;
+
+// A snapshot with every read answered from arrays: what both engines see.
+class FixedView final : public ir::StepView {
+ public:
+  explicit FixedView(const check::Program& p, int32_t event) {
+    for (const auto& f : p.events[event].fields) event_.push_back(Sample(f.type, p));
+    for (const auto& f : p.profile) profile_.push_back(Sample(f.type, p));
+    for (size_t a = 0; a < p.aggregates.size(); ++a) aggregates_.push_back(Value::Int(static_cast<int64_t>(a % 5)));
+  }
+  Value EventField(int32_t f) const override { return event_[f]; }
+  Value ProfileField(int32_t f) const override { return profile_[f]; }
+  bool HasTag(int32_t t) const override { return t % 2 == 0; }
+  Value Aggregate(int32_t a) const override { return aggregates_[a]; }
+  Value Since(int32_t) const override { return Value::Duration(15LL * 86'400'000); }
+  Value SinceField(int32_t) const override { return Value::Duration(3'600'000); }
+  int64_t Now() const override { return 1'700'000'000'000; }
+  std::string_view Customer() const override { return "c1"; }
+
+ private:
+  static Value Sample(const check::Type& t, const check::Program& p) {
+    switch (t.kind) {
+      case check::TypeKind::kInt: return Value::Int(25);
+      case check::TypeKind::kMoney: return Value::Money(59900);
+      case check::TypeKind::kNumber: return Value::Number(0.5);
+      case check::TypeKind::kBool: return Value::Bool(true);
+      case check::TypeKind::kText: return Value::Text("小程序");
+      case check::TypeKind::kEnum: return Value::Enum(static_cast<int64_t>(p.enums[t.enum_id].members.size()) - 1);
+      default: return Value::Time(1'700'000'000'000);
+    }
+  }
+  std::vector<Value> event_, profile_, aggregates_;
+};
+
+struct Loaded {
+  std::unique_ptr<driver::Compilation> compilation;
+  std::unique_ptr<ir::Program> program;
+};
+
+Loaded Load(const std::string& name, std::string text) {
+  Loaded l;
+  l.compilation = driver::CompileText(name, std::move(text));
+  if (!l.compilation->program) {
+    std::fprintf(stderr, "%s does not check\n", name.c_str());
+    std::exit(1);
+  }
+  l.program = std::make_unique<ir::Program>(ir::Lower(std::move(*l.compilation->program)));
+  return l;
+}
+
+const Loaded& Peers() {
+  static Loaded peers = [] {
+    std::ifstream in(QM_SHARED_DIR "/bench/peers20.qm");
+    std::stringstream s;
+    s << in.rdbuf();
+    return Load("peers20.qm", s.str());
+  }();
+  return peers;
+}
+
+std::unique_ptr<ir::Evaluator> Make(const ir::Program& p, bool jit) {
+  if (!jit) return interp::MakeInterpreter(p);
+  std::string error;
+  auto e = jit::MakeJit(p, &error);
+  if (!e) {
+    std::fprintf(stderr, "JIT: %s\n", error.c_str());
+    std::exit(1);
+  }
+  return e;
+}
+
+void Match(benchmark::State& state, const ir::Program& p, int32_t event, bool jit) {
+  auto evaluator = Make(p, jit);
+  FixedView view(p.checked, event);
+  std::vector<int32_t> matched;
+  const auto& rules = p.rules_by_event[event];
+  for (auto _ : state) {
+    matched.clear();
+    evaluator->Match(rules, view, matched);
+    benchmark::DoNotOptimize(matched.data());
+  }
+  state.counters["rules"] = static_cast<double>(rules.size());
+  state.counters["matched"] = static_cast<double>(matched.size());
+}
+
+void BM_Match(benchmark::State& state, const char* event, bool jit) {
+  const ir::Program& p = *Peers().program;
+  Match(state, p, p.checked.FindEvent(event), jit);
+}
+BENCHMARK_CAPTURE(BM_Match, interp_order, "order", false);
+BENCHMARK_CAPTURE(BM_Match, jit_order, "order", true);
+BENCHMARK_CAPTURE(BM_Match, interp_view, "view", false);
+BENCHMARK_CAPTURE(BM_Match, jit_view, "view", true);
+
+void BM_Compile(benchmark::State& state) {
+  std::string text = bench::GenerateRules(static_cast<int>(state.range(0)), 7);
+  uint32_t salt = 0;
+  for (auto _ : state) {
+    // A fresh comment makes every iteration miss the compile cache.
+    Loaded l = Load("gen.qm", text + "# " + std::to_string(++salt) + "\n");
+    l.program->fingerprint += std::to_string(salt);
+    std::string error;
+    auto e = jit::MakeJit(*l.program, &error);
+    benchmark::DoNotOptimize(e.get());
+  }
+}
+BENCHMARK(BM_Compile)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// A rule set of `total` rules where event ev0 triggers exactly 5 of them.
+std::string FewMatching(int total) {
+  std::string text = bench::GenerateRules(0, 3);
+  for (int r = 0; r < total; ++r) {
+    int event = r < 5 ? 0 : 1 + r % 19;
+    text += "rule g" + std::to_string(r) + ": when ev" + std::to_string(event) + " and amount >= " +
+            std::to_string(r % 500) + " and score" + std::to_string(r % 10) + " < " + std::to_string(r % 97) +
+            " then add score" + std::to_string(r % 10) + " 1\n";
+  }
+  return text;
+}
+
+void BM_MatchFew(benchmark::State& state, bool jit) {
+  static std::map<int, Loaded> sets;
+  int total = static_cast<int>(state.range(0));
+  if (!sets.count(total)) sets.emplace(total, Load("few.qm", FewMatching(total)));
+  const ir::Program& p = *sets[total].program;
+  Match(state, p, 0, jit);
+}
+BENCHMARK_CAPTURE(BM_MatchFew, interp, false)->Arg(100)->Arg(1000)->Arg(10000);
+BENCHMARK_CAPTURE(BM_MatchFew, jit, true)->Arg(100)->Arg(1000)->Arg(10000);
+
+}  // namespace
+
+BENCHMARK_MAIN();
