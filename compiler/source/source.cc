@@ -1,6 +1,7 @@
 #include "compiler/source/source.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace qm {
 
@@ -60,6 +61,14 @@ int SequenceLength(std::string_view s, size_t i) {
 
 int64_t FirstInvalid(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
+    // ASCII runs eight bytes at a time: most event lines are mostly ASCII.
+    while (i + 8 <= text.size()) {
+      uint64_t chunk;
+      std::memcpy(&chunk, text.data() + i, 8);
+      if (chunk & 0x8080808080808080ULL) break;
+      i += 8;
+    }
+    if (i >= text.size()) break;
     int n = SequenceLength(text, i);
     if (n == 0) return static_cast<int64_t>(i);
     i += n;

@@ -272,6 +272,7 @@ class Engine::Impl final : public ir::StepView {
     customer_ = &customer;
     event_ = e;
     now_ = now;
+    prefix_customer_ = nullptr;  // the line prefix is cached per step only
   }
 
   void RunEvent(CustomerState& s, const event::Event& e) {
@@ -406,9 +407,15 @@ class Engine::Impl final : public ir::StepView {
     return {};
   }
 
-  std::string Prefix(const std::string& rule) const {
-    std::string line = "{\"ts\":\"" + FormatTime(now_, options_.tz_minutes) + "\",\"customer\":";
-    AppendJsonString(line, *customer_);
+  std::string Prefix(const std::string& rule) {
+    // `{"ts":"…","customer":"…",` is the same for every line of a step.
+    if (prefix_time_ != now_ || prefix_customer_ != customer_) {
+      prefix_ = "{\"ts\":\"" + FormatTime(now_, options_.tz_minutes) + "\",\"customer\":";
+      AppendJsonString(prefix_, *customer_);
+      prefix_time_ = now_;
+      prefix_customer_ = customer_;
+    }
+    std::string line = prefix_;
     line += ",\"rule\":";
     AppendJsonString(line, rule);
     line += ",";
@@ -513,6 +520,10 @@ class Engine::Impl final : public ir::StepView {
   event::Event event_buf_;
   std::set<TimerKey> timers_;
   uint64_t next_seq_ = 1;
+
+  std::string prefix_;
+  int64_t prefix_time_ = 0;
+  const std::string* prefix_customer_ = nullptr;
 
   // The current step.
   CustomerState* s_ = nullptr;
