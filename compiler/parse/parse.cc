@@ -398,16 +398,11 @@ class Builder {
     if (c->TRUE()) return {ast::Literal::Kind::kBool, "true", 0, true, span};
     if (c->FALSE()) return {ast::Literal::Kind::kBool, "false", 0, false, span};
     std::string text = offsets_.Slice(span);
-    // 19 significant digits keep every literal exact in int64 or __int128 arithmetic.
+    // Literals are exact decimals (A15) of at most 36 digits, which 128-bit
+    // arithmetic holds; whether one fits an int or money is the checker's call.
     size_t digits = 0;
     for (char ch : text) digits += (ch >= '0' && ch <= '9');
-    size_t leading = text.find_first_not_of("-0");
-    if (leading != std::string::npos && digits - std::min(digits, leading - (text[0] == '-')) > 19 &&
-        text.find('.') == std::string::npos) {
-      Fail(DiagKind::kNumberOutOfRange, span, {text}, Help{HelpKind::kRangeLimits, {}});
-    } else if (digits > 36) {
-      Fail(DiagKind::kNumberOutOfRange, span, {text}, Help{HelpKind::kRangeLimits, {}});
-    }
+    if (digits > 36) Fail(DiagKind::kNumberOutOfRange, span, {text}, Help{HelpKind::kRangeLimits, {}});
     return {ast::Literal::Kind::kNumber, text, 0, false, span};
   }
 
