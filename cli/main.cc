@@ -21,6 +21,8 @@ const char kUsage[] =
     "  run RULES.qm... --events EVENTS.jsonl|- [--out ACTIONS.jsonl] [--rejects REJECTS.jsonl]\n"
     "      [--engine jit|interp] [--tz +08:00] [--until TIME] [--lang zh|en]\n"
     "      run the rules over an event stream; actions to stdout, rejects to stderr by default\n"
+    "  run RULES.qm... --dump-ir\n"
+    "      print the LLVM IR the JIT generates for the rules\n"
     "  version\n"
     "      print the version\n";
 

@@ -22,6 +22,7 @@ struct RunArgs {
   std::string events, out, rejects, state_dir, engine = "jit";
   int tz_minutes = 8 * 60;
   std::optional<int64_t> until;
+  bool dump_ir = false;
 };
 
 // B8: RFC 3339 or epoch seconds as a JSON number, floored to the millisecond.
@@ -115,6 +116,8 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
         a.until = ParseUntil(*v);
         if (!a.until) return Usage("--until takes an RFC 3339 time or epoch seconds, not `" + *v + "`");
       }
+    } else if (flag == "--dump-ir") {
+      a.dump_ir = true;
     } else if (flag.size() > 1 && flag[0] == '-') {
       return Usage("unknown option `" + flag + "` for run");
     } else {
@@ -122,13 +125,18 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
     }
   }
   if (a.rules.empty()) return Usage("run needs at least one rule file");
-  if (a.events.empty()) return Usage("run needs --events FILE (or - for standard input)");
+  if (a.events.empty() && !a.dump_ir) return Usage("run needs --events FILE (or - for standard input)");
   if (a.engine != "interp" && a.engine != "jit") return Usage("--engine takes `jit` or `interp`");
   if (!a.state_dir.empty()) return Usage("--state is not supported yet: state is kept in memory for the run");
 
   auto compilation = driver::CompileFiles(a.rules);
   for (const Diagnostic& d : compilation->diags.all()) std::fputs(RenderText(d, lang).c_str(), stderr);
   if (!compilation->program) return 1;  // A45: no event is read
+
+  if (a.dump_ir) {  // the JIT's LLVM IR, before optimization; no event is read
+    std::fputs(jit::DumpIr(ir::Lower(std::move(*compilation->program))).c_str(), stdout);
+    return 0;
+  }
 
   std::FILE* in = a.events == "-" ? stdin : std::fopen(a.events.c_str(), "rb");
   if (in == nullptr) {

@@ -122,6 +122,14 @@ TEST(Cli, RunUsageErrors) {
   EXPECT_EQ(Qm("run --events -").exit_code, 2);
 }
 
+TEST(Cli, DumpIrShowsOneFunctionPerEventType) {
+  fs::path rules = Temp("ir.qm", "event order { amount: money }\nevent view\nwhen order and amount > 5 then push x\nwhen view then push y\n");
+  Result r = Qm("run " + rules.string() + " --dump-ir");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("define void @qm_event_0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("define void @qm_event_1"), std::string::npos) << r.out;
+}
+
 // Inputs the fuzzers once crashed on stay fixed.
 TEST(Cli, FuzzRegressionsDoNotCrash) {
   for (const auto& e : fs::directory_iterator(fs::path(QM_SOURCE_DIR) / "tests" / "fuzz" / "regressions")) {
