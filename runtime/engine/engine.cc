@@ -46,12 +46,16 @@ Value Convert(const Value& v, const check::Type& to) {
 
 struct TimerKey {
   int64_t due;
-  std::string customer;
+  const std::string* customer;  // the store's stable copy
+  CustomerState* state;
   uint8_t kind;  // 0: `no` rule (id = quiet index), 1: `after` (id = seq)
   uint64_t id;
   bool operator<(const TimerKey& o) const {
     if (due != o.due) return due < o.due;
-    if (customer != o.customer) return customer < o.customer;  // A32: code point order = byte order
+    if (customer != o.customer) {
+      int c = customer->compare(*o.customer);  // A32: code point order = byte order
+      if (c != 0) return c < 0;
+    }
     if (kind != o.kind) return kind < o.kind;
     return id < o.id;
   }
@@ -203,29 +207,28 @@ class Engine::Impl final : public ir::StepView {
   }
 
   // --------------------------------------------------------------- timers
-  void ArmQuiet(CustomerState& s, const std::string& customer, int32_t q, int64_t due) {
-    if (s.quiet_due[q] != kNever) timers_.erase(TimerKey{s.quiet_due[q], customer, 0, static_cast<uint64_t>(q)});
+  void ArmQuiet(CustomerState& s, int32_t q, int64_t due) {
+    if (s.quiet_due[q] != kNever) timers_.erase(TimerKey{s.quiet_due[q], s.id, &s, 0, static_cast<uint64_t>(q)});
     s.quiet_due[q] = due;
-    timers_.insert(TimerKey{due, customer, 0, static_cast<uint64_t>(q)});
+    timers_.insert(TimerKey{due, s.id, &s, 0, static_cast<uint64_t>(q)});
   }
 
   // A32: every pending timer due at or before `t`, by (due, customer).
   void FireDue(int64_t t) {
     while (!timers_.empty() && timers_.begin()->due <= t) {
       int64_t due = timers_.begin()->due;
-      std::string customer = timers_.begin()->customer;
+      CustomerState* state = timers_.begin()->state;
       std::vector<TimerKey> group;
-      while (!timers_.empty() && timers_.begin()->due == due && timers_.begin()->customer == customer) {
+      while (!timers_.empty() && timers_.begin()->due == due && timers_.begin()->state == state) {
         group.push_back(*timers_.begin());
         timers_.erase(timers_.begin());
       }
-      FireGroup(customer, due, group);
+      FireGroup(*state, due, group);
     }
   }
 
   // A33: one customer's timers with one due time are one step.
-  void FireGroup(const std::string& customer, int64_t due, const std::vector<TimerKey>& group) {
-    CustomerState& s = *store_.Find(customer);
+  void FireGroup(CustomerState& s, int64_t due, const std::vector<TimerKey>& group) {
     ++stats_.timer_steps;
     s.clock = std::max(s.clock, due);  // A34
     std::vector<int32_t> quiet_candidates;
@@ -241,7 +244,7 @@ class Engine::Impl final : public ir::StepView {
       }
     }
     std::sort(quiet_candidates.begin(), quiet_candidates.end());
-    Begin(s, customer, nullptr, due);
+    Begin(s, nullptr, due);
     std::vector<int32_t> matched;
     evaluator_.Match(quiet_candidates, *this, matched);
     // The `no` rules' actions and the delayed actions, in rule file order, then scheduling order.
@@ -267,36 +270,35 @@ class Engine::Impl final : public ir::StepView {
   }
 
   // ---------------------------------------------------------------- steps
-  void Begin(CustomerState& s, const std::string& customer, const event::Event* e, int64_t now) {
+  void Begin(CustomerState& s, const event::Event* e, int64_t now) {
     s_ = &s;
-    customer_ = &customer;
+    customer_ = s.id;
     event_ = e;
     now_ = now;
     prefix_customer_ = nullptr;  // the line prefix is cached per step only
   }
 
   void RunEvent(CustomerState& s, const event::Event& e) {
-    const std::string& customer = e.customer;
     int32_t type = e.type;
     if (!s.seen) {
       s.seen = true;
       for (size_t q = 0; q < program_.quiet_rules.size(); ++q)  // A35: armed at the first event
-        ArmQuiet(s, customer, static_cast<int32_t>(q),
+        ArmQuiet(s, static_cast<int32_t>(q),
                  e.ts + p_.rules[program_.quiet_rules[q]].trigger.duration_ms);
     }
     // A27: an accepted E before the due time cancels `after ... unless E`.
     for (size_t i = 0; i < s.afters.size();) {
       if (s.afters[i].unless == check::kAnyEvent || s.afters[i].unless == type) {
-        timers_.erase(TimerKey{s.afters[i].due, customer, 1, s.afters[i].seq});
+        timers_.erase(TimerKey{s.afters[i].due, s.id, &s, 1, s.afters[i].seq});
         s.afters.erase(s.afters.begin() + i);
       } else {
         ++i;
       }
     }
     for (int32_t q : program_.rearmed_by_event[type])
-      ArmQuiet(s, customer, q, e.ts + p_.rules[program_.quiet_rules[q]].trigger.duration_ms);
+      ArmQuiet(s, q, e.ts + p_.rules[program_.quiet_rules[q]].trigger.duration_ms);
     s.clock = std::max(s.clock, e.ts);
-    Begin(s, customer, &e, e.ts);
+    Begin(s, &e, e.ts);
     AddToAggregates(s, e);
     std::vector<int32_t> matched;
     evaluator_.Match(program_.rules_by_event[type], *this, matched);
@@ -387,7 +389,7 @@ class Engine::Impl final : public ir::StepView {
       if (action.after_ms > 0) {
         PendingAfter pending{next_seq_++, now_ + action.after_ms, r, static_cast<int32_t>(a), action.unless,
                              Stored::Of(value)};
-        timers_.insert(TimerKey{pending.due, *customer_, 1, pending.seq});
+        timers_.insert(TimerKey{pending.due, s_->id, s_, 1, pending.seq});
         s_->afters.push_back(std::move(pending));
         continue;
       }

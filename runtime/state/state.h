@@ -79,6 +79,7 @@ struct CustomerState {
   std::vector<PendingAfter> afters;
   int64_t clock = kNever;            // A34
   bool seen = false;                 // has had an accepted event
+  const std::string* id = nullptr;   // the customer id, owned by the Store
 };
 
 // Keeps customer states. Implementations own the storage; references stay
@@ -88,7 +89,8 @@ class Store {
   virtual ~Store() = default;
   // The state of `customer`, or null when it has none yet.
   virtual CustomerState* Find(const std::string& customer) = 0;
-  // Creates the state of a new customer, initialized from `program`.
+  // Creates the state of a new customer, initialized from `program`, with
+  // `id` pointing at the store's stable copy of the customer id.
   virtual CustomerState& Create(const std::string& customer) = 0;
   virtual size_t size() const = 0;
 };
