@@ -1,6 +1,7 @@
 #include "runtime/event/decode.h"
 
 #include <cmath>
+#include <span>
 #include <cstdlib>
 #include <limits>
 
@@ -27,12 +28,13 @@ class JsonReader {
   explicit JsonReader(std::string_view s) : s_(s) {}
 
   // Returns false on any syntax error. `is_object` tells whether the top
-  // value was an object; its members are in `members` in order.
-  bool ReadTop(bool& is_object, std::vector<Member>& members) {
+  // value was an object; its members are members[0..count), in order. The
+  // Member objects are reused from line to line, keeping their capacity.
+  bool ReadTop(bool& is_object, std::vector<Member>& members, size_t& count) {
     SkipWs();
     if (Peek() == '{') {
       is_object = true;
-      if (!ReadObjectMembers(members)) return false;
+      if (!ReadObjectMembers(members, count)) return false;
     } else {
       is_object = false;
       JsonKind kind;
@@ -48,13 +50,16 @@ class JsonReader {
     while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
   }
 
-  bool ReadObjectMembers(std::vector<Member>& members) {
+  bool ReadObjectMembers(std::vector<Member>& members, size_t& count) {
     ++i_;  // {
     SkipWs();
     if (Peek() == '}') { ++i_; return true; }
     for (;;) {
       SkipWs();
-      Member m;
+      if (count == members.size()) members.emplace_back();
+      Member& m = members[count];
+      m.text.clear();
+      m.raw = {};
       if (Peek() != '"' || !ReadString(&m.key)) return false;
       SkipWs();
       if (Peek() != ':') return false;
@@ -63,7 +68,7 @@ class JsonReader {
       size_t start = i_;
       if (!ReadValue(m.kind, &m.text, nullptr)) return false;
       if (m.kind == JsonKind::kNumber) m.raw = s_.substr(start, i_ - start);
-      members.push_back(std::move(m));
+      ++count;
       SkipWs();
       if (Peek() == ',') { ++i_; continue; }
       if (Peek() == '}') { ++i_; return true; }
@@ -383,9 +388,11 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
     return false;
   };
   if (utf8::FirstInvalid(line) >= 0) return fail("invalid_json");
-  std::vector<Member> members;
+  static thread_local std::vector<Member> pool;
+  size_t count = 0;
   bool is_object = false;
-  if (!JsonReader(line).ReadTop(is_object, members)) return fail("invalid_json");
+  if (!JsonReader(line).ReadTop(is_object, pool, count)) return fail("invalid_json");
+  std::span<const Member> members(pool.data(), count);
   if (!is_object) return fail("not_object");
   // Duplicate keys: the first key that appears a second time.
   for (size_t i = 1; i < members.size(); ++i)
