@@ -27,7 +27,7 @@ std::optional<int> Order(const Constant& a, const Constant& b) {
       }
     };
     if (a.type.kind == TypeKind::kNumber || b.type.kind == TypeKind::kNumber) {
-      double x = a.type.kind == TypeKind::kNumber ? a.d : a.d, y = b.d;
+      double x = a.d, y = b.d;  // literals keep their nearest double
       return x < y ? -1 : (x > y ? 1 : 0);
     }
     return CompareDecimal(exact(a), exact(b));

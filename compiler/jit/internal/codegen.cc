@@ -32,7 +32,6 @@ class Codegen {
   Codegen(const ir::Program& program, const ConstantTable& constants, llvm::LLVMContext& context)
       : program_(program), p_(program.checked), constants_(constants), ctx_(context),
         module_(std::make_unique<llvm::Module>("qm_rules", context)), b_(context) {
-    i1_ = b_.getInt1Ty();
     i8_ = b_.getInt8Ty();
     i32_ = b_.getInt32Ty();
     i64_ = b_.getInt64Ty();
@@ -154,7 +153,6 @@ class Codegen {
     const std::string& key = Key(id);
     auto it = slots_.find(key);
     if (it != slots_.end()) return it->second;
-    llvm::IRBuilderBase::InsertPointGuard guard(b_);
     llvm::BasicBlock& entry = b_.GetInsertBlock()->getParent()->getEntryBlock();
     llvm::AllocaInst* slot = new llvm::AllocaInst(llvm::ArrayType::get(i8_, kValueSize), 0, "v", &*entry.getFirstInsertionPt());
     slot->setAlignment(llvm::Align(8));
@@ -286,7 +284,6 @@ class Codegen {
   llvm::Value* Compare(const Node& n) {
     NodeId l = n.operands[0], r = n.operands[1];
     Side a = Describe(l), b = Describe(r);
-    const Node& ln = p_.nodes[l];
     const Node& rn = p_.nodes[r];
     // Decimal literals become the other side's integer when that is exact.
     if (b.constant && rn.constants[0].type.kind == check::TypeKind::kDecimal && a.repr == Repr::kInt) {
@@ -314,7 +311,6 @@ class Codegen {
       llvm::Value* y = operand(b, r, doubles);
       return b_.CreateAnd(set, Holds(n.op, x, y, doubles));
     }
-    (void)ln;
     // Everything else through the shared comparison (text, ratios, mixed kinds).
     llvm::Value* order = b_.CreateCall(compare_, {Slot(l), Slot(r)});
     llvm::Value* ordered = b_.CreateICmpNE(order, b_.getInt32(-2));
@@ -327,7 +323,7 @@ class Codegen {
   llvm::LLVMContext& ctx_;
   std::unique_ptr<llvm::Module> module_;
   llvm::IRBuilder<> b_;
-  llvm::Type *i1_, *i8_, *i32_, *i64_, *f64_, *ptr_, *void_;
+  llvm::Type *i8_, *i32_, *i64_, *f64_, *ptr_, *void_;
   llvm::Function *event_field_, *profile_field_, *aggregate_, *since_, *since_field_, *now_, *customer_, *has_tag_,
       *compare_, *in_, *contains_;
   llvm::Value* view_ = nullptr;
