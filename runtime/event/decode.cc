@@ -335,10 +335,13 @@ bool IsMoneyText(std::string_view s) {
 }
 
 std::optional<int64_t> DurationOf(const Member& m) {
-  if (m.kind == JsonKind::kNumber) {
+  if (m.kind == JsonKind::kNumber) {  // A37: a non-negative integer number of seconds
     std::optional<ExactNumber> n = ParseExact(m.raw);
     if (!n || n->negative) return std::nullopt;
-    return Scaled(*n, 3, false);  // seconds -> ms; must be whole seconds
+    std::optional<int64_t> seconds = Scaled(*n, 0, false);
+    int64_t ms;
+    if (!seconds || __builtin_mul_overflow(*seconds, 1000, &ms)) return std::nullopt;
+    return ms;
   }
   if (m.kind != JsonKind::kString || m.text.size() < 2) return std::nullopt;
   std::string_view s = m.text;

@@ -49,6 +49,11 @@ TEST_F(DecodeTest, ReadsNumbersExactly) {
   EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"m":"\u0031\u0039\u0039"})"), "");
   EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"i":9223372036854775808})"), "wrong_type/i");
   EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"n":1e400})"), "wrong_type/n");
+  // A37: durations are whole seconds (or a duration string).
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"d":1.5})"), "wrong_type/d");
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"d":-1})"), "wrong_type/d");
+  ASSERT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"d":60.0})"), "");
+  EXPECT_EQ(event_.fields[7].i, 60'000);
 }
 
 TEST_F(DecodeTest, RejectsInTheOrderOfA38) {
