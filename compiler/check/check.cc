@@ -915,14 +915,9 @@ class Checker {
     }
     if (IsError(f)) return false;
     const Node& node = p_.nodes[f];
-    if (node.kind == NodeKind::kCustomer) {
-      v.kind = ActionValue::Kind::kConstant;  // never reached for non-text; customer is text
-    }
     Type from = node.type;
-    bool ok = add ? (ft.kind == TypeKind::kInt ? from.kind == TypeKind::kInt
-                                               : Assignable(ft, from))
-                  : Assignable(ft, from);
-    if (!ok || node.kind == NodeKind::kCustomer) {
+    // `customer` is not a value set/add accept (A24: literals, fields, ts).
+    if (!Assignable(ft, from) || node.kind == NodeKind::kCustomer) {
       Report(add ? DiagKind::kCannotAdd : DiagKind::kCannotSet, src_, n.span,
              {target.name.text, p_.TypeName(ft), SpanText(n.span), p_.TypeName(from)});
       return false;

@@ -140,7 +140,7 @@ std::shared_ptr<Compiled> Compile(const ir::Program& program, const jit_internal
 class JitEvaluator final : public ir::Evaluator {
  public:
   JitEvaluator(const ir::Program& program, jit_internal::ConstantTable constants, std::shared_ptr<Compiled> code)
-      : program_(program), constants_(std::move(constants)), code_(std::move(code)) {
+      : constants_(std::move(constants)), code_(std::move(code)) {
     for (size_t e = 0; e < program.rules_by_event.size(); ++e) event_lists_.emplace(&program.rules_by_event[e], e);
   }
 
@@ -166,7 +166,6 @@ class JitEvaluator final : public ir::Evaluator {
   }
 
  private:
-  const ir::Program& program_;
   jit_internal::ConstantTable constants_;
   std::shared_ptr<Compiled> code_;
   std::unordered_map<const std::vector<int32_t>*, size_t> event_lists_;

@@ -429,48 +429,45 @@ class Engine::Impl final : public ir::StepView {
     ++stats_.actions[kind];
   }
 
+  // Applies a set (`by` null) or add to profile field `f`: prints its line
+  // (A28) unless nothing changes (A22), and records the change for A29.
+  void ChangeField(const check::Rule& rule, int32_t f, const Value& to, const Value* by, ChangeLog& log) {
+    const check::FieldInfo& field = p_.profile[f];
+    Stored& slot = s_->profile[f];
+    Value from = slot.view();
+    if (!from.unset() && ValuesEqual(from, to)) return;
+    auto json = [&](const Value& v) { return FormatJsonValue(v, field.type, p_, options_.tz_minutes); };
+    const char* kind = by != nullptr ? "add" : "set";
+    std::string line = Prefix(rule.name) + "\"action\":\"" + kind + "\",\"field\":";
+    AppendJsonString(line, field.name);
+    if (by != nullptr) line += ",\"by\":" + json(*by);
+    line += ",\"from\":" + json(from) + ",\"to\":" + json(to) + "}\n";
+    log.Field(f, slot);
+    slot = Stored::Of(to);
+    Emit(kind, line);
+  }
+
   void Apply(int32_t r, int32_t index, const Value& value, ChangeLog& log) {
     const check::Rule& rule = p_.rules[r];
     const check::Action& a = rule.actions[index];
     CustomerState& s = *s_;
     switch (a.kind) {
-      case check::ActionKind::kSet: {
+      case check::ActionKind::kSet:
         if (value.unset()) return;  // A24
-        const check::FieldInfo& field = p_.profile[a.target];
-        Value to = Convert(value, field.type);
-        Stored& slot = s.profile[a.target];
-        Value from = slot.view();
-        if (!from.unset() && ValuesEqual(from, to)) return;  // A22
-        std::string line = Prefix(rule.name) + "\"action\":\"set\",\"field\":";
-        AppendJsonString(line, field.name);
-        line += ",\"from\":" + FormatJsonValue(from, field.type, p_, options_.tz_minutes) +
-                ",\"to\":" + FormatJsonValue(to, field.type, p_, options_.tz_minutes) + "}\n";
-        log.Field(a.target, slot);
-        slot = Stored::Of(to);
-        Emit("set", line);
+        ChangeField(rule, a.target, Convert(value, p_.profile[a.target].type), nullptr, log);
         return;
-      }
       case check::ActionKind::kAdd: {
         if (value.unset()) return;  // A25
         const check::FieldInfo& field = p_.profile[a.target];
         Value by = Convert(value, field.type);
-        Stored& slot = s.profile[a.target];
-        Value from = slot.view();
+        Value from = s.profile[a.target].view();
         Value to;
         switch (field.type.kind) {
           case check::TypeKind::kNumber: to = Value::Number((from.unset() ? 0.0 : from.d) + by.d); break;
           case check::TypeKind::kMoney: to = Value::Money(SaturatingAdd(from.unset() ? 0 : from.i, by.i)); break;
           default: to = Value::Int(SaturatingAdd(from.unset() ? 0 : from.i, by.i)); break;
         }
-        if (!from.unset() && ValuesEqual(from, to)) return;  // A22
-        std::string line = Prefix(rule.name) + "\"action\":\"add\",\"field\":";
-        AppendJsonString(line, field.name);
-        line += ",\"by\":" + FormatJsonValue(by, field.type, p_, options_.tz_minutes) +
-                ",\"from\":" + FormatJsonValue(from, field.type, p_, options_.tz_minutes) +
-                ",\"to\":" + FormatJsonValue(to, field.type, p_, options_.tz_minutes) + "}\n";
-        log.Field(a.target, slot);
-        slot = Stored::Of(to);
-        Emit("add", line);
+        ChangeField(rule, a.target, to, &by, log);
         return;
       }
       case check::ActionKind::kTag:

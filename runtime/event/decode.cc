@@ -38,7 +38,7 @@ class JsonReader {
     } else {
       is_object = false;
       JsonKind kind;
-      if (!ReadValue(kind, nullptr, nullptr)) return false;
+      if (!ReadValue(kind, nullptr)) return false;
     }
     SkipWs();
     return i_ == s_.size();
@@ -66,7 +66,7 @@ class JsonReader {
       ++i_;
       SkipWs();
       size_t start = i_;
-      if (!ReadValue(m.kind, &m.text, nullptr)) return false;
+      if (!ReadValue(m.kind, &m.text)) return false;
       if (m.kind == JsonKind::kNumber) m.raw = s_.substr(start, i_ - start);
       ++count;
       SkipWs();
@@ -77,7 +77,7 @@ class JsonReader {
   }
 
   // Reads any value; nested containers are validated without recursion.
-  bool ReadValue(JsonKind& kind, std::string* text, void*) {
+  bool ReadValue(JsonKind& kind, std::string* text) {
     char c = Peek();
     if (c == '"') { kind = JsonKind::kString; return ReadString(text); }
     if (c == '-' || (c >= '0' && c <= '9')) { kind = JsonKind::kNumber; return ReadNumber(); }
@@ -122,7 +122,7 @@ class JsonReader {
         }
       } else {
         JsonKind k;
-        if (!ReadValue(k, nullptr, nullptr)) return false;
+        if (!ReadValue(k, nullptr)) return false;
       }
       // After a value: `,` or the closer, possibly several closers.
       for (;;) {
