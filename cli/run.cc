@@ -1,4 +1,6 @@
 // `qm run`: rules + JSON Lines events -> actions and rejects (LANGUAGE.md 6).
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,6 +15,7 @@
 #include "compiler/jit/jit.h"
 #include "runtime/event/decode.h"
 #include "runtime/sink/sink.h"
+#include "runtime/state/state.h"
 
 namespace qm::cli {
 namespace {
@@ -23,6 +26,8 @@ struct RunArgs {
   int tz_minutes = 8 * 60;
   std::optional<int64_t> until;
   bool dump_ir = false;
+  int64_t commit_every = 100000;  // lines
+  int64_t commit_ms = 1000;
 };
 
 // B8: RFC 3339 or epoch seconds as a JSON number, floored to the millisecond.
@@ -32,30 +37,36 @@ std::optional<int64_t> ParseUntil(const std::string& text) {
 }
 
 // Reads `in` in large blocks and hands out physical lines (A40), so a 140 MB
-// stream never sits in memory at once.
+// stream never sits in memory at once. For durable runs it knows how many
+// bytes it has consumed and keeps what identifies them: the first
+// Checkpoint::kHeadBytes and the last Checkpoint::kTailBytes.
 class LineReader {
  public:
   explicit LineReader(std::FILE* in) : in_(in) { buffer_.resize(1 << 20); }
+
   bool Next(std::string_view& line) {
     for (;;) {
       const char* start = buffer_.data() + pos_;
       const char* nl = static_cast<const char*>(std::memchr(start, '\n', end_ - pos_));
       if (nl != nullptr) {
         line = std::string_view(start, nl - start);
-        pos_ = nl - buffer_.data() + 1;
+        Consume(nl - start + 1);
+        ends_mid_line_ = false;
         return true;
       }
       if (eof_) {
         if (pos_ == end_) return false;
         line = std::string_view(start, end_ - pos_);
-        pos_ = end_;
+        Consume(end_ - pos_);
+        ends_mid_line_ = true;
         return true;
       }
-      // Move the partial line to the front and read more.
+      // Move the partial line (and the tail the checkpoint hashes) to the front and read more.
+      size_t keep = std::min<size_t>(pos_, state::Checkpoint::kTailBytes);
       size_t partial = end_ - pos_;
-      std::memmove(buffer_.data(), start, partial);
-      pos_ = 0;
-      end_ = partial;
+      std::memmove(buffer_.data(), start - keep, partial + keep);
+      pos_ = keep;
+      end_ = partial + keep;
       if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
       size_t n = std::fread(buffer_.data() + end_, 1, buffer_.size() - end_, in_);
       end_ += n;
@@ -63,11 +74,84 @@ class LineReader {
     }
   }
 
+  // Skips the input a checkpoint says was consumed, checking that it is the
+  // same input. Returns an error message.
+  std::optional<std::string> Resume(const state::Checkpoint& c, const std::string& name) {
+    auto shorter = [&] {
+      return "events `" + name + "` hold fewer bytes than the state has read from them (" +
+             std::to_string(c.input_bytes) + "): this is not the input the state was built from";
+    };
+    int64_t head_len = std::min(c.input_bytes, state::Checkpoint::kHeadBytes);
+    if (!ReadExactly(head_, head_len)) return shorter();
+    int64_t tail_len = std::min(c.input_bytes, state::Checkpoint::kTailBytes);
+    int64_t tail_start = c.input_bytes - tail_len;
+    std::string tail;
+    if (tail_start < head_len) {
+      tail = head_.substr(tail_start);
+      if (!ReadExactly(tail, c.input_bytes - head_len)) return shorter();
+    } else {
+      if (!SkipTo(head_len, tail_start) || !ReadExactly(tail, tail_len)) return shorter();
+    }
+    if (state::StableHash(head_) != c.input_head_hash || state::StableHash(tail) != c.input_tail_hash)
+      return "events `" + name + "` are not the input the state was built from: the first " +
+             std::to_string(c.input_bytes) + " bytes differ";
+    std::memcpy(buffer_.data(), tail.data(), tail.size());
+    pos_ = end_ = tail.size();
+    consumed_ = c.input_bytes;
+    ends_mid_line_ = c.input_ends_mid_line;
+    if (ends_mid_line_) {  // the last line had no '\n': only a '\n' may continue it
+      int next = std::fgetc(in_);
+      if (next == EOF) return std::nullopt;
+      if (next != '\n')
+        return "events `" + name + "` continue line " + std::to_string(c.input_lines) +
+               ", which ended the input when the state read it and was processed as complete";
+      buffer_[end_++] = '\n';
+      Consume(1);
+      ends_mid_line_ = false;
+    }
+    return std::nullopt;
+  }
+
+  int64_t consumed() const { return consumed_; }
+  bool ends_mid_line() const { return ends_mid_line_; }
+  uint64_t head_hash() const { return state::StableHash(head_); }
+  uint64_t tail_hash() const {
+    size_t n = std::min<size_t>(pos_, state::Checkpoint::kTailBytes);
+    return state::StableHash(std::string_view(buffer_.data() + pos_ - n, n));
+  }
+
  private:
+  void Consume(size_t n) {
+    if (consumed_ < state::Checkpoint::kHeadBytes)
+      head_.append(buffer_.data() + pos_, std::min<size_t>(n, state::Checkpoint::kHeadBytes - consumed_));
+    pos_ += n;
+    consumed_ += static_cast<int64_t>(n);
+  }
+  bool ReadExactly(std::string& into, int64_t n) {
+    size_t at = into.size();
+    into.resize(at + n);
+    return std::fread(into.data() + at, 1, n, in_) == static_cast<size_t>(n);
+  }
+  // From offset `at` to `to`: a seek for files, reading through for pipes.
+  bool SkipTo(int64_t at, int64_t to) {
+    if (fseeko(in_, to, SEEK_SET) == 0) return true;
+    std::string discard;
+    for (int64_t left = to - at; left > 0;) {
+      discard.clear();
+      int64_t n = std::min<int64_t>(left, 1 << 20);
+      if (!ReadExactly(discard, n)) return false;
+      left -= n;
+    }
+    return true;
+  }
+
   std::FILE* in_;
   std::string buffer_;
   size_t pos_ = 0, end_ = 0;
   bool eof_ = false;
+  int64_t consumed_ = 0;
+  bool ends_mid_line_ = false;
+  std::string head_;
 };
 
 void PrintSummary(const engine::Stats& stats, double seconds, std::FILE* to) {
@@ -89,6 +173,32 @@ void PrintSummary(const engine::Stats& stats, double seconds, std::FILE* to) {
   std::fprintf(to, "  rejects: %lld%s\n", static_cast<long long>(total_rejects), rejects.c_str());
 }
 
+// Opens an output a durable run continues: cut back to what the state
+// committed (a crash may have left more), or refused when shorter.
+std::FILE* OpenContinued(const std::string& path, int64_t committed, const std::string& state_dir,
+                         std::string& error) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  struct stat st {};
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    error = "cannot write `" + path + "`: " + std::strerror(errno);
+    if (fd >= 0) close(fd);
+    return nullptr;
+  }
+  if (st.st_size < committed) {
+    error = "`" + path + "` has " + std::to_string(st.st_size) + " bytes, but the state in `" + state_dir +
+            "` has written " + std::to_string(committed) + " to it: it was cut or replaced since; restore it, " +
+            "or give --state a new directory";
+    close(fd);
+    return nullptr;
+  }
+  if (ftruncate(fd, committed) != 0 || lseek(fd, committed, SEEK_SET) != committed) {
+    error = "cannot write `" + path + "`: " + std::strerror(errno);
+    close(fd);
+    return nullptr;
+  }
+  return fdopen(fd, "wb");
+}
+
 }  // namespace
 
 int RunCommand(const std::vector<std::string>& args, Lang lang) {
@@ -97,7 +207,8 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
     const std::string& flag = args[i];
     auto value = [&]() -> const std::string* { return i + 1 < args.size() ? &args[++i] : nullptr; };
     if (flag == "--events" || flag == "--out" || flag == "--rejects" || flag == "--state" || flag == "--engine" ||
-        flag == "--tz" || flag == "--until" || flag == "--lang") {
+        flag == "--tz" || flag == "--until" || flag == "--lang" || flag == "--commit-every" ||
+        flag == "--commit-ms") {
       const std::string* v = value();
       if (v == nullptr) return Usage(flag + " needs a value");
       if (flag == "--events") a.events = *v;
@@ -105,6 +216,12 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
       else if (flag == "--rejects") a.rejects = *v;
       else if (flag == "--state") a.state_dir = *v;
       else if (flag == "--engine") a.engine = *v;
+      else if (flag == "--commit-every" || flag == "--commit-ms") {
+        char* end = nullptr;
+        long long n = std::strtoll(v->c_str(), &end, 10);
+        if (v->empty() || *end != '\0' || n < 1) return Usage(flag + " takes a positive whole number, not `" + *v + "`");
+        (flag == "--commit-every" ? a.commit_every : a.commit_ms) = n;
+      }
       else if (flag == "--lang") {
         if (*v != "zh" && *v != "en") return Usage("--lang takes `zh` or `en`");
         lang = *v == "zh" ? Lang::kZh : Lang::kEn;
@@ -127,7 +244,8 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
   if (a.rules.empty()) return Usage("run needs at least one rule file");
   if (a.events.empty() && !a.dump_ir) return Usage("run needs --events FILE (or - for standard input)");
   if (a.engine != "interp" && a.engine != "jit") return Usage("--engine takes `jit` or `interp`");
-  if (!a.state_dir.empty()) return Usage("--state is not supported yet: state is kept in memory for the run");
+  if (!a.state_dir.empty() && (a.out.empty() || a.rejects.empty()))
+    return Usage("--state needs --out and --rejects files: a resumed run continues them where the state left off");
 
   auto compilation = driver::CompileFiles(a.rules);
   for (const Diagnostic& d : compilation->diags.all()) std::fputs(RenderText(d, lang).c_str(), stderr);
@@ -138,20 +256,60 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
     return 0;
   }
 
+  ir::Program program = ir::Lower(std::move(*compilation->program));
+  std::unique_ptr<state::Store> store;
+  state::DurableStore* durable = nullptr;
+  if (!a.state_dir.empty()) {
+    state::DurableStore::OpenResult opened = state::DurableStore::Open(a.state_dir, program);
+    for (const Diagnostic& d : opened.changes) std::fputs(RenderText(d, lang).c_str(), stderr);
+    if (!opened.changes.empty()) {
+      std::fprintf(stderr, "qm: these rules cannot continue the state in `%s`: %zu incompatible change%s\n",
+                   a.state_dir.c_str(), opened.changes.size(), opened.changes.size() == 1 ? "" : "s");
+      return 1;
+    }
+    if (!opened.store) {
+      std::fprintf(stderr, "qm: %s\n", opened.error.c_str());
+      return 1;
+    }
+    for (const std::string& notice : opened.notices) std::fprintf(stderr, "qm: note: %s\n", notice.c_str());
+    durable = opened.store.get();
+    store = std::move(opened.store);
+  } else {
+    store = state::MakeMemoryStore(program);
+  }
+  const std::optional<state::Checkpoint> resumed = durable != nullptr ? durable->checkpoint() : std::nullopt;
+  engine::Options options{a.tz_minutes};
+  if (resumed && (resumed->tz_minutes != options.tz_minutes || resumed->cascade_limit != options.cascade_limit)) {
+    std::fprintf(stderr, "qm: the state in `%s` was written with --tz %s; give the same --tz to continue it\n",
+                 a.state_dir.c_str(), FormatTime(0, resumed->tz_minutes).substr(19).c_str());  // `+08:00`, as --tz takes it
+    return 1;
+  }
+
   std::FILE* in = a.events == "-" ? stdin : std::fopen(a.events.c_str(), "rb");
   if (in == nullptr) {
     std::fprintf(stderr, "qm: cannot open events `%s`: %s\n", a.events.c_str(), std::strerror(errno));
     return 1;
   }
-  std::FILE* out = a.out.empty() ? stdout : std::fopen(a.out.c_str(), "wb");
-  std::FILE* rejects = a.rejects.empty() ? stderr : std::fopen(a.rejects.c_str(), "wb");
-  if (out == nullptr || rejects == nullptr) {
-    std::fprintf(stderr, "qm: cannot write `%s`: %s\n", out == nullptr ? a.out.c_str() : a.rejects.c_str(),
-                 std::strerror(errno));
-    return 1;
+  std::FILE* out = nullptr;
+  std::FILE* rejects = nullptr;
+  if (durable != nullptr) {
+    std::string error;
+    out = OpenContinued(a.out, resumed ? resumed->actions_bytes : 0, a.state_dir, error);
+    if (out != nullptr) rejects = OpenContinued(a.rejects, resumed ? resumed->rejects_bytes : 0, a.state_dir, error);
+    if (rejects == nullptr) {
+      std::fprintf(stderr, "qm: %s\n", error.c_str());
+      return 1;
+    }
+  } else {
+    out = a.out.empty() ? stdout : std::fopen(a.out.c_str(), "wb");
+    rejects = a.rejects.empty() ? stderr : std::fopen(a.rejects.c_str(), "wb");
+    if (out == nullptr || rejects == nullptr) {
+      std::fprintf(stderr, "qm: cannot write `%s`: %s\n", out == nullptr ? a.out.c_str() : a.rejects.c_str(),
+                   std::strerror(errno));
+      return 1;
+    }
   }
 
-  ir::Program program = ir::Lower(std::move(*compilation->program));
   std::unique_ptr<ir::Evaluator> evaluator;
   if (a.engine == "jit") {
     std::string error;
@@ -163,18 +321,56 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
   } else {
     evaluator = interp::MakeInterpreter(program);
   }
-  std::unique_ptr<state::Store> store = state::MakeMemoryStore(program);
   sink::FileSink sink(out, rejects, stderr);
-  engine::Engine engine(program, *evaluator, *store, sink, engine::Options{a.tz_minutes});
+  engine::Engine engine(program, *evaluator, *store, sink, options);
+
+  LineReader reader(in);
+  int64_t number = 0;
+  if (resumed) {
+    if (auto error = reader.Resume(*resumed, a.events)) {
+      std::fprintf(stderr, "qm: %s (state `%s`)\n", error->c_str(), a.state_dir.c_str());
+      return 1;
+    }
+    number = resumed->input_lines;
+    engine.Resume(resumed->next_seq);
+    std::fprintf(stderr, "qm run: continuing the state in `%s` after line %lld (%zu customers)\n",
+                 a.state_dir.c_str(), static_cast<long long>(number), store->size());
+  }
+  // Outputs reach the disk before the commit that records their lengths, so
+  // a crash leaves them at least as long as the state says (docs/state.md).
+  auto commit = [&]() -> bool {
+    if (!sink.Flush() || fdatasync(fileno(out)) != 0 || fdatasync(fileno(rejects)) != 0) return false;
+    state::Checkpoint c;
+    c.input_bytes = reader.consumed();
+    c.input_lines = number;
+    c.input_ends_mid_line = reader.ends_mid_line();
+    c.input_head_hash = reader.head_hash();
+    c.input_tail_hash = reader.tail_hash();
+    c.actions_bytes = ftello(out);
+    c.rejects_bytes = ftello(rejects);
+    c.next_seq = engine.next_seq();
+    c.tz_minutes = options.tz_minutes;
+    c.cascade_limit = options.cascade_limit;
+    if (auto error = durable->Commit(c)) {
+      std::fprintf(stderr, "qm: %s\n", error->c_str());
+      return false;
+    }
+    return true;
+  };
 
   // Live progress on a terminal, unless rejects are printed there too.
   bool progress = isatty(fileno(stderr)) && !a.rejects.empty();
   auto start = std::chrono::steady_clock::now();
-  LineReader reader(in);
+  auto last_commit = start;
+  int64_t uncommitted = 0;
   std::string_view line;
-  int64_t number = 0;
   while (reader.Next(line)) {
     engine.ProcessLine(line, ++number);
+    if (durable != nullptr && (++uncommitted >= a.commit_every || (number % 256 == 0 && std::chrono::steady_clock::now() - last_commit >= std::chrono::milliseconds(a.commit_ms)))) {
+      if (!commit()) return 1;
+      uncommitted = 0;
+      last_commit = std::chrono::steady_clock::now();
+    }
     if (progress && number % 100000 == 0) {
       double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::fprintf(stderr, "\r%lld lines, %.0f events/s, %lld rejects   ", static_cast<long long>(number),
@@ -184,7 +380,7 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
   }
   if (progress && number >= 100000) std::fputc('\n', stderr);
   if (a.until) engine.FireUntil(*a.until);
-  bool ok = sink.Flush();
+  bool ok = durable != nullptr ? commit() : sink.Flush();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   PrintSummary(engine.stats(), seconds, stderr);
   if (in != stdin) std::fclose(in);

@@ -194,6 +194,22 @@ class Engine::Impl final : public ir::StepView {
 
   void FireUntil(int64_t until) { FireDue(until); }
 
+  uint64_t next_seq() const { return next_seq_; }
+
+  // Pending timers live in the states; the queue is rebuilt from them.
+  void Resume(uint64_t next_seq) {
+    next_seq_ = next_seq;
+    timers_.clear();
+    store_.ForEach([&](CustomerState& s) {
+      for (size_t q = 0; q < s.quiet_due.size(); ++q)
+        if (s.quiet_due[q] != kNever) timers_.insert(TimerKey{s.quiet_due[q], s.id, &s, 0, q});
+      for (const PendingAfter& a : s.afters) {
+        timers_.insert(TimerKey{a.due, s.id, &s, 1, a.seq});
+        next_seq_ = std::max(next_seq_, a.seq + 1);
+      }
+    });
+  }
+
  private:
   void Reject(int64_t line_number, std::string_view reason, const std::string& field) {
     std::string line = "{\"line\":" + std::to_string(line_number) + ",\"reason\":\"" + std::string(reason) + "\"";
@@ -271,6 +287,7 @@ class Engine::Impl final : public ir::StepView {
 
   // ---------------------------------------------------------------- steps
   void Begin(CustomerState& s, const event::Event* e, int64_t now) {
+    store_.Touch(s);
     s_ = &s;
     customer_ = s.id;
     event_ = e;
@@ -539,5 +556,7 @@ Engine::~Engine() = default;
 
 void Engine::ProcessLine(std::string_view line, int64_t line_number) { impl_->ProcessLine(line, line_number); }
 void Engine::FireUntil(int64_t until) { impl_->FireUntil(until); }
+uint64_t Engine::next_seq() const { return impl_->next_seq(); }
+void Engine::Resume(uint64_t next_seq) { impl_->Resume(next_seq); }
 
 }  // namespace qm::engine

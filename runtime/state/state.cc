@@ -33,6 +33,10 @@ class MemoryStore final : public Store {
 
   size_t size() const override { return ids_.size(); }
 
+  void ForEach(const std::function<void(CustomerState&)>& visit) override {
+    for (CustomerState& s : states_) visit(s);
+  }
+
  private:
   static constexpr uint32_t kEmpty = UINT32_MAX;
   struct Slot {

@@ -1,0 +1,934 @@
+// The durable store: customer states in memory, committed to RocksDB.
+//
+// Layout of a state directory (one RocksDB database):
+//   m:version     format version, decimal text ("1")
+//   m:schema      the Schema the states are encoded against
+//   m:checkpoint  the last committed Checkpoint
+//   c:<id>        one customer's state, encoded by position in m:schema
+// A commit writes the touched customers and the checkpoint in one synced
+// write batch: after a crash the directory holds exactly some commit.
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "runtime/state/state.h"
+
+namespace qm::state {
+namespace {
+
+constexpr int64_t kFormatVersion = 1;
+constexpr std::string_view kVersionKey = "m:version";
+constexpr std::string_view kSchemaKey = "m:schema";
+constexpr std::string_view kCheckpointKey = "m:checkpoint";
+constexpr std::string_view kCustomerPrefix = "c:";
+
+// ------------------------------------------------------------------ bytes
+
+class Writer {
+ public:
+  explicit Writer(std::string& out) : out_(out) {}
+  void U(uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(static_cast<char>(v | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(static_cast<char>(v));
+  }
+  void I(int64_t v) { U((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
+  void D(double v) {
+    char b[8];
+    std::memcpy(b, &v, 8);
+    out_.append(b, 8);
+  }
+  void S(std::string_view s) {
+    U(s.size());
+    out_.append(s);
+  }
+  void Strings(const std::vector<std::string>& v) {
+    U(v.size());
+    for (const std::string& s : v) S(s);
+  }
+
+ private:
+  std::string& out_;
+};
+
+// Reads what Writer wrote; any overrun or malformed varint sets `ok` false
+// and yields zeros, so a corrupt record is detected, never trusted.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  uint64_t U() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= in_.size()) return Fail();
+      uint8_t b = static_cast<uint8_t>(in_[pos_++]);
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    return Fail();
+  }
+  int64_t I() {
+    uint64_t u = U();
+    return static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1);
+  }
+  double D() {
+    if (in_.size() - pos_ < 8) return static_cast<double>(Fail());
+    double v;
+    std::memcpy(&v, in_.data() + pos_, 8);
+    pos_ += 8;
+    return v;
+  }
+  std::string S() {
+    uint64_t n = U();
+    if (n > in_.size() - pos_) return Fail(), std::string();
+    std::string s(in_.substr(pos_, n));
+    pos_ += n;
+    return s;
+  }
+  std::vector<std::string> Strings() {
+    std::vector<std::string> v(Count());
+    for (std::string& s : v) s = S();
+    return v;
+  }
+  // A count of following items, each at least one byte long.
+  size_t Count() {
+    uint64_t n = U();
+    if (n > in_.size() - pos_) return Fail();
+    return n;
+  }
+  // An index below `limit`.
+  size_t Index(size_t limit) {
+    uint64_t i = U();
+    if (i >= limit) return Fail();
+    return i;
+  }
+  bool ok() const { return ok_; }
+  bool done() const { return ok_ && pos_ == in_.size(); }
+
+ private:
+  uint64_t Fail() {
+    ok_ = false;
+    pos_ = in_.size();
+    return 0;
+  }
+  std::string_view in_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+// ----------------------------------------------------------------- values
+
+void PutStored(Writer& w, const Stored& v) {
+  w.U(static_cast<uint8_t>(v.kind));
+  switch (v.kind) {
+    case ValueKind::kUnset: break;
+    case ValueKind::kNumber: w.D(v.d); break;
+    case ValueKind::kText: w.S(v.text); break;
+    default: w.I(v.i); break;
+  }
+}
+
+Stored GetStored(Reader& r) {
+  Stored v;
+  uint64_t kind = r.U();
+  if (kind > static_cast<uint64_t>(ValueKind::kEnum) || kind == static_cast<uint64_t>(ValueKind::kRatio)) {
+    r.Index(0);  // fails the reader
+    return v;
+  }
+  v.kind = static_cast<ValueKind>(kind);
+  switch (v.kind) {
+    case ValueKind::kUnset: break;
+    case ValueKind::kNumber: v.d = r.D(); break;
+    case ValueKind::kText: v.text = r.S(); break;
+    default: v.i = r.I(); break;
+  }
+  return v;
+}
+
+// ------------------------------------------------------------ one customer
+
+// Sizes of the per-schema vectors of a CustomerState.
+struct Shape {
+  size_t fields, tags, aggregates, events, quiet, targets, rules;
+  explicit Shape(const Schema& s)
+      : fields(s.fields.size()), tags(s.tags.size()), aggregates(s.aggregates.size()), events(s.events.size()),
+        quiet(s.quiet_rules.size()), targets(s.targets.size()), rules(s.rules.size()) {}
+};
+
+void EncodeState(const CustomerState& s, std::string& out) {
+  Writer w(out);
+  w.U(s.seen);
+  w.I(s.clock);
+  w.I(s.last_any);
+  for (const Stored& v : s.profile) PutStored(w, v);
+  size_t tagged = 0;
+  for (uint8_t t : s.tags) tagged += t != 0;
+  w.U(tagged);
+  for (size_t t = 0; t < s.tags.size(); ++t)
+    if (s.tags[t]) w.U(t);
+  size_t live = 0;
+  for (const AggregateState& a : s.aggregates) live += a.count != 0 || a.head < a.window.size();
+  w.U(live);
+  for (size_t i = 0; i < s.aggregates.size(); ++i) {
+    const AggregateState& a = s.aggregates[i];
+    if (a.count == 0 && a.head >= a.window.size()) continue;
+    w.U(i);
+    w.I(a.count);
+    w.I(static_cast<int64_t>(static_cast<unsigned __int128>(a.sum) >> 64));
+    w.U(static_cast<uint64_t>(a.sum));
+    w.D(a.dsum);
+    w.I(a.min_i);
+    w.I(a.max_i);
+    w.D(a.min_d);
+    w.D(a.max_d);
+    w.U(a.window.size() - a.head);
+    int64_t previous = 0;
+    for (size_t e = a.head; e < a.window.size(); ++e) {
+      w.I(a.window[e].ts - previous);  // sorted: small deltas
+      previous = a.window[e].ts;
+      w.I(a.window[e].i);
+      w.D(a.window[e].d);
+    }
+  }
+  size_t seen_events = 0;
+  for (int64_t t : s.last_event) seen_events += t != kNever;
+  w.U(seen_events);
+  for (size_t e = 0; e < s.last_event.size(); ++e)
+    if (s.last_event[e] != kNever) w.U(e), w.I(s.last_event[e]);
+  size_t armed = 0;
+  for (int64_t t : s.quiet_due) armed += t != kNever;
+  w.U(armed);
+  for (size_t q = 0; q < s.quiet_due.size(); ++q)
+    if (s.quiet_due[q] != kNever) w.U(q), w.I(s.quiet_due[q]);
+  w.U(s.pushes.size());
+  for (const auto& [target, last] : s.pushes) w.U(static_cast<uint64_t>(target)), w.I(last);
+  w.U(s.afters.size());
+  for (const PendingAfter& a : s.afters) {
+    w.U(a.seq);
+    w.I(a.due);
+    w.U(static_cast<uint64_t>(a.rule));
+    w.U(static_cast<uint64_t>(a.action));
+    w.I(a.unless);
+    PutStored(w, a.value);
+  }
+}
+
+// Decodes a state written against a schema of `shape`. `s` must be sized
+// for that shape; returns false for bytes that are not such a state.
+bool DecodeState(std::string_view bytes, const Shape& shape, CustomerState& s) {
+  Reader r(bytes);
+  s.seen = r.U() != 0;
+  s.clock = r.I();
+  s.last_any = r.I();
+  s.profile.resize(shape.fields);
+  for (Stored& v : s.profile) v = GetStored(r);
+  s.tags.assign(shape.tags, 0);
+  for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
+    size_t t = r.Index(shape.tags);
+    if (r.ok()) s.tags[t] = 1;
+  }
+  s.aggregates.assign(shape.aggregates, AggregateState{});
+  for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
+    size_t index = r.Index(shape.aggregates);
+    if (!r.ok()) break;
+    AggregateState& a = s.aggregates[index];
+    a.count = r.I();
+    int64_t high = r.I();
+    uint64_t low = r.U();
+    a.sum = static_cast<__int128>((static_cast<unsigned __int128>(static_cast<uint64_t>(high)) << 64) | low);
+    a.dsum = r.D();
+    a.min_i = r.I();
+    a.max_i = r.I();
+    a.min_d = r.D();
+    a.max_d = r.D();
+    a.window.resize(r.Count());
+    int64_t previous = 0;
+    for (AggregateState::Entry& e : a.window) {
+      e.ts = previous + r.I();
+      previous = e.ts;
+      e.i = r.I();
+      e.d = r.D();
+    }
+  }
+  s.last_event.assign(shape.events, kNever);
+  for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
+    size_t e = r.Index(shape.events);
+    if (r.ok()) s.last_event[e] = r.I();
+  }
+  s.quiet_due.assign(shape.quiet, kNever);
+  for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
+    size_t q = r.Index(shape.quiet);
+    if (r.ok()) s.quiet_due[q] = r.I();
+  }
+  s.pushes.resize(r.Count());
+  for (auto& [target, last] : s.pushes) {
+    target = static_cast<int32_t>(r.Index(shape.targets));
+    last = r.I();
+  }
+  s.afters.resize(r.Count());
+  for (PendingAfter& a : s.afters) {
+    a.seq = r.U();
+    a.due = r.I();
+    a.rule = static_cast<int32_t>(r.Index(shape.rules));
+    a.action = static_cast<int32_t>(r.U());
+    a.unless = static_cast<int32_t>(r.I());
+    a.value = GetStored(r);
+  }
+  return r.done();
+}
+
+// -------------------------------------------------------------- checkpoint
+
+std::string EncodeCheckpoint(const Checkpoint& c) {
+  std::string out;
+  Writer w(out);
+  w.I(c.input_bytes);
+  w.I(c.input_lines);
+  w.U(c.input_ends_mid_line);
+  w.U(c.input_head_hash);
+  w.U(c.input_tail_hash);
+  w.I(c.actions_bytes);
+  w.I(c.rejects_bytes);
+  w.U(c.next_seq);
+  w.I(c.tz_minutes);
+  w.I(c.cascade_limit);
+  return out;
+}
+
+std::optional<Checkpoint> DecodeCheckpoint(std::string_view bytes) {
+  Reader r(bytes);
+  Checkpoint c;
+  c.input_bytes = r.I();
+  c.input_lines = r.I();
+  c.input_ends_mid_line = r.U() != 0;
+  c.input_head_hash = r.U();
+  c.input_tail_hash = r.U();
+  c.actions_bytes = r.I();
+  c.rejects_bytes = r.I();
+  c.next_seq = r.U();
+  c.tz_minutes = static_cast<int32_t>(r.I());
+  c.cascade_limit = static_cast<int32_t>(r.I());
+  if (!r.done()) return std::nullopt;
+  return c;
+}
+
+// ------------------------------------------------------------------ schema
+
+std::string ActionKey(const check::Program& p, const check::Action& a) {
+  static const char* const kKinds[] = {"set", "add", "tag", "untag", "push", "invite", "notify"};
+  std::string key = kKinds[static_cast<int>(a.kind)];
+  switch (a.kind) {
+    case check::ActionKind::kSet:
+    case check::ActionKind::kAdd: key += " " + p.profile[a.target].name; break;
+    case check::ActionKind::kTag:
+    case check::ActionKind::kUntag: key += " " + p.tags[a.target].name; break;
+    default: key += " " + a.text + " " + a.message; break;
+  }
+  if (a.every_ms) key += " every " + FormatDuration(a.every_ms);
+  if (a.after_ms) key += " after " + FormatDuration(a.after_ms);
+  if (a.unless != -2) key += " unless " + (a.unless == check::kAnyEvent ? std::string("any") : p.events[a.unless].name);
+  return key;
+}
+
+template <typename T, typename Key>
+std::map<std::string, int32_t> IndexBy(const std::vector<T>& items, Key key) {
+  std::map<std::string, int32_t> index;
+  for (size_t i = 0; i < items.size(); ++i) index.emplace(key(items[i]), static_cast<int32_t>(i));
+  return index;
+}
+
+int32_t Lookup(const std::map<std::string, int32_t>& index, const std::string& key) {
+  auto it = index.find(key);
+  return it == index.end() ? -1 : it->second;
+}
+
+// How states written under `old` map onto `program` (indexes old -> new, -1
+// where the new rule set has no such thing).
+struct Remap {
+  std::vector<int32_t> fields, tags, aggregates, events, quiet, targets, rules;
+  std::vector<std::vector<int32_t>> members;  // per old field: its enum's members, old -> new
+  std::vector<std::vector<bool>> after_kept;  // per old rule, per action: same action in the new rule
+  std::vector<int32_t> new_quiet;             // quiet rules the old schema did not have
+};
+
+const std::string kAny = "any";
+
+Remap MakeRemap(const Schema& old, const Schema& now) {
+  auto name = [](const std::string& s) { return s; };
+  auto map_all = [&](const std::vector<std::string>& from, const std::vector<std::string>& to) {
+    std::map<std::string, int32_t> index = IndexBy(to, name);
+    std::vector<int32_t> out;
+    for (const std::string& s : from) out.push_back(Lookup(index, s));
+    return out;
+  };
+  Remap m;
+  auto field_index = IndexBy(now.fields, [](const Schema::Field& f) { return f.name; });
+  for (const Schema::Field& f : old.fields) {
+    int32_t to = Lookup(field_index, f.name);
+    if (to >= 0 && now.fields[to].type != f.type) to = -1;
+    m.fields.push_back(to);
+    std::vector<int32_t> members;
+    const Schema::Enum* from_enum = old.FindEnum(f.type);
+    const Schema::Enum* to_enum = now.FindEnum(f.type);
+    if (from_enum != nullptr && to_enum != nullptr) members = map_all(from_enum->members, to_enum->members);
+    m.members.push_back(std::move(members));
+  }
+  m.tags = map_all(old.tags, now.tags);
+  m.aggregates = map_all(old.aggregates, now.aggregates);
+  m.events = map_all(old.events, now.events);
+  m.quiet = map_all(old.quiet_rules, now.quiet_rules);
+  m.targets = map_all(old.targets, now.targets);
+  auto rule_index = IndexBy(now.rules, [](const Schema::Rule& r) { return r.name; });
+  for (const Schema::Rule& r : old.rules) {
+    int32_t to = Lookup(rule_index, r.name);
+    m.rules.push_back(to);
+    std::vector<bool> kept;
+    for (size_t a = 0; a < r.actions.size(); ++a)
+      kept.push_back(to >= 0 && a < now.rules[to].actions.size() && now.rules[to].actions[a] == r.actions[a]);
+    m.after_kept.push_back(std::move(kept));
+  }
+  std::vector<bool> had(now.quiet_rules.size());
+  for (int32_t q : m.quiet)
+    if (q >= 0) had[q] = true;
+  for (size_t q = 0; q < had.size(); ++q)
+    if (!had[q]) m.new_quiet.push_back(static_cast<int32_t>(q));
+  return m;
+}
+
+Stored RemapValue(Stored v, const std::vector<int32_t>& members) {
+  if (v.kind == ValueKind::kEnum) {
+    if (v.i < 0 || static_cast<size_t>(v.i) >= members.size() || members[v.i] < 0) return Stored{};
+    v.i = members[v.i];
+  }
+  return v;
+}
+
+// Moves `old` (decoded under the old schema) into `to` (a fresh state of the
+// new rule set). Returns the number of pending `after` actions dropped
+// because their rule changed.
+int64_t RemapState(CustomerState&& old, const Remap& m, const ir::Program& program, CustomerState& to) {
+  to.seen = old.seen;
+  to.clock = old.clock;
+  to.last_any = old.last_any;
+  for (size_t f = 0; f < old.profile.size(); ++f)
+    if (m.fields[f] >= 0 && old.profile[f].kind != ValueKind::kUnset)
+      to.profile[m.fields[f]] = RemapValue(std::move(old.profile[f]), m.members[f]);
+  for (size_t t = 0; t < old.tags.size(); ++t)
+    if (m.tags[t] >= 0) to.tags[m.tags[t]] = old.tags[t];
+  for (size_t a = 0; a < old.aggregates.size(); ++a)
+    if (m.aggregates[a] >= 0) to.aggregates[m.aggregates[a]] = std::move(old.aggregates[a]);
+  for (size_t e = 0; e < old.last_event.size(); ++e)
+    if (m.events[e] >= 0) to.last_event[m.events[e]] = old.last_event[e];
+  for (size_t q = 0; q < old.quiet_due.size(); ++q)
+    if (m.quiet[q] >= 0) to.quiet_due[m.quiet[q]] = old.quiet_due[q];
+  // A `no` rule new to this state is armed from the customer's latest event
+  // it watches, or from the customer's clock (docs/state.md).
+  if (to.seen) {
+    for (int32_t q : m.new_quiet) {
+      const check::Trigger& t = program.checked.rules[program.quiet_rules[q]].trigger;
+      int64_t from = t.id == check::kAnyEvent ? to.last_any : to.last_event[t.id];
+      if (from == kNever) from = to.clock;
+      to.quiet_due[q] = from + t.duration_ms;
+    }
+  }
+  for (auto& [target, last] : old.pushes)
+    if (m.targets[target] >= 0) to.pushes.emplace_back(m.targets[target], last);
+  int64_t dropped = 0;
+  for (PendingAfter& a : old.afters) {
+    bool kept = a.action >= 0 && static_cast<size_t>(a.action) < m.after_kept[a.rule].size() &&
+                m.after_kept[a.rule][a.action];
+    if (!kept) {
+      ++dropped;
+      continue;
+    }
+    a.rule = m.rules[a.rule];
+    const check::Action& action = program.checked.rules[a.rule].actions[a.action];
+    a.unless = action.unless;
+    if (action.kind == check::ActionKind::kSet || action.kind == check::ActionKind::kAdd) {
+      // The field is compatible (checked before), so only its enum members move.
+      for (size_t f = 0; f < m.fields.size(); ++f)
+        if (m.fields[f] == action.target) a.value = RemapValue(std::move(a.value), m.members[f]);
+    }
+    to.afters.push_back(std::move(a));
+  }
+  return dropped;
+}
+
+std::string BaseName(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
+}  // namespace
+
+uint64_t StableHash(std::string_view bytes) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+Schema Schema::Of(const ir::Program& program) {
+  const check::Program& p = program.checked;
+  Schema s;
+  auto add_file = [&](const Source* source) {
+    if (source == nullptr) return;
+    std::string name = BaseName(source->name());
+    if (std::find(s.rule_files.begin(), s.rule_files.end(), name) == s.rule_files.end()) s.rule_files.push_back(name);
+  };
+  for (const check::EventInfo& e : p.events) {
+    s.events.push_back(e.name);
+    add_file(e.source);
+  }
+  for (const check::FieldInfo& f : p.profile) s.fields.push_back({f.name, p.TypeName(f.type)});
+  for (size_t e = 0; e < p.enums.size(); ++e)
+    s.enums.push_back({p.TypeName(check::Type{check::TypeKind::kEnum, static_cast<int32_t>(e)}), p.enums[e].members});
+  for (const check::TagInfo& t : p.tags) s.tags.push_back(t.name);
+  for (const check::AggregateInfo& a : p.aggregates) {
+    check::Type type = a.field >= 0 ? p.events[a.event].fields[a.field].type : check::Type{check::TypeKind::kInt};
+    s.aggregates.push_back(a.spelling + " : " + p.TypeName(type));
+  }
+  for (int32_t r : program.quiet_rules) {
+    const check::Trigger& t = p.rules[r].trigger;
+    s.quiet_rules.push_back(p.rules[r].name + " : no " + (t.id == check::kAnyEvent ? kAny : p.events[t.id].name) +
+                            " for " + FormatDuration(t.duration_ms));
+  }
+  s.targets = program.targets;
+  for (const check::Rule& r : p.rules) {
+    add_file(r.source);
+    Rule rule{r.name, {}};
+    for (const check::Action& a : r.actions) rule.actions.push_back(ActionKey(p, a));
+    s.rules.push_back(std::move(rule));
+  }
+  return s;
+}
+
+std::string Schema::Encode() const {
+  std::string out;
+  Writer w(out);
+  w.Strings(rule_files);
+  w.Strings(events);
+  w.U(fields.size());
+  for (const Field& f : fields) w.S(f.name), w.S(f.type);
+  w.U(enums.size());
+  for (const Enum& e : enums) w.S(e.name), w.Strings(e.members);
+  w.Strings(tags);
+  w.Strings(aggregates);
+  w.Strings(quiet_rules);
+  w.Strings(targets);
+  w.U(rules.size());
+  for (const Rule& r : rules) w.S(r.name), w.Strings(r.actions);
+  return out;
+}
+
+std::optional<Schema> Schema::Decode(std::string_view bytes) {
+  Reader r(bytes);
+  Schema s;
+  s.rule_files = r.Strings();
+  s.events = r.Strings();
+  s.fields.resize(r.Count());
+  for (Field& f : s.fields) f.name = r.S(), f.type = r.S();
+  s.enums.resize(r.Count());
+  for (Enum& e : s.enums) e.name = r.S(), e.members = r.Strings();
+  s.tags = r.Strings();
+  s.aggregates = r.Strings();
+  s.quiet_rules = r.Strings();
+  s.targets = r.Strings();
+  s.rules.resize(r.Count());
+  for (Rule& rule : s.rules) rule.name = r.S(), rule.actions = r.Strings();
+  if (!r.done()) return std::nullopt;
+  return s;
+}
+
+const Schema::Enum* Schema::FindEnum(std::string_view name) const {
+  for (const Enum& e : enums)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+namespace {
+
+// ------------------------------------------------------------ the database
+
+std::string Describe(const rocksdb::Status& status) { return status.ToString(); }
+
+struct Opened {
+  std::unique_ptr<rocksdb::DB> db;
+  std::optional<Schema> schema;  // none for a new directory
+  std::string schema_bytes;
+  std::optional<Checkpoint> checkpoint;
+  std::string error;
+};
+
+// Whether every file in `dir` is one RocksDB makes. A directory whose
+// creation was interrupted has some of them but no CURRENT yet.
+bool OnlyDatabaseFiles(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    auto starts = [&](std::string_view p) { return name.rfind(p, 0) == 0; };
+    auto ends = [&](std::string_view s) { return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0; };
+    if (!(name == "CURRENT" || name == "LOCK" || name == "IDENTITY" || starts("LOG") || starts("MANIFEST-") ||
+          starts("OPTIONS-") || ends(".log") || ends(".sst") || ends(".dbtmp")))
+      return false;
+  }
+  return !ec;
+}
+
+// Opens `dir` and reads its metadata. `read_only` never creates anything.
+Opened OpenDatabase(const std::string& dir, bool read_only) {
+  namespace fs = std::filesystem;
+  Opened o;
+  std::error_code ec;
+  bool exists = fs::exists(dir, ec);
+  if (read_only && !exists) {
+    o.error = "no state directory `" + dir + "`";
+    return o;
+  }
+  if (exists && !fs::is_directory(dir, ec)) {
+    o.error = "`" + dir + "` is not a directory";
+    return o;
+  }
+  if (exists && !OnlyDatabaseFiles(dir)) {
+    o.error = "`" + dir + "` is not a qm state directory: it holds other files";
+    return o;
+  }
+  rocksdb::Options options;
+  options.create_if_missing = !read_only;
+  options.paranoid_checks = true;
+  options.info_log_level = rocksdb::InfoLogLevel::ERROR_LEVEL;
+  options.keep_log_file_num = 2;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status status = read_only ? rocksdb::DB::OpenForReadOnly(options, dir, &db)
+                                     : rocksdb::DB::Open(options, dir, &db);
+  if (!status.ok()) {
+    if (status.IsIOError() && status.ToString().find("lock") != std::string::npos)
+      o.error = "state directory `" + dir + "` is in use by another qm process";
+    else if (status.IsCorruption() || status.IsInvalidArgument() || status.IsIOError())
+      o.error = "state directory `" + dir + "` is corrupt: " + Describe(status);
+    else
+      o.error = "cannot open state directory `" + dir + "`: " + Describe(status);
+    return o;
+  }
+  o.db.reset(db);
+  auto corrupt = [&](const std::string& what) {
+    o.error = "state directory `" + dir + "` is corrupt: " + what;
+    o.db.reset();
+  };
+  std::string version;
+  status = db->Get(rocksdb::ReadOptions(), rocksdb::Slice(kVersionKey.data(), kVersionKey.size()), &version);
+  if (status.IsNotFound()) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    it->SeekToFirst();
+    if (it->Valid()) {
+      o.error = "`" + dir + "` is not a qm state directory: a RocksDB database without qm's metadata";
+      o.db.reset();
+    } else if (read_only) {
+      o.error = "state directory `" + dir + "` is empty: no run has committed to it yet";
+      o.db.reset();
+    }
+    return o;  // a new directory
+  }
+  if (!status.ok()) {
+    corrupt(Describe(status));
+    return o;
+  }
+  char* end = nullptr;
+  long long v = std::strtoll(version.c_str(), &end, 10);
+  if (version.empty() || *end != '\0' || v < 1) {
+    corrupt("unreadable format version `" + version + "`");
+    return o;
+  }
+  if (v > kFormatVersion) {
+    o.error = "state directory `" + dir + "` was written by a newer qm (state format " + version +
+              "; this qm reads format " + std::to_string(kFormatVersion) + ")";
+    o.db.reset();
+    return o;
+  }
+  std::string checkpoint;
+  if (!db->Get(rocksdb::ReadOptions(), rocksdb::Slice(kSchemaKey.data(), kSchemaKey.size()), &o.schema_bytes).ok() ||
+      !(o.schema = Schema::Decode(o.schema_bytes))) {
+    corrupt("the schema record is missing or unreadable");
+    return o;
+  }
+  if (!db->Get(rocksdb::ReadOptions(), rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()), &checkpoint).ok() ||
+      !(o.checkpoint = DecodeCheckpoint(checkpoint))) {
+    corrupt("the checkpoint record is missing or unreadable");
+    return o;
+  }
+  return o;
+}
+
+// Visits every customer record in id order.
+std::optional<std::string> ForEachRecord(rocksdb::DB& db, const std::string& dir,
+                                         const std::function<void(const std::string&, std::string_view)>& visit) {
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
+  rocksdb::Slice prefix(kCustomerPrefix.data(), kCustomerPrefix.size());
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string id = it->key().ToString().substr(kCustomerPrefix.size());
+    visit(id, std::string_view(it->value().data(), it->value().size()));
+  }
+  if (!it->status().ok()) return "state directory `" + dir + "` is corrupt: " + Describe(it->status());
+  return std::nullopt;
+}
+
+std::string CorruptRecord(const std::string& dir, const std::string& id) {
+  std::string quoted;
+  AppendJsonString(quoted, id);
+  return "state directory `" + dir + "` is corrupt: the record of customer " + quoted + " cannot be read";
+}
+
+// The schema changes that would lose what states keep (E0501).
+std::vector<Diagnostic> IncompatibleChanges(const Schema& old, const ir::Program& program, const std::string& dir) {
+  const check::Program& p = program.checked;
+  Diagnostics diags;
+  std::set<std::string> enums_in_use;
+  for (const Schema::Field& f : old.fields) {
+    int32_t now = p.FindProfileField(f.name);
+    if (now < 0) {
+      diags.Add(DiagKind::kStateFieldRemoved, nullptr, {}, {f.name, f.type, dir}).help = Help{HelpKind::kKeepOrNewState, {}};
+      continue;
+    }
+    const check::FieldInfo& field = p.profile[now];
+    std::string type = p.TypeName(field.type);
+    if (type != f.type) {
+      diags.Add(DiagKind::kStateFieldRetyped, field.source, field.span, {f.name, f.type, dir, type}).help =
+          Help{HelpKind::kKeepOrNewState, {}};
+      continue;
+    }
+    if (field.type.kind != check::TypeKind::kEnum || !enums_in_use.insert(type).second) continue;
+    const Schema::Enum* before = old.FindEnum(type);
+    const check::EnumInfo& info = p.enums[field.type.enum_id];
+    for (const std::string& member : before != nullptr ? before->members : std::vector<std::string>{}) {
+      if (std::find(info.members.begin(), info.members.end(), member) == info.members.end())
+        diags.Add(DiagKind::kStateMemberRemoved, info.source, info.span, {type, member, dir}).help =
+            Help{HelpKind::kKeepOrNewState, {}};
+    }
+  }
+  for (const std::string& tag : old.tags)
+    if (p.FindTag(tag) < 0)
+      diags.Add(DiagKind::kStateTagRemoved, nullptr, {}, {tag, dir}).help = Help{HelpKind::kKeepOrNewState, {}};
+  return diags.all();
+}
+
+bool SharesAnything(const Schema& a, const Schema& b) {
+  auto common = [](const std::vector<std::string>& x, const std::vector<std::string>& y) {
+    for (const std::string& s : x)
+      if (std::find(y.begin(), y.end(), s) != y.end()) return true;
+    return false;
+  };
+  for (const Schema::Field& f : a.fields)
+    for (const Schema::Field& g : b.fields)
+      if (f.name == g.name) return true;
+  return common(a.events, b.events) || common(a.tags, b.tags);
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+class DurableStoreImpl final : public DurableStore {
+ public:
+  DurableStoreImpl(std::unique_ptr<rocksdb::DB> db, const ir::Program& program, std::optional<Checkpoint> checkpoint,
+                   std::string schema_bytes, bool schema_changed)
+      : db_(std::move(db)), memory_(MakeMemoryStore(program)), checkpoint_(std::move(checkpoint)),
+        schema_bytes_(std::move(schema_bytes)), write_schema_(schema_changed) {}
+
+  CustomerState* Find(const std::string& customer) override { return memory_->Find(customer); }
+  CustomerState& Create(const std::string& customer) override {
+    CustomerState& s = memory_->Create(customer);
+    Touch(s);
+    return s;
+  }
+  size_t size() const override { return memory_->size(); }
+  void ForEach(const std::function<void(CustomerState&)>& visit) override { memory_->ForEach(visit); }
+  void Touch(CustomerState& s) override {
+    if (!s.dirty) {
+      s.dirty = true;
+      dirty_.push_back(&s);
+    }
+  }
+
+  const std::optional<Checkpoint>& checkpoint() const override { return checkpoint_; }
+
+  std::optional<std::string> Commit(const Checkpoint& checkpoint) override {
+    rocksdb::WriteBatch batch;
+    std::string key(kCustomerPrefix), value;
+    for (CustomerState* s : dirty_) {
+      key.resize(kCustomerPrefix.size());
+      key += *s->id;
+      value.clear();
+      EncodeState(*s, value);
+      batch.Put(key, value);
+      s->dirty = false;
+    }
+    dirty_.clear();
+    if (write_schema_) {
+      batch.Put(rocksdb::Slice(kVersionKey.data(), kVersionKey.size()), std::to_string(kFormatVersion));
+      batch.Put(rocksdb::Slice(kSchemaKey.data(), kSchemaKey.size()), schema_bytes_);
+    }
+    batch.Put(rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()), EncodeCheckpoint(checkpoint));
+    rocksdb::WriteOptions options;
+    options.sync = true;
+    rocksdb::Status status = db_->Write(options, &batch);
+    if (!status.ok()) return "committing to the state directory failed: " + Describe(status);
+    write_schema_ = false;
+    checkpoint_ = checkpoint;
+    return std::nullopt;
+  }
+
+  // Loads every stored customer, remapped when the schema changed.
+  std::optional<std::string> Load(const std::string& dir, const ir::Program& program, const Schema& old,
+                                  bool changed, std::vector<std::string>& notices) {
+    Shape shape(old);
+    Remap remap;
+    if (changed) remap = MakeRemap(old, Schema::Of(program));
+    int64_t dropped = 0;
+    std::optional<std::string> error;
+    CustomerState decoded;
+    auto status = ForEachRecord(*db_, dir, [&](const std::string& id, std::string_view bytes) {
+      if (error) return;
+      if (!DecodeState(bytes, shape, decoded) || !Valid(decoded, old)) {
+        error = CorruptRecord(dir, id);
+        return;
+      }
+      CustomerState& s = memory_->Create(id);
+      if (!changed) {
+        const std::string* stable_id = s.id;
+        s = std::move(decoded);
+        s.id = stable_id;
+        return;
+      }
+      dropped += RemapState(std::move(decoded), remap, program, s);
+      Touch(s);  // rewritten under the new schema at the next commit
+    });
+    if (status) return status;
+    if (error) return error;
+    if (dropped > 0)
+      notices.push_back(std::to_string(dropped) +
+                        " pending delayed actions were dropped: their rules were removed or their actions changed");
+    return std::nullopt;
+  }
+
+ private:
+  // Checks the cross-references DecodeState cannot: action indexes.
+  static bool Valid(const CustomerState& s, const Schema& schema) {
+    for (const PendingAfter& a : s.afters)
+      if (a.action < 0 || static_cast<size_t>(a.action) >= schema.rules[a.rule].actions.size()) return false;
+    return true;
+  }
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<Store> memory_;
+  std::vector<CustomerState*> dirty_;
+  std::optional<Checkpoint> checkpoint_;
+  std::string schema_bytes_;
+  bool write_schema_;
+};
+
+// What a compatible schema change does to state, for the run's notices.
+void DescribeChanges(const Schema& old, const Schema& now, std::vector<std::string>& notices) {
+  auto missing = [](const std::vector<std::string>& from, const std::vector<std::string>& in) {
+    std::vector<std::string> out;
+    for (const std::string& s : from)
+      if (std::find(in.begin(), in.end(), s) == in.end()) out.push_back("`" + s.substr(0, s.find(" : ")) + "`");
+    return out;
+  };
+  if (auto added = missing(now.aggregates, old.aggregates); !added.empty())
+    notices.push_back("new aggregates start empty and count events from now on: " + Join(added));
+  if (auto dropped = missing(old.aggregates, now.aggregates); !dropped.empty())
+    notices.push_back("aggregates no rule uses any more are dropped from state: " + Join(dropped));
+  if (auto added = missing(now.quiet_rules, old.quiet_rules); !added.empty())
+    notices.push_back("new `no` rules are armed from each customer's latest event they watch: " + Join(added));
+}
+
+class StateReaderImpl final : public StateReader {
+ public:
+  StateReaderImpl(Opened o, std::string dir)
+      : db_(std::move(o.db)), schema_(std::move(*o.schema)), checkpoint_(o.checkpoint), dir_(std::move(dir)) {}
+  const Schema& schema() const override { return schema_; }
+  const std::optional<Checkpoint>& checkpoint() const override { return checkpoint_; }
+
+  std::optional<std::string> ForEach(
+      const std::function<void(const std::string&, const CustomerState&)>& visit) override {
+    Shape shape(schema_);
+    std::optional<std::string> error;
+    CustomerState s;
+    auto status = ForEachRecord(*db_, dir_, [&](const std::string& id, std::string_view bytes) {
+      if (error) return;
+      if (!DecodeState(bytes, shape, s)) error = CorruptRecord(dir_, id);
+      else visit(id, s);
+    });
+    return status ? status : error;
+  }
+
+  std::optional<std::string> Get(const std::string& id, std::optional<CustomerState>& state) override {
+    std::string value;
+    rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), std::string(kCustomerPrefix) + id, &value);
+    state.reset();
+    if (status.IsNotFound()) return std::nullopt;
+    if (!status.ok()) return "state directory `" + dir_ + "` is corrupt: " + Describe(status);
+    state.emplace();
+    if (!DecodeState(value, Shape(schema_), *state)) return CorruptRecord(dir_, id);
+    return std::nullopt;
+  }
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+  Schema schema_;
+  std::optional<Checkpoint> checkpoint_;
+  std::string dir_;
+};
+
+}  // namespace
+
+DurableStore::OpenResult DurableStore::Open(const std::string& dir, const ir::Program& program) {
+  OpenResult result;
+  Opened o = OpenDatabase(dir, false);
+  if (!o.db) {
+    result.error = o.error;
+    return result;
+  }
+  Schema now = Schema::Of(program);
+  std::string now_bytes = now.Encode();
+  bool fresh = !o.schema.has_value();
+  bool changed = !fresh && o.schema_bytes != now_bytes;
+  if (changed) {
+    if (!SharesAnything(*o.schema, now)) {
+      result.error = "state directory `" + dir + "` belongs to another rule set (" + Join(o.schema->rule_files) +
+                     "): it shares no event, profile field or tag with these rules";
+      return result;
+    }
+    result.changes = IncompatibleChanges(*o.schema, program, dir);
+    if (!result.changes.empty()) return result;
+    DescribeChanges(*o.schema, now, result.notices);
+  }
+  auto store = std::make_unique<DurableStoreImpl>(std::move(o.db), program, o.checkpoint, std::move(now_bytes),
+                                                  fresh || changed);
+  if (!fresh) {
+    if (auto error = store->Load(dir, program, *o.schema, changed, result.notices)) {
+      result.error = *error;
+      return result;
+    }
+  }
+  result.store = std::move(store);
+  return result;
+}
+
+std::unique_ptr<StateReader> StateReader::Open(const std::string& dir, std::string* error) {
+  Opened o = OpenDatabase(dir, true);
+  if (!o.db) {
+    *error = o.error;
+    return nullptr;
+  }
+  return std::make_unique<StateReaderImpl>(std::move(o), dir);
+}
+
+}  // namespace qm::state

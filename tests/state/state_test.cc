@@ -1,0 +1,485 @@
+// Durable state (`qm run --state`): a run killed at any moment and rerun
+// writes exactly what one uninterrupted run writes; input appended later is
+// picked up; a state directory that cannot be continued is refused with an
+// exact message, never silently reset.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <rocksdb/db.h>
+
+#include "gtest/gtest.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Read(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void Write(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
+
+// A fresh directory per test: ctest runs tests in parallel.
+fs::path TempDir(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("qm_state_test_" + std::to_string(getpid()) + "_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+struct Exit {
+  bool killed = false;
+  int code = -1;
+  std::string err;
+};
+
+// Runs qm with `args`; when `kill_after` is set, sends SIGKILL after that long
+// unless it has finished.
+Exit Qm(const std::vector<std::string>& args, std::optional<std::chrono::microseconds> kill_after = {}) {
+  char err_path[] = "/tmp/qm_state_test_errXXXXXX";
+  int err_fd = mkstemp(err_path);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null_fd = open("/dev/null", O_WRONLY);
+    dup2(null_fd, 1);
+    dup2(err_fd, 2);
+    std::vector<char*> argv{const_cast<char*>(QM_BINARY)};
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(QM_BINARY, argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  if (kill_after) {
+    auto deadline = std::chrono::steady_clock::now() + *kill_after;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        break;
+      }
+      usleep(200);
+    }
+  } else {
+    waitpid(pid, &status, 0);
+  }
+  Exit e;
+  e.killed = WIFSIGNALED(status);
+  e.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  e.err = Read(err_path);
+  close(err_fd);
+  unlink(err_path);
+  return e;
+}
+
+std::vector<std::string> Words(const std::string& text) {
+  std::istringstream in(text);
+  std::vector<std::string> words;
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
+std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// A stream for tests/state/kill.qm: orders and visits of `customers`
+// customers in time order, with a malformed line now and then and some
+// customers' events out of order (late rejects).
+void WriteStream(const fs::path& path, int64_t events, int customers, uint32_t seed) {
+  std::mt19937_64 rng(seed);
+  std::ofstream out(path, std::ios::binary);
+  int64_t ts = 1704067200;  // 2024-01-01T00:00:00Z
+  std::string line;
+  for (int64_t i = 0; i < events; ++i) {
+    ts += static_cast<int64_t>(rng() % 90);
+    // Skewed activity: low ids are the busy customers.
+    uint64_t c = (rng() % customers) * (rng() % customers) / customers;
+    int64_t t = rng() % 500 == 0 ? ts - 86400 : ts;
+    if (rng() % 1000 == 0) {
+      out << "{\"type\":\"order\",\"customer\":\"c" << c << "\",\"ts\":" << t << ",\"amount\":\"x\"}\n";
+    } else if (rng() % 10 < 3) {
+      out << "{\"type\":\"order\",\"customer\":\"c" << c << "\",\"ts\":" << t << ",\"amount\":" << (rng() % 50000) / 100
+          << "." << (rng() % 100) / 10 << (rng() % 10) << "}\n";
+    } else {
+      out << "{\"type\":\"visit\",\"customer\":\"c" << c << "\",\"ts\":" << t << ",\"page\":\"p" << rng() % 20
+          << "\"}\n";
+    }
+  }
+}
+
+struct Case {
+  fs::path rules, events;
+  std::vector<std::string> args;
+};
+
+Case Example(const std::string& dir) {
+  fs::path d = fs::path(QM_SOURCE_DIR) / dir;
+  Case c{d / "rules.qm", d / "events.jsonl", {}};
+  if (fs::exists(d / "args")) c.args = Words(Read(d / "args"));
+  return c;
+}
+
+// For each of `rounds` fresh state directories: kills `qm run --state` at
+// random moments (up to `kills` times, each within the first half of the
+// time one whole durable run takes) until a run completes, then compares its outputs with an
+// uninterrupted in-memory run's.
+void KillAndCompare(const Case& c, const fs::path& work, int rounds, int kills, uint32_t seed,
+                    const std::string& commit_every) {
+  ASSERT_EQ(Qm(Concat({"run", c.rules.string(), "--events", c.events.string(), "--out", (work / "a0").string(),
+                       "--rejects", (work / "r0").string()},
+                      c.args))
+                .code,
+            0);
+  std::string expected_actions = Read(work / "a0"), expected_rejects = Read(work / "r0");
+  std::vector<std::string> durable =
+      Concat({"run", c.rules.string(), "--events", c.events.string(), "--out", (work / "a").string(), "--rejects",
+              (work / "r").string(), "--state", (work / "state").string(), "--commit-every", commit_every},
+             c.args);
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(Qm(durable).code, 0);
+  auto whole = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+  std::mt19937 rng(seed);
+  int landed = 0;
+  for (int round = 0; round < rounds; ++round) {
+    fs::remove_all(work / "state");
+    bool done = false;
+    for (int k = 0; k < kills && !done; ++k) {
+      Exit e = Qm(durable, std::chrono::microseconds(rng() % (whole.count() / 2) + whole.count() / 20));
+      if (e.killed) {
+        ++landed;
+      } else {
+        ASSERT_EQ(e.code, 0) << e.err;
+        done = true;
+      }
+    }
+    if (!done) {
+      Exit e = Qm(durable);
+      ASSERT_EQ(e.code, 0) << e.err;
+    }
+    ASSERT_TRUE(Read(work / "a") == expected_actions) << "actions differ in round " << round << ": " << c.rules;
+    ASSERT_TRUE(Read(work / "r") == expected_rejects) << "rejects differ in round " << round << ": " << c.rules;
+  }
+  std::printf("%s: %d kills in %d rounds, one run %.3f s\n", c.events.string().c_str(), landed, rounds,
+              static_cast<double>(whole.count()) / 1e6);
+}
+
+int64_t EnvInt(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::atoll(v) : fallback;
+}
+
+TEST(DurableState, KilledExamplesFinishAsOneRun) {
+  int rounds = static_cast<int>(EnvInt("QM_KILL_ROUNDS", 6));
+  uint32_t seed = 1;
+  for (const char* dir : {"rules-examples/journey-cascade", "rules-examples/churn", "rules-examples/push-once",
+                          "rules-examples/repurchase-reminder", "tests/run/a32_a33_timer_order"}) {
+    fs::path work = TempDir("kill_example");
+    KillAndCompare(Example(dir), work, rounds, 2, seed++, "1");
+    fs::remove_all(work);
+  }
+}
+
+// The 1M-event stream takes seconds, so kills land mid-run, between and
+// during commits.
+TEST(DurableState, KilledLargeStreamFinishesAsOneRun) {
+  fs::path work = TempDir("kill_large");
+  int64_t events = EnvInt("QM_KILL_EVENTS", 1000000);
+  WriteStream(work / "events.jsonl", events, 20000, 7);
+  Case c{fs::path(QM_SOURCE_DIR) / "tests/state/kill.qm", work / "events.jsonl", {"--until", "2026-01-01T00:00:00Z"}};
+  KillAndCompare(c, work, 1, static_cast<int>(EnvInt("QM_KILL_ROUNDS", 6)) + 2, 11, "20000");
+  fs::remove_all(work);
+}
+
+// Input appended after a run is picked up by the next; `--until` only on
+// the last run, as a nightly batch would.
+TEST(DurableState, AppendedInputContinues) {
+  int cases = 0;
+  for (const fs::path& root : {fs::path(QM_SHARED_DIR) / "conformance", fs::path(QM_SOURCE_DIR) / "rules-examples",
+                               fs::path(QM_SOURCE_DIR) / "tests" / "run"}) {
+    for (const auto& entry : fs::directory_iterator(root)) {
+      if (!fs::exists(entry.path() / "rules.qm")) continue;
+      Case c{entry.path() / "rules.qm", entry.path() / "events.jsonl", {}};
+      if (fs::exists(entry.path() / "args")) c.args = Words(Read(entry.path() / "args"));
+      std::vector<std::string> without_until;
+      for (size_t i = 0; i < c.args.size(); ++i) {
+        if (c.args[i] == "--until") ++i;
+        else without_until.push_back(c.args[i]);
+      }
+      fs::path work = TempDir("append");
+      ASSERT_EQ(Qm(Concat({"run", c.rules.string(), "--events", c.events.string(), "--out", (work / "a0").string(),
+                           "--rejects", (work / "r0").string()},
+                          c.args))
+                    .code,
+                0);
+      std::string all = Read(c.events);
+      std::vector<size_t> cuts{0};
+      for (size_t i = 0; i < all.size(); ++i)
+        if (all[i] == '\n') cuts.push_back(i + 1);
+      cuts.push_back(all.size());
+      for (size_t piece = 1; piece <= 3; ++piece) {
+        size_t end = piece == 3 ? all.size() : cuts[cuts.size() * piece / 3];
+        Write(work / "events.jsonl", all.substr(0, end));
+        Exit e = Qm(Concat({"run", c.rules.string(), "--events", (work / "events.jsonl").string(), "--out",
+                            (work / "a").string(), "--rejects", (work / "r").string(), "--state",
+                            (work / "state").string(), "--commit-every", "3"},
+                           piece == 3 ? c.args : without_until));
+        ASSERT_EQ(e.code, 0) << entry.path() << e.err;
+      }
+      EXPECT_TRUE(Read(work / "a") == Read(work / "a0")) << entry.path();
+      EXPECT_TRUE(Read(work / "r") == Read(work / "r0")) << entry.path();
+      fs::remove_all(work);
+      ++cases;
+    }
+  }
+  EXPECT_GE(cases, 40);
+}
+
+// A last line without '\n' is processed; a later run accepts a '\n' that
+// completes it, and refuses text that would continue it.
+TEST(DurableState, UnterminatedLastLine) {
+  fs::path work = TempDir("unterminated");
+  fs::path rules = fs::path(QM_SOURCE_DIR) / "tests/state/kill.qm";
+  std::string first = "{\"type\":\"order\",\"customer\":\"c1\",\"ts\":1704067200,\"amount\":1}";
+  std::string second = "{\"type\":\"order\",\"customer\":\"c2\",\"ts\":1704067300,\"amount\":2}\n";
+  std::vector<std::string> run = {"run", rules.string(), "--events", (work / "e").string(), "--out",
+                                  (work / "a").string(), "--rejects", (work / "r").string(), "--state",
+                                  (work / "state").string()};
+  Write(work / "e", first);
+  ASSERT_EQ(Qm(run).code, 0);
+  Write(work / "e", first + "\n" + second);
+  ASSERT_EQ(Qm(run).code, 0);
+  Write(work / "whole", first + "\n" + second);
+  ASSERT_EQ(Qm({"run", rules.string(), "--events", (work / "whole").string(), "--out", (work / "a0").string(),
+                "--rejects", (work / "r0").string()})
+                .code,
+            0);
+  EXPECT_EQ(Read(work / "a"), Read(work / "a0"));
+
+  fs::remove_all(work / "state");
+  Write(work / "e", first);
+  ASSERT_EQ(Qm(run).code, 0);
+  Write(work / "e", first + "0}\n");
+  Exit e = Qm(run);
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(e.err, "qm: events `" + (work / "e").string() +
+                       "` continue line 1, which ended the input when the state read it and was processed as "
+                       "complete (state `" + (work / "state").string() + "`)\n");
+}
+
+// ---------------------------------------------------------------- refusals
+
+class Refusal : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    work_ = TempDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    rules_ = work_ / "rules.qm";
+    Write(rules_, Read(fs::path(QM_SOURCE_DIR) / "tests/state/kill.qm"));
+    Write(work_ / "events.jsonl",
+          "{\"type\":\"order\",\"customer\":\"c1\",\"ts\":1704067200,\"amount\":1}\n"
+          "{\"type\":\"visit\",\"customer\":\"c2\",\"ts\":1704067300,\"page\":\"p\"}\n");
+    state_ = (work_ / "state").string();
+    Exit first = Run();
+    ASSERT_EQ(first.code, 0) << first.err;
+  }
+  void TearDown() override { fs::remove_all(work_); }
+
+  Exit Run(const std::vector<std::string>& extra = {}) {
+    return Qm(Concat({"run", rules_.string(), "--events", (work_ / "events.jsonl").string(), "--out",
+                      (work_ / "a").string(), "--rejects", (work_ / "r").string(), "--state", state_},
+                     extra));
+  }
+  // Rewrites the rules with `from` replaced by `to`.
+  void Edit(const std::string& from, const std::string& to) {
+    std::string text = Read(rules_);
+    size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    Write(rules_, text.replace(at, from.size(), to));
+  }
+  void Put(const std::string& key, const std::string& value) {
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), state_, &db).ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), key, value).ok());
+    delete db;
+  }
+
+  fs::path work_, rules_;
+  std::string state_;
+};
+
+TEST_F(Refusal, RemovedAndRetypedFieldsRemovedMembersAndTags) {
+  Edit("  visits: int\n", "  visits: money\n");
+  Edit("  spent: money\n", "");
+  Edit("rule 下单活跃: when order then set stage 活跃, untag 流失风险, add spent order.amount, set last_order ts\n",
+       "rule 下单活跃: when order then set stage 活跃, untag 流失风险, set last_order ts\n");
+  Edit("enum 阶段 { 新客, 活跃, 沉睡 }", "enum 阶段 { 新客, 活跃 }");
+  Edit("rule 流失: when no order for 60d and stage = 活跃 then set stage 沉睡,", "rule 流失: when no order for 60d and stage = 活跃 then");
+  Edit("tag 常客 \"下单 5 次以上\"\n", "");
+  Edit("rule 常客: when order and count(order) >= 5 then tag 常客\n", "");
+  Exit e = Run({"--lang", "en"});
+  EXPECT_EQ(e.code, 1);
+  std::string r = rules_.string();
+  EXPECT_EQ(e.err,
+            r + ":4:6: error[E0501]: enum `阶段` no longer has member `沉睡`, which state `" + state_ +
+                "` may hold\n"
+                "  |\n"
+                "4 | enum 阶段 { 新客, 活跃 }\n"
+                "  |      ^^^^\n"
+                "  = help: declare it as before, or give --state a new directory\n"
+                "qm: error[E0501]: profile field `spent` (money) is kept in state `" + state_ +
+                "` but is no longer declared\n"
+                "  = help: declare it as before, or give --state a new directory\n" +
+                r + ":9:3: error[E0501]: profile field `visits` is `int` in state `" + state_ +
+                "`, but is now declared `money`\n"
+                "  |\n"
+                "9 |   visits: money\n"
+                "  |   ^^^^^^\n"
+                "  = help: declare it as before, or give --state a new directory\n"
+                "qm: error[E0501]: tag `常客` is kept in state `" + state_ +
+                "` but is no longer declared\n"
+                "  = help: declare it as before, or give --state a new directory\n"
+                "qm: these rules cannot continue the state in `" + state_ + "`: 4 incompatible changes\n");
+  // Nothing was written: the state and outputs are as the first run left them.
+  Write(rules_, Read(fs::path(QM_SOURCE_DIR) / "tests/state/kill.qm"));
+  EXPECT_EQ(Run().code, 0);
+}
+
+TEST_F(Refusal, IncompatibleChangeInChinese) {
+  Edit("  visits: int\n", "  visits: text\n");
+  Edit("add visits 1,", "");
+  Exit e = Run({"--lang", "zh"});
+  EXPECT_EQ(e.code, 1);
+  EXPECT_NE(e.err.find("error[E0501]: 档案字段 `visits` 在状态 `" + state_ + "` 中是 `int`，现在却声明为 `text`\n"),
+            std::string::npos)
+      << e.err;
+}
+
+TEST_F(Refusal, CompatibleChangesAreAcceptedAndTold) {
+  Edit("  last_order: time\n", "  last_order: time\n  city: text\n");
+  Edit("enum 阶段 { 新客, 活跃, 沉睡 }", "enum 阶段 { 新客, 活跃, 沉睡, 回流 }");
+  Write(rules_, Read(rules_) + "rule 大单: when order and max(order.amount) >= 300 then tag 高价值\n"
+                               "rule 久未访问: when no visit for 90d then push 想你了\n");
+  Exit e = Run();
+  EXPECT_EQ(e.code, 0) << e.err;
+  EXPECT_NE(e.err.find("qm: note: new aggregates start empty and count events from now on: `max(order.amount)`\n"),
+            std::string::npos)
+      << e.err;
+  EXPECT_NE(e.err.find("qm: note: new `no` rules are armed from each customer's latest event they watch: `久未访问`\n"),
+            std::string::npos)
+      << e.err;
+}
+
+TEST_F(Refusal, AnotherRuleSet) {
+  Write(rules_, "event signup { channel: text }\nrule 欢迎: when signup then push 欢迎语\n");
+  Exit e = Run();
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(e.err, "qm: state directory `" + state_ +
+                       "` belongs to another rule set (rules.qm): it shares no event, profile field or tag with "
+                       "these rules\n");
+}
+
+TEST_F(Refusal, NewerFormat) {
+  Put("m:version", "2");
+  Exit e = Run();
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(e.err, "qm: state directory `" + state_ +
+                       "` was written by a newer qm (state format 2; this qm reads format 1)\n");
+}
+
+TEST_F(Refusal, CorruptRecord) {
+  Put("c:c1", "\x01\x02");
+  Exit e = Run();
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(e.err, "qm: state directory `" + state_ + "` is corrupt: the record of customer \"c1\" cannot be read\n");
+}
+
+TEST_F(Refusal, CorruptDatabase) {
+  for (const auto& entry : fs::directory_iterator(state_))
+    if (entry.path().filename().string().rfind("MANIFEST", 0) == 0) Write(entry.path(), "not a manifest");
+  Exit e = Run();
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(e.err.rfind("qm: state directory `" + state_ + "` is corrupt: ", 0), 0u) << e.err;
+}
+
+TEST_F(Refusal, NotAStateDirectory) {
+  fs::path other = work_ / "other";
+  fs::create_directories(other);
+  Write(other / "notes.txt", "mine");
+  state_ = other.string();
+  Exit e = Run();
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(e.err, "qm: `" + state_ + "` is not a qm state directory: it holds other files\n");
+  EXPECT_EQ(Read(other / "notes.txt"), "mine");
+}
+
+TEST_F(Refusal, OtherInput) {
+  Write(work_ / "events.jsonl", "{\"type\":\"order\",\"customer\":\"c9\",\"ts\":1704067200,\"amount\":1}\n"
+                                "{\"type\":\"visit\",\"customer\":\"c2\",\"ts\":1704067300,\"page\":\"p\"}\n"
+                                "{\"type\":\"visit\",\"customer\":\"c2\",\"ts\":1704067400,\"page\":\"p\"}\n");
+  Exit e = Run();
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(e.err, "qm: events `" + (work_ / "events.jsonl").string() +
+                       "` are not the input the state was built from: the first 120 bytes differ (state `" + state_ +
+                       "`)\n");
+}
+
+TEST_F(Refusal, ShorterInput) {
+  Write(work_ / "events.jsonl", "{}\n");
+  Exit e = Run();
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(e.err, "qm: events `" + (work_ / "events.jsonl").string() +
+                       "` hold fewer bytes than the state has read from them (120): this is not the input the state "
+                       "was built from (state `" + state_ + "`)\n");
+}
+
+TEST_F(Refusal, CutOutput) {
+  std::string actions = Read(work_ / "a");
+  Write(work_ / "a", actions.substr(0, 10));
+  Exit e = Run();
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(e.err, "qm: `" + (work_ / "a").string() + "` has 10 bytes, but the state in `" + state_ + "` has written " +
+                       std::to_string(actions.size()) +
+                       " to it: it was cut or replaced since; restore it, or give --state a new directory\n");
+}
+
+TEST_F(Refusal, OtherTimeZone) {
+  Exit e = Run({"--tz", "Z"});
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(e.err, "qm: the state in `" + state_ + "` was written with --tz +08:00; give the same --tz to continue it\n");
+}
+
+TEST_F(Refusal, InUse) {
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), state_, &db).ok());
+  Exit e = Run();
+  delete db;
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(e.err, "qm: state directory `" + state_ + "` is in use by another qm process\n");
+}
+
+TEST_F(Refusal, NeedsOutputFiles) {
+  Exit e = Qm({"run", rules_.string(), "--events", (work_ / "events.jsonl").string(), "--state", state_});
+  EXPECT_EQ(e.code, 2);
+  EXPECT_EQ(e.err.rfind("qm: --state needs --out and --rejects files: a resumed run continues them where the state "
+                        "left off\n",
+                        0),
+            0u);
+}
+
+}  // namespace
