@@ -18,6 +18,7 @@ inline constexpr int kExitUsage = 2;
 int Usage(const std::string& message);
 int CheckCommand(const std::vector<std::string>& args, Lang lang);
 int RunCommand(const std::vector<std::string>& args, Lang lang);
+int StateCommand(const std::vector<std::string>& args);
 
 }  // namespace qm::cli
 

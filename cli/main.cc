@@ -20,9 +20,16 @@ const char kUsage[] =
     "      type-check rule files; exit 0 when there is no error, 1 when there is one\n"
     "  run RULES.qm... --events EVENTS.jsonl|- [--out ACTIONS.jsonl] [--rejects REJECTS.jsonl]\n"
     "      [--engine jit|interp] [--tz +08:00] [--until TIME] [--lang zh|en]\n"
-    "      run the rules over an event stream; actions to stdout, rejects to stderr by default\n"
+    "      [--state DIR [--commit-every LINES] [--commit-ms MS]]\n"
+    "      run the rules over an event stream; actions to stdout, rejects to stderr by default;\n"
+    "      with --state, customers' state persists in DIR and a rerun continues exactly where the\n"
+    "      last commit (every 100000 lines or 1000 ms by default) left off\n"
     "  run RULES.qm... --dump-ir\n"
     "      print the LLVM IR the JIT generates for the rules\n"
+    "  state show DIR [--customer ID] [--tz +08:00]\n"
+    "      the customers a state directory keeps, one JSON object per line\n"
+    "  state stats DIR [--format text|json]\n"
+    "      customers, pending timers, customers per tag and per value of each enum field\n"
     "  version\n"
     "      print the version\n";
 
@@ -75,6 +82,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "check") return CheckCommand(args, DefaultLang());
   if (command == "run") return RunCommand(args, DefaultLang());
+  if (command == "state") return StateCommand(args);
   if (command == "version" || command == "--version") {
     std::puts("qm 0.1.0");
     return kExitOk;

@@ -320,18 +320,21 @@ std::optional<Checkpoint> DecodeCheckpoint(std::string_view bytes) {
 
 // ------------------------------------------------------------------ schema
 
+// An action as the language writes it (`after 2d push 关怀 unless order`):
+// a pending `after` survives a rule set change only if its action reads the same.
 std::string ActionKey(const check::Program& p, const check::Action& a) {
   static const char* const kKinds[] = {"set", "add", "tag", "untag", "push", "invite", "notify"};
-  std::string key = kKinds[static_cast<int>(a.kind)];
+  std::string key = a.after_ms ? "after " + FormatDuration(a.after_ms) + " " : "";
+  key += kKinds[static_cast<int>(a.kind)];
   switch (a.kind) {
     case check::ActionKind::kSet:
     case check::ActionKind::kAdd: key += " " + p.profile[a.target].name; break;
     case check::ActionKind::kTag:
     case check::ActionKind::kUntag: key += " " + p.tags[a.target].name; break;
-    default: key += " " + a.text + " " + a.message; break;
+    case check::ActionKind::kNotify: key += " " + a.text + " "; AppendJsonString(key, a.message); break;
+    default: key += " " + a.text; break;
   }
   if (a.every_ms) key += " every " + FormatDuration(a.every_ms);
-  if (a.after_ms) key += " after " + FormatDuration(a.after_ms);
   if (a.unless != -2) key += " unless " + (a.unless == check::kAnyEvent ? std::string("any") : p.events[a.unless].name);
   return key;
 }
@@ -492,6 +495,7 @@ Schema Schema::Of(const ir::Program& program) {
   for (const check::AggregateInfo& a : p.aggregates) {
     check::Type type = a.field >= 0 ? p.events[a.event].fields[a.field].type : check::Type{check::TypeKind::kInt};
     s.aggregates.push_back(a.spelling + " : " + p.TypeName(type));
+    s.aggregate_windows.push_back(a.within_ms);
   }
   for (int32_t r : program.quiet_rules) {
     const check::Trigger& t = p.rules[r].trigger;
@@ -519,6 +523,7 @@ std::string Schema::Encode() const {
   for (const Enum& e : enums) w.S(e.name), w.Strings(e.members);
   w.Strings(tags);
   w.Strings(aggregates);
+  for (int64_t within : aggregate_windows) w.I(within);
   w.Strings(quiet_rules);
   w.Strings(targets);
   w.U(rules.size());
@@ -537,6 +542,7 @@ std::optional<Schema> Schema::Decode(std::string_view bytes) {
   for (Enum& e : s.enums) e.name = r.S(), e.members = r.Strings();
   s.tags = r.Strings();
   s.aggregates = r.Strings();
+  for (size_t a = 0; a < s.aggregates.size(); ++a) s.aggregate_windows.push_back(r.I());
   s.quiet_rules = r.Strings();
   s.targets = r.Strings();
   s.rules.resize(r.Count());
@@ -592,6 +598,10 @@ Opened OpenDatabase(const std::string& dir, bool read_only) {
   }
   if (exists && !fs::is_directory(dir, ec)) {
     o.error = "`" + dir + "` is not a directory";
+    return o;
+  }
+  if (read_only && !fs::exists(fs::path(dir) / "CURRENT", ec)) {
+    o.error = "`" + dir + "` is not a qm state directory: it has no database";
     return o;
   }
   if (exists && !OnlyDatabaseFiles(dir)) {

@@ -155,6 +155,7 @@ struct Schema {
   std::vector<Enum> enums;
   std::vector<std::string> tags;
   std::vector<std::string> aggregates;   // spelling and value type
+  std::vector<int64_t> aggregate_windows;  // `within`, ms; 0 for whole history
   std::vector<std::string> quiet_rules;  // rule name and trigger
   std::vector<std::string> targets;      // push/invite targets (ir::Program::targets)
   std::vector<Rule> rules;

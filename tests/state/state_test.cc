@@ -49,14 +49,15 @@ struct Exit {
 };
 
 // Runs qm with `args`; when `kill_after` is set, sends SIGKILL after that long
-// unless it has finished.
-Exit Qm(const std::vector<std::string>& args, std::optional<std::chrono::microseconds> kill_after = {}) {
+// unless it has finished. Standard output goes to `out_path`, if given.
+Exit Qm(const std::vector<std::string>& args, std::optional<std::chrono::microseconds> kill_after = {},
+        const std::string& out_path = "/dev/null") {
   char err_path[] = "/tmp/qm_state_test_errXXXXXX";
   int err_fd = mkstemp(err_path);
   pid_t pid = fork();
   if (pid == 0) {
-    int null_fd = open("/dev/null", O_WRONLY);
-    dup2(null_fd, 1);
+    int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out_fd, 1);
     dup2(err_fd, 2);
     std::vector<char*> argv{const_cast<char*>(QM_BINARY)};
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -480,6 +481,51 @@ TEST_F(Refusal, NeedsOutputFiles) {
                         "left off\n",
                         0),
             0u);
+}
+
+}  // namespace
+
+namespace {
+
+// `qm state show` and `qm state stats` on tests/state/show: the expected
+// outputs are files beside the events (QM_UPDATE_GOLDEN=1 rewrites them).
+TEST(StateCommands, ShowAndStatsGolden) {
+  fs::path dir = fs::path(QM_SOURCE_DIR) / "tests/state/show";
+  fs::path work = TempDir("show");
+  ASSERT_EQ(Qm({"run", (fs::path(QM_SOURCE_DIR) / "tests/state/kill.qm").string(), "--events",
+                (dir / "events.jsonl").string(), "--out", (work / "a").string(), "--rejects", (work / "r").string(),
+                "--state", (work / "st").string()})
+                .code,
+            0);
+  fs::current_path(work);  // so that outputs name the directory `st`
+  struct Golden {
+    std::vector<std::string> args;
+    const char* file;
+  };
+  for (const Golden& g : {Golden{{"state", "show", "st"}, "expected_show.jsonl"},
+                          Golden{{"state", "show", "st", "--customer", "客户4", "--tz", "Z"}, "expected_show_customer.jsonl"},
+                          Golden{{"state", "stats", "st"}, "expected_stats.txt"},
+                          Golden{{"state", "stats", "st", "--format", "json"}, "expected_stats.json"}}) {
+    Exit e = Qm(g.args, {}, (work / "out").string());
+    EXPECT_EQ(e.code, 0) << e.err;
+    if (std::getenv("QM_UPDATE_GOLDEN") != nullptr) Write(dir / g.file, Read(work / "out"));
+    EXPECT_EQ(Read(work / "out"), Read(dir / g.file)) << g.file;
+  }
+  fs::remove_all(work);
+}
+
+TEST(StateCommands, Refusals) {
+  fs::path work = TempDir("state_refusals");
+  Exit e = Qm({"state", "show", (work / "missing").string()});
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(e.err, "qm: no state directory `" + (work / "missing").string() + "`\n");
+  fs::create_directories(work / "empty");
+  e = Qm({"state", "stats", (work / "empty").string()});
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(e.err, "qm: `" + (work / "empty").string() + "` is not a qm state directory: it has no database\n");
+  e = Qm({"state", "list"});
+  EXPECT_EQ(e.code, 2);
+  fs::remove_all(work);
 }
 
 }  // namespace
