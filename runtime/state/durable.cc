@@ -151,6 +151,34 @@ Stored GetStored(Reader& r) {
   return v;
 }
 
+// The kind a profile field of type `type` (as the schema spells it) holds.
+ValueKind KindOfType(const std::string& type) {
+  static const std::map<std::string, ValueKind, std::less<>> kinds = {
+      {"int", ValueKind::kInt},   {"number", ValueKind::kNumber}, {"money", ValueKind::kMoney},
+      {"bool", ValueKind::kBool}, {"text", ValueKind::kText},     {"time", ValueKind::kTime},
+      {"duration", ValueKind::kDuration}};
+  auto it = kinds.find(type);
+  return it == kinds.end() ? ValueKind::kEnum : it->second;
+}
+
+// What decoding alone cannot check: values of the kinds their fields hold,
+// enum members that exist, actions that exist. A record that passes is safe
+// for the engine and `qm state` to read.
+bool Consistent(const CustomerState& s, const Schema& schema) {
+  for (size_t f = 0; f < s.profile.size(); ++f) {
+    const Stored& v = s.profile[f];
+    if (v.kind == ValueKind::kUnset) continue;
+    if (v.kind != KindOfType(schema.fields[f].type)) return false;
+    if (v.kind == ValueKind::kEnum) {
+      const Schema::Enum* e = schema.FindEnum(schema.fields[f].type);
+      if (e == nullptr || v.i < 0 || static_cast<size_t>(v.i) >= e->members.size()) return false;
+    }
+  }
+  for (const PendingAfter& a : s.afters)
+    if (a.action < 0 || static_cast<size_t>(a.action) >= schema.rules[a.rule].actions.size()) return false;
+  return true;
+}
+
 // ------------------------------------------------------------ one customer
 
 // Sizes of the per-schema vectors of a CustomerState.
@@ -219,9 +247,10 @@ void EncodeState(const CustomerState& s, std::string& out) {
   }
 }
 
-// Decodes a state written against a schema of `shape`. `s` must be sized
-// for that shape; returns false for bytes that are not such a state.
-bool DecodeState(std::string_view bytes, const Shape& shape, CustomerState& s) {
+// Decodes a state written against `schema`; returns false for bytes that are
+// not such a state.
+bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s) {
+  Shape shape(schema);
   Reader r(bytes);
   s.seen = r.U() != 0;
   s.clock = r.I();
@@ -280,7 +309,7 @@ bool DecodeState(std::string_view bytes, const Shape& shape, CustomerState& s) {
     a.unless = static_cast<int32_t>(r.I());
     a.value = GetStored(r);
   }
-  return r.done();
+  return r.done() && Consistent(s, schema);
 }
 
 // -------------------------------------------------------------- checkpoint
@@ -548,6 +577,13 @@ std::optional<Schema> Schema::Decode(std::string_view bytes) {
   s.rules.resize(r.Count());
   for (Rule& rule : s.rules) rule.name = r.S(), rule.actions = r.Strings();
   if (!r.done()) return std::nullopt;
+  for (const std::string& t : s.targets)
+    if (t.rfind("p:", 0) != 0 && t.rfind("i:", 0) != 0) return std::nullopt;
+  for (const auto* keys : {&s.aggregates, &s.quiet_rules})
+    for (const std::string& k : *keys)
+      if (k.find(" : ") == std::string::npos) return std::nullopt;
+  for (int64_t within : s.aggregate_windows)
+    if (within < 0) return std::nullopt;
   return s;
 }
 
@@ -635,7 +671,9 @@ Opened OpenDatabase(const std::string& dir, bool read_only) {
   if (status.IsNotFound()) {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
     it->SeekToFirst();
-    if (it->Valid()) {
+    bool has_keys = it->Valid();
+    it.reset();  // before the database
+    if (has_keys) {
       o.error = "`" + dir + "` is not a qm state directory: a RocksDB database without qm's metadata";
       o.db.reset();
     } else if (read_only) {
@@ -797,7 +835,6 @@ class DurableStoreImpl final : public DurableStore {
   // Loads every stored customer, remapped when the schema changed.
   std::optional<std::string> Load(const std::string& dir, const ir::Program& program, const Schema& old,
                                   bool changed, std::vector<std::string>& notices) {
-    Shape shape(old);
     Remap remap;
     if (changed) remap = MakeRemap(old, Schema::Of(program));
     int64_t dropped = 0;
@@ -805,19 +842,20 @@ class DurableStoreImpl final : public DurableStore {
     CustomerState decoded;
     auto status = ForEachRecord(*db_, dir, [&](const std::string& id, std::string_view bytes) {
       if (error) return;
-      if (!DecodeState(bytes, shape, decoded) || !Valid(decoded, old)) {
+      if (!DecodeState(bytes, old, decoded)) {
         error = CorruptRecord(dir, id);
         return;
       }
       CustomerState& s = memory_->Create(id);
-      if (!changed) {
+      if (changed) {
+        dropped += RemapState(std::move(decoded), remap, program, s);
+        Touch(s);  // rewritten under the new schema at the next commit
+      } else {
         const std::string* stable_id = s.id;
         s = std::move(decoded);
         s.id = stable_id;
-        return;
       }
-      dropped += RemapState(std::move(decoded), remap, program, s);
-      Touch(s);  // rewritten under the new schema at the next commit
+      if (!Runnable(s, program)) error = CorruptRecord(dir, id);
     });
     if (status) return status;
     if (error) return error;
@@ -828,10 +866,19 @@ class DurableStoreImpl final : public DurableStore {
   }
 
  private:
-  // Checks the cross-references DecodeState cannot: action indexes.
-  static bool Valid(const CustomerState& s, const Schema& schema) {
-    for (const PendingAfter& a : s.afters)
-      if (a.action < 0 || static_cast<size_t>(a.action) >= schema.rules[a.rule].actions.size()) return false;
+  // A pending set/add holds a value its field can take (enums: a member).
+  static bool Runnable(const CustomerState& s, const ir::Program& program) {
+    const check::Program& p = program.checked;
+    for (const PendingAfter& a : s.afters) {
+      const check::Action& action = p.rules[a.rule].actions[a.action];
+      if (action.kind != check::ActionKind::kSet && action.kind != check::ActionKind::kAdd) continue;
+      const check::Type& type = p.profile[action.target].type;
+      if (a.value.kind == ValueKind::kUnset) continue;
+      bool is_enum = type.kind == check::TypeKind::kEnum;
+      if (is_enum != (a.value.kind == ValueKind::kEnum)) return false;
+      if (is_enum && (a.value.i < 0 || static_cast<size_t>(a.value.i) >= p.enums[type.enum_id].members.size()))
+        return false;
+    }
     return true;
   }
 
@@ -868,12 +915,11 @@ class StateReaderImpl final : public StateReader {
 
   std::optional<std::string> ForEach(
       const std::function<void(const std::string&, const CustomerState&)>& visit) override {
-    Shape shape(schema_);
     std::optional<std::string> error;
     CustomerState s;
     auto status = ForEachRecord(*db_, dir_, [&](const std::string& id, std::string_view bytes) {
       if (error) return;
-      if (!DecodeState(bytes, shape, s)) error = CorruptRecord(dir_, id);
+      if (!DecodeState(bytes, schema_, s)) error = CorruptRecord(dir_, id);
       else visit(id, s);
     });
     return status ? status : error;
@@ -886,7 +932,7 @@ class StateReaderImpl final : public StateReader {
     if (status.IsNotFound()) return std::nullopt;
     if (!status.ok()) return "state directory `" + dir_ + "` is corrupt: " + Describe(status);
     state.emplace();
-    if (!DecodeState(value, Shape(schema_), *state)) return CorruptRecord(dir_, id);
+    if (!DecodeState(value, schema_, *state)) return CorruptRecord(dir_, id);
     return std::nullopt;
   }
 

@@ -12,12 +12,16 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <rocksdb/db.h>
+
+#include "compiler/driver/driver.h"
+#include "runtime/state/state.h"
 
 #include "gtest/gtest.h"
 
@@ -525,6 +529,81 @@ TEST(StateCommands, Refusals) {
   EXPECT_EQ(e.err, "qm: `" + (work / "empty").string() + "` is not a qm state directory: it has no database\n");
   e = Qm({"state", "list"});
   EXPECT_EQ(e.code, 2);
+  fs::remove_all(work);
+}
+
+}  // namespace
+
+namespace {
+
+// Damaged customer records (bytes flipped, cut, extended) are refused as
+// corrupt or read as some consistent state; neither the store nor the reader
+// trusts them (the ASan build runs this too).
+TEST(DurableState, DamagedRecordsAreRefusedNotTrusted) {
+  fs::path work = TempDir("damaged");
+  fs::path rules = fs::path(QM_SOURCE_DIR) / "tests/state/kill.qm";
+  ASSERT_EQ(Qm({"run", rules.string(), "--events", (fs::path(QM_SOURCE_DIR) / "tests/state/show/events.jsonl").string(),
+                "--out", (work / "a").string(), "--rejects", (work / "r").string(), "--state", (work / "st").string()})
+                .code,
+            0);
+  auto compilation = qm::driver::CompileFiles({rules.string()});
+  ASSERT_TRUE(compilation->program);
+  qm::ir::Program program = qm::ir::Lower(std::move(*compilation->program));
+  std::string dir = (work / "st").string();
+  std::map<std::string, std::string> records;
+  {
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::Options(), dir, &db).ok());
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek("c:"); it->Valid() && it->key().starts_with("c:"); it->Next())
+      records[it->key().ToString()] = it->value().ToString();
+    it.reset();
+    delete db;
+  }
+  ASSERT_EQ(records.size(), 4u);
+  std::mt19937 rng(5);
+  int refused = 0, read = 0;
+  for (int round = 0; round < 200; ++round) {
+    auto victim = std::next(records.begin(), static_cast<long>(rng() % records.size()));
+    std::string bytes = victim->second;
+    switch (rng() % 3) {
+      case 0:
+        for (int flips = 1 + static_cast<int>(rng() % 3); flips > 0; --flips)
+          bytes[rng() % bytes.size()] ^= static_cast<char>(1 + rng() % 255);
+        break;
+      case 1: bytes.resize(rng() % bytes.size()); break;
+      default: bytes += std::string(1 + rng() % 8, static_cast<char>(rng())); break;
+    }
+    {
+      rocksdb::DB* db = nullptr;
+      ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, &db).ok());
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), victim->first, bytes).ok());
+      delete db;
+    }
+    std::string error;
+    auto reader = qm::state::StateReader::Open(dir, &error);
+    ASSERT_TRUE(reader) << error;
+    auto read_error = reader->ForEach([](const std::string&, const qm::state::CustomerState&) {});
+    reader.reset();
+    auto opened = qm::state::DurableStore::Open(dir, program);
+    EXPECT_EQ(opened.store == nullptr, read_error.has_value()) << opened.error;
+    if (read_error) {
+      ++refused;
+      std::string expected = "state directory `" + dir + "` is corrupt: the record of customer \"" +
+                             victim->first.substr(2) + "\" cannot be read";
+      EXPECT_EQ(*read_error, expected);
+      EXPECT_EQ(opened.error, expected);
+    } else {
+      ++read;
+    }
+    opened.store.reset();
+    rocksdb::DB* db = nullptr;  // restore the record for the next round
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, &db).ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), victim->first, victim->second).ok());
+    delete db;
+  }
+  EXPECT_GT(refused, 100);
+  std::printf("damaged records: %d refused, %d read as consistent states\n", refused, read);
   fs::remove_all(work);
 }
 
