@@ -23,7 +23,7 @@ const char kUsage[] =
     "      [--state DIR [--commit-every LINES] [--commit-ms MS]]\n"
     "      run the rules over an event stream; actions to stdout, rejects to stderr by default;\n"
     "      with --state, customers' state persists in DIR and a rerun continues exactly where the\n"
-    "      last commit (every 100000 lines or 1000 ms by default) left off\n"
+    "      last commit (every 1000000 lines or 1000 ms by default) left off\n"
     "  run RULES.qm... --dump-ir\n"
     "      print the LLVM IR the JIT generates for the rules\n"
     "  state show DIR [--customer ID] [--tz +08:00]\n"

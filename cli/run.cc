@@ -26,7 +26,7 @@ struct RunArgs {
   int tz_minutes = 8 * 60;
   std::optional<int64_t> until;
   bool dump_ir = false;
-  int64_t commit_every = 100000;  // lines
+  int64_t commit_every = 1000000;  // lines
   int64_t commit_ms = 1000;
 };
 

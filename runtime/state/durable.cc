@@ -649,6 +649,7 @@ Opened OpenDatabase(const std::string& dir, bool read_only) {
   options.paranoid_checks = true;
   options.info_log_level = rocksdb::InfoLogLevel::ERROR_LEVEL;
   options.keep_log_file_num = 2;
+  options.compression = rocksdb::kLZ4Compression;
   rocksdb::DB* db = nullptr;
   rocksdb::Status status = read_only ? rocksdb::DB::OpenForReadOnly(options, dir, &db)
                                      : rocksdb::DB::Open(options, dir, &db);
@@ -789,6 +790,11 @@ class DurableStoreImpl final : public DurableStore {
       : db_(std::move(db)), memory_(MakeMemoryStore(program)), checkpoint_(std::move(checkpoint)),
         schema_bytes_(std::move(schema_bytes)), write_schema_(schema_changed) {}
 
+  // The committed state goes from the write-ahead log into a compressed
+  // table, so the directory is compact and the next open replays no log.
+  // Nothing is lost if this fails: the log holds every commit.
+  ~DurableStoreImpl() override { db_->Flush(rocksdb::FlushOptions()); }
+
   CustomerState* Find(const std::string& customer) override { return memory_->Find(customer); }
   CustomerState& Create(const std::string& customer) override {
     CustomerState& s = memory_->Create(customer);
@@ -807,7 +813,10 @@ class DurableStoreImpl final : public DurableStore {
   const std::optional<Checkpoint>& checkpoint() const override { return checkpoint_; }
 
   std::optional<std::string> Commit(const Checkpoint& checkpoint) override {
-    rocksdb::WriteBatch batch;
+    // In key order, the memtable's skip list inserts each key next to the
+    // previous one (a third of a commit's cost when unsorted).
+    std::sort(dirty_.begin(), dirty_.end(), [](const CustomerState* a, const CustomerState* b) { return *a->id < *b->id; });
+    rocksdb::WriteBatch batch(last_batch_bytes_ + last_batch_bytes_ / 4);
     std::string key(kCustomerPrefix), value;
     for (CustomerState* s : dirty_) {
       key.resize(kCustomerPrefix.size());
@@ -827,6 +836,7 @@ class DurableStoreImpl final : public DurableStore {
     options.sync = true;
     rocksdb::Status status = db_->Write(options, &batch);
     if (!status.ok()) return "committing to the state directory failed: " + Describe(status);
+    last_batch_bytes_ = batch.GetDataSize();
     write_schema_ = false;
     checkpoint_ = checkpoint;
     return std::nullopt;
@@ -885,6 +895,7 @@ class DurableStoreImpl final : public DurableStore {
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<Store> memory_;
   std::vector<CustomerState*> dirty_;
+  size_t last_batch_bytes_ = 0;
   std::optional<Checkpoint> checkpoint_;
   std::string schema_bytes_;
   bool write_schema_;
