@@ -184,6 +184,12 @@ std::FILE* OpenContinued(const std::string& path, int64_t committed, const std::
     if (fd >= 0) close(fd);
     return nullptr;
   }
+  if (!S_ISREG(st.st_mode)) {
+    error = "`" + path + "` is not a regular file: a durable run cuts its outputs back to the last commit " +
+            "when it resumes";
+    close(fd);
+    return nullptr;
+  }
   if (st.st_size < committed) {
     error = "`" + path + "` has " + std::to_string(st.st_size) + " bytes, but the state in `" + state_dir +
             "` has written " + std::to_string(committed) + " to it: it was cut or replaced since; restore it, " +
@@ -244,8 +250,8 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
   if (a.rules.empty()) return Usage("run needs at least one rule file");
   if (a.events.empty() && !a.dump_ir) return Usage("run needs --events FILE (or - for standard input)");
   if (a.engine != "interp" && a.engine != "jit") return Usage("--engine takes `jit` or `interp`");
-  if (!a.state_dir.empty() && (a.out.empty() || a.rejects.empty()))
-    return Usage("--state needs --out and --rejects files: a resumed run continues them where the state left off");
+  if (!a.state_dir.empty() && (a.out.empty() || a.rejects.empty() || a.out == a.rejects))
+    return Usage("--state needs --out and --rejects, two files: a resumed run continues them where the state left off");
 
   auto compilation = driver::CompileFiles(a.rules);
   for (const Diagnostic& d : compilation->diags.all()) std::fputs(RenderText(d, lang).c_str(), stderr);

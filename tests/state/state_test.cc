@@ -481,10 +481,37 @@ TEST_F(Refusal, InUse) {
 TEST_F(Refusal, NeedsOutputFiles) {
   Exit e = Qm({"run", rules_.string(), "--events", (work_ / "events.jsonl").string(), "--state", state_});
   EXPECT_EQ(e.code, 2);
-  EXPECT_EQ(e.err.rfind("qm: --state needs --out and --rejects files: a resumed run continues them where the state "
-                        "left off\n",
+  EXPECT_EQ(e.err.rfind("qm: --state needs --out and --rejects, two files: a resumed run continues them where the "
+                        "state left off\n",
                         0),
             0u);
+  e = Qm({"run", rules_.string(), "--events", (work_ / "events.jsonl").string(), "--state", state_, "--out",
+          "/dev/null", "--rejects", (work_ / "r").string()});
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(e.err, "qm: `/dev/null` is not a regular file: a durable run cuts its outputs back to the last commit when "
+                   "it resumes\n");
+}
+
+// `--events -`: a rerun reads the committed bytes again, checks them and
+// continues; the pipe may carry more events than last time.
+TEST_F(Refusal, StandardInputResumes) {
+  std::string events = Read(work_ / "events.jsonl");
+  std::string more = "{\"type\":\"order\",\"customer\":\"c2\",\"ts\":1704067400,\"amount\":5}\n";
+  Write(work_ / "more.jsonl", events + more);
+  std::string command = "cat " + (work_ / "more.jsonl").string() + " | " + QM_BINARY + " run " + rules_.string() +
+                        " --events - --out " + (work_ / "a").string() + " --rejects " + (work_ / "r").string() +
+                        " --state " + state_ + " 2>/dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  ASSERT_EQ(Qm({"run", rules_.string(), "--events", (work_ / "more.jsonl").string(), "--out",
+                (work_ / "a0").string(), "--rejects", (work_ / "r0").string()})
+                .code,
+            0);
+  EXPECT_EQ(Read(work_ / "a"), Read(work_ / "a0"));
+  Write(work_ / "other.jsonl", more + events);
+  command = "cat " + (work_ / "other.jsonl").string() + " | " + QM_BINARY + " run " + rules_.string() +
+            " --events - --out " + (work_ / "a").string() + " --rejects " + (work_ / "r").string() + " --state " +
+            state_ + " 2>/dev/null";
+  EXPECT_NE(std::system(command.c_str()), 0);
 }
 
 }  // namespace
