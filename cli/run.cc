@@ -1,11 +1,13 @@
 // `qm run`: rules + JSON Lines events -> actions and rejects (LANGUAGE.md 6).
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,13 +38,19 @@ std::optional<int64_t> ParseUntil(const std::string& text) {
   return event::EpochMillisFromNumber(text);
 }
 
-// Reads `in` in large blocks and hands out physical lines (A40), so a 140 MB
-// stream never sits in memory at once. For durable runs it knows how many
-// bytes it has consumed and keeps what identifies them: the first
-// Checkpoint::kHeadBytes and the last Checkpoint::kTailBytes.
+// Reads file descriptor `fd` in large blocks and hands out physical lines
+// (A40), so a 140 MB stream never sits in memory at once. For durable runs it
+// knows how many bytes it has consumed and keeps what identifies them: the
+// first Checkpoint::kHeadBytes and the last Checkpoint::kTailBytes. On a pipe
+// that has nothing to read for `idle_ms`, it calls `on_idle` (a durable run
+// commits then, so a live stream's actions do not wait for the next line).
 class LineReader {
  public:
-  explicit LineReader(std::FILE* in) : in_(in) { buffer_.resize(1 << 20); }
+  explicit LineReader(int fd) : fd_(fd) { buffer_.resize(1 << 20); }
+  void OnIdle(int64_t idle_ms, std::function<void()> on_idle) {
+    idle_ms_ = idle_ms;
+    on_idle_ = std::move(on_idle);
+  }
 
   bool Next(std::string_view& line) {
     for (;;) {
@@ -68,9 +76,13 @@ class LineReader {
       pos_ = keep;
       end_ = partial + keep;
       if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
-      size_t n = std::fread(buffer_.data() + end_, 1, buffer_.size() - end_, in_);
-      end_ += n;
-      if (n == 0) eof_ = true;
+      if (on_idle_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (poll(&p, 1, static_cast<int>(idle_ms_)) == 0) on_idle_();
+      }
+      ssize_t n = Read(buffer_.data() + end_, buffer_.size() - end_);
+      if (n > 0) end_ += n;
+      else eof_ = true;  // end of input, or an error reading it: stop as at the end
     }
   }
 
@@ -100,8 +112,8 @@ class LineReader {
     consumed_ = c.input_bytes;
     ends_mid_line_ = c.input_ends_mid_line;
     if (ends_mid_line_) {  // the last line had no '\n': only a '\n' may continue it
-      int next = std::fgetc(in_);
-      if (next == EOF) return std::nullopt;
+      char next;
+      if (Read(&next, 1) != 1) return std::nullopt;
       if (next != '\n')
         return "events `" + name + "` continue line " + std::to_string(c.input_lines) +
                ", which ended the input when the state read it and was processed as complete";
@@ -127,14 +139,25 @@ class LineReader {
     pos_ += n;
     consumed_ += static_cast<int64_t>(n);
   }
+  ssize_t Read(char* into, size_t n) {
+    for (;;) {
+      ssize_t got = read(fd_, into, n);
+      if (got >= 0 || errno != EINTR) return got;
+    }
+  }
   bool ReadExactly(std::string& into, int64_t n) {
     size_t at = into.size();
     into.resize(at + n);
-    return std::fread(into.data() + at, 1, n, in_) == static_cast<size_t>(n);
+    for (int64_t done = 0; done < n;) {
+      ssize_t got = Read(into.data() + at + done, n - done);
+      if (got <= 0) return false;
+      done += got;
+    }
+    return true;
   }
   // From offset `at` to `to`: a seek for files, reading through for pipes.
   bool SkipTo(int64_t at, int64_t to) {
-    if (fseeko(in_, to, SEEK_SET) == 0) return true;
+    if (lseek(fd_, to, SEEK_SET) == to) return true;
     std::string discard;
     for (int64_t left = to - at; left > 0;) {
       discard.clear();
@@ -145,7 +168,9 @@ class LineReader {
     return true;
   }
 
-  std::FILE* in_;
+  int fd_;
+  int64_t idle_ms_ = 0;
+  std::function<void()> on_idle_;
   std::string buffer_;
   size_t pos_ = 0, end_ = 0;
   bool eof_ = false;
@@ -291,8 +316,8 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
     return 1;
   }
 
-  std::FILE* in = a.events == "-" ? stdin : std::fopen(a.events.c_str(), "rb");
-  if (in == nullptr) {
+  int in = a.events == "-" ? 0 : open(a.events.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
     std::fprintf(stderr, "qm: cannot open events `%s`: %s\n", a.events.c_str(), std::strerror(errno));
     return 1;
   }
@@ -344,8 +369,15 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
   }
   // Outputs reach the disk before the commit that records their lengths, so
   // a crash leaves them at least as long as the state says (docs/state.md).
+  auto last_commit = std::chrono::steady_clock::now();
+  int64_t uncommitted = 0;
+  bool commit_failed = false;
   auto commit = [&]() -> bool {
-    if (!sink.Flush() || fdatasync(fileno(out)) != 0 || fdatasync(fileno(rejects)) != 0) return false;
+    if (!sink.Flush() || fdatasync(fileno(out)) != 0 || fdatasync(fileno(rejects)) != 0) {
+      std::fprintf(stderr, "qm: writing the output failed: %s\n", std::strerror(errno));
+      commit_failed = true;
+      return false;
+    }
     state::Checkpoint c;
     c.input_bytes = reader.consumed();
     c.input_lines = number;
@@ -359,24 +391,28 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
     c.cascade_limit = options.cascade_limit;
     if (auto error = durable->Commit(c)) {
       std::fprintf(stderr, "qm: %s\n", error->c_str());
+      commit_failed = true;
       return false;
     }
+    uncommitted = 0;
+    last_commit = std::chrono::steady_clock::now();
     return true;
   };
+  if (durable != nullptr)
+    reader.OnIdle(a.commit_ms, [&] {
+      if (uncommitted > 0 && !commit_failed) commit();
+    });
 
   // Live progress on a terminal, unless rejects are printed there too.
   bool progress = isatty(fileno(stderr)) && !a.rejects.empty();
   auto start = std::chrono::steady_clock::now();
-  auto last_commit = start;
-  int64_t uncommitted = 0;
   std::string_view line;
-  while (reader.Next(line)) {
+  while (!commit_failed && reader.Next(line)) {
     engine.ProcessLine(line, ++number);
-    if (durable != nullptr && (++uncommitted >= a.commit_every || (number % 256 == 0 && std::chrono::steady_clock::now() - last_commit >= std::chrono::milliseconds(a.commit_ms)))) {
-      if (!commit()) return 1;
-      uncommitted = 0;
-      last_commit = std::chrono::steady_clock::now();
-    }
+    if (durable != nullptr &&
+        (++uncommitted >= a.commit_every ||
+         (number % 256 == 0 && std::chrono::steady_clock::now() - last_commit >= std::chrono::milliseconds(a.commit_ms))))
+      commit();
     if (progress && number % 100000 == 0) {
       double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::fprintf(stderr, "\r%lld lines, %.0f events/s, %lld rejects   ", static_cast<long long>(number),
@@ -384,12 +420,14 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
                    static_cast<long long>(number - engine.stats().events));
     }
   }
+  if (commit_failed) return 1;
   if (progress && number >= 100000) std::fputc('\n', stderr);
   if (a.until) engine.FireUntil(*a.until);
-  bool ok = durable != nullptr ? commit() : sink.Flush();
+  if (durable != nullptr && !commit()) return 1;
+  bool ok = sink.Flush();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   PrintSummary(engine.stats(), seconds, stderr);
-  if (in != stdin) std::fclose(in);
+  if (in != 0) close(in);
   if (out != stdout) ok &= std::fclose(out) == 0;
   if (rejects != stderr) ok &= std::fclose(rejects) == 0;
   if (!ok) {
