@@ -257,6 +257,50 @@ TEST(DurableState, AppendedInputContinues) {
   EXPECT_GE(cases, 40);
 }
 
+// A compatible change that moves every index (a new enum member, field, tag,
+// event type, aggregate and rule, each declared first) continues exactly:
+// states are remapped by name, so a run that switches to the new rules half
+// way writes what the old rules write in one run (the new rule never fires).
+TEST(DurableState, RemappedStateContinuesExactly) {
+  fs::path work = TempDir("remap");
+  WriteStream(work / "all.jsonl", 50000, 2000, 3);
+  std::string all = Read(work / "all.jsonl");
+  size_t half = all.find('\n', all.size() / 2) + 1;
+  std::string old_rules = Read(fs::path(QM_SOURCE_DIR) / "tests/state/kill.qm");
+  std::string new_rules = old_rules;
+  auto insert_before = [&](const std::string& at, const std::string& text) {
+    size_t pos = new_rules.find(at);
+    ASSERT_NE(pos, std::string::npos) << at;
+    new_rules.insert(pos, text);
+  };
+  insert_before("enum 阶段", "event 签到 { days: int }\n");
+  insert_before("新客, 活跃, 沉睡", "潜在, ");
+  insert_before("  stage: 阶段", "  city: text\n");
+  insert_before("tag 流失风险", "tag 签到达人 \"签到很多\"\n");
+  insert_before("rule 下单活跃", "rule 签到: when 签到 and sum(签到.days) > 1000 then tag 签到达人, push 签到礼\n");
+  Write(work / "old.qm", old_rules);
+  Write(work / "new.qm", new_rules);
+  std::vector<std::string> until = {"--until", "2026-01-01T00:00:00Z"};
+  ASSERT_EQ(Qm(Concat({"run", (work / "old.qm").string(), "--events", (work / "all.jsonl").string(), "--out",
+                       (work / "a0").string(), "--rejects", (work / "r0").string()},
+                      until))
+                .code,
+            0);
+  Write(work / "events.jsonl", all.substr(0, half));
+  std::vector<std::string> run = {"--events", (work / "events.jsonl").string(), "--out", (work / "a").string(),
+                                  "--rejects", (work / "r").string(), "--state", (work / "st").string()};
+  ASSERT_EQ(Qm(Concat({"run", (work / "old.qm").string()}, run)).code, 0);
+  Write(work / "events.jsonl", all);
+  Exit e = Qm(Concat(Concat({"run", (work / "new.qm").string()}, run), until));
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_NE(e.err.find("qm: note: new aggregates start empty and count events from now on: `sum(签到.days)`"),
+            std::string::npos)
+      << e.err;
+  EXPECT_TRUE(Read(work / "a") == Read(work / "a0"));
+  EXPECT_TRUE(Read(work / "r") == Read(work / "r0"));
+  fs::remove_all(work);
+}
+
 // A last line without '\n' is processed; a later run accepts a '\n' that
 // completes it, and refuses text that would continue it.
 TEST(DurableState, UnterminatedLastLine) {
@@ -389,6 +433,17 @@ TEST_F(Refusal, CompatibleChangesAreAcceptedAndTold) {
   EXPECT_NE(e.err.find("qm: note: new `no` rules are armed from each customer's latest event they watch: `久未访问`\n"),
             std::string::npos)
       << e.err;
+  // c2 (a visit at 2024-01-01T00:01:40Z) has the new field unset and the new
+  // `no visit for 90d` rule armed from that visit, after `no order for 60d`
+  // (armed at the first event, A35).
+  Exit show = Qm({"state", "show", state_, "--customer", "c2", "--tz", "Z"}, {}, (work_ / "show").string());
+  ASSERT_EQ(show.code, 0) << show.err;
+  EXPECT_EQ(Read(work_ / "show"),
+            "{\"customer\":\"c2\",\"clock\":\"2024-01-01T00:01:40+00:00\",\"profile\":{\"stage\":\"新客\","
+            "\"spent\":null,\"visits\":null,\"last_order\":null,\"city\":null},\"tags\":[],\"aggregates\":{},"
+            "\"last_event\":{\"visit\":\"2024-01-01T00:01:40+00:00\"},\"pushed\":{},\"timers\":[{\"due\":"
+            "\"2024-03-01T00:01:40+00:00\",\"rule\":\"流失\",\"when\":\"no order for 60d\"},{\"due\":"
+            "\"2024-03-31T00:01:40+00:00\",\"rule\":\"久未访问\",\"when\":\"no visit for 90d\"}]}\n");
 }
 
 TEST_F(Refusal, AnotherRuleSet) {
