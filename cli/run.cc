@@ -230,10 +230,8 @@ std::FILE* OpenContinued(const std::string& path, int64_t committed, const std::
   return fdopen(fd, "wb");
 }
 
-}  // namespace
-
-int RunCommand(const std::vector<std::string>& args, Lang lang) {
-  RunArgs a;
+// Parses `qm run`'s arguments into `a`; returns an exit code on a usage error.
+std::optional<int> ParseRunArgs(const std::vector<std::string>& args, RunArgs& a, Lang& lang) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& flag = args[i];
     auto value = [&]() -> const std::string* { return i + 1 < args.size() ? &args[++i] : nullptr; };
@@ -277,6 +275,32 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
   if (a.engine != "interp" && a.engine != "jit") return Usage("--engine takes `jit` or `interp`");
   if (!a.state_dir.empty() && (a.out.empty() || a.rejects.empty() || a.out == a.rejects))
     return Usage("--state needs --out and --rejects, two files: a resumed run continues them where the state left off");
+  return std::nullopt;
+}
+
+// Opens the state directory for `program`, printing why when it cannot be
+// continued (E0501 diagnostics, or one message); notes compatible changes.
+std::unique_ptr<state::DurableStore> OpenState(const std::string& dir, const ir::Program& program, Lang lang) {
+  state::DurableStore::OpenResult opened = state::DurableStore::Open(dir, program);
+  for (const Diagnostic& d : opened.changes) std::fputs(RenderText(d, lang).c_str(), stderr);
+  if (!opened.changes.empty()) {
+    std::fprintf(stderr, "qm: these rules cannot continue the state in `%s`: %zu incompatible change%s\n", dir.c_str(),
+                 opened.changes.size(), opened.changes.size() == 1 ? "" : "s");
+    return nullptr;
+  }
+  if (!opened.store) {
+    std::fprintf(stderr, "qm: %s\n", opened.error.c_str());
+    return nullptr;
+  }
+  for (const std::string& notice : opened.notices) std::fprintf(stderr, "qm: note: %s\n", notice.c_str());
+  return std::move(opened.store);
+}
+
+}  // namespace
+
+int RunCommand(const std::vector<std::string>& args, Lang lang) {
+  RunArgs a;
+  if (std::optional<int> usage = ParseRunArgs(args, a, lang)) return *usage;
 
   auto compilation = driver::CompileFiles(a.rules);
   for (const Diagnostic& d : compilation->diags.all()) std::fputs(RenderText(d, lang).c_str(), stderr);
@@ -291,20 +315,10 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
   std::unique_ptr<state::Store> store;
   state::DurableStore* durable = nullptr;
   if (!a.state_dir.empty()) {
-    state::DurableStore::OpenResult opened = state::DurableStore::Open(a.state_dir, program);
-    for (const Diagnostic& d : opened.changes) std::fputs(RenderText(d, lang).c_str(), stderr);
-    if (!opened.changes.empty()) {
-      std::fprintf(stderr, "qm: these rules cannot continue the state in `%s`: %zu incompatible change%s\n",
-                   a.state_dir.c_str(), opened.changes.size(), opened.changes.size() == 1 ? "" : "s");
-      return 1;
-    }
-    if (!opened.store) {
-      std::fprintf(stderr, "qm: %s\n", opened.error.c_str());
-      return 1;
-    }
-    for (const std::string& notice : opened.notices) std::fprintf(stderr, "qm: note: %s\n", notice.c_str());
-    durable = opened.store.get();
-    store = std::move(opened.store);
+    std::unique_ptr<state::DurableStore> opened = OpenState(a.state_dir, program, lang);
+    if (!opened) return 1;
+    durable = opened.get();
+    store = std::move(opened);
   } else {
     store = state::MakeMemoryStore(program);
   }
