@@ -167,7 +167,9 @@ void KillAndCompare(const Case& c, const fs::path& work, int rounds, int kills, 
     fs::remove_all(work / "state");
     bool done = false;
     for (int k = 0; k < kills && !done; ++k) {
-      Exit e = Qm(durable, std::chrono::microseconds(rng() % (whole.count() / 2) + whole.count() / 20));
+      // Odd rounds alternate the engines from one restart to the next.
+      std::vector<std::string> args = Concat(durable, {"--engine", round % 2 == 1 && k % 2 == 0 ? "interp" : "jit"});
+      Exit e = Qm(args, std::chrono::microseconds(rng() % (whole.count() / 2) + whole.count() / 20));
       if (e.killed) {
         ++landed;
       } else {
@@ -242,9 +244,11 @@ TEST(DurableState, AppendedInputContinues) {
       for (size_t piece = 1; piece <= 3; ++piece) {
         size_t end = piece == 3 ? all.size() : cuts[cuts.size() * piece / 3];
         Write(work / "events.jsonl", all.substr(0, end));
+        // The middle piece runs on the interpreter: a state continues across engines.
         Exit e = Qm(Concat({"run", c.rules.string(), "--events", (work / "events.jsonl").string(), "--out",
                             (work / "a").string(), "--rejects", (work / "r").string(), "--state",
-                            (work / "state").string(), "--commit-every", "3"},
+                            (work / "state").string(), "--commit-every", "3", "--engine",
+                            piece == 2 ? "interp" : "jit"},
                            piece == 3 ? c.args : without_until));
         ASSERT_EQ(e.code, 0) << entry.path() << e.err;
       }
