@@ -377,7 +377,7 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
       return 1;
     }
     number = resumed->input_lines;
-    engine.Resume(resumed->next_seq);
+    engine.Resume();
     std::fprintf(stderr, "qm run: continuing the state in `%s` after line %lld (%zu customers)\n",
                  a.state_dir.c_str(), static_cast<long long>(number), store->size());
   }
@@ -400,7 +400,6 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
     c.input_tail_hash = reader.tail_hash();
     c.actions_bytes = ftello(out);
     c.rejects_bytes = ftello(rejects);
-    c.next_seq = engine.next_seq();
     c.tz_minutes = options.tz_minutes;
     c.cascade_limit = options.cascade_limit;
     if (auto error = durable->Commit(c)) {

@@ -194,11 +194,11 @@ class Engine::Impl final : public ir::StepView {
 
   void FireUntil(int64_t until) { FireDue(until); }
 
-  uint64_t next_seq() const { return next_seq_; }
-
-  // Pending timers live in the states; the queue is rebuilt from them.
-  void Resume(uint64_t next_seq) {
-    next_seq_ = next_seq;
+  // Pending timers live in the states; the queue is rebuilt from them. Only
+  // the relative order of `after` sequence numbers matters (A33), so new ones
+  // continue after the largest pending one.
+  void Resume() {
+    next_seq_ = 1;
     timers_.clear();
     store_.ForEach([&](CustomerState& s) {
       for (size_t q = 0; q < s.quiet_due.size(); ++q)
@@ -556,7 +556,6 @@ Engine::~Engine() = default;
 
 void Engine::ProcessLine(std::string_view line, int64_t line_number) { impl_->ProcessLine(line, line_number); }
 void Engine::FireUntil(int64_t until) { impl_->FireUntil(until); }
-uint64_t Engine::next_seq() const { return impl_->next_seq(); }
-void Engine::Resume(uint64_t next_seq) { impl_->Resume(next_seq); }
+void Engine::Resume() { impl_->Resume(); }
 
 }  // namespace qm::engine

@@ -56,11 +56,9 @@ class Engine {
   void FireUntil(int64_t until);
   const Stats& stats() const { return stats_; }
 
-  // For durable runs: the numbering of scheduled `after` actions, saved in
-  // a checkpoint, and Resume, which continues from a store loaded from one
-  // (it rebuilds the timer queue from the states' pending timers).
-  uint64_t next_seq() const;
-  void Resume(uint64_t next_seq);
+  // Continues from a store loaded from a state directory: rebuilds the timer
+  // queue from the states' pending timers.
+  void Resume();
 
  private:
   class Impl;

@@ -122,7 +122,6 @@ struct Checkpoint {
   uint64_t input_tail_hash = 0;      // of the last min(input_bytes, kTailBytes) bytes
   int64_t actions_bytes = 0;         // of the actions output
   int64_t rejects_bytes = 0;         // of the rejects output
-  uint64_t next_seq = 1;             // the engine's `after` numbering
   int32_t tz_minutes = 0;            // output options: a resumed run must print alike
   int32_t cascade_limit = 0;
 
