@@ -378,8 +378,8 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
     }
     number = resumed->input_lines;
     engine.Resume();
-    std::fprintf(stderr, "qm run: continuing the state in `%s` after line %lld (%zu customers)\n",
-                 a.state_dir.c_str(), static_cast<long long>(number), store->size());
+    std::fprintf(stderr, "qm run: continuing the state in `%s` after line %lld (%zu customer%s)\n",
+                 a.state_dir.c_str(), static_cast<long long>(number), store->size(), store->size() == 1 ? "" : "s");
   }
   // Outputs reach the disk before the commit that records their lengths, so
   // a crash leaves them at least as long as the state says (docs/state.md).
