@@ -850,18 +850,15 @@ class DurableStoreImpl final : public DurableStore {
     CustomerState decoded;
     auto status = ForEachRecord(*db_, dir, [&](const std::string& id, std::string_view bytes) {
       if (error) return;
-      if (!DecodeState(bytes, old, decoded)) {
+      CustomerState& s = memory_->Create(id);
+      // Unchanged schema: decode in place, into the new state's vectors.
+      if (!DecodeState(bytes, old, changed ? decoded : s)) {
         error = CorruptRecord(dir, id);
         return;
       }
-      CustomerState& s = memory_->Create(id);
       if (changed) {
         dropped += RemapState(std::move(decoded), remap, program, s);
         Touch(s);  // rewritten under the new schema at the next commit
-      } else {
-        const std::string* stable_id = s.id;
-        s = std::move(decoded);
-        s.id = stable_id;
       }
       if (!Runnable(s, program)) error = CorruptRecord(dir, id);
     });
