@@ -1,5 +1,6 @@
 #include "runtime/state/state.h"
 
+#include <cstring>
 #include <deque>
 
 namespace qm::state {
@@ -17,7 +18,7 @@ class MemoryStore final : public Store {
     for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
       const Slot& slot = slots_[i];
       if (slot.index == kEmpty) return nullptr;
-      if (slot.hash == h && ids_[slot.index] == customer) return &states_[slot.index];
+      if (slot.hash == h && slot.Holds(customer, ids_)) return &states_[slot.index];
     }
   }
 
@@ -27,7 +28,14 @@ class MemoryStore final : public Store {
     ids_.push_back(customer);
     states_.push_back(template_);
     states_.back().id = &ids_.back();
-    Insert(Hash(customer), index);
+    Slot slot;
+    slot.hash = Hash(customer);
+    slot.index = index;
+    if (customer.size() <= kInline) {
+      slot.length = static_cast<uint8_t>(customer.size());
+      std::memcpy(slot.id, customer.data(), customer.size());
+    }
+    Insert(slot);
     return states_.back();
   }
 
@@ -39,21 +47,32 @@ class MemoryStore final : public Store {
 
  private:
   static constexpr uint32_t kEmpty = UINT32_MAX;
+  // Ids up to kInline bytes (most are) are kept in the slot itself, so a
+  // lookup reads one cache line instead of also chasing the id's string.
+  static constexpr size_t kInline = 19;
+  static constexpr uint8_t kLong = 0xFF;
   struct Slot {
     uint64_t hash = 0;
     uint32_t index = kEmpty;
+    uint8_t length = kLong;  // of the inline id, or kLong
+    char id[kInline];
+    bool Holds(std::string_view customer, const std::deque<std::string>& ids) const {
+      if (length == kLong) return ids[index] == customer;
+      return length == customer.size() && std::memcmp(id, customer.data(), length) == 0;
+    }
   };
+  static_assert(sizeof(Slot) == 32);
   static uint64_t Hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
-  void Insert(uint64_t h, uint32_t index) {
-    size_t i = h & (slots_.size() - 1);
+  void Insert(const Slot& slot) {
+    size_t i = slot.hash & (slots_.size() - 1);
     while (slots_[i].index != kEmpty) i = (i + 1) & (slots_.size() - 1);
-    slots_[i] = Slot{h, index};
+    slots_[i] = slot;
   }
   void Grow() {
     std::vector<Slot> old = std::move(slots_);
     slots_.assign(old.size() * 2, Slot{});
     for (const Slot& s : old)
-      if (s.index != kEmpty) Insert(s.hash, s.index);
+      if (s.index != kEmpty) Insert(s);
   }
 
   CustomerState template_;

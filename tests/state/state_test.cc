@@ -719,3 +719,37 @@ TEST(DurableState, DamagedRecordsAreRefusedNotTrusted) {
 }
 
 }  // namespace
+
+namespace {
+
+// The in-memory customer table: ids kept in the slot (up to 19 bytes) and
+// outside it, across growth, found again and absent ones not found.
+TEST(MemoryStore, FindsWhatWasCreatedAcrossGrowth) {
+  auto compilation = qm::driver::CompileFiles({(fs::path(QM_SOURCE_DIR) / "tests/state/kill.qm").string()});
+  ASSERT_TRUE(compilation->program);
+  qm::ir::Program program = qm::ir::Lower(std::move(*compilation->program));
+  auto store = qm::state::MakeMemoryStore(program);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20000; ++i) {
+    std::string id = "客" + std::to_string(i);
+    id.resize(static_cast<size_t>(i % 41), 'x');  // 0 to 40 bytes: both sides of the inline limit
+    if (i % 41 > 8) id += std::to_string(i);
+    ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  for (const std::string& id : ids) {
+    ASSERT_EQ(store->Find(id), nullptr) << id;
+    qm::state::CustomerState& s = store->Create(id);
+    EXPECT_EQ(*s.id, id);
+  }
+  EXPECT_EQ(store->size(), ids.size());
+  for (const std::string& id : ids) {
+    qm::state::CustomerState* s = store->Find(id);
+    ASSERT_NE(s, nullptr) << id;
+    EXPECT_EQ(*s->id, id);
+    EXPECT_EQ(store->Find(id + "!"), nullptr);
+  }
+}
+
+}  // namespace
