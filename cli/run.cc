@@ -311,6 +311,12 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
     return 0;
   }
 
+  // Before the state directory, which a first run creates.
+  int in = a.events == "-" ? 0 : open(a.events.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    std::fprintf(stderr, "qm: cannot open events `%s`: %s\n", a.events.c_str(), std::strerror(errno));
+    return 1;
+  }
   ir::Program program = ir::Lower(std::move(*compilation->program));
   std::unique_ptr<state::Store> store;
   state::DurableStore* durable = nullptr;
@@ -330,11 +336,6 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
     return 1;
   }
 
-  int in = a.events == "-" ? 0 : open(a.events.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) {
-    std::fprintf(stderr, "qm: cannot open events `%s`: %s\n", a.events.c_str(), std::strerror(errno));
-    return 1;
-  }
   std::FILE* out = nullptr;
   std::FILE* rejects = nullptr;
   if (durable != nullptr) {

@@ -552,6 +552,15 @@ TEST_F(Refusal, NeedsOutputFiles) {
                    "it resumes\n");
 }
 
+TEST_F(Refusal, MissingEventsCreateNoStateDirectory) {
+  std::string fresh = (work_ / "fresh").string();
+  Exit e = Qm({"run", rules_.string(), "--events", (work_ / "missing.jsonl").string(), "--out",
+               (work_ / "a").string(), "--rejects", (work_ / "r").string(), "--state", fresh});
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(e.err, "qm: cannot open events `" + (work_ / "missing.jsonl").string() + "`: No such file or directory\n");
+  EXPECT_FALSE(fs::exists(fresh));
+}
+
 // A live stream (a pipe that goes quiet) is committed when it has been idle
 // for --commit-ms, so its actions are on disk before more input comes.
 TEST_F(Refusal, IdlePipeIsCommitted) {
