@@ -246,7 +246,7 @@ int StateCommand(const std::vector<std::string>& args) {
   if (args.empty() || (args[0] != "show" && args[0] != "stats"))
     return Usage("state takes `show DIR [--customer ID]` or `stats DIR`");
   std::string dir, customer;
-  bool json = false, has_customer = false;
+  bool json = false, has_customer = false, has_tz = false, has_format = false;
   int tz_minutes = 8 * 60;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -260,9 +260,11 @@ int StateCommand(const std::vector<std::string>& args) {
         std::optional<int> tz = ParseOffset(v);
         if (!tz) return Usage("--tz takes an offset such as `+08:00` or `Z`, not `" + v + "`");
         tz_minutes = *tz;
+        has_tz = true;
       } else {
         if (v != "text" && v != "json") return Usage("--format takes `text` or `json`");
         json = v == "json";
+        has_format = true;
       }
     } else if (a.size() > 1 && a[0] == '-') {
       return Usage("unknown option `" + a + "` for state " + args[0]);
@@ -273,7 +275,8 @@ int StateCommand(const std::vector<std::string>& args) {
     }
   }
   if (dir.empty()) return Usage("state " + args[0] + " needs a state directory");
-  if (args[0] == "stats" && has_customer) return Usage("--customer is for state show");
+  if (args[0] == "stats" && (has_customer || has_tz)) return Usage("--customer and --tz are for state show");
+  if (args[0] == "show" && has_format) return Usage("--format is for state stats; state show prints JSON Lines");
   std::string error;
   std::unique_ptr<state::StateReader> reader = state::StateReader::Open(dir, &error);
   if (!reader) return Fail(error);

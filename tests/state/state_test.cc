@@ -649,6 +649,10 @@ TEST(StateCommands, Refusals) {
   EXPECT_EQ(e.err, "qm: `" + (work / "empty").string() + "` is not a qm state directory: it has no database\n");
   e = Qm({"state", "list"});
   EXPECT_EQ(e.code, 2);
+  e = Qm({"state", "show", (work / "empty").string(), "--format", "json"});
+  EXPECT_EQ(e.code, 2);
+  e = Qm({"state", "stats", (work / "empty").string(), "--customer", "c1"});
+  EXPECT_EQ(e.code, 2);
   fs::remove_all(work);
 }
 
