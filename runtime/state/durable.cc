@@ -634,7 +634,12 @@ Opened OpenDatabase(const std::string& dir, bool read_only) {
     o.error = "`" + dir + "` is not a directory";
     return o;
   }
-  if (read_only && !fs::exists(fs::path(dir) / "CURRENT", ec)) {
+  bool has_database = exists && fs::exists(fs::path(dir) / "CURRENT", ec);
+  if (ec) {
+    o.error = "cannot read state directory `" + dir + "`: " + ec.message();
+    return o;
+  }
+  if (read_only && !has_database) {
     o.error = "`" + dir + "` is not a qm state directory: it has no database";
     return o;
   }
@@ -652,9 +657,9 @@ Opened OpenDatabase(const std::string& dir, bool read_only) {
   rocksdb::Status status = read_only ? rocksdb::DB::OpenForReadOnly(options, dir, &db)
                                      : rocksdb::DB::Open(options, dir, &db);
   if (!status.ok()) {
-    if (status.IsIOError() && status.ToString().find("lock") != std::string::npos)
+    if (status.IsIOError() && status.ToString().find("While lock file") != std::string::npos)
       o.error = "state directory `" + dir + "` is in use by another qm process";
-    else if (status.IsCorruption() || status.IsInvalidArgument() || status.IsIOError())
+    else if (status.IsCorruption() || status.IsInvalidArgument())
       o.error = "state directory `" + dir + "` is corrupt: " + Describe(status);
     else
       o.error = "cannot open state directory `" + dir + "`: " + Describe(status);
