@@ -330,7 +330,7 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
   }
   const std::optional<state::Checkpoint> resumed = durable != nullptr ? durable->checkpoint() : std::nullopt;
   engine::Options options{a.tz_minutes};
-  if (resumed && (resumed->tz_minutes != options.tz_minutes || resumed->cascade_limit != options.cascade_limit)) {
+  if (resumed && resumed->tz_minutes != options.tz_minutes) {
     std::fprintf(stderr, "qm: the state in `%s` was written with --tz %s; give the same --tz to continue it\n",
                  a.state_dir.c_str(), FormatTime(0, resumed->tz_minutes).substr(19).c_str());  // `+08:00`, as --tz takes it
     return 1;
@@ -402,7 +402,6 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
     c.actions_bytes = ftello(out);
     c.rejects_bytes = ftello(rejects);
     c.tz_minutes = options.tz_minutes;
-    c.cascade_limit = options.cascade_limit;
     if (auto error = durable->Commit(c)) {
       std::fprintf(stderr, "qm: %s\n", error->c_str());
       commit_failed = true;

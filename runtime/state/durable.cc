@@ -325,7 +325,6 @@ std::string EncodeCheckpoint(const Checkpoint& c) {
   w.I(c.actions_bytes);
   w.I(c.rejects_bytes);
   w.I(c.tz_minutes);
-  w.I(c.cascade_limit);
   return out;
 }
 
@@ -340,7 +339,6 @@ std::optional<Checkpoint> DecodeCheckpoint(std::string_view bytes) {
   c.actions_bytes = r.I();
   c.rejects_bytes = r.I();
   c.tz_minutes = static_cast<int32_t>(r.I());
-  c.cascade_limit = static_cast<int32_t>(r.I());
   if (!r.done()) return std::nullopt;
   return c;
 }

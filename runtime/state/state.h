@@ -122,8 +122,7 @@ struct Checkpoint {
   uint64_t input_tail_hash = 0;      // of the last min(input_bytes, kTailBytes) bytes
   int64_t actions_bytes = 0;         // of the actions output
   int64_t rejects_bytes = 0;         // of the rejects output
-  int32_t tz_minutes = 0;            // output options: a resumed run must print alike
-  int32_t cascade_limit = 0;
+  int32_t tz_minutes = 0;            // --tz: a resumed run must print times alike
 
   static constexpr int64_t kHeadBytes = 64 << 10;
   static constexpr int64_t kTailBytes = 4 << 10;
