@@ -1,6 +1,7 @@
 // qm: the command line. `qm check` validates rule files for people and CI.
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -75,6 +76,9 @@ void UseHugePages(char** argv) {
 
 int main(int argc, char** argv) {
   UseHugePages(argv);
+  // Past `ulimit -f`, a write fails with EFBIG and qm says which file, instead
+  // of dying silently of SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   using namespace qm::cli;
   if (args.empty()) return Usage("no command given");

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -24,7 +25,8 @@ namespace {
 
 struct RunArgs {
   std::vector<std::string> rules;
-  std::string events, out, rejects, state_dir, engine = "jit";
+  std::string events, out, rejects, engine = "jit";
+  std::optional<std::string> state_dir;
   int tz_minutes = 8 * 60;
   std::optional<int64_t> until;
   bool dump_ir = false;
@@ -44,9 +46,20 @@ std::optional<int64_t> ParseUntil(const std::string& text) {
 // first Checkpoint::kHeadBytes and the last Checkpoint::kTailBytes. On a pipe
 // that has nothing to read for `idle_ms`, it calls `on_idle` (a durable run
 // commits then, so a live stream's actions do not wait for the next line).
+//
+// Hostile input (docs/runtime.md): a read error ends the lines and is kept in
+// error(), never taken for the end of input; a line longer than
+// event::kMaxLineBytes is handed out as its last kMaxLineBytes + 1 bytes (the
+// engine rejects it by its length) without being held whole; a last line
+// without '\n' is complete only at the end of a pipe, or of a regular file
+// whose size is still where the reader stopped.
 class LineReader {
  public:
-  explicit LineReader(int fd) : fd_(fd) { buffer_.resize(1 << 20); }
+  explicit LineReader(int fd) : fd_(fd) {
+    buffer_.resize(1 << 20);
+    struct stat st {};
+    regular_ = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  }
   void OnIdle(int64_t idle_ms, std::function<void()> on_idle) {
     idle_ms_ = idle_ms;
     on_idle_ = std::move(on_idle);
@@ -62,6 +75,7 @@ class LineReader {
         ends_mid_line_ = false;
         return true;
       }
+      if (error_ != 0) return false;
       if (eof_) {
         if (pos_ == end_) return false;
         line = std::string_view(start, end_ - pos_);
@@ -69,9 +83,19 @@ class LineReader {
         ends_mid_line_ = true;
         return true;
       }
-      // Move the partial line (and the tail the checkpoint hashes) to the front and read more.
-      size_t keep = std::min<size_t>(pos_, state::Checkpoint::kTailBytes);
+      // An overlong line keeps only its last kMaxLineBytes + 1 bytes (at
+      // least the tail the checkpoint hashes): what it dropped is counted.
       size_t partial = end_ - pos_;
+      if (partial > event::kMaxLineBytes + 1) {
+        size_t drop = partial - (event::kMaxLineBytes + 1);
+        AppendHead(start, drop);
+        dropped_ += drop;
+        pos_ += drop;
+        partial -= drop;
+        start = buffer_.data() + pos_;
+      }
+      // Move the partial line (and the tail the checkpoint hashes) to the front and read more.
+      size_t keep = dropped_ > 0 ? 0 : std::min<size_t>(pos_, state::Checkpoint::kTailBytes);
       std::memmove(buffer_.data(), start - keep, partial + keep);
       pos_ = keep;
       end_ = partial + keep;
@@ -81,39 +105,60 @@ class LineReader {
         if (poll(&p, 1, static_cast<int>(idle_ms_)) == 0) on_idle_();
       }
       ssize_t n = Read(buffer_.data() + end_, buffer_.size() - end_);
-      if (n > 0) end_ += n;
-      else eof_ = true;  // end of input, or an error reading it: stop as at the end
+      if (n > 0) {
+        end_ += n;
+      } else if (n < 0) {
+        error_ = errno;
+      } else if (end_ > pos_ && regular_) {
+        // A last line without '\n' in a regular file: complete only if the file
+        // still ends here; a growing file is read on, a shrunk one is an error.
+        struct stat st {};
+        off_t offset = lseek(fd_, 0, SEEK_CUR);
+        if (fstat(fd_, &st) != 0 || offset < 0) error_ = errno;
+        else if (st.st_size < offset) shrunk_to_ = st.st_size, error_ = EIO;
+        else if (st.st_size == offset) eof_ = true;
+      } else {
+        eof_ = true;
+      }
     }
   }
 
   // Skips the input a checkpoint says was consumed, checking that it is the
   // same input. Returns an error message.
   std::optional<std::string> Resume(const state::Checkpoint& c, const std::string& name) {
-    auto shorter = [&] {
+    auto failed = [&]() -> std::string {
+      if (error_ != 0) return Error(name);
       return "events `" + name + "` hold fewer bytes than the state has read from them (" +
              std::to_string(c.input_bytes) + "): this is not the input the state was built from";
     };
     int64_t head_len = std::min(c.input_bytes, state::Checkpoint::kHeadBytes);
-    if (!ReadExactly(head_, head_len)) return shorter();
+    std::string head;
+    if (!ReadExactly(head, head_len)) return failed();
     int64_t tail_len = std::min(c.input_bytes, state::Checkpoint::kTailBytes);
     int64_t tail_start = c.input_bytes - tail_len;
     std::string tail;
     if (tail_start < head_len) {
-      tail = head_.substr(tail_start);
-      if (!ReadExactly(tail, c.input_bytes - head_len)) return shorter();
+      tail = head.substr(tail_start);
+      if (!ReadExactly(tail, c.input_bytes - head_len)) return failed();
     } else {
-      if (!SkipTo(head_len, tail_start) || !ReadExactly(tail, tail_len)) return shorter();
+      if (!SkipTo(head_len, tail_start) || !ReadExactly(tail, tail_len)) return failed();
     }
-    if (state::StableHash(head_) != c.input_head_hash || state::StableHash(tail) != c.input_tail_hash)
+    if (state::StableHash(head) != c.input_head_hash || state::StableHash(tail) != c.input_tail_hash)
       return "events `" + name + "` are not the input the state was built from: the first " +
              std::to_string(c.input_bytes) + " bytes differ";
+    head_ = std::move(head);
     std::memcpy(buffer_.data(), tail.data(), tail.size());
     pos_ = end_ = tail.size();
     consumed_ = c.input_bytes;
     ends_mid_line_ = c.input_ends_mid_line;
     if (ends_mid_line_) {  // the last line had no '\n': only a '\n' may continue it
       char next;
-      if (Read(&next, 1) != 1) return std::nullopt;
+      ssize_t n = Read(&next, 1);
+      if (n < 0) {
+        error_ = errno;
+        return Error(name);
+      }
+      if (n == 0) return std::nullopt;
       if (next != '\n')
         return "events `" + name + "` continue line " + std::to_string(c.input_lines) +
                ", which ended the input when the state read it and was processed as complete";
@@ -124,20 +169,36 @@ class LineReader {
     return std::nullopt;
   }
 
+  // Why reading stopped early, naming the events; empty when it did not.
+  std::string Error(const std::string& name) const {
+    if (error_ == 0) return {};
+    if (shrunk_to_ >= 0)
+      return "events `" + name + "` shrank to " + std::to_string(shrunk_to_) + " bytes while being read";
+    return "cannot read events `" + name + "`: " + std::strerror(error_);
+  }
+  bool failed() const { return error_ != 0; }
   int64_t consumed() const { return consumed_; }
   bool ends_mid_line() const { return ends_mid_line_; }
-  uint64_t head_hash() const { return state::StableHash(head_); }
+  uint64_t head_hash() const {
+    return state::StableHash(std::string_view(head_).substr(0, std::min(consumed_, state::Checkpoint::kHeadBytes)));
+  }
   uint64_t tail_hash() const {
     size_t n = std::min<size_t>(pos_, state::Checkpoint::kTailBytes);
     return state::StableHash(std::string_view(buffer_.data() + pos_ - n, n));
   }
 
  private:
+  // Consumes `n` buffered bytes: a whole line, with what was dropped of it.
   void Consume(size_t n) {
-    if (consumed_ < state::Checkpoint::kHeadBytes)
-      head_.append(buffer_.data() + pos_, std::min<size_t>(n, state::Checkpoint::kHeadBytes - consumed_));
+    AppendHead(buffer_.data() + pos_, n);
     pos_ += n;
-    consumed_ += static_cast<int64_t>(n);
+    consumed_ += static_cast<int64_t>(n) + dropped_;
+    dropped_ = 0;
+  }
+  // The first kHeadBytes of the input, in order, whether kept or dropped.
+  void AppendHead(const char* bytes, size_t n) {
+    size_t room = static_cast<size_t>(state::Checkpoint::kHeadBytes) - std::min(head_.size(), size_t{state::Checkpoint::kHeadBytes});
+    head_.append(bytes, std::min(n, room));
   }
   ssize_t Read(char* into, size_t n) {
     for (;;) {
@@ -145,11 +206,13 @@ class LineReader {
       if (got >= 0 || errno != EINTR) return got;
     }
   }
+  // False at a read error (kept in error_) or the end of input.
   bool ReadExactly(std::string& into, int64_t n) {
     size_t at = into.size();
     into.resize(at + n);
     for (int64_t done = 0; done < n;) {
       ssize_t got = Read(into.data() + at + done, n - done);
+      if (got < 0) error_ = errno;
       if (got <= 0) return false;
       done += got;
     }
@@ -169,12 +232,16 @@ class LineReader {
   }
 
   int fd_;
+  bool regular_ = false;
   int64_t idle_ms_ = 0;
   std::function<void()> on_idle_;
   std::string buffer_;
   size_t pos_ = 0, end_ = 0;
   bool eof_ = false;
+  int error_ = 0;           // errno of the read that failed
+  int64_t shrunk_to_ = -1;  // the size of a regular file found shorter than what was read
   int64_t consumed_ = 0;
+  int64_t dropped_ = 0;     // bytes of the current overlong line no longer buffered
   bool ends_mid_line_ = false;
   std::string head_;
 };
@@ -230,6 +297,78 @@ std::FILE* OpenContinued(const std::string& path, int64_t committed, const std::
   return fdopen(fd, "wb");
 }
 
+// What a path names: the file's identity when it exists, else its absolute
+// path with every existing directory resolved (`F` and `./F` alike).
+struct PathIdentity {
+  std::optional<std::pair<dev_t, ino_t>> file;
+  std::string path;
+  bool Same(const PathIdentity& o) const { return file && o.file ? *file == *o.file : path == o.path; }
+};
+
+PathIdentity IdentityOf(const std::string& path) {
+  PathIdentity id;
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0) id.file = std::make_pair(st.st_dev, st.st_ino);
+  std::error_code ec;
+  id.path = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec).string();
+  return id;
+}
+
+// Outputs never destroy inputs (docs/runtime.md): an output that is the events
+// (by any name: path, symlink, hard link, standard input), a rule file, the
+// other output or a file inside the state directory is refused before
+// anything is opened for writing. Returns the usage message.
+std::optional<std::string> CheckOutputs(const RunArgs& a, const driver::Compilation& compilation, int events_fd) {
+  struct Input {
+    std::string what;
+    PathIdentity id;
+  };
+  std::vector<Input> inputs;
+  if (a.events == "-") {
+    struct stat st {};
+    if (fstat(events_fd, &st) == 0) inputs.push_back({"the events (standard input)", {std::make_pair(st.st_dev, st.st_ino), {}}});
+  } else {
+    inputs.push_back({"the events `" + a.events + "`", IdentityOf(a.events)});
+  }
+  for (const auto& source : compilation.sources)
+    inputs.push_back({"the rule file `" + source->name() + "`", IdentityOf(source->name())});
+  std::optional<PathIdentity> state;
+  if (a.state_dir) state = IdentityOf(*a.state_dir);
+  std::vector<std::pair<std::string, PathIdentity>> outputs;
+  if (!a.out.empty()) outputs.emplace_back("--out", IdentityOf(a.out));
+  if (!a.rejects.empty()) outputs.emplace_back("--rejects", IdentityOf(a.rejects));
+  for (const auto& [flag, id] : outputs) {
+    const std::string& path = flag == "--out" ? a.out : a.rejects;
+    for (const Input& in : inputs)
+      if (id.Same(in.id)) return flag + " `" + path + "` is " + in.what + ": writing it would destroy what is being read";
+    if (state && (id.path == state->path || id.path.rfind(state->path + "/", 0) == 0))
+      return flag + " `" + path + "` is inside the state directory `" + *a.state_dir + "`, which only qm may write";
+  }
+  if (outputs.size() == 2 && outputs[0].second.Same(outputs[1].second))
+    return "--out `" + a.out + "` and --rejects `" + a.rejects + "` are the same file: give two files";
+  return std::nullopt;
+}
+
+// Opens the events: a regular file, a pipe, a socket or a terminal. Devices
+// such as /dev/zero (which never end) and directories are refused.
+int OpenEvents(const std::string& events, std::string& error) {
+  int fd = events == "-" ? 0 : open(events.c_str(), O_RDONLY | O_CLOEXEC);
+  std::string name = events == "-" ? "- (standard input)" : events;
+  struct stat st {};
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    error = "cannot open events `" + name + "`: " + std::strerror(errno);
+    if (fd > 0) close(fd);
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode) && !isatty(fd)) {
+    error = "cannot read events `" + name + "`: " +
+            (S_ISDIR(st.st_mode) ? std::string("it is a directory") : "it is a device, not a file, pipe or terminal");
+    if (fd > 0) close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 // Parses `qm run`'s arguments into `a`; returns an exit code on a usage error.
 std::optional<int> ParseRunArgs(const std::vector<std::string>& args, RunArgs& a, Lang& lang) {
   for (size_t i = 0; i < args.size(); ++i) {
@@ -273,7 +412,8 @@ std::optional<int> ParseRunArgs(const std::vector<std::string>& args, RunArgs& a
   if (a.rules.empty()) return Usage("run needs at least one rule file");
   if (a.events.empty() && !a.dump_ir) return Usage("run needs --events FILE (or - for standard input)");
   if (a.engine != "interp" && a.engine != "jit") return Usage("--engine takes `jit` or `interp`");
-  if (!a.state_dir.empty() && (a.out.empty() || a.rejects.empty() || a.out == a.rejects))
+  if (a.state_dir && a.state_dir->empty()) return Usage("--state needs a directory, not an empty name");
+  if (a.state_dir && (a.out.empty() || a.rejects.empty()))
     return Usage("--state needs --out and --rejects, two files: a resumed run continues them where the state left off");
   return std::nullopt;
 }
@@ -311,37 +451,41 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
     return 0;
   }
 
-  // Before the state directory, which a first run creates.
-  int in = a.events == "-" ? 0 : open(a.events.c_str(), O_RDONLY | O_CLOEXEC);
+  // Before the state directory, which a first run creates, and before any output is opened.
+  std::string error;
+  int in = OpenEvents(a.events, error);
   if (in < 0) {
-    std::fprintf(stderr, "qm: cannot open events `%s`: %s\n", a.events.c_str(), std::strerror(errno));
+    std::fprintf(stderr, "qm: %s\n", error.c_str());
     return 1;
   }
+  if (std::optional<std::string> clash = CheckOutputs(a, *compilation, in)) return Usage(*clash);
+  const std::string events_name = a.events == "-" ? "- (standard input)" : a.events;
+
   ir::Program program = ir::Lower(std::move(*compilation->program));
   std::unique_ptr<state::Store> store;
   state::DurableStore* durable = nullptr;
-  if (!a.state_dir.empty()) {
-    std::unique_ptr<state::DurableStore> opened = OpenState(a.state_dir, program, lang);
+  if (a.state_dir) {
+    std::unique_ptr<state::DurableStore> opened = OpenState(*a.state_dir, program, lang);
     if (!opened) return 1;
     durable = opened.get();
     store = std::move(opened);
   } else {
     store = state::MakeMemoryStore(program);
   }
+  const std::string state_dir = a.state_dir.value_or("");
   const std::optional<state::Checkpoint> resumed = durable != nullptr ? durable->checkpoint() : std::nullopt;
   engine::Options options{a.tz_minutes};
   if (resumed && resumed->tz_minutes != options.tz_minutes) {
     std::fprintf(stderr, "qm: the state in `%s` was written with --tz %s; give the same --tz to continue it\n",
-                 a.state_dir.c_str(), FormatTime(0, resumed->tz_minutes).substr(19).c_str());  // `+08:00`, as --tz takes it
+                 state_dir.c_str(), FormatTime(0, resumed->tz_minutes).substr(19).c_str());  // `+08:00`, as --tz takes it
     return 1;
   }
 
   std::FILE* out = nullptr;
   std::FILE* rejects = nullptr;
   if (durable != nullptr) {
-    std::string error;
-    out = OpenContinued(a.out, resumed ? resumed->actions_bytes : 0, a.state_dir, error);
-    if (out != nullptr) rejects = OpenContinued(a.rejects, resumed ? resumed->rejects_bytes : 0, a.state_dir, error);
+    out = OpenContinued(a.out, resumed ? resumed->actions_bytes : 0, state_dir, error);
+    if (out != nullptr) rejects = OpenContinued(a.rejects, resumed ? resumed->rejects_bytes : 0, state_dir, error);
     if (rejects == nullptr) {
       std::fprintf(stderr, "qm: %s\n", error.c_str());
       return 1;
@@ -355,10 +499,11 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
       return 1;
     }
   }
+  const std::string out_name = a.out.empty() ? "standard output" : a.out;
+  const std::string rejects_name = a.rejects.empty() ? "standard error" : a.rejects;
 
   std::unique_ptr<ir::Evaluator> evaluator;
   if (a.engine == "jit") {
-    std::string error;
     evaluator = jit::MakeJit(program, &error);
     if (!evaluator) {
       std::fprintf(stderr, "qm: the JIT engine failed: %s (try --engine interp)\n", error.c_str());
@@ -367,20 +512,20 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
   } else {
     evaluator = interp::MakeInterpreter(program);
   }
-  sink::FileSink sink(out, rejects, stderr);
+  sink::FileSink sink(out, out_name, rejects, rejects_name, stderr);
   engine::Engine engine(program, *evaluator, *store, sink, options);
 
   LineReader reader(in);
   int64_t number = 0;
   if (resumed) {
-    if (auto error = reader.Resume(*resumed, a.events)) {
-      std::fprintf(stderr, "qm: %s (state `%s`)\n", error->c_str(), a.state_dir.c_str());
+    if (auto refused = reader.Resume(*resumed, events_name)) {
+      std::fprintf(stderr, "qm: %s (state `%s`)\n", refused->c_str(), state_dir.c_str());
       return 1;
     }
     number = resumed->input_lines;
     engine.Resume();
     std::fprintf(stderr, "qm run: continuing the state in `%s` after line %lld (%zu customer%s)\n",
-                 a.state_dir.c_str(), static_cast<long long>(number), store->size(), store->size() == 1 ? "" : "s");
+                 state_dir.c_str(), static_cast<long long>(number), store->size(), store->size() == 1 ? "" : "s");
   }
   // Outputs reach the disk before the commit that records their lengths, so
   // a crash leaves them at least as long as the state says (docs/state.md).
@@ -388,22 +533,23 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
   int64_t uncommitted = 0;
   bool commit_failed = false;
   auto commit = [&]() -> bool {
-    if (!sink.Flush() || fdatasync(fileno(out)) != 0 || fdatasync(fileno(rejects)) != 0) {
-      std::fprintf(stderr, "qm: writing the output failed: %s\n", std::strerror(errno));
-      commit_failed = true;
-      return false;
+    std::optional<std::string> failed = sink.Flush();
+    for (auto [file, name] : {std::pair{out, &out_name}, {rejects, &rejects_name}})
+      if (!failed && fdatasync(fileno(file)) != 0) failed = "cannot write `" + *name + "`: " + std::strerror(errno);
+    if (!failed) {
+      state::Checkpoint c;
+      c.input_bytes = reader.consumed();
+      c.input_lines = number;
+      c.input_ends_mid_line = reader.ends_mid_line();
+      c.input_head_hash = reader.head_hash();
+      c.input_tail_hash = reader.tail_hash();
+      c.actions_bytes = ftello(out);
+      c.rejects_bytes = ftello(rejects);
+      c.tz_minutes = options.tz_minutes;
+      failed = durable->Commit(c);
     }
-    state::Checkpoint c;
-    c.input_bytes = reader.consumed();
-    c.input_lines = number;
-    c.input_ends_mid_line = reader.ends_mid_line();
-    c.input_head_hash = reader.head_hash();
-    c.input_tail_hash = reader.tail_hash();
-    c.actions_bytes = ftello(out);
-    c.rejects_bytes = ftello(rejects);
-    c.tz_minutes = options.tz_minutes;
-    if (auto error = durable->Commit(c)) {
-      std::fprintf(stderr, "qm: %s\n", error->c_str());
+    if (failed) {
+      std::fprintf(stderr, "qm: %s\n", failed->c_str());
       commit_failed = true;
       return false;
     }
@@ -435,16 +581,25 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
   }
   if (commit_failed) return 1;
   if (progress && number >= 100000) std::fputc('\n', stderr);
+  // A read error is not the end of the input: what was read is written out,
+  // but nothing is committed, no timer fires for --until, and the run fails.
+  if (reader.failed()) {
+    if (std::optional<std::string> failed = sink.Flush()) std::fprintf(stderr, "qm: %s\n", failed->c_str());
+    std::fprintf(stderr, "qm: %s after line %lld; nothing after the last commit is kept\n",
+                 reader.Error(events_name).c_str(), static_cast<long long>(number));
+    return 1;
+  }
   if (a.until) engine.FireUntil(*a.until);
   if (durable != nullptr && !commit()) return 1;
-  bool ok = sink.Flush();
+  std::optional<std::string> failed = sink.Flush();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   PrintSummary(engine.stats(), seconds, stderr);
   if (in != 0) close(in);
-  if (out != stdout) ok &= std::fclose(out) == 0;
-  if (rejects != stderr) ok &= std::fclose(rejects) == 0;
-  if (!ok) {
-    std::fprintf(stderr, "qm: writing the output failed: %s\n", std::strerror(errno));
+  for (auto [file, name] : {std::pair{out, &out_name}, {rejects, &rejects_name}})
+    if (file != stdout && file != stderr && std::fclose(file) != 0 && !failed)
+      failed = "cannot write `" + *name + "`: " + std::strerror(errno);
+  if (failed) {
+    std::fprintf(stderr, "qm: %s\n", failed->c_str());
     return 1;
   }
   return 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -128,7 +129,8 @@ struct Printer {
       out += ":" + Time(s.pushes[p].second);
     }
     out += "},\"timers\":[";
-    std::vector<std::pair<int64_t, std::string>> timers;
+    // By due time; `no` timers first, then `after`s in scheduling order.
+    std::vector<std::tuple<int64_t, uint64_t, std::string>> timers;
     for (size_t q = 0; q < s.quiet_due.size(); ++q) {
       if (s.quiet_due[q] == kNever) continue;
       const std::string& key = schema.quiet_rules[q];  // `name : no order for 60d`
@@ -136,17 +138,19 @@ struct Printer {
       AppendJsonString(t, key.substr(0, key.rfind(" : ")));
       t += ",\"when\":";
       AppendJsonString(t, key.substr(key.rfind(" : ") + 3));
-      timers.emplace_back(s.quiet_due[q], t + "}");
+      timers.emplace_back(s.quiet_due[q], 0, t + "}");
     }
     for (const state::PendingAfter& a : s.afters) {
       std::string t = "{\"due\":" + Time(a.due) + ",\"rule\":";
       AppendJsonString(t, schema.rules[a.rule].name);
       t += ",\"action\":";
       AppendJsonString(t, schema.rules[a.rule].actions[a.action]);
-      timers.emplace_back(a.due, t + "}");
+      timers.emplace_back(a.due, a.seq, t + "}");
     }
-    std::stable_sort(timers.begin(), timers.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-    for (size_t t = 0; t < timers.size(); ++t) out += (t > 0 ? "," : "") + timers[t].second;
+    std::stable_sort(timers.begin(), timers.end(), [](const auto& x, const auto& y) {
+      return std::tie(std::get<0>(x), std::get<1>(x)) < std::tie(std::get<0>(y), std::get<1>(y));
+    });
+    for (size_t t = 0; t < timers.size(); ++t) out += (t > 0 ? "," : "") + std::get<2>(timers[t]);
     out += "]}\n";
     return out;
   }

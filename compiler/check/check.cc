@@ -185,10 +185,9 @@ class Checker {
 
   std::vector<std::string> Members(const std::vector<ast::Ident>& idents) {
     std::vector<std::string> out;
+    std::unordered_set<std::string_view> seen;  // views into `idents`, which outlive this call
     for (const ast::Ident& m : idents) {
-      bool dup = false;
-      for (const std::string& s : out) dup |= s == m.text;
-      if (dup) {
+      if (!seen.insert(m.text).second) {
         Report(DiagKind::kDuplicateDeclaration, src_, m.span, {m.text});
         continue;
       }

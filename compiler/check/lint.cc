@@ -162,11 +162,30 @@ bool Conflict(const Constraint& x, const Constraint& y) {
 }
 
 // The first pair of constraints that cannot hold together.
+// The first conflicting pair (i, j), i < j, in that order. Only constraints on
+// one key can conflict, so they are grouped by key; within a key only the
+// first kMaxPerKey are compared, so a 100,000-term `and` chain (A47) costs
+// linear time (docs/diagnostics.md, W0001).
 std::optional<std::pair<NodeId, NodeId>> FindConflict(const std::vector<Constraint>& cs) {
-  for (size_t i = 0; i < cs.size(); ++i)
-    for (size_t j = i + 1; j < cs.size(); ++j)
-      if (cs[i].key == cs[j].key && Conflict(cs[i], cs[j])) return std::make_pair(cs[i].node, cs[j].node);
-  return std::nullopt;
+  constexpr size_t kMaxPerKey = 64;
+  std::unordered_map<std::string_view, std::vector<size_t>> by_key;
+  for (size_t i = 0; i < cs.size(); ++i) {
+    std::vector<size_t>& group = by_key[cs[i].key];
+    if (group.size() < kMaxPerKey) group.push_back(i);
+  }
+  std::optional<std::pair<size_t, size_t>> first;
+  for (const auto& [key, group] : by_key) {
+    for (size_t x = 0; x < group.size(); ++x) {
+      if (first && group[x] > first->first) break;
+      for (size_t y = x + 1; y < group.size(); ++y) {
+        if (!Conflict(cs[group[x]], cs[group[y]])) continue;
+        if (!first || std::make_pair(group[x], group[y]) < *first) first = std::make_pair(group[x], group[y]);
+        break;
+      }
+    }
+  }
+  if (!first) return std::nullopt;
+  return std::make_pair(cs[first->first].node, cs[first->second].node);
 }
 
 std::vector<Constraint> ConstraintsOf(const Program& p, const Rule& r) {

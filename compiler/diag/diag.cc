@@ -22,13 +22,27 @@ const std::vector<HelpInfo>& AllHelps() {
   return helps;
 }
 
+// At most `max_bytes` of `text`, cut at a code point boundary, with `…` when cut.
+std::string Shortened(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut)) + "…";
+}
+
+// A quoted source line longer than kMaxQuotedBytes is cut to a window around the span.
+constexpr size_t kMaxQuotedBytes = 300, kContextBefore = 120, kContextAfter = 180;
+
+// Arguments quote user text (names, lines); a 100 KB name is shown by its start.
+constexpr size_t kMaxArgBytes = 200;
+
 std::string Format(std::string_view pattern, const std::vector<std::string>& args) {
   std::string out;
   for (size_t i = 0; i < pattern.size(); ++i) {
     if (pattern[i] == '{' && i + 2 < pattern.size() && pattern[i + 2] == '}' &&
         pattern[i + 1] >= '0' && pattern[i + 1] <= '9') {
       size_t k = pattern[i + 1] - '0';
-      if (k < args.size()) out += args[k];
+      if (k < args.size()) out += Shortened(args[k], kMaxArgBytes);
       i += 2;
     } else {
       out += pattern[i];
@@ -65,12 +79,23 @@ std::string Diagnostic::HelpText(Lang lang) const {
 
 Diagnostic& Diagnostics::Add(DiagKind kind, const Source* source, Span span,
                              std::vector<std::string> args) {
-  if (InfoOf(kind).severity == Severity::kError) ++errors_;
+  ++(InfoOf(kind).severity == Severity::kError ? errors_ : warnings_);
+  if (kept_[source] == kMaxPerFile) {
+    Dropped& dropped = dropped_[source];
+    if (dropped.count++ == 0) dropped.first = span;
+    scratch_ = Diagnostic{kind, source, span, {}, std::nullopt};
+    return scratch_;
+  }
+  ++kept_[source];
   items_.push_back(Diagnostic{kind, source, span, std::move(args), std::nullopt});
   return items_.back();
 }
 
 void Diagnostics::SortBy(const std::vector<const Source*>& file_order) {
+  for (auto& [source, dropped] : dropped_)
+    items_.push_back(Diagnostic{DiagKind::kTooManyDiagnostics, source, dropped.first,
+                                {std::to_string(dropped.count), std::to_string(kMaxPerFile)}, std::nullopt});
+  dropped_.clear();
   std::unordered_map<const Source*, size_t> rank;
   for (size_t i = 0; i < file_order.size(); ++i) rank.emplace(file_order[i], i + 1);
   std::stable_sort(items_.begin(), items_.end(), [&](const Diagnostic& a, const Diagnostic& b) {
@@ -94,25 +119,32 @@ std::string RenderText(const Diagnostic& d, Lang lang) {
     std::string number = std::to_string(at.line);
     std::string gutter(number.size(), ' ');
     std::string_view line = d.source->Line(at.line);
+    // Byte offset of the span start within the line.
+    size_t col_bytes = 0;
+    for (size_t cps = at.column - 1; cps > 0 && col_bytes < line.size(); --cps) {
+      ++col_bytes;
+      while (col_bytes < line.size() && (static_cast<unsigned char>(line[col_bytes]) & 0xC0) == 0x80) ++col_bytes;
+    }
+    // A long line is quoted as a window around the span, `…` marking the cuts.
+    auto boundary = [&](size_t at_byte) {
+      while (at_byte > 0 && at_byte < line.size() && (static_cast<unsigned char>(line[at_byte]) & 0xC0) == 0x80)
+        --at_byte;
+      return std::min(at_byte, line.size());
+    };
+    size_t from = 0, to = line.size();
+    if (line.size() > kMaxQuotedBytes) {
+      from = col_bytes > kContextBefore ? boundary(col_bytes - kContextBefore) : 0;
+      to = boundary(col_bytes + kContextAfter);
+    }
+    std::string lead = from > 0 ? "…" : "", trail = to < line.size() ? "…" : "";
     // Tabs would make the caret drift; show them as one space.
-    std::string shown = utf8::Sanitize(line);
+    std::string shown = lead + utf8::Sanitize(line.substr(from, to - from)) + trail;
     std::replace(shown.begin(), shown.end(), '\t', ' ');
     out += gutter + " |\n" + number + " | " + shown + "\n";
-    // The underline covers the span's part on its first line (at least one column).
-    size_t col_bytes = 0;
-    {
-      // Byte offset of the span start within the line.
-      size_t cps = at.column - 1;
-      while (cps > 0 && col_bytes < line.size()) {
-        ++col_bytes;
-        while (col_bytes < line.size() && (static_cast<unsigned char>(line[col_bytes]) & 0xC0) == 0x80)
-          ++col_bytes;
-        --cps;
-      }
-    }
+    // The underline covers the span's part on its first shown line (at least one column).
     size_t span_len = static_cast<size_t>(std::max(0, d.span.end - d.span.begin));
-    std::string_view marked = line.substr(col_bytes, std::min(span_len, line.size() - col_bytes));
-    int pad = utf8::DisplayWidth(line.substr(0, col_bytes));
+    std::string_view marked = line.substr(col_bytes, std::min(span_len, to - std::min(to, col_bytes)));
+    int pad = utf8::DisplayWidth(lead) + utf8::DisplayWidth(line.substr(from, col_bytes - from));
     int width = std::max(1, utf8::DisplayWidth(marked));
     out += gutter + " | " + std::string(pad, ' ') + std::string(width, '^') + "\n";
   }

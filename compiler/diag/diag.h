@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "compiler/source/source.h"
@@ -63,21 +64,36 @@ struct Diagnostic {
   std::string HelpText(Lang lang) const;
 };
 
-// Collects diagnostics in the order stages emit them.
+// Collects diagnostics in the order stages emit them. At most kMaxPerFile
+// are kept per file (a 120 KB file of mistakes must not print gigabytes);
+// the rest are counted, and SortBy adds to each such file one W0007, at the
+// first diagnostic not kept, that says how many were not shown. Counts include every diagnostic.
 class Diagnostics {
  public:
+  static constexpr int kMaxPerFile = 50;
+
+  // The returned reference may be to a scratch diagnostic that is not kept:
+  // set its help, keep nothing else.
   Diagnostic& Add(DiagKind kind, const Source* source, Span span,
                   std::vector<std::string> args = {});
   const std::vector<Diagnostic>& all() const { return items_; }
   int error_count() const { return errors_; }
-  int warning_count() const { return static_cast<int>(items_.size()) - errors_; }
+  int warning_count() const { return warnings_; }
   bool has_errors() const { return errors_ > 0; }
   // Orders by file (in the given order of sources) then position, stably.
   void SortBy(const std::vector<const Source*>& file_order);
 
  private:
   std::vector<Diagnostic> items_;
+  struct Dropped {
+    int count = 0;
+    Span first;  // where the first diagnostic not kept was
+  };
+  std::unordered_map<const Source*, int> kept_;
+  std::unordered_map<const Source*, Dropped> dropped_;
+  Diagnostic scratch_;
   int errors_ = 0;
+  int warnings_ = 0;
 };
 
 // `file:line:col: error[E0103]: message`, the source line, a caret underline

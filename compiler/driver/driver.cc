@@ -1,11 +1,13 @@
 #include "compiler/driver/driver.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <unordered_set>
 
 #include "compiler/parse/parse.h"
@@ -15,20 +17,56 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::optional<std::string> ReadFile(const std::string& path, std::string& error) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    error = "is a directory";
+// Why a rule file could not be read; `os_error` is set for operating-system failures.
+struct ReadProblem {
+  DiagKind kind;            // kCannotReadFile (or kImportNotFound for imports), kNotRegularFile, kFileTooLarge
+  std::string os_error;
+};
+
+// Reads a whole rule file. Only regular files are read (a FIFO without a
+// writer would block for ever, /dev/zero never ends), opened without blocking,
+// and only up to kMaxRuleFileBytes; every read error is reported, never taken
+// for the end of the file.
+std::optional<std::string> ReadFile(const std::string& path, ReadProblem& problem) {
+  auto os_error = [&] {
+    problem = {DiagKind::kCannotReadFile, std::strerror(errno)};
+    return std::nullopt;
+  };
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return os_error();
+  struct Closer { int fd; ~Closer() { close(fd); } } closer{fd};
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return os_error();
+  if (!S_ISREG(st.st_mode)) {
+    problem = {DiagKind::kNotRegularFile, {}};
     return std::nullopt;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = std::strerror(errno);
+  if (st.st_size > kMaxRuleFileBytes) {
+    problem = {DiagKind::kFileTooLarge, {}};
     return std::nullopt;
   }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  for (;;) {
+    if (got == text.size()) {  // the file may have grown since fstat
+      if (text.size() > static_cast<size_t>(kMaxRuleFileBytes)) {
+        problem = {DiagKind::kFileTooLarge, {}};
+        return std::nullopt;
+      }
+      text.resize(std::max<size_t>(text.size() * 2, 4096));
+    }
+    ssize_t n = read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return os_error();
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  text.resize(got);
+  if (got > static_cast<size_t>(kMaxRuleFileBytes)) {
+    problem = {DiagKind::kFileTooLarge, {}};
+    return std::nullopt;
+  }
+  return text;
 }
 
 std::string Canonical(const std::string& path) {
@@ -42,51 +80,77 @@ class Loader {
   explicit Loader(Compilation& c) : c_(c) {}
 
   void LoadPath(const std::string& path) {
-    std::string error;
-    std::optional<std::string> text = ReadFile(path, error);
+    ReadProblem problem;
+    std::optional<std::string> text = ReadFile(path, problem);
     if (!text) {
-      c_.diags.Add(DiagKind::kCannotReadFile, nullptr, {}, {path, error});
+      std::vector<std::string> args = {path};
+      if (problem.kind == DiagKind::kCannotReadFile) args.push_back(problem.os_error);
+      if (problem.kind == DiagKind::kFileTooLarge) args.push_back(std::to_string(kMaxRuleFileBytes));
+      c_.diags.Add(problem.kind, nullptr, {}, std::move(args));
       return;
     }
     Load(path, std::move(*text));
   }
 
-  // Parses one file and splices its imports in at the point of the import.
+  // Parses one file and splices its imports in at the point of the import,
+  // depth first (A9). An explicit stack, not recursion: a chain of 15,000
+  // imports must not exhaust the call stack.
   void Load(const std::string& display, std::string text) {
-    std::string key = Canonical(display);
-    if (!loaded_.insert(key).second) return;
-    active_.push_back(key);
-    c_.sources.push_back(std::make_unique<Source>(display, std::move(text)));
-    const Source* source = c_.sources.back().get();
-    c_.files.push_back(std::make_unique<ast::RuleFile>(parse::Parse(*source, c_.diags)));
-    const ast::RuleFile* file = c_.files.back().get();
-    for (const ast::Item& item : file->items) {
+    struct Frame {
+      const ast::RuleFile* file;
+      std::string display, key;
+      size_t next_item = 0;
+    };
+    std::vector<Frame> stack;
+    auto open = [&](const std::string& shown, std::string content) {
+      std::string key = Canonical(shown);
+      if (!loaded_.insert(key).second) return;
+      active_.insert(key);
+      c_.sources.push_back(std::make_unique<Source>(shown, std::move(content)));
+      c_.files.push_back(std::make_unique<ast::RuleFile>(parse::Parse(*c_.sources.back(), c_.diags)));
+      stack.push_back(Frame{c_.files.back().get(), shown, std::move(key)});
+    };
+    open(display, std::move(text));
+    while (!stack.empty()) {
+      Frame& top = stack.back();
+      if (top.next_item == top.file->items.size()) {
+        active_.erase(top.key);
+        stack.pop_back();
+        continue;
+      }
+      const ast::RuleFile* file = top.file;
+      const ast::Item& item = file->items[top.next_item++];
       const auto* import = std::get_if<ast::ImportDecl>(&item);
       if (import == nullptr) {
         items_.push_back({&item, file});
         continue;
       }
-      fs::path dir = fs::path(display).parent_path();
+      const Source* source = file->source;
+      fs::path dir = fs::path(top.display).parent_path();
       std::string target = (dir / import->path).lexically_normal().string();
       std::string target_key = Canonical(target);
-      auto on_stack = std::find(active_.begin(), active_.end(), target_key);
-      if (on_stack != active_.end()) {
+      if (active_.count(target_key)) {
         std::string chain;
-        for (auto it = on_stack; it != active_.end(); ++it) chain += "`" + fs::path(*it).filename().string() + "` → ";
+        auto on_stack = std::find_if(stack.begin(), stack.end(), [&](const Frame& f) { return f.key == target_key; });
+        for (auto it = on_stack; it != stack.end(); ++it) chain += "`" + fs::path(it->key).filename().string() + "` → ";
         chain += "`" + fs::path(target_key).filename().string() + "`";
         c_.diags.Add(DiagKind::kImportCycle, source, import->span, {chain});
         continue;
       }
       if (loaded_.count(target_key)) continue;
-      std::string error;
-      std::optional<std::string> imported = ReadFile(target, error);
+      ReadProblem problem;
+      std::optional<std::string> imported = ReadFile(target, problem);
       if (!imported) {
-        c_.diags.Add(DiagKind::kImportNotFound, source, import->span, {import->path, error});
+        if (problem.kind == DiagKind::kCannotReadFile)
+          c_.diags.Add(DiagKind::kImportNotFound, source, import->span, {import->path, problem.os_error});
+        else if (problem.kind == DiagKind::kFileTooLarge)
+          c_.diags.Add(problem.kind, source, import->span, {import->path, std::to_string(kMaxRuleFileBytes)});
+        else
+          c_.diags.Add(problem.kind, source, import->span, {import->path});
         continue;
       }
-      Load(target, std::move(*imported));
+      open(target, std::move(*imported));  // invalidates `top`
     }
-    active_.pop_back();
   }
 
   void Finish() {
@@ -102,7 +166,7 @@ class Loader {
  private:
   Compilation& c_;
   std::unordered_set<std::string> loaded_;
-  std::vector<std::string> active_;
+  std::unordered_set<std::string> active_;  // files whose imports are being loaded
   std::vector<check::SourceItem> items_;
 };
 

@@ -24,6 +24,10 @@ struct Compilation {
   std::optional<check::Program> program;  // present iff there is no error
 };
 
+// Rule files larger than this are refused (E0012): a rule set of 10,000 rules
+// is about 3 MB.
+inline constexpr int64_t kMaxRuleFileBytes = 16 << 20;
+
 // Loads `paths` in order, following imports depth-first; every problem,
 // including unreadable files, is a diagnostic.
 std::unique_ptr<Compilation> CompileFiles(const std::vector<std::string>& paths);

@@ -164,8 +164,11 @@ std::optional<int64_t> ParseRfc3339(std::string_view s) {
 }
 
 std::string FormatTime(int64_t epoch_ms, int offset_minutes) {
-  int64_t local = epoch_ms + static_cast<int64_t>(offset_minutes) * 60'000;
-  int64_t days = local >= 0 ? local / 86'400'000 : -((-local + 86'399'999) / 86'400'000);
+  // Saturated: a hostile state record may hold any int64 (`qm state show`).
+  int64_t local;
+  if (__builtin_add_overflow(epoch_ms, static_cast<int64_t>(offset_minutes) * 60'000, &local))
+    local = epoch_ms < 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+  int64_t days = local / 86'400'000 - (local % 86'400'000 < 0 ? 1 : 0);
   int64_t rem = local - days * 86'400'000;
   int64_t y;
   unsigned m, d;
@@ -182,7 +185,15 @@ std::string FormatTime(int64_t epoch_ms, int offset_minutes) {
     }
     p += width;
   };
-  put(y, 4);
+  if (y >= 0 && y <= 9999) {
+    put(y, 4);
+  } else {  // only in state (far timers); ISO 8601's expanded years, as ECMAScript writes them
+    *p++ = y < 0 ? '-' : '+';
+    int64_t abs_y = y < 0 ? -y : y;
+    int digits = 6;
+    for (int64_t v = abs_y / 1'000'000; v > 0; v /= 10) ++digits;
+    put(abs_y, digits);
+  }
   *p++ = '-';
   put(m, 2);
   *p++ = '-';
@@ -334,6 +345,8 @@ std::optional<int> CompareValues(const Value& a, const Value& b) {
 
 bool ValuesEqual(const Value& a, const Value& b) {
   if (a.unset() || b.unset()) return a.unset() && b.unset();
+  auto is_nan = [](const Value& v) { return v.kind == ValueKind::kNumber && std::isnan(v.d); };
+  if (is_nan(a) || is_nan(b)) return is_nan(a) && is_nan(b);
   std::optional<int> c = CompareValues(a, b);
   return c && *c == 0;
 }

@@ -76,6 +76,9 @@ struct Value {
 // decimals and ratios; as doubles when either side is a number. nullopt when
 // they do not order (an unset side, NaN).
 std::optional<int> CompareValues(const Value& a, const Value& b);
+// Whether a field changed (A21, A22, A29): unset equals only unset, and a
+// NaN number (inf - inf through `add`) equals only NaN, so a NaN field stays
+// the same value instead of "changing" on every step (docs/runtime.md).
 bool ValuesEqual(const Value& a, const Value& b);
 // The nearest double of a numeric value (A15).
 double ToDouble(const Value& v);

@@ -8,6 +8,7 @@
 namespace qm::engine {
 namespace {
 
+using state::AfterOrder;
 using state::AggregateState;
 using state::CustomerState;
 using state::kNever;
@@ -50,6 +51,7 @@ struct TimerKey {
   CustomerState* state;
   uint8_t kind;  // 0: `no` rule (id = quiet index), 1: `after` (id = seq)
   uint64_t id;
+  int32_t unless = 0;  // an `after`'s, to find it in its customer's PendingAfters; not part of the order
   bool operator<(const TimerKey& o) const {
     if (due != o.due) return due < o.due;
     if (customer != o.customer) {
@@ -173,17 +175,21 @@ class Engine::Impl final : public ir::StepView {
   // ---------------------------------------------------------------- input
   void ProcessLine(std::string_view line, int64_t line_number) {
     ++stats_.lines;
+    if (line.size() > event::kMaxLineBytes) {  // before A40's trimming: nothing of it is read
+      Reject(line_number, "line_too_long", {}, {});
+      return;
+    }
     if (line_number == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);  // A40
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find_first_not_of(" \t") == std::string_view::npos) return;
     event::Reject reject;
     if (!decoder_.Decode(line, event_buf_, reject)) {
-      Reject(line_number, reject.reason, reject.field);
+      Reject(line_number, reject.reason, reject.field, reject.customer);
       return;
     }
     CustomerState* s = store_.Find(event_buf_.customer);
     if (s != nullptr && event_buf_.ts < s->clock) {  // A34, A38 check 10
-      Reject(line_number, "late", "ts");
+      Reject(line_number, "late", "ts", event_buf_.customer);
       return;
     }
     FireDue(event_buf_.ts);
@@ -204,15 +210,21 @@ class Engine::Impl final : public ir::StepView {
       for (size_t q = 0; q < s.quiet_due.size(); ++q)
         if (s.quiet_due[q] != kNever) timers_.insert(TimerKey{s.quiet_due[q], s.id, &s, 0, q});
       for (const PendingAfter& a : s.afters) {
-        timers_.insert(TimerKey{a.due, s.id, &s, 1, a.seq});
+        timers_.insert(TimerKey{a.due, s.id, &s, 1, a.seq, a.unless});
         next_seq_ = std::max(next_seq_, a.seq + 1);
       }
     });
   }
 
  private:
-  void Reject(int64_t line_number, std::string_view reason, const std::string& field) {
-    std::string line = "{\"line\":" + std::to_string(line_number) + ",\"reason\":\"" + std::string(reason) + "\"";
+  // A38's line; D8: with the customer as written once check 7 passed.
+  void Reject(int64_t line_number, std::string_view reason, const std::string& field, const std::string& customer) {
+    std::string line = "{\"line\":" + std::to_string(line_number);
+    if (!customer.empty()) {
+      line += ",\"customer\":";
+      AppendJsonString(line, customer);
+    }
+    line += ",\"reason\":\"" + std::string(reason) + "\"";
     if (!field.empty()) {
       line += ",\"field\":";
       AppendJsonString(line, field);
@@ -254,9 +266,7 @@ class Engine::Impl final : public ir::StepView {
         s.quiet_due[k.id] = kNever;  // fired: disarmed until re-armed (A33)
         quiet_candidates.push_back(program_.quiet_rules[k.id]);
       } else {
-        auto it = std::find_if(s.afters.begin(), s.afters.end(), [&](const PendingAfter& a) { return a.seq == k.id; });
-        afters.push_back(std::move(*it));
-        s.afters.erase(it);
+        afters.push_back(std::move(s.afters.extract(s.afters.find(AfterOrder::Key{k.unless, k.id})).value()));
       }
     }
     std::sort(quiet_candidates.begin(), quiet_candidates.end());
@@ -304,13 +314,11 @@ class Engine::Impl final : public ir::StepView {
                  e.ts + p_.rules[program_.quiet_rules[q]].trigger.duration_ms);
     }
     // A27: an accepted E before the due time cancels `after ... unless E`.
-    for (size_t i = 0; i < s.afters.size();) {
-      if (s.afters[i].unless == check::kAnyEvent || s.afters[i].unless == type) {
-        timers_.erase(TimerKey{s.afters[i].due, s.id, &s, 1, s.afters[i].seq});
-        s.afters.erase(s.afters.begin() + i);
-      } else {
-        ++i;
-      }
+    for (int32_t unless : {check::kAnyEvent, type}) {
+      auto first = s.afters.lower_bound(AfterOrder::Key{unless, 0});
+      auto last = s.afters.lower_bound(AfterOrder::Key{unless + 1, 0});
+      for (auto it = first; it != last; ++it) timers_.erase(TimerKey{it->due, s.id, &s, 1, it->seq});
+      s.afters.erase(first, last);
     }
     for (int32_t q : program_.rearmed_by_event[type])
       ArmQuiet(s, q, e.ts + p_.rules[program_.quiet_rules[q]].trigger.duration_ms);
@@ -406,8 +414,8 @@ class Engine::Impl final : public ir::StepView {
       if (action.after_ms > 0) {
         PendingAfter pending{next_seq_++, now_ + action.after_ms, r, static_cast<int32_t>(a), action.unless,
                              Stored::Of(value)};
-        timers_.insert(TimerKey{pending.due, s_->id, s_, 1, pending.seq});
-        s_->afters.push_back(std::move(pending));
+        timers_.insert(TimerKey{pending.due, s_->id, s_, 1, pending.seq, pending.unless});
+        s_->afters.insert(std::move(pending));
         continue;
       }
       Apply(r, static_cast<int32_t>(a), value, log);

@@ -25,8 +25,10 @@ struct Event {
 };
 
 struct Reject {
-  std::string_view reason;  // invalid_json, not_object, duplicate_field, missing_field, wrong_type, unknown_type, late
+  std::string_view reason;  // line_too_long, invalid_json, not_object, duplicate_field, missing_field, wrong_type,
+                            // unknown_type, unknown_member, late
   std::string field;        // empty when the reject names no field
+  std::string customer;     // the id as written, once check 7 of A38 passed (D8, E10); else empty
 };
 
 // Decodes lines for one program. Reusable and cheap to call per line.
@@ -40,8 +42,14 @@ class Decoder {
  private:
   const ir::Program& program_;
   std::unordered_map<std::string, int32_t> event_ids_;
-  std::vector<std::unordered_map<std::string, int32_t>> field_ids_;
+  // Per enum: member name -> index, so a type with 200,000 members costs one lookup.
+  std::vector<std::unordered_map<std::string_view, int64_t>> members_;
+  std::vector<uint32_t> order_;  // the line's keys sorted, reused from line to line
 };
+
+// Lines longer than this are rejected as `line_too_long` without being
+// parsed (docs/runtime.md, hostile input): memory per line stays bounded.
+inline constexpr size_t kMaxLineBytes = 1 << 20;
 
 // Epoch milliseconds from a JSON number's text: seconds, floored to the
 // millisecond, within A39's range (also used for `--until`).

@@ -1,38 +1,49 @@
 #include "runtime/sink/sink.h"
 
+#include <cerrno>
+#include <cstring>
+
 namespace qm::sink {
 
 constexpr size_t kBufferBytes = 1 << 20;
 
-FileSink::FileSink(std::FILE* actions, std::FILE* rejects, std::FILE* warnings)
-    : actions_(actions), rejects_(rejects), warnings_(warnings) {
-  action_buffer_.reserve(kBufferBytes);
+FileSink::FileSink(std::FILE* actions, std::string actions_name, std::FILE* rejects, std::string rejects_name,
+                   std::FILE* warnings)
+    : actions_{actions, std::move(actions_name), {}}, rejects_{rejects, std::move(rejects_name), {}},
+      warnings_(warnings) {
+  actions_.buffer.reserve(kBufferBytes);
 }
 
 FileSink::~FileSink() { Flush(); }
 
-void FileSink::Write(std::FILE* f, std::string& buffer, std::string_view line) {
-  buffer.append(line);
-  if (buffer.size() >= kBufferBytes) {
-    ok_ &= std::fwrite(buffer.data(), 1, buffer.size(), f) == buffer.size();
-    buffer.clear();
-  }
+// Once a write failed, nothing more is written: the outputs end where the
+// error happened, and the run reports it.
+void FileSink::Write(Target& t) {
+  if (!error_ && std::fwrite(t.buffer.data(), 1, t.buffer.size(), t.file) != t.buffer.size())
+    error_ = "cannot write `" + t.name + "`: " + std::strerror(errno);
+  t.buffer.clear();
 }
 
-void FileSink::Action(std::string_view line) { Write(actions_, action_buffer_, line); }
-void FileSink::Reject(std::string_view line) { Write(rejects_, reject_buffer_, line); }
+void FileSink::Action(std::string_view line) {
+  actions_.buffer.append(line);
+  if (actions_.buffer.size() >= kBufferBytes) Write(actions_);
+}
+
+void FileSink::Reject(std::string_view line) {
+  rejects_.buffer.append(line);
+  if (rejects_.buffer.size() >= kBufferBytes) Write(rejects_);
+}
 
 void FileSink::Warning(std::string_view message) {
   std::fprintf(warnings_, "qm: warning: %.*s\n", static_cast<int>(message.size()), message.data());
 }
 
-bool FileSink::Flush() {
-  for (auto [f, buffer] : {std::pair{actions_, &action_buffer_}, {rejects_, &reject_buffer_}}) {
-    if (!buffer->empty()) ok_ &= std::fwrite(buffer->data(), 1, buffer->size(), f) == buffer->size();
-    buffer->clear();
-    ok_ &= std::fflush(f) == 0;
+std::optional<std::string> FileSink::Flush() {
+  for (Target* t : {&actions_, &rejects_}) {
+    if (!t->buffer.empty()) Write(*t);
+    if (!error_ && std::fflush(t->file) != 0) error_ = "cannot write `" + t->name + "`: " + std::strerror(errno);
   }
-  return ok_;
+  return error_;
 }
 
 }  // namespace qm::sink

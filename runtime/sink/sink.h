@@ -4,6 +4,7 @@
 #define QM_RUNTIME_SINK_SINK_H_
 
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "runtime/engine/engine.h"
@@ -12,22 +13,29 @@ namespace qm::sink {
 
 class FileSink final : public engine::Output {
  public:
-  // Takes ownership of neither file; `warnings` receives cascade warnings.
-  FileSink(std::FILE* actions, std::FILE* rejects, std::FILE* warnings);
+  // Takes ownership of neither file; the names are for messages (`-` style
+  // names such as "standard output" are fine). `warnings` receives cascade
+  // warnings.
+  FileSink(std::FILE* actions, std::string actions_name, std::FILE* rejects, std::string rejects_name,
+           std::FILE* warnings);
   ~FileSink() override;
   void Action(std::string_view line) override;
   void Reject(std::string_view line) override;
   void Warning(std::string_view message) override;
-  // Writes buffered output; returns false on a write error.
-  bool Flush();
+  // Writes buffered output. After the first failed write, returns why,
+  // naming the file (`cannot write `out.jsonl`: No space left on device`).
+  std::optional<std::string> Flush();
 
  private:
-  void Write(std::FILE* f, std::string& buffer, std::string_view line);
-  std::FILE* actions_;
-  std::FILE* rejects_;
+  struct Target {
+    std::FILE* file;
+    std::string name;
+    std::string buffer;
+  };
+  void Write(Target& t);
+  Target actions_, rejects_;
   std::FILE* warnings_;
-  std::string action_buffer_, reject_buffer_;
-  bool ok_ = true;
+  std::optional<std::string> error_;
 };
 
 // Collects everything in memory (tests, embedding).

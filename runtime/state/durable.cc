@@ -300,14 +300,16 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
     target = static_cast<int32_t>(r.Index(shape.targets));
     last = r.I();
   }
-  s.afters.resize(r.Count());
-  for (PendingAfter& a : s.afters) {
+  s.afters.clear();
+  for (size_t n = r.Count(), k = 0; k < n && r.ok(); ++k) {
+    PendingAfter a;
     a.seq = r.U();
     a.due = r.I();
     a.rule = static_cast<int32_t>(r.Index(shape.rules));
     a.action = static_cast<int32_t>(r.U());
     a.unless = static_cast<int32_t>(r.I());
     a.value = GetStored(r);
+    if (!s.afters.insert(std::move(a)).second) return false;  // one seq twice: not a record we wrote
   }
   return r.done() && Consistent(s, schema);
 }
@@ -468,7 +470,8 @@ int64_t RemapState(CustomerState&& old, const Remap& m, const ir::Program& progr
   for (auto& [target, last] : old.pushes)
     if (m.targets[target] >= 0) to.pushes.emplace_back(m.targets[target], last);
   int64_t dropped = 0;
-  for (PendingAfter& a : old.afters) {
+  while (!old.afters.empty()) {
+    PendingAfter a = std::move(old.afters.extract(old.afters.begin()).value());
     bool kept = a.action >= 0 && static_cast<size_t>(a.action) < m.after_kept[a.rule].size() &&
                 m.after_kept[a.rule][a.action];
     if (!kept) {
@@ -483,7 +486,7 @@ int64_t RemapState(CustomerState&& old, const Remap& m, const ir::Program& progr
       for (size_t f = 0; f < m.fields.size(); ++f)
         if (m.fields[f] == action.target) a.value = RemapValue(std::move(a.value), m.members[f]);
     }
-    to.afters.push_back(std::move(a));
+    to.afters.insert(std::move(a));
   }
   return dropped;
 }
@@ -605,7 +608,9 @@ struct Opened {
 
 // Whether every file in `dir` is one RocksDB makes. A directory whose
 // creation was interrupted has some of them but no CURRENT yet.
-bool OnlyDatabaseFiles(const std::string& dir) {
+// Why `dir` cannot hold a qm state: a file RocksDB would not have written,
+// or one that is not a regular file (a FIFO there would block every reader).
+std::optional<std::string> ForeignEntry(const std::string& dir) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     std::string name = entry.path().filename().string();
@@ -613,9 +618,28 @@ bool OnlyDatabaseFiles(const std::string& dir) {
     auto ends = [&](std::string_view s) { return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0; };
     if (!(name == "CURRENT" || name == "LOCK" || name == "IDENTITY" || starts("LOG") || starts("MANIFEST-") ||
           starts("OPTIONS-") || ends(".log") || ends(".sst") || ends(".dbtmp")))
-      return false;
+      return "it holds other files (`" + name + "`)";
+    std::error_code type_ec;
+    if (!entry.is_regular_file(type_ec) || entry.is_symlink(type_ec))
+      return "`" + name + "` is not a regular file";
   }
-  return !ec;
+  if (ec) return "cannot read it: " + ec.message();
+  return std::nullopt;
+}
+
+// Whether `dir` holds committed data: a table file or a non-empty
+// write-ahead log. A creation killed before RocksDB wrote `CURRENT` leaves
+// neither (qm writes nothing before its first commit), so such a directory is
+// simply created anew; one that lost `CURRENT` after a commit is damaged.
+bool HoldsCommittedData(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    auto ends = [&](std::string_view s) { return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0; };
+    std::error_code size_ec;
+    if (ends(".sst") || (ends(".log") && entry.file_size(size_ec) > 0)) return true;
+  }
+  return false;
 }
 
 // Opens `dir` and reads its metadata. `read_only` never creates anything.
@@ -637,12 +661,21 @@ Opened OpenDatabase(const std::string& dir, bool read_only) {
     o.error = "cannot read state directory `" + dir + "`: " + ec.message();
     return o;
   }
+  if (exists) {
+    if (std::optional<std::string> foreign = ForeignEntry(dir)) {
+      o.error = "`" + dir + "` is not a qm state directory: " + *foreign;
+      return o;
+    }
+    // Refused without writing: RocksDB would create a new, empty database
+    // beside the old files, and the next run would start from scratch.
+    if (!has_database && HoldsCommittedData(dir)) {
+      o.error = "state directory `" + dir + "` is damaged: its `CURRENT` file is missing; restore it from a " +
+                "backup, or give --state a new directory";
+      return o;
+    }
+  }
   if (read_only && !has_database) {
     o.error = "`" + dir + "` is not a qm state directory: it has no database";
-    return o;
-  }
-  if (exists && !OnlyDatabaseFiles(dir)) {
-    o.error = "`" + dir + "` is not a qm state directory: it holds other files";
     return o;
   }
   rocksdb::Options options;

@@ -10,6 +10,7 @@
 #include <functional>
 #include <limits>
 #include <optional>
+#include <set>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -72,6 +73,20 @@ struct PendingAfter {
   Stored value;          // set/add value, evaluated when scheduled
 };
 
+// Pending `after`s ordered by (unless, seq): an event cancels its own range in
+// O(log n + k), and a firing timer finds its action in O(log n), so a
+// customer with 100,000 pending actions costs no more per step than one with
+// ten (docs/runtime.md, hostile input).
+struct AfterOrder {
+  using is_transparent = void;
+  using Key = std::pair<int32_t, uint64_t>;  // (unless, seq)
+  static Key KeyOf(const PendingAfter& a) { return {a.unless, a.seq}; }
+  static Key KeyOf(const Key& k) { return k; }
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const { return KeyOf(a) < KeyOf(b); }
+};
+using PendingAfters = std::set<PendingAfter, AfterOrder>;
+
 struct CustomerState {
   std::vector<Stored> profile;
   std::vector<uint8_t> tags;
@@ -80,7 +95,7 @@ struct CustomerState {
   int64_t last_any = kNever;
   std::vector<int64_t> quiet_due;    // per quiet rule: due time, kNever when disarmed
   std::vector<std::pair<int32_t, int64_t>> pushes;  // (target id, last emission)
-  std::vector<PendingAfter> afters;
+  PendingAfters afters;
   int64_t clock = kNever;            // A34
   bool seen = false;                 // has had an accepted event
   bool dirty = false;                // changed since the last commit (DurableStore)

@@ -25,6 +25,7 @@
 #include "runtime/state/state.h"
 
 #include "gtest/gtest.h"
+#include "tests/pending_conformance.h"
 
 namespace {
 
@@ -219,10 +220,12 @@ TEST(DurableState, KilledLargeStreamFinishesAsOneRun) {
 // the last run, as a nightly batch would.
 TEST(DurableState, AppendedInputContinues) {
   int cases = 0;
+  const auto pending = qm::testing_internal::PendingConformance();
   for (const fs::path& root : {fs::path(QM_SHARED_DIR) / "conformance", fs::path(QM_SOURCE_DIR) / "rules-examples",
                                fs::path(QM_SOURCE_DIR) / "tests" / "run"}) {
     for (const auto& entry : fs::directory_iterator(root)) {
       if (!fs::exists(entry.path() / "rules.qm")) continue;
+      if (root.filename() == "conformance" && pending.count(entry.path().filename().string())) continue;
       Case c{entry.path() / "rules.qm", entry.path() / "events.jsonl", {}};
       if (fs::exists(entry.path() / "args")) c.args = Words(Read(entry.path() / "args"));
       std::vector<std::string> without_until;
@@ -489,7 +492,7 @@ TEST_F(Refusal, NotAStateDirectory) {
   state_ = other.string();
   Exit e = Run();
   EXPECT_EQ(e.code, 1);
-  EXPECT_EQ(e.err, "qm: `" + state_ + "` is not a qm state directory: it holds other files\n");
+  EXPECT_EQ(e.err, "qm: `" + state_ + "` is not a qm state directory: it holds other files (`notes.txt`)\n");
   EXPECT_EQ(Read(other / "notes.txt"), "mine");
 }
 
