@@ -8,6 +8,7 @@
 // A commit writes the touched customers and the checkpoint in one synced
 // write batch: after a crash the directory holds exactly some commit.
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include <set>
 
 #include "runtime/state/state.h"
+#include "runtime/state/internal/record.h"
 
 namespace qm::state {
 namespace {
@@ -161,6 +163,10 @@ ValueKind KindOfType(const std::string& type) {
   return it == kinds.end() ? ValueKind::kEnum : it->second;
 }
 
+// Every time a run can store lies within ±2^60 ms (an event's ts within
+// years 1-9999, plus at most 10^9 days): differences of two never overflow.
+bool SaneTime(int64_t t) { return t >= -(int64_t{1} << 60) && t <= (int64_t{1} << 60); }
+
 // What decoding alone cannot check: values of the kinds their fields hold,
 // enum members that exist, actions that exist. A record that passes is safe
 // for the engine and `qm state` to read.
@@ -175,7 +181,23 @@ bool Consistent(const CustomerState& s, const Schema& schema) {
     }
   }
   for (const PendingAfter& a : s.afters)
-    if (a.action < 0 || static_cast<size_t>(a.action) >= schema.rules[a.rule].actions.size()) return false;
+    if (a.action < 0 || static_cast<size_t>(a.action) >= schema.rules[a.rule].actions.size() || !SaneTime(a.due))
+      return false;
+  // Times and counts the engine computes with: a hostile record must not make
+  // `now - t` overflow or an average's denominator (count, or count * 100
+  // for money) zero or negative, in either engine.
+  for (const Stored& v : s.profile)
+    if ((v.kind == ValueKind::kTime || v.kind == ValueKind::kDuration) && !SaneTime(v.i)) return false;
+  for (const AggregateState& a : s.aggregates) {
+    if (a.count < 0 || a.count > std::numeric_limits<int64_t>::max() / 100) return false;
+    for (const AggregateState::Entry& e : a.window)
+      if (!SaneTime(e.ts)) return false;
+  }
+  auto sane_or_never = [](int64_t t) { return t == kNever || SaneTime(t); };
+  if (!sane_or_never(s.clock) || !sane_or_never(s.last_any)) return false;
+  for (int64_t t : s.last_event) if (!sane_or_never(t)) return false;
+  for (int64_t t : s.quiet_due) if (!sane_or_never(t)) return false;
+  for (const auto& [target, last] : s.pushes) if (!SaneTime(last)) return false;
   return true;
 }
 
@@ -279,7 +301,8 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
     a.window.resize(r.Count());
     int64_t previous = 0;
     for (AggregateState::Entry& e : a.window) {
-      e.ts = previous + r.I();
+      int64_t delta = r.I();  // the window is sorted: deltas after the first are never negative
+      if ((delta < 0 && &e != &a.window.front()) || __builtin_add_overflow(previous, delta, &e.ts)) return false;
       previous = e.ts;
       e.i = r.I();
       e.d = r.D();
@@ -493,7 +516,42 @@ int64_t RemapState(CustomerState&& old, const Remap& m, const ir::Program& progr
 
 std::string BaseName(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 
+// A pending set/add holds a value its field can take (enums: a member).
+bool Runnable(const CustomerState& s, const ir::Program& program) {
+  const check::Program& p = program.checked;
+  for (const PendingAfter& a : s.afters) {
+    const check::Action& action = p.rules[a.rule].actions[a.action];
+    if (action.kind != check::ActionKind::kSet && action.kind != check::ActionKind::kAdd) continue;
+    const check::Type& type = p.profile[action.target].type;
+    if (a.value.kind == ValueKind::kUnset) continue;
+    bool is_enum = type.kind == check::TypeKind::kEnum;
+    if (is_enum != (a.value.kind == ValueKind::kEnum)) return false;
+    if (is_enum && (a.value.i < 0 || static_cast<size_t>(a.value.i) >= p.enums[type.enum_id].members.size()))
+      return false;
+  }
+  return true;
+}
+
+
 }  // namespace
+
+}  // namespace qm::state
+
+namespace qm::state_internal {
+
+std::string EncodeRecord(const state::CustomerState& s) {
+  std::string out;
+  state::EncodeState(s, out);
+  return out;
+}
+
+bool DecodeRecord(std::string_view bytes, const ir::Program& program, state::CustomerState& s) {
+  return state::DecodeState(bytes, state::Schema::Of(program), s) && state::Runnable(s, program);
+}
+
+}  // namespace qm::state_internal
+
+namespace qm::state {
 
 uint64_t StableHash(std::string_view bytes) {
   uint64_t h = 1469598103934665603ull;
@@ -642,6 +700,12 @@ bool HoldsCommittedData(const std::string& dir) {
   return false;
 }
 
+class SilentLogger final : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}
+};
+
 // Opens `dir` and reads its metadata. `read_only` never creates anything.
 Opened OpenDatabase(const std::string& dir, bool read_only) {
   namespace fs = std::filesystem;
@@ -681,7 +745,9 @@ Opened OpenDatabase(const std::string& dir, bool read_only) {
   rocksdb::Options options;
   options.create_if_missing = !read_only;
   options.paranoid_checks = true;
-  options.info_log_level = rocksdb::InfoLogLevel::ERROR_LEVEL;
+  // No LOG file: on a full disk RocksDB's file logger asserts on its next
+  // line (SIGABRT in a background thread). qm reports errors itself.
+  options.info_log = std::make_shared<SilentLogger>();
   options.keep_log_file_num = 2;
   options.compression = rocksdb::kLZ4Compression;
   rocksdb::DB* db = nullptr;
@@ -907,22 +973,6 @@ class DurableStoreImpl final : public DurableStore {
   }
 
  private:
-  // A pending set/add holds a value its field can take (enums: a member).
-  static bool Runnable(const CustomerState& s, const ir::Program& program) {
-    const check::Program& p = program.checked;
-    for (const PendingAfter& a : s.afters) {
-      const check::Action& action = p.rules[a.rule].actions[a.action];
-      if (action.kind != check::ActionKind::kSet && action.kind != check::ActionKind::kAdd) continue;
-      const check::Type& type = p.profile[action.target].type;
-      if (a.value.kind == ValueKind::kUnset) continue;
-      bool is_enum = type.kind == check::TypeKind::kEnum;
-      if (is_enum != (a.value.kind == ValueKind::kEnum)) return false;
-      if (is_enum && (a.value.i < 0 || static_cast<size_t>(a.value.i) >= p.enums[type.enum_id].members.size()))
-        return false;
-    }
-    return true;
-  }
-
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<Store> memory_;
   std::vector<CustomerState*> dirty_;

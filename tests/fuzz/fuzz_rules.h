@@ -1,0 +1,44 @@
+// The rule file the engine fuzz targets run: every value type, windowed and
+// whole-history aggregates (avg of money among them), `no` and `after`
+// timers with values, once-only and `every` pushes.
+#ifndef QM_TESTS_FUZZ_FUZZ_RULES_H_
+#define QM_TESTS_FUZZ_FUZZ_RULES_H_
+
+#include <memory>
+
+#include "compiler/driver/driver.h"
+#include "compiler/ir/ir.h"
+
+namespace qm::fuzz {
+
+inline constexpr const char* kRules = R"(
+enum 等级 { S, A, B }
+event e { i: int, m: money, n: number, b: bool, t: text, g: 等级, at: time, d: duration }
+profile {
+  total: money
+  n: number
+  seen: time
+  level: 等级
+}
+tag 高 "high"
+rule 一: when e and m > 100 and count(e within 1h) >= 2 then add total e.m, tag 高, push 券 every 1h
+rule 二: when e and t contains "x" or g in (S, A) then add profile.n e.n, set seen at
+rule 三: when no e for 1h and has 高 then untag 高, after 1h notify 客服 "回访" unless e
+rule 四: when tagged 高 and avg(e.m within 1d) > 99.995 then set total 1
+rule 五: when e and avg(e.m) > 50 and sum(e.i) < 10 and since(e) > 1m then after 2h set level e.g, after 3h add total e.m
+rule 六: when e and max(e.n within 7d) > min(e.n) and since(seen) < 1d then invite 群 every 1d
+)";
+
+// The compiled rules, kept alive with what they point into.
+struct Rules {
+  Rules() {
+    compilation = driver::CompileText("fuzz.qm", kRules);
+    program = std::make_unique<ir::Program>(ir::Lower(std::move(*compilation->program)));
+  }
+  std::unique_ptr<driver::Compilation> compilation;
+  std::unique_ptr<ir::Program> program;
+};
+
+}  // namespace qm::fuzz
+
+#endif  // QM_TESTS_FUZZ_FUZZ_RULES_H_
