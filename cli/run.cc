@@ -177,6 +177,12 @@ class LineReader {
     return "cannot read events `" + name + "`: " + std::strerror(error_);
   }
   bool failed() const { return error_ != 0; }
+  // Whether a regular file still ends where the reader stopped (pipes do).
+  bool StillEndsHere() const {
+    struct stat st {};
+    off_t offset = lseek(fd_, 0, SEEK_CUR);
+    return !regular_ || (fstat(fd_, &st) == 0 && offset >= 0 && st.st_size == offset);
+  }
   int64_t consumed() const { return consumed_; }
   bool ends_mid_line() const { return ends_mid_line_; }
   uint64_t head_hash() const {
@@ -536,6 +542,12 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
     std::optional<std::string> failed = sink.Flush();
     for (auto [file, name] : {std::pair{out, &out_name}, {rejects, &rejects_name}})
       if (!failed && fdatasync(fileno(file)) != 0) failed = "cannot write `" + *name + "`: " + std::strerror(errno);
+    // A last line without '\n' counts as complete only if the events still
+    // end there now, at the commit (docs/state.md): a writer may have been
+    // in the middle of it.
+    if (!failed && reader.ends_mid_line() && !reader.StillEndsHere())
+      failed = "events `" + events_name + "` changed while their last line, which has no newline, was read: " +
+               "it is not committed; run again to continue";
     if (!failed) {
       state::Checkpoint c;
       c.input_bytes = reader.consumed();
@@ -568,7 +580,7 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
   std::string_view line;
   while (!commit_failed && reader.Next(line)) {
     engine.ProcessLine(line, ++number);
-    if (durable != nullptr &&
+    if (durable != nullptr && !reader.ends_mid_line() &&
         (++uncommitted >= a.commit_every ||
          (number % 256 == 0 && std::chrono::steady_clock::now() - last_commit >= std::chrono::milliseconds(a.commit_ms))))
       commit();
@@ -585,8 +597,9 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
   // but nothing is committed, no timer fires for --until, and the run fails.
   if (reader.failed()) {
     if (std::optional<std::string> failed = sink.Flush()) std::fprintf(stderr, "qm: %s\n", failed->c_str());
-    std::fprintf(stderr, "qm: %s after line %lld; nothing after the last commit is kept\n",
-                 reader.Error(events_name).c_str(), static_cast<long long>(number));
+    std::fprintf(stderr, "qm: %s (after line %lld)%s\n", reader.Error(events_name).c_str(),
+                 static_cast<long long>(number),
+                 durable != nullptr ? ("; the state in `" + state_dir + "` keeps its last commit").c_str() : "");
     return 1;
   }
   if (a.until) engine.FireUntil(*a.until);

@@ -26,72 +26,27 @@
 
 #include "gtest/gtest.h"
 #include "tests/pending_conformance.h"
+#include "tests/support/qm_process.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string Read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using qm::testing_internal::Exit;
+using qm::testing_internal::Read;
+using qm::testing_internal::RunOptions;
+using qm::testing_internal::Write;
 
-void Write(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
-
-// A fresh directory per test: ctest runs tests in parallel.
-fs::path TempDir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("qm_state_test_" + std::to_string(getpid()) + "_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-struct Exit {
-  bool killed = false;
-  int code = -1;
-  std::string err;
-};
+fs::path TempDir(const std::string& name) { return qm::testing_internal::TempDir("qm_state_test", name); }
 
 // Runs qm with `args`; when `kill_after` is set, sends SIGKILL after that long
 // unless it has finished. Standard output goes to `out_path`, if given.
 Exit Qm(const std::vector<std::string>& args, std::optional<std::chrono::microseconds> kill_after = {},
         const std::string& out_path = "/dev/null") {
-  char err_path[] = "/tmp/qm_state_test_errXXXXXX";
-  int err_fd = mkstemp(err_path);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(out_fd, 1);
-    dup2(err_fd, 2);
-    std::vector<char*> argv{const_cast<char*>(QM_BINARY)};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(QM_BINARY, argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  if (kill_after) {
-    auto deadline = std::chrono::steady_clock::now() + *kill_after;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() >= deadline) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        break;
-      }
-      usleep(200);
-    }
-  } else {
-    waitpid(pid, &status, 0);
-  }
-  Exit e;
-  e.killed = WIFSIGNALED(status);
-  e.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  e.err = Read(err_path);
-  close(err_fd);
-  unlink(err_path);
-  return e;
+  RunOptions o;
+  o.kill_after = kill_after;
+  o.out_path = out_path;
+  return qm::testing_internal::RunQm(args, o);
 }
 
 std::vector<std::string> Words(const std::string& text) {
