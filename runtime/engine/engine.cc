@@ -218,7 +218,7 @@ class Engine::Impl final : public ir::StepView {
 
  private:
   // A38's line; D8: with the customer as written once check 7 passed.
-  void Reject(int64_t line_number, std::string_view reason, const std::string& field, const std::string& customer) {
+  void Reject(int64_t line_number, std::string_view reason, const std::string& field, std::string_view customer) {
     std::string line = "{\"line\":" + std::to_string(line_number);
     if (!customer.empty()) {
       line += ",\"customer\":";
@@ -315,6 +315,7 @@ class Engine::Impl final : public ir::StepView {
     }
     // A27: an accepted E before the due time cancels `after ... unless E`.
     for (int32_t unless : {check::kAnyEvent, type}) {
+      if (s.afters.empty()) break;
       auto first = s.afters.lower_bound(AfterOrder::Key{unless, 0});
       auto last = s.afters.lower_bound(AfterOrder::Key{unless + 1, 0});
       for (auto it = first; it != last; ++it) timers_.erase(TimerKey{it->due, s.id, &s, 1, it->seq});

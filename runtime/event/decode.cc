@@ -385,7 +385,7 @@ Decoder::Decoder(const ir::Program& program) : program_(program) {
 
 bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
   reject.field.clear();
-  reject.customer.clear();
+  reject.customer = {};
   auto fail = [&](std::string_view reason, std::string field = {}) {
     reject.reason = reason;
     reject.field = std::move(field);
@@ -398,21 +398,38 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
   if (!JsonReader(line).ReadTop(is_object, pool, count)) return fail("invalid_json");
   std::span<const Member> members(pool.data(), count);
   if (!is_object) return fail("not_object");
-  // Keys sorted by (key, position): duplicates and lookups cost O(n log n) on
-  // a line with 100,000 keys, where pairwise checks would cost O(n²).
-  order_.resize(count);
-  for (uint32_t i = 0; i < count; ++i) order_[i] = i;
-  std::sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
-    int c = members[a].key.compare(members[b].key);
-    return c != 0 ? c < 0 : a < b;
-  });
-  // A38 check 3 names the first key that appears a second time: the smallest
-  // position that is not the first of its key.
+  // A38 check 3 names the first key that appears a second time. Typical
+  // lines have a handful of keys, where pairwise comparison is cheapest; past
+  // kPairwiseKeys the keys are sorted by (key, position), so a line with
+  // 100,000 keys costs O(n log n), not O(n²).
+  constexpr size_t kPairwiseKeys = 16;
+  const bool sorted = count > kPairwiseKeys;
   size_t duplicate = count;
-  for (size_t k = 1; k < count; ++k)
-    if (members[order_[k]].key == members[order_[k - 1]].key) duplicate = std::min<size_t>(duplicate, order_[k]);
+  if (!sorted) {
+    for (size_t i = 1; i < count && duplicate == count; ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (members[i].key == members[j].key) {
+          duplicate = i;
+          break;
+        }
+  } else {
+    order_.resize(count);
+    for (uint32_t i = 0; i < count; ++i) order_[i] = i;
+    std::sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
+      int c = members[a].key.compare(members[b].key);
+      return c != 0 ? c < 0 : a < b;
+    });
+    // The smallest position that is not the first of its key.
+    for (size_t k = 1; k < count; ++k)
+      if (members[order_[k]].key == members[order_[k - 1]].key) duplicate = std::min<size_t>(duplicate, order_[k]);
+  }
   if (duplicate < count) return fail("duplicate_field", members[duplicate].key);
   auto find = [&](std::string_view key) -> const Member* {
+    if (!sorted) {
+      for (const Member& m : members)
+        if (m.key == key) return &m;
+      return nullptr;
+    }
     auto it = std::lower_bound(order_.begin(), order_.end(), key,
                                [&](uint32_t m, std::string_view k) { return members[m].key < k; });
     return it != order_.end() && members[*it].key == key ? &members[*it] : nullptr;

@@ -28,7 +28,8 @@ struct Reject {
   std::string_view reason;  // line_too_long, invalid_json, not_object, duplicate_field, missing_field, wrong_type,
                             // unknown_type, unknown_member, late
   std::string field;        // empty when the reject names no field
-  std::string customer;     // the id as written, once check 7 of A38 passed (D8, E10); else empty
+  std::string_view customer;  // the id as written, once check 7 of A38 passed (D8, E10); else empty.
+                              // Valid until the next Decode.
 };
 
 // Decodes lines for one program. Reusable and cheap to call per line.
