@@ -90,3 +90,41 @@ TEST(Number, FormatsLikeEcmaScript) {  // A42
 
 }  // namespace
 }  // namespace qm
+
+namespace qm {
+namespace {
+
+// Past 16 keys the decoder sorts them (A38 check 3 stays "the first key that
+// appears a second time"); both ways must find the same fields.
+TEST_F(DecodeTest, ManyKeysAreReadAsFewKeys) {
+  for (int extra : {0, 3, 13, 14, 40, 2000}) {
+    std::string line = R"({"ts":1,"g":"A","zz":1)";
+    for (int k = 0; k < extra; ++k) line += ",\"x" + std::to_string(k) + "\":[" + std::to_string(k) + "]";
+    line += R"(,"i":7,"type":"e","m":"1.50","customer":"c9"})";
+    ASSERT_EQ(Decode(line), "") << extra;
+    EXPECT_EQ(event_.customer, "c9");
+    EXPECT_EQ(event_.fields[0].i, 7);
+    EXPECT_EQ(event_.fields[1].i, 150);
+    EXPECT_EQ(event_.fields[5].i, 1);  // `A`
+    EXPECT_TRUE(event_.fields[2].unset());
+    // `x1` (when there is one) appears a second time before `zz` does: it is reported.
+    std::string twice = line.substr(0, line.size() - 1) + R"(,"x1":3,"zz":2})";
+    EXPECT_EQ(Decode(twice), extra > 1 ? "duplicate_field/x1" : "duplicate_field/zz") << extra;
+  }
+}
+
+TEST_F(DecodeTest, RejectsNameTheCustomerOnlyAfterCheck7) {  // D8, E10
+  event::Reject reject;
+  ASSERT_FALSE(decoder_->Decode(R"({"type":"e","customer":"客户","ts":1,"g":""})", event_, reject));
+  EXPECT_EQ(reject.reason, "unknown_member");
+  EXPECT_EQ(reject.customer, "客户");
+  ASSERT_FALSE(decoder_->Decode(R"({"type":"e","customer":"c","ts":1,"g":1})", event_, reject));
+  EXPECT_EQ(reject.reason, "wrong_type");
+  ASSERT_FALSE(decoder_->Decode(R"({"type":"e","customer":"","ts":1})", event_, reject));
+  EXPECT_EQ(reject.customer, "");
+  ASSERT_FALSE(decoder_->Decode(R"({"type":"f","customer":"c","ts":1})", event_, reject));
+  EXPECT_EQ(reject.customer, "");
+}
+
+}  // namespace
+}  // namespace qm
