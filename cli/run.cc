@@ -271,8 +271,8 @@ void PrintSummary(const engine::Stats& stats, double seconds, std::FILE* to) {
   std::fprintf(to, "  rejects: %lld%s\n", static_cast<long long>(total_rejects), rejects.c_str());
 }
 
-// Opens an output a durable run continues: cut back to what the state
-// committed (a crash may have left more), or refused when shorter.
+// Opens an output a durable run continues, refused when shorter than the
+// state says it is (it was cut or replaced). Nothing is cut yet: see CutBack.
 std::FILE* OpenContinued(const std::string& path, int64_t committed, const std::string& state_dir,
                          std::string& error) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -295,12 +295,15 @@ std::FILE* OpenContinued(const std::string& path, int64_t committed, const std::
     close(fd);
     return nullptr;
   }
-  if (ftruncate(fd, committed) != 0 || lseek(fd, committed, SEEK_SET) != committed) {
-    error = "cannot write `" + path + "`: " + std::strerror(errno);
-    close(fd);
-    return nullptr;
-  }
   return fdopen(fd, "wb");
+}
+
+// Cuts an output back to what the state committed (a crash may have left
+// more) and positions it there.
+std::optional<std::string> CutBack(std::FILE* file, const std::string& path, int64_t committed) {
+  if (ftruncate(fileno(file), committed) != 0 || fseeko(file, committed, SEEK_SET) != 0)
+    return "cannot write `" + path + "`: " + std::strerror(errno);
+  return std::nullopt;
 }
 
 // What a path names: the file's identity when it exists, else its absolute
@@ -528,6 +531,18 @@ int RunCommand(const std::vector<std::string>& args, Lang lang) {
       std::fprintf(stderr, "qm: %s (state `%s`)\n", refused->c_str(), state_dir.c_str());
       return 1;
     }
+  }
+  // Every check passed: only now is anything written (docs/state.md).
+  if (durable != nullptr) {
+    std::optional<std::string> failed = durable->BeginWriting();
+    if (!failed) failed = CutBack(out, a.out, resumed ? resumed->actions_bytes : 0);
+    if (!failed) failed = CutBack(rejects, a.rejects, resumed ? resumed->rejects_bytes : 0);
+    if (failed) {
+      std::fprintf(stderr, "qm: %s\n", failed->c_str());
+      return 1;
+    }
+  }
+  if (resumed) {
     number = resumed->input_lines;
     engine.Resume();
     std::fprintf(stderr, "qm run: continuing the state in `%s` after line %lld (%zu customer%s)\n",

@@ -706,13 +706,20 @@ class SilentLogger final : public rocksdb::Logger {
   void Logv(const char*, va_list) override {}
 };
 
-// Opens `dir` and reads its metadata. `read_only` never creates anything.
-Opened OpenDatabase(const std::string& dir, bool read_only) {
+// How a state directory is opened: kShow and kInspect never write anything
+// (kInspect takes a missing or empty directory for a new one; kShow refuses
+// it); kWrite creates what is missing.
+enum class Access { kShow, kInspect, kWrite };
+
+// Opens `dir` and reads its metadata.
+Opened OpenDatabase(const std::string& dir, Access access) {
   namespace fs = std::filesystem;
+  const bool read_only = access != Access::kWrite;
   Opened o;
   std::error_code ec;
   bool exists = fs::exists(dir, ec);
-  if (read_only && !exists) {
+  if (access == Access::kInspect && !exists && !ec) return o;  // a new directory
+  if (access == Access::kShow && !exists) {
     o.error = "no state directory `" + dir + "`";
     return o;
   }
@@ -738,7 +745,8 @@ Opened OpenDatabase(const std::string& dir, bool read_only) {
       return o;
     }
   }
-  if (read_only && !has_database) {
+  if (access == Access::kInspect && !has_database) return o;  // nothing committed yet: a new directory
+  if (access == Access::kShow && !has_database) {
     o.error = "`" + dir + "` is not a qm state directory: it has no database";
     return o;
   }
@@ -777,7 +785,7 @@ Opened OpenDatabase(const std::string& dir, bool read_only) {
     if (has_keys) {
       o.error = "`" + dir + "` is not a qm state directory: a RocksDB database without qm's metadata";
       o.db.reset();
-    } else if (read_only) {
+    } else if (access == Access::kShow) {
       o.error = "state directory `" + dir + "` is empty: no run has committed to it yet";
       o.db.reset();
     }
@@ -885,15 +893,31 @@ std::string Join(const std::vector<std::string>& items) {
 
 class DurableStoreImpl final : public DurableStore {
  public:
-  DurableStoreImpl(std::unique_ptr<rocksdb::DB> db, const ir::Program& program, std::optional<Checkpoint> checkpoint,
-                   std::string schema_bytes, bool schema_changed)
-      : db_(std::move(db)), memory_(MakeMemoryStore(program)), checkpoint_(std::move(checkpoint)),
-        schema_bytes_(std::move(schema_bytes)), write_schema_(schema_changed) {}
+  // `db` is open read-only (or null for a new directory) until BeginWriting.
+  DurableStoreImpl(std::string dir, std::unique_ptr<rocksdb::DB> db, const ir::Program& program,
+                   std::optional<Checkpoint> checkpoint, std::string schema_bytes, bool schema_changed)
+      : dir_(std::move(dir)), db_(std::move(db)), memory_(MakeMemoryStore(program)),
+        checkpoint_(std::move(checkpoint)), schema_bytes_(std::move(schema_bytes)), write_schema_(schema_changed) {}
 
   // The committed state goes from the write-ahead log into a compressed
   // table, so the directory is compact and the next open replays no log.
   // Nothing is lost if this fails: the log holds every commit.
-  ~DurableStoreImpl() override { db_->Flush(rocksdb::FlushOptions()); }
+  ~DurableStoreImpl() override {
+    if (writable_) db_->Flush(rocksdb::FlushOptions());
+  }
+
+  std::optional<std::string> BeginWriting() override {
+    db_.reset();  // the read-only handle
+    Opened o = OpenDatabase(dir_, Access::kWrite);
+    if (!o.db) return o.error;
+    // Another process may have committed between the two opens.
+    auto encoded = [](const std::optional<Checkpoint>& c) { return c ? EncodeCheckpoint(*c) : std::string(); };
+    if (encoded(o.checkpoint) != encoded(checkpoint_))
+      return "state directory `" + dir_ + "` changed while it was being opened: is another qm using it?";
+    db_ = std::move(o.db);
+    writable_ = true;
+    return std::nullopt;
+  }
 
   CustomerState* Find(const std::string& customer) override { return memory_->Find(customer); }
   CustomerState& Create(const std::string& customer) override {
@@ -973,7 +997,9 @@ class DurableStoreImpl final : public DurableStore {
   }
 
  private:
+  std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;
+  bool writable_ = false;
   std::unique_ptr<Store> memory_;
   std::vector<CustomerState*> dirty_;
   size_t last_batch_bytes_ = 0;
@@ -1039,8 +1065,10 @@ class StateReaderImpl final : public StateReader {
 
 DurableStore::OpenResult DurableStore::Open(const std::string& dir, const ir::Program& program) {
   OpenResult result;
-  Opened o = OpenDatabase(dir, false);
-  if (!o.db) {
+  // Everything a run may refuse is decided on a read-only handle, so a refused
+  // directory is never written (BeginWriting opens it for writing).
+  Opened o = OpenDatabase(dir, Access::kInspect);
+  if (!o.error.empty()) {
     result.error = o.error;
     return result;
   }
@@ -1058,7 +1086,7 @@ DurableStore::OpenResult DurableStore::Open(const std::string& dir, const ir::Pr
     if (!result.changes.empty()) return result;
     DescribeChanges(*o.schema, now, result.notices);
   }
-  auto store = std::make_unique<DurableStoreImpl>(std::move(o.db), program, o.checkpoint, std::move(now_bytes),
+  auto store = std::make_unique<DurableStoreImpl>(dir, std::move(o.db), program, o.checkpoint, std::move(now_bytes),
                                                   fresh || changed);
   if (!fresh) {
     if (auto error = store->Load(dir, program, *o.schema, changed, result.notices)) {
@@ -1071,7 +1099,7 @@ DurableStore::OpenResult DurableStore::Open(const std::string& dir, const ir::Pr
 }
 
 std::unique_ptr<StateReader> StateReader::Open(const std::string& dir, std::string* error) {
-  Opened o = OpenDatabase(dir, true);
+  Opened o = OpenDatabase(dir, Access::kShow);
   if (!o.db) {
     *error = o.error;
     return nullptr;

@@ -189,8 +189,15 @@ class DurableStore : public Store {
     std::vector<Diagnostic> changes;    // incompatible schema changes (E0501), each one
     std::vector<std::string> notices;   // compatible changes worth telling
   };
-  // Opens `dir` for `program`, creating it when missing or empty.
+  // Reads `dir` for `program` without writing anything: format, schema
+  // (E0501) and every record are checked and loaded. A missing or empty
+  // directory is a new one. Call BeginWriting before the first Commit.
   static OpenResult Open(const std::string& dir, const ir::Program& program);
+
+  // Opens the directory for writing (creating it when new), once the caller
+  // has made its own checks (input, outputs, --tz): a refused run writes
+  // nothing. Returns an error message.
+  virtual std::optional<std::string> BeginWriting() = 0;
 
   // The last committed checkpoint; none for a new directory.
   virtual const std::optional<Checkpoint>& checkpoint() const = 0;

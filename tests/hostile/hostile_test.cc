@@ -415,6 +415,44 @@ TEST_F(Hostile, StateWithoutCurrentIsRefusedAndLeftAsItWas) {
   EXPECT_NE(show.err.find("its `CURRENT` file is missing"), std::string::npos) << show.err;
 }
 
+// Every refusal is decided on a read-only handle: the directory keeps its
+// files, byte for byte in size (a read-write open writes a new manifest).
+TEST_F(Hostile, RefusedRunsWriteNothingToTheStateDirectory) {
+  std::string events = Path("events.jsonl");
+  Write(events, Orders(100, 10));
+  std::vector<std::string> args = {"--out", Path("a"), "--rejects", Path("r"), "--state", Path("state")};
+  ASSERT_EQ(Run(events, args).code, 0);
+  auto before = Listing(Path("state"));
+  Write(Path("other.jsonl"), Orders(100, 11));
+  Write(Path("removed.qm"), "event order { amount: money }\nrule r: when order then push VIP群\n");  // field and tag gone
+  Write(Path("unrelated.qm"), "event visit { page: text }\nrule r: when visit then push X\n");
+  struct Case {
+    std::string what;
+    std::vector<std::string> command;
+  };
+  auto run = [&](const std::string& rules, const std::string& ev, std::vector<std::string> extra) {
+    std::vector<std::string> c = {"run", rules, "--events", ev};
+    c.insert(c.end(), args.begin(), args.end());
+    c.insert(c.end(), extra.begin(), extra.end());
+    return c;
+  };
+  std::vector<Case> cases = {
+      {"another --tz", run(rules_, events, {"--tz", "Z"})},
+      {"other events", run(rules_, Path("other.jsonl"), {})},
+      {"incompatible rules (E0501)", run(Path("removed.qm"), events, {})},
+      {"another rule set", run(Path("unrelated.qm"), events, {})},
+  };
+  for (const Case& c : cases) {
+    Exit e = RunQm(c.command);
+    EXPECT_EQ(e.code, 1) << c.what << "\n" << e.err;
+    EXPECT_EQ(Listing(Path("state")), before) << c.what;
+  }
+  Write(Path("a"), "");  // an output cut since the commit
+  Exit cut = Run(events, args);
+  EXPECT_EQ(cut.code, 1) << cut.err;
+  EXPECT_EQ(Listing(Path("state")), before) << "cut output";
+}
+
 TEST_F(Hostile, FifoInAStateDirectoryIsRefusedWithoutBlocking) {
   std::string events = Path("events.jsonl");
   Write(events, Orders(100, 10));
