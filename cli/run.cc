@@ -18,7 +18,7 @@
 #include "compiler/jit/jit.h"
 #include "runtime/event/decode.h"
 #include "runtime/sink/sink.h"
-#include "runtime/state/state.h"
+#include "runtime/state/durable.h"
 
 namespace qm::cli {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "cli/commands.h"
 #include "compiler/source/source.h"
-#include "runtime/state/state.h"
+#include "runtime/state/durable.h"
 
 namespace qm::cli {
 namespace {

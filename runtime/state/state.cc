@@ -101,4 +101,13 @@ std::unique_ptr<Store> MakeMemoryStore(const ir::Program& program) {
   return std::make_unique<MemoryStore>(program);
 }
 
+uint64_t StableHash(std::string_view bytes) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
 }  // namespace qm::state

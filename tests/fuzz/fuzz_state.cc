@@ -15,7 +15,7 @@
 #include "compiler/interp/interp.h"
 #include "compiler/jit/jit.h"
 #include "runtime/sink/sink.h"
-#include "runtime/state/internal/record.h"
+#include "runtime/state/internal/codec.h"
 #include "tests/fuzz/fuzz_rules.h"
 
 namespace {

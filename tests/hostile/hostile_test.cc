@@ -19,7 +19,7 @@
 #include <rocksdb/db.h>
 
 #include "compiler/driver/driver.h"
-#include "runtime/state/internal/record.h"
+#include "runtime/state/internal/codec.h"
 #include "gtest/gtest.h"
 #include "tests/support/qm_process.h"
 

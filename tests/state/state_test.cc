@@ -22,7 +22,7 @@
 #include <rocksdb/db.h>
 
 #include "compiler/driver/driver.h"
-#include "runtime/state/state.h"
+#include "runtime/state/durable.h"
 
 #include "gtest/gtest.h"
 #include "tests/pending_conformance.h"

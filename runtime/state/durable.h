@@ -1,0 +1,112 @@
+// Durable state: customer states kept in a RocksDB directory with atomic
+// checkpoints, so a run killed at any moment and rerun writes exactly what
+// one uninterrupted run writes (docs/state.md). Its own library (qm_durable):
+// hosts that never keep state do not link RocksDB.
+#ifndef QM_RUNTIME_STATE_DURABLE_H_
+#define QM_RUNTIME_STATE_DURABLE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/diag/diag.h"
+#include "runtime/state/state.h"
+
+namespace qm::state {
+
+// Where a durable run stands. It is committed in the same atomic batch as the
+// states it produced, so state, input position and output lengths always
+// agree (docs/state.md).
+struct Checkpoint {
+  int64_t input_bytes = 0;           // consumed, always whole lines
+  int64_t input_lines = 0;           // physical lines consumed
+  bool input_ends_mid_line = false;  // the last consumed line had no '\n' (end of input)
+  uint64_t input_head_hash = 0;      // of the first min(input_bytes, kHeadBytes) bytes
+  uint64_t input_tail_hash = 0;      // of the last min(input_bytes, kTailBytes) bytes
+  int64_t actions_bytes = 0;         // of the actions output
+  int64_t rejects_bytes = 0;         // of the rejects output
+  int32_t tz_minutes = 0;            // --tz: a resumed run must print times alike
+
+  static constexpr int64_t kHeadBytes = 64 << 10;
+  static constexpr int64_t kTailBytes = 4 << 10;
+};
+
+// What a rule set keeps in state, by name, so that state written under one
+// version of a rule set is read under the next: states are encoded by
+// position in the schema they were written with and remapped by name.
+struct Schema {
+  struct Field {
+    std::string name;
+    std::string type;  // as check::Program::TypeName spells it; enums by that name
+  };
+  struct Enum {
+    std::string name;  // the type's spelling (`Stage`, `enum of 等级`)
+    std::vector<std::string> members;
+  };
+  struct Rule {
+    std::string name;
+    std::vector<std::string> actions;  // what each action does, to match pending `after`s
+  };
+  std::vector<std::string> rule_files;  // base names, for messages
+  std::vector<std::string> events;
+  std::vector<Field> fields;
+  std::vector<Enum> enums;
+  std::vector<std::string> tags;
+  std::vector<std::string> aggregates;   // spelling and value type
+  std::vector<int64_t> aggregate_windows;  // `within`, ms; 0 for whole history
+  std::vector<std::string> quiet_rules;  // rule name and trigger
+  std::vector<std::string> targets;      // push/invite targets (ir::Program::targets)
+  std::vector<Rule> rules;
+
+  static Schema Of(const ir::Program& program);
+  std::string Encode() const;
+  static std::optional<Schema> Decode(std::string_view bytes);
+  const Enum* FindEnum(std::string_view name) const;
+};
+
+// Customer states kept in memory, loaded from and committed to a RocksDB
+// directory. One process at a time (RocksDB's lock).
+class DurableStore : public Store {
+ public:
+  struct OpenResult {
+    std::unique_ptr<DurableStore> store;
+    std::string error;                  // set when the directory cannot be used
+    std::vector<Diagnostic> changes;    // incompatible schema changes (E0501), each one
+    std::vector<std::string> notices;   // compatible changes worth telling
+  };
+  // Reads `dir` for `program` without writing anything: format, schema
+  // (E0501) and every record are checked and loaded. A missing or empty
+  // directory is a new one. Call BeginWriting before the first Commit.
+  static OpenResult Open(const std::string& dir, const ir::Program& program);
+
+  // Opens the directory for writing (creating it when new), once the caller
+  // has made its own checks (input, outputs, --tz): a refused run writes
+  // nothing. Returns an error message.
+  virtual std::optional<std::string> BeginWriting() = 0;
+
+  // The last committed checkpoint; none for a new directory.
+  virtual const std::optional<Checkpoint>& checkpoint() const = 0;
+  // Writes every state touched since the last commit and `checkpoint` in one
+  // atomic, synced batch. Returns an error message on failure.
+  virtual std::optional<std::string> Commit(const Checkpoint& checkpoint) = 0;
+};
+
+// Read-only access to a state directory without its rule set (`qm state`):
+// states decoded against the stored schema.
+class StateReader {
+ public:
+  static std::unique_ptr<StateReader> Open(const std::string& dir, std::string* error);
+  virtual ~StateReader() = default;
+  virtual const Schema& schema() const = 0;
+  virtual const std::optional<Checkpoint>& checkpoint() const = 0;
+  // Customers in id byte order. Returns an error message for a record that
+  // cannot be read.
+  virtual std::optional<std::string> ForEach(
+      const std::function<void(const std::string& id, const CustomerState& state)>& visit) = 0;
+  virtual std::optional<std::string> Get(const std::string& id, std::optional<CustomerState>& state) = 0;
+};
+
+}  // namespace qm::state
+
+#endif  // QM_RUNTIME_STATE_DURABLE_H_

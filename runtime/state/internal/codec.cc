@@ -1,0 +1,282 @@
+#include "runtime/state/internal/codec.h"
+
+#include <limits>
+#include <map>
+
+namespace qm::state_internal {
+
+using state::AggregateState;
+using state::kNever;
+using state::PendingAfter;
+
+// ----------------------------------------------------------------- values
+
+void PutStored(Writer& w, const Stored& v) {
+  w.U(static_cast<uint8_t>(v.kind));
+  switch (v.kind) {
+    case ValueKind::kUnset: break;
+    case ValueKind::kNumber: w.D(v.d); break;
+    case ValueKind::kText: w.S(v.text); break;
+    default: w.I(v.i); break;
+  }
+}
+
+Stored GetStored(Reader& r) {
+  Stored v;
+  uint64_t kind = r.U();
+  if (kind > static_cast<uint64_t>(ValueKind::kEnum) || kind == static_cast<uint64_t>(ValueKind::kRatio)) {
+    r.Index(0);  // fails the reader
+    return v;
+  }
+  v.kind = static_cast<ValueKind>(kind);
+  switch (v.kind) {
+    case ValueKind::kUnset: break;
+    case ValueKind::kNumber: v.d = r.D(); break;
+    case ValueKind::kText: v.text = r.S(); break;
+    default: v.i = r.I(); break;
+  }
+  return v;
+}
+
+// The kind a profile field of type `type` (as the schema spells it) holds.
+ValueKind KindOfType(const std::string& type) {
+  static const std::map<std::string, ValueKind, std::less<>> kinds = {
+      {"int", ValueKind::kInt},   {"number", ValueKind::kNumber}, {"money", ValueKind::kMoney},
+      {"bool", ValueKind::kBool}, {"text", ValueKind::kText},     {"time", ValueKind::kTime},
+      {"duration", ValueKind::kDuration}};
+  auto it = kinds.find(type);
+  return it == kinds.end() ? ValueKind::kEnum : it->second;
+}
+
+// Every time a run can store lies within ±2^60 ms (an event's ts within
+// years 1-9999, plus at most 10^9 days): differences of two never overflow.
+static bool SaneTime(int64_t t) { return t >= -(int64_t{1} << 60) && t <= (int64_t{1} << 60); }
+
+// What decoding alone cannot check: values of the kinds their fields hold,
+// enum members that exist, actions that exist. A record that passes is safe
+// for the engine and `qm state` to read.
+static bool Consistent(const CustomerState& s, const Schema& schema) {
+  for (size_t f = 0; f < s.profile.size(); ++f) {
+    const Stored& v = s.profile[f];
+    if (v.kind == ValueKind::kUnset) continue;
+    if (v.kind != KindOfType(schema.fields[f].type)) return false;
+    if (v.kind == ValueKind::kEnum) {
+      const Schema::Enum* e = schema.FindEnum(schema.fields[f].type);
+      if (e == nullptr || v.i < 0 || static_cast<size_t>(v.i) >= e->members.size()) return false;
+    }
+  }
+  for (const PendingAfter& a : s.afters)
+    if (a.action < 0 || static_cast<size_t>(a.action) >= schema.rules[a.rule].actions.size() || !SaneTime(a.due))
+      return false;
+  // Times and counts the engine computes with: a hostile record must not make
+  // `now - t` overflow or an average's denominator (count, or count * 100
+  // for money) zero or negative, in either engine.
+  for (const Stored& v : s.profile)
+    if ((v.kind == ValueKind::kTime || v.kind == ValueKind::kDuration) && !SaneTime(v.i)) return false;
+  for (const AggregateState& a : s.aggregates) {
+    if (a.count < 0 || a.count > std::numeric_limits<int64_t>::max() / 100) return false;
+    for (const AggregateState::Entry& e : a.window)
+      if (!SaneTime(e.ts)) return false;
+  }
+  auto sane_or_never = [](int64_t t) { return t == kNever || SaneTime(t); };
+  if (!sane_or_never(s.clock) || !sane_or_never(s.last_any)) return false;
+  for (int64_t t : s.last_event) if (!sane_or_never(t)) return false;
+  for (int64_t t : s.quiet_due) if (!sane_or_never(t)) return false;
+  for (const auto& [target, last] : s.pushes) if (!SaneTime(last)) return false;
+  return true;
+}
+
+// ------------------------------------------------------------ one customer
+
+// Sizes of the per-schema vectors of a CustomerState.
+struct Shape {
+  size_t fields, tags, aggregates, events, quiet, targets, rules;
+  explicit Shape(const Schema& s)
+      : fields(s.fields.size()), tags(s.tags.size()), aggregates(s.aggregates.size()), events(s.events.size()),
+        quiet(s.quiet_rules.size()), targets(s.targets.size()), rules(s.rules.size()) {}
+};
+
+void EncodeState(const CustomerState& s, std::string& out) {
+  Writer w(out);
+  w.U(s.seen);
+  w.I(s.clock);
+  w.I(s.last_any);
+  for (const Stored& v : s.profile) PutStored(w, v);
+  size_t tagged = 0;
+  for (uint8_t t : s.tags) tagged += t != 0;
+  w.U(tagged);
+  for (size_t t = 0; t < s.tags.size(); ++t)
+    if (s.tags[t]) w.U(t);
+  size_t live = 0;
+  for (const AggregateState& a : s.aggregates) live += a.count != 0 || a.head < a.window.size();
+  w.U(live);
+  for (size_t i = 0; i < s.aggregates.size(); ++i) {
+    const AggregateState& a = s.aggregates[i];
+    if (a.count == 0 && a.head >= a.window.size()) continue;
+    w.U(i);
+    w.I(a.count);
+    w.I(static_cast<int64_t>(static_cast<unsigned __int128>(a.sum) >> 64));
+    w.U(static_cast<uint64_t>(a.sum));
+    w.D(a.dsum);
+    w.I(a.min_i);
+    w.I(a.max_i);
+    w.D(a.min_d);
+    w.D(a.max_d);
+    w.U(a.window.size() - a.head);
+    int64_t previous = 0;
+    for (size_t e = a.head; e < a.window.size(); ++e) {
+      w.I(a.window[e].ts - previous);  // sorted: small deltas
+      previous = a.window[e].ts;
+      w.I(a.window[e].i);
+      w.D(a.window[e].d);
+    }
+  }
+  size_t seen_events = 0;
+  for (int64_t t : s.last_event) seen_events += t != kNever;
+  w.U(seen_events);
+  for (size_t e = 0; e < s.last_event.size(); ++e)
+    if (s.last_event[e] != kNever) w.U(e), w.I(s.last_event[e]);
+  size_t armed = 0;
+  for (int64_t t : s.quiet_due) armed += t != kNever;
+  w.U(armed);
+  for (size_t q = 0; q < s.quiet_due.size(); ++q)
+    if (s.quiet_due[q] != kNever) w.U(q), w.I(s.quiet_due[q]);
+  w.U(s.pushes.size());
+  for (const auto& [target, last] : s.pushes) w.U(static_cast<uint64_t>(target)), w.I(last);
+  w.U(s.afters.size());
+  for (const PendingAfter& a : s.afters) {
+    w.U(a.seq);
+    w.I(a.due);
+    w.U(static_cast<uint64_t>(a.rule));
+    w.U(static_cast<uint64_t>(a.action));
+    w.I(a.unless);
+    PutStored(w, a.value);
+  }
+}
+
+// Decodes a state written against `schema`; returns false for bytes that are
+// not such a state.
+bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s) {
+  Shape shape(schema);
+  Reader r(bytes);
+  s.seen = r.U() != 0;
+  s.clock = r.I();
+  s.last_any = r.I();
+  s.profile.resize(shape.fields);
+  for (Stored& v : s.profile) v = GetStored(r);
+  s.tags.assign(shape.tags, 0);
+  for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
+    size_t t = r.Index(shape.tags);
+    if (r.ok()) s.tags[t] = 1;
+  }
+  s.aggregates.assign(shape.aggregates, AggregateState{});
+  for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
+    size_t index = r.Index(shape.aggregates);
+    if (!r.ok()) break;
+    AggregateState& a = s.aggregates[index];
+    a.count = r.I();
+    int64_t high = r.I();
+    uint64_t low = r.U();
+    a.sum = static_cast<__int128>((static_cast<unsigned __int128>(static_cast<uint64_t>(high)) << 64) | low);
+    a.dsum = r.D();
+    a.min_i = r.I();
+    a.max_i = r.I();
+    a.min_d = r.D();
+    a.max_d = r.D();
+    a.window.resize(r.Count());
+    int64_t previous = 0;
+    for (AggregateState::Entry& e : a.window) {
+      int64_t delta = r.I();  // the window is sorted: deltas after the first are never negative
+      if ((delta < 0 && &e != &a.window.front()) || __builtin_add_overflow(previous, delta, &e.ts)) return false;
+      previous = e.ts;
+      e.i = r.I();
+      e.d = r.D();
+    }
+  }
+  s.last_event.assign(shape.events, kNever);
+  for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
+    size_t e = r.Index(shape.events);
+    if (r.ok()) s.last_event[e] = r.I();
+  }
+  s.quiet_due.assign(shape.quiet, kNever);
+  for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
+    size_t q = r.Index(shape.quiet);
+    if (r.ok()) s.quiet_due[q] = r.I();
+  }
+  s.pushes.resize(r.Count());
+  for (auto& [target, last] : s.pushes) {
+    target = static_cast<int32_t>(r.Index(shape.targets));
+    last = r.I();
+  }
+  s.afters.clear();
+  for (size_t n = r.Count(), k = 0; k < n && r.ok(); ++k) {
+    PendingAfter a;
+    a.seq = r.U();
+    a.due = r.I();
+    a.rule = static_cast<int32_t>(r.Index(shape.rules));
+    a.action = static_cast<int32_t>(r.U());
+    a.unless = static_cast<int32_t>(r.I());
+    a.value = GetStored(r);
+    if (!s.afters.insert(std::move(a)).second) return false;  // one seq twice: not a record we wrote
+  }
+  return r.done() && Consistent(s, schema);
+}
+
+// -------------------------------------------------------------- checkpoint
+
+std::string EncodeCheckpoint(const Checkpoint& c) {
+  std::string out;
+  Writer w(out);
+  w.I(c.input_bytes);
+  w.I(c.input_lines);
+  w.U(c.input_ends_mid_line);
+  w.U(c.input_head_hash);
+  w.U(c.input_tail_hash);
+  w.I(c.actions_bytes);
+  w.I(c.rejects_bytes);
+  w.I(c.tz_minutes);
+  return out;
+}
+
+std::optional<Checkpoint> DecodeCheckpoint(std::string_view bytes) {
+  Reader r(bytes);
+  Checkpoint c;
+  c.input_bytes = r.I();
+  c.input_lines = r.I();
+  c.input_ends_mid_line = r.U() != 0;
+  c.input_head_hash = r.U();
+  c.input_tail_hash = r.U();
+  c.actions_bytes = r.I();
+  c.rejects_bytes = r.I();
+  c.tz_minutes = static_cast<int32_t>(r.I());
+  if (!r.done()) return std::nullopt;
+  return c;
+}
+
+// A pending set/add holds a value its field can take (enums: a member).
+bool Runnable(const CustomerState& s, const ir::Program& program) {
+  const check::Program& p = program.checked;
+  for (const PendingAfter& a : s.afters) {
+    const check::Action& action = p.rules[a.rule].actions[a.action];
+    if (action.kind != check::ActionKind::kSet && action.kind != check::ActionKind::kAdd) continue;
+    const check::Type& type = p.profile[action.target].type;
+    if (a.value.kind == ValueKind::kUnset) continue;
+    bool is_enum = type.kind == check::TypeKind::kEnum;
+    if (is_enum != (a.value.kind == ValueKind::kEnum)) return false;
+    if (is_enum && (a.value.i < 0 || static_cast<size_t>(a.value.i) >= p.enums[type.enum_id].members.size()))
+      return false;
+  }
+  return true;
+}
+
+std::string EncodeRecord(const CustomerState& s) {
+  std::string out;
+  EncodeState(s, out);
+  return out;
+}
+
+bool DecodeRecord(std::string_view bytes, const ir::Program& program, CustomerState& s) {
+  return DecodeState(bytes, Schema::Of(program), s) && Runnable(s, program);
+}
+
+}  // namespace qm::state_internal

@@ -1,0 +1,323 @@
+// Schemas: what a rule set keeps in state, by name (Schema::Of, its
+// encoding), and how a state written under one schema continues under the
+// next (remapping, E0501 changes, notes).
+#include <filesystem>
+#include <map>
+
+#include "runtime/state/internal/codec.h"
+#include "runtime/state/internal/schema_changes.h"
+
+namespace qm::state_internal {
+
+using state::kNever;
+using state::PendingAfter;
+
+namespace {
+
+// An action as the language writes it (`after 2d push 关怀 unless order`):
+// a pending `after` survives a rule set change only if its action reads the same.
+std::string ActionKey(const check::Program& p, const check::Action& a) {
+  static const char* const kKinds[] = {"set", "add", "tag", "untag", "push", "invite", "notify"};
+  std::string key = a.after_ms ? "after " + FormatDuration(a.after_ms) + " " : "";
+  key += kKinds[static_cast<int>(a.kind)];
+  switch (a.kind) {
+    case check::ActionKind::kSet:
+    case check::ActionKind::kAdd: key += " " + p.profile[a.target].name; break;
+    case check::ActionKind::kTag:
+    case check::ActionKind::kUntag: key += " " + p.tags[a.target].name; break;
+    case check::ActionKind::kNotify: key += " " + a.text + " "; AppendJsonString(key, a.message); break;
+    default: key += " " + a.text; break;
+  }
+  if (a.every_ms) key += " every " + FormatDuration(a.every_ms);
+  if (a.unless != -2) key += " unless " + (a.unless == check::kAnyEvent ? std::string("any") : p.events[a.unless].name);
+  return key;
+}
+
+template <typename T, typename Key>
+std::map<std::string, int32_t> IndexBy(const std::vector<T>& items, Key key) {
+  std::map<std::string, int32_t> index;
+  for (size_t i = 0; i < items.size(); ++i) index.emplace(key(items[i]), static_cast<int32_t>(i));
+  return index;
+}
+
+int32_t Lookup(const std::map<std::string, int32_t>& index, const std::string& key) {
+  auto it = index.find(key);
+  return it == index.end() ? -1 : it->second;
+}
+
+
+
+const std::string kAny = "any";
+
+Stored RemapValue(Stored v, const std::vector<int32_t>& members) {
+  if (v.kind == ValueKind::kEnum) {
+    if (v.i < 0 || static_cast<size_t>(v.i) >= members.size() || members[v.i] < 0) return Stored{};
+    v.i = members[v.i];
+  }
+  return v;
+}
+
+std::string BaseName(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
+}  // namespace
+
+Remap MakeRemap(const Schema& old, const Schema& now) {
+  auto name = [](const std::string& s) { return s; };
+  auto map_all = [&](const std::vector<std::string>& from, const std::vector<std::string>& to) {
+    std::map<std::string, int32_t> index = IndexBy(to, name);
+    std::vector<int32_t> out;
+    for (const std::string& s : from) out.push_back(Lookup(index, s));
+    return out;
+  };
+  Remap m;
+  auto field_index = IndexBy(now.fields, [](const Schema::Field& f) { return f.name; });
+  for (const Schema::Field& f : old.fields) {
+    int32_t to = Lookup(field_index, f.name);
+    if (to >= 0 && now.fields[to].type != f.type) to = -1;
+    m.fields.push_back(to);
+    std::vector<int32_t> members;
+    const Schema::Enum* from_enum = old.FindEnum(f.type);
+    const Schema::Enum* to_enum = now.FindEnum(f.type);
+    if (from_enum != nullptr && to_enum != nullptr) members = map_all(from_enum->members, to_enum->members);
+    m.members.push_back(std::move(members));
+  }
+  m.tags = map_all(old.tags, now.tags);
+  m.aggregates = map_all(old.aggregates, now.aggregates);
+  m.events = map_all(old.events, now.events);
+  m.quiet = map_all(old.quiet_rules, now.quiet_rules);
+  m.targets = map_all(old.targets, now.targets);
+  auto rule_index = IndexBy(now.rules, [](const Schema::Rule& r) { return r.name; });
+  for (const Schema::Rule& r : old.rules) {
+    int32_t to = Lookup(rule_index, r.name);
+    m.rules.push_back(to);
+    std::vector<bool> kept;
+    for (size_t a = 0; a < r.actions.size(); ++a)
+      kept.push_back(to >= 0 && a < now.rules[to].actions.size() && now.rules[to].actions[a] == r.actions[a]);
+    m.after_kept.push_back(std::move(kept));
+  }
+  std::vector<bool> had(now.quiet_rules.size());
+  for (int32_t q : m.quiet)
+    if (q >= 0) had[q] = true;
+  for (size_t q = 0; q < had.size(); ++q)
+    if (!had[q]) m.new_quiet.push_back(static_cast<int32_t>(q));
+  return m;
+}
+
+// Moves `old` (decoded under the old schema) into `to` (a fresh state of the
+// new rule set). Returns the number of pending `after` actions dropped
+// because their rule changed.
+int64_t RemapState(CustomerState&& old, const Remap& m, const ir::Program& program, CustomerState& to) {
+  to.seen = old.seen;
+  to.clock = old.clock;
+  to.last_any = old.last_any;
+  for (size_t f = 0; f < old.profile.size(); ++f)
+    if (m.fields[f] >= 0 && old.profile[f].kind != ValueKind::kUnset)
+      to.profile[m.fields[f]] = RemapValue(std::move(old.profile[f]), m.members[f]);
+  for (size_t t = 0; t < old.tags.size(); ++t)
+    if (m.tags[t] >= 0) to.tags[m.tags[t]] = old.tags[t];
+  for (size_t a = 0; a < old.aggregates.size(); ++a)
+    if (m.aggregates[a] >= 0) to.aggregates[m.aggregates[a]] = std::move(old.aggregates[a]);
+  for (size_t e = 0; e < old.last_event.size(); ++e)
+    if (m.events[e] >= 0) to.last_event[m.events[e]] = old.last_event[e];
+  for (size_t q = 0; q < old.quiet_due.size(); ++q)
+    if (m.quiet[q] >= 0) to.quiet_due[m.quiet[q]] = old.quiet_due[q];
+  // A `no` rule new to this state is armed from the customer's latest event
+  // it watches, or from the customer's clock (docs/state.md).
+  if (to.seen) {
+    for (int32_t q : m.new_quiet) {
+      const check::Trigger& t = program.checked.rules[program.quiet_rules[q]].trigger;
+      int64_t from = t.id == check::kAnyEvent ? to.last_any : to.last_event[t.id];
+      if (from == kNever) from = to.clock;
+      to.quiet_due[q] = from + t.duration_ms;
+    }
+  }
+  for (auto& [target, last] : old.pushes)
+    if (m.targets[target] >= 0) to.pushes.emplace_back(m.targets[target], last);
+  int64_t dropped = 0;
+  while (!old.afters.empty()) {
+    PendingAfter a = std::move(old.afters.extract(old.afters.begin()).value());
+    bool kept = a.action >= 0 && static_cast<size_t>(a.action) < m.after_kept[a.rule].size() &&
+                m.after_kept[a.rule][a.action];
+    if (!kept) {
+      ++dropped;
+      continue;
+    }
+    a.rule = m.rules[a.rule];
+    const check::Action& action = program.checked.rules[a.rule].actions[a.action];
+    a.unless = action.unless;
+    if (action.kind == check::ActionKind::kSet || action.kind == check::ActionKind::kAdd) {
+      // The field is compatible (checked before), so only its enum members move.
+      for (size_t f = 0; f < m.fields.size(); ++f)
+        if (m.fields[f] == action.target) a.value = RemapValue(std::move(a.value), m.members[f]);
+    }
+    to.afters.insert(std::move(a));
+  }
+  return dropped;
+}
+
+// The schema changes that would lose what states keep (E0501).
+std::vector<Diagnostic> IncompatibleChanges(const Schema& old, const ir::Program& program, const std::string& dir) {
+  const check::Program& p = program.checked;
+  Diagnostics diags;
+  std::set<std::string> enums_in_use;
+  for (const Schema::Field& f : old.fields) {
+    int32_t now = p.FindProfileField(f.name);
+    if (now < 0) {
+      diags.Add(DiagKind::kStateFieldRemoved, nullptr, {}, {f.name, f.type, dir}).help = Help{HelpKind::kKeepOrNewState, {}};
+      continue;
+    }
+    const check::FieldInfo& field = p.profile[now];
+    std::string type = p.TypeName(field.type);
+    if (type != f.type) {
+      diags.Add(DiagKind::kStateFieldRetyped, field.source, field.span, {f.name, f.type, dir, type}).help =
+          Help{HelpKind::kKeepOrNewState, {}};
+      continue;
+    }
+    if (field.type.kind != check::TypeKind::kEnum || !enums_in_use.insert(type).second) continue;
+    const Schema::Enum* before = old.FindEnum(type);
+    const check::EnumInfo& info = p.enums[field.type.enum_id];
+    for (const std::string& member : before != nullptr ? before->members : std::vector<std::string>{}) {
+      if (std::find(info.members.begin(), info.members.end(), member) == info.members.end())
+        diags.Add(DiagKind::kStateMemberRemoved, info.source, info.span, {type, member, dir}).help =
+            Help{HelpKind::kKeepOrNewState, {}};
+    }
+  }
+  for (const std::string& tag : old.tags)
+    if (p.FindTag(tag) < 0)
+      diags.Add(DiagKind::kStateTagRemoved, nullptr, {}, {tag, dir}).help = Help{HelpKind::kKeepOrNewState, {}};
+  return diags.all();
+}
+
+bool SharesAnything(const Schema& a, const Schema& b) {
+  auto common = [](const std::vector<std::string>& x, const std::vector<std::string>& y) {
+    for (const std::string& s : x)
+      if (std::find(y.begin(), y.end(), s) != y.end()) return true;
+    return false;
+  };
+  for (const Schema::Field& f : a.fields)
+    for (const Schema::Field& g : b.fields)
+      if (f.name == g.name) return true;
+  return common(a.events, b.events) || common(a.tags, b.tags);
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// What a compatible schema change does to state, for the run's notices.
+void DescribeChanges(const Schema& old, const Schema& now, std::vector<std::string>& notices) {
+  auto missing = [](const std::vector<std::string>& from, const std::vector<std::string>& in) {
+    std::vector<std::string> out;
+    for (const std::string& s : from)
+      if (std::find(in.begin(), in.end(), s) == in.end()) out.push_back("`" + s.substr(0, s.find(" : ")) + "`");
+    return out;
+  };
+  if (auto added = missing(now.aggregates, old.aggregates); !added.empty())
+    notices.push_back("new aggregates start empty and count events from now on: " + Join(added));
+  if (auto dropped = missing(old.aggregates, now.aggregates); !dropped.empty())
+    notices.push_back("aggregates no rule uses any more are dropped from state: " + Join(dropped));
+  if (auto added = missing(now.quiet_rules, old.quiet_rules); !added.empty())
+    notices.push_back("new `no` rules are armed from each customer's latest event they watch: " + Join(added));
+}
+
+}  // namespace qm::state_internal
+
+namespace qm::state {
+
+using state_internal::ActionKey;
+using state_internal::BaseName;
+using state_internal::kAny;
+using state_internal::Reader;
+using state_internal::Writer;
+
+Schema Schema::Of(const ir::Program& program) {
+  const check::Program& p = program.checked;
+  Schema s;
+  auto add_file = [&](const Source* source) {
+    if (source == nullptr) return;
+    std::string name = BaseName(source->name());
+    if (std::find(s.rule_files.begin(), s.rule_files.end(), name) == s.rule_files.end()) s.rule_files.push_back(name);
+  };
+  for (const check::EventInfo& e : p.events) {
+    s.events.push_back(e.name);
+    add_file(e.source);
+  }
+  for (const check::FieldInfo& f : p.profile) s.fields.push_back({f.name, p.TypeName(f.type)});
+  for (size_t e = 0; e < p.enums.size(); ++e)
+    s.enums.push_back({p.TypeName(check::Type{check::TypeKind::kEnum, static_cast<int32_t>(e)}), p.enums[e].members});
+  for (const check::TagInfo& t : p.tags) s.tags.push_back(t.name);
+  for (const check::AggregateInfo& a : p.aggregates) {
+    check::Type type = a.field >= 0 ? p.events[a.event].fields[a.field].type : check::Type{check::TypeKind::kInt};
+    s.aggregates.push_back(a.spelling + " : " + p.TypeName(type));
+    s.aggregate_windows.push_back(a.within_ms);
+  }
+  for (int32_t r : program.quiet_rules) {
+    const check::Trigger& t = p.rules[r].trigger;
+    s.quiet_rules.push_back(p.rules[r].name + " : no " + (t.id == check::kAnyEvent ? kAny : p.events[t.id].name) +
+                            " for " + FormatDuration(t.duration_ms));
+  }
+  s.targets = program.targets;
+  for (const check::Rule& r : p.rules) {
+    add_file(r.source);
+    Rule rule{r.name, {}};
+    for (const check::Action& a : r.actions) rule.actions.push_back(ActionKey(p, a));
+    s.rules.push_back(std::move(rule));
+  }
+  return s;
+}
+
+std::string Schema::Encode() const {
+  std::string out;
+  Writer w(out);
+  w.Strings(rule_files);
+  w.Strings(events);
+  w.U(fields.size());
+  for (const Field& f : fields) w.S(f.name), w.S(f.type);
+  w.U(enums.size());
+  for (const Enum& e : enums) w.S(e.name), w.Strings(e.members);
+  w.Strings(tags);
+  w.Strings(aggregates);
+  for (int64_t within : aggregate_windows) w.I(within);
+  w.Strings(quiet_rules);
+  w.Strings(targets);
+  w.U(rules.size());
+  for (const Rule& r : rules) w.S(r.name), w.Strings(r.actions);
+  return out;
+}
+
+std::optional<Schema> Schema::Decode(std::string_view bytes) {
+  Reader r(bytes);
+  Schema s;
+  s.rule_files = r.Strings();
+  s.events = r.Strings();
+  s.fields.resize(r.Count());
+  for (Field& f : s.fields) f.name = r.S(), f.type = r.S();
+  s.enums.resize(r.Count());
+  for (Enum& e : s.enums) e.name = r.S(), e.members = r.Strings();
+  s.tags = r.Strings();
+  s.aggregates = r.Strings();
+  for (size_t a = 0; a < s.aggregates.size(); ++a) s.aggregate_windows.push_back(r.I());
+  s.quiet_rules = r.Strings();
+  s.targets = r.Strings();
+  s.rules.resize(r.Count());
+  for (Rule& rule : s.rules) rule.name = r.S(), rule.actions = r.Strings();
+  if (!r.done()) return std::nullopt;
+  for (const std::string& t : s.targets)
+    if (t.rfind("p:", 0) != 0 && t.rfind("i:", 0) != 0) return std::nullopt;
+  for (const auto* keys : {&s.aggregates, &s.quiet_rules})
+    for (const std::string& k : *keys)
+      if (k.find(" : ") == std::string::npos) return std::nullopt;
+  for (int64_t within : s.aggregate_windows)
+    if (within < 0) return std::nullopt;
+  return s;
+}
+
+const Schema::Enum* Schema::FindEnum(std::string_view name) const {
+  for (const Enum& e : enums)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+}  // namespace qm::state
