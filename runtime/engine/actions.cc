@@ -1,0 +1,134 @@
+// Actions and their output lines (A22-A28, A41, A42).
+#include "runtime/engine/internal/impl.h"
+
+#include <algorithm>
+
+#include "compiler/diag/diag.h"
+
+namespace qm::engine {
+
+void Engine::Impl::ApplyRule(int32_t r, ChangeLog& log) {
+  const check::Rule& rule = p_.rules[r];
+  for (size_t a = 0; a < rule.actions.size(); ++a) {
+    const check::Action& action = rule.actions[a];
+    Value value = ActionValue(action);
+    if (action.after_ms > 0) {
+      PendingAfter pending{next_seq_++, now_ + action.after_ms, r, static_cast<int32_t>(a), action.unless,
+                           Stored::Of(value)};
+      timers_.insert(TimerKey{pending.due, s_->id, s_, 1, pending.seq, pending.unless});
+      s_->afters.insert(std::move(pending));
+      continue;
+    }
+    Apply(r, static_cast<int32_t>(a), value, log);
+  }
+}
+
+Value Engine::Impl::ActionValue(const check::Action& a) const {
+  if (a.kind != check::ActionKind::kSet && a.kind != check::ActionKind::kAdd) return {};
+  switch (a.value.kind) {
+    case check::ActionValue::Kind::kConstant: return ConstantValue(a.value.constant);
+    case check::ActionValue::Kind::kEventField: return EventField(a.value.field);
+    case check::ActionValue::Kind::kProfileField: return ProfileField(a.value.field);
+    case check::ActionValue::Kind::kTs: return Value::Time(now_);
+  }
+  return {};
+}
+
+std::string Engine::Impl::Prefix(const std::string& rule) {
+  // `{"ts":"…","customer":"…",` is the same for every line of a step.
+  if (prefix_time_ != now_ || prefix_customer_ != customer_) {
+    prefix_ = "{\"ts\":\"" + FormatTime(now_, options_.tz_minutes) + "\",\"customer\":";
+    AppendJsonString(prefix_, *customer_);
+    prefix_time_ = now_;
+    prefix_customer_ = customer_;
+  }
+  std::string line = prefix_;
+  line += ",\"rule\":";
+  AppendJsonString(line, rule);
+  line += ",";
+  return line;
+}
+
+void Engine::Impl::Emit(const char* kind, const std::string& line) {
+  out_.Action(line);
+  ++stats_.actions[kind];
+}
+
+void Engine::Impl::ChangeField(const check::Rule& rule, int32_t f, const Value& to, const Value* by, ChangeLog& log) {
+  const check::FieldInfo& field = p_.profile[f];
+  Stored& slot = s_->profile[f];
+  Value from = slot.view();
+  if (!from.unset() && ValuesEqual(from, to)) return;
+  auto json = [&](const Value& v) { return FormatJsonValue(v, field.type, p_, options_.tz_minutes); };
+  const char* kind = by != nullptr ? "add" : "set";
+  std::string line = Prefix(rule.name) + "\"action\":\"" + kind + "\",\"field\":";
+  AppendJsonString(line, field.name);
+  if (by != nullptr) line += ",\"by\":" + json(*by);
+  line += ",\"from\":" + json(from) + ",\"to\":" + json(to) + "}\n";
+  log.Field(f, slot);
+  slot = Stored::Of(to);
+  Emit(kind, line);
+}
+
+void Engine::Impl::Apply(int32_t r, int32_t index, const Value& value, ChangeLog& log) {
+  const check::Rule& rule = p_.rules[r];
+  const check::Action& a = rule.actions[index];
+  CustomerState& s = *s_;
+  switch (a.kind) {
+    case check::ActionKind::kSet:
+      if (value.unset()) return;  // A24
+      ChangeField(rule, a.target, Convert(value, p_.profile[a.target].type), nullptr, log);
+      return;
+    case check::ActionKind::kAdd: {
+      if (value.unset()) return;  // A25
+      const check::FieldInfo& field = p_.profile[a.target];
+      Value by = Convert(value, field.type);
+      Value from = s.profile[a.target].view();
+      Value to;
+      switch (field.type.kind) {
+        case check::TypeKind::kNumber: to = Value::Number((from.unset() ? 0.0 : from.d) + by.d); break;
+        case check::TypeKind::kMoney: to = Value::Money(SaturatingAdd(from.unset() ? 0 : from.i, by.i)); break;
+        default: to = Value::Int(SaturatingAdd(from.unset() ? 0 : from.i, by.i)); break;
+      }
+      ChangeField(rule, a.target, to, &by, log);
+      return;
+    }
+    case check::ActionKind::kTag:
+    case check::ActionKind::kUntag: {
+      uint8_t want = a.kind == check::ActionKind::kTag ? 1 : 0;
+      if (s.tags[a.target] == want) return;  // A22
+      log.Tag(a.target, s.tags[a.target]);
+      s.tags[a.target] = want;
+      std::string line = Prefix(rule.name) + "\"action\":\"" + (want ? "tag" : "untag") + "\",\"tag\":";
+      AppendJsonString(line, p_.tags[a.target].name);
+      line += "}\n";
+      Emit(want ? "tag" : "untag", line);
+      return;
+    }
+    case check::ActionKind::kPush:
+    case check::ActionKind::kInvite: {
+      int32_t target = program_.push_target[r][index];
+      auto it = std::find_if(s.pushes.begin(), s.pushes.end(), [&](const auto& p) { return p.first == target; });
+      if (it != s.pushes.end() && (a.every_ms == 0 || now_ - it->second < a.every_ms)) return;  // A26
+      if (it == s.pushes.end()) s.pushes.emplace_back(target, now_);
+      else it->second = now_;
+      const char* kind = a.kind == check::ActionKind::kPush ? "push" : "invite";
+      std::string line = Prefix(rule.name) + "\"action\":\"" + kind + "\",\"target\":";
+      AppendJsonString(line, a.text);
+      line += "}\n";
+      Emit(kind, line);
+      return;
+    }
+    case check::ActionKind::kNotify: {
+      std::string line = Prefix(rule.name) + "\"action\":\"notify\",\"target\":";
+      AppendJsonString(line, a.text);
+      line += ",\"message\":";
+      AppendJsonString(line, a.message);
+      line += "}\n";
+      Emit("notify", line);
+      return;
+    }
+  }
+}
+
+}  // namespace qm::engine

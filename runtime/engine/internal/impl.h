@@ -1,0 +1,186 @@
+// The engine's implementation (Engine::Impl), declared for its parts:
+// engine.cc (input), step_view.cc (what conditions read), timers.cc,
+// steps.cc (events and cascades), actions.cc (actions and their output
+// lines). Private to runtime/engine.
+#ifndef QM_RUNTIME_ENGINE_INTERNAL_IMPL_H_
+#define QM_RUNTIME_ENGINE_INTERNAL_IMPL_H_
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/engine/engine.h"
+
+namespace qm::engine_internal {
+
+using state::AfterOrder;
+using state::AggregateState;
+using state::CustomerState;
+using state::kNever;
+using state::PendingAfter;
+using state::Stored;
+
+inline int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  return r;
+}
+
+inline int64_t SaturatingMul(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) return (a < 0) != (b < 0) ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+  return r;
+}
+
+inline int64_t Clamp(__int128 v) {
+  if (v > std::numeric_limits<int64_t>::max()) return std::numeric_limits<int64_t>::max();
+  if (v < std::numeric_limits<int64_t>::min()) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(v);
+}
+
+using ir::ConstantValue;
+using ir::KindOf;
+
+// A24/A25 conversions into a field of type `to`: int -> money/number, money -> number.
+inline Value Convert(const Value& v, const check::Type& to) {
+  ValueKind k = KindOf(to);
+  if (v.kind == k || v.unset()) return v;
+  if (k == ValueKind::kMoney && v.kind == ValueKind::kInt) return Value::Money(SaturatingMul(v.i, 100));
+  if (k == ValueKind::kNumber) return Value::Number(ToDouble(v));
+  return v;
+}
+
+struct TimerKey {
+  int64_t due;
+  const std::string* customer;  // the store's stable copy
+  CustomerState* state;
+  uint8_t kind;  // 0: `no` rule (id = quiet index), 1: `after` (id = seq)
+  uint64_t id;
+  int32_t unless = 0;  // an `after`'s, to find it in its customer's PendingAfters; not part of the order
+  bool operator<(const TimerKey& o) const {
+    if (due != o.due) return due < o.due;
+    if (customer != o.customer) {
+      int c = customer->compare(*o.customer);  // A32: code point order = byte order
+      if (c != 0) return c < 0;
+    }
+    if (kind != o.kind) return kind < o.kind;
+    return id < o.id;
+  }
+};
+
+// What a step changed, to compute its net internal events (A29).
+struct ChangeLog {
+  std::vector<std::pair<int32_t, Stored>> fields;  // field, value at step start
+  std::vector<std::pair<int32_t, uint8_t>> tags;   // tag, presence at step start
+  void Field(int32_t f, const Stored& before) {
+    for (auto& [k, v] : fields) if (k == f) return;
+    fields.emplace_back(f, before);
+  }
+  void Tag(int32_t t, uint8_t before) {
+    for (auto& [k, v] : tags) if (k == t) return;
+    tags.emplace_back(t, before);
+  }
+};
+
+}  // namespace qm::engine_internal
+
+namespace qm::engine {
+
+// The engine's helpers, unqualified in its files.
+using namespace engine_internal;
+
+class Engine::Impl final : public ir::StepView {
+ public:
+  Impl(const ir::Program& program, ir::Evaluator& evaluator, state::Store& store, Output& output,
+       Options options, Stats& stats)
+      : program_(program), p_(program.checked), evaluator_(evaluator), store_(store), out_(output),
+        options_(options), stats_(stats), decoder_(program) {}
+
+  // ------------------------------------------------------------ StepView
+  Value EventField(int32_t field) const override;
+  Value ProfileField(int32_t field) const override { return s_->profile[field].view(); }
+  bool HasTag(int32_t tag) const override { return s_->tags[tag] != 0; }
+  Value Since(int32_t event) const override;
+  Value SinceField(int32_t field) const override;
+  int64_t Now() const override { return now_; }
+  std::string_view Customer() const override { return *customer_; }
+
+  Value Aggregate(int32_t a) const override;
+
+  // ---------------------------------------------------------------- input
+  void ProcessLine(std::string_view line, int64_t line_number);
+
+  void FireUntil(int64_t until) { FireDue(until); }
+
+  // Pending timers live in the states; the queue is rebuilt from them. Only
+  // the relative order of `after` sequence numbers matters (A33), so new ones
+  // continue after the largest pending one.
+  void Resume();
+
+ private:
+  // A38's line; D8: with the customer as written once check 7 passed.
+  void Reject(int64_t line_number, std::string_view reason, const std::string& field, std::string_view customer);
+
+  // --------------------------------------------------------------- timers
+  void ArmQuiet(CustomerState& s, int32_t q, int64_t due);
+
+  // A32: every pending timer due at or before `t`, by (due, customer).
+  void FireDue(int64_t t);
+
+  // A33: one customer's timers with one due time are one step.
+  void FireGroup(CustomerState& s, int64_t due, const std::vector<TimerKey>& group);
+
+  // ---------------------------------------------------------------- steps
+  void Begin(CustomerState& s, const event::Event* e, int64_t now);
+
+  void RunEvent(CustomerState& s, const event::Event& e);
+
+  void AddToAggregates(CustomerState& s, const event::Event& e);
+
+  // A29, A30: internal events of the net changes run as next steps.
+  void Cascade(ChangeLog& log);
+
+  // --------------------------------------------------------------- actions
+  void ApplyRule(int32_t r, ChangeLog& log);
+
+  // The value of set/add, read when the action is applied or scheduled (A24, A27).
+  Value ActionValue(const check::Action& a) const;
+
+  std::string Prefix(const std::string& rule);
+
+  void Emit(const char* kind, const std::string& line);
+
+  // Applies a set (`by` null) or add to profile field `f`: prints its line
+  // (A28) unless nothing changes (A22), and records the change for A29.
+  void ChangeField(const check::Rule& rule, int32_t f, const Value& to, const Value* by, ChangeLog& log);
+
+  void Apply(int32_t r, int32_t index, const Value& value, ChangeLog& log);
+
+  const ir::Program& program_;
+  const check::Program& p_;
+  ir::Evaluator& evaluator_;
+  state::Store& store_;
+  Output& out_;
+  Options options_;
+  Stats& stats_;
+  event::Decoder decoder_;
+  event::Event event_buf_;
+  std::set<TimerKey> timers_;
+  uint64_t next_seq_ = 1;
+
+  std::string prefix_;
+  int64_t prefix_time_ = 0;
+  const std::string* prefix_customer_ = nullptr;
+
+  // The current step.
+  CustomerState* s_ = nullptr;
+  const std::string* customer_ = nullptr;
+  const event::Event* event_ = nullptr;
+  int64_t now_ = 0;
+};
+
+}  // namespace qm::engine
+
+#endif  // QM_RUNTIME_ENGINE_INTERNAL_IMPL_H_

@@ -1,0 +1,117 @@
+// Steps: an accepted event, its aggregates, and the cascade of net changes (A27, A29, A30, A34-A36).
+#include "runtime/engine/internal/impl.h"
+
+#include <algorithm>
+
+namespace qm::engine {
+
+void Engine::Impl::Begin(CustomerState& s, const event::Event* e, int64_t now) {
+  store_.Touch(s);
+  s_ = &s;
+  customer_ = s.id;
+  event_ = e;
+  now_ = now;
+  prefix_customer_ = nullptr;  // the line prefix is cached per step only
+}
+
+void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e) {
+  int32_t type = e.type;
+  if (!s.seen) {
+    s.seen = true;
+    for (size_t q = 0; q < program_.quiet_rules.size(); ++q)  // A35: armed at the first event
+      ArmQuiet(s, static_cast<int32_t>(q),
+               e.ts + p_.rules[program_.quiet_rules[q]].trigger.duration_ms);
+  }
+  // A27: an accepted E before the due time cancels `after ... unless E`.
+  for (int32_t unless : {check::kAnyEvent, type}) {
+    if (s.afters.empty()) break;
+    auto first = s.afters.lower_bound(AfterOrder::Key{unless, 0});
+    auto last = s.afters.lower_bound(AfterOrder::Key{unless + 1, 0});
+    for (auto it = first; it != last; ++it) timers_.erase(TimerKey{it->due, s.id, &s, 1, it->seq});
+    s.afters.erase(first, last);
+  }
+  for (int32_t q : program_.rearmed_by_event[type])
+    ArmQuiet(s, q, e.ts + p_.rules[program_.quiet_rules[q]].trigger.duration_ms);
+  s.clock = std::max(s.clock, e.ts);
+  Begin(s, &e, e.ts);
+  AddToAggregates(s, e);
+  std::vector<int32_t> matched;
+  evaluator_.Match(program_.rules_by_event[type], *this, matched);
+  ChangeLog log;
+  for (int32_t r : matched) ApplyRule(r, log);
+  Cascade(log);
+  // A20: `since` excludes the current event for its whole step and cascade.
+  s.last_event[type] = e.ts;
+  s.last_any = e.ts;
+}
+
+void Engine::Impl::AddToAggregates(CustomerState& s, const event::Event& e) {
+  for (int32_t a : program_.aggregates_by_event[e.type]) {
+    const check::AggregateInfo& info = p_.aggregates[a];
+    if (info.where != check::kNoNode && !evaluator_.Filter(a, *this)) continue;
+    int64_t i = 0;
+    double d = 0;
+    if (info.field >= 0) {
+      const Value& v = e.fields[info.field];
+      if (v.unset()) continue;  // A19: events without the value are skipped
+      i = v.i;
+      d = v.d;
+    }
+    AggregateState& st = s.aggregates[a];
+    if (info.within_ms == 0) {
+      if (st.count == 0) { st.min_i = st.max_i = i; st.min_d = st.max_d = d; }
+      ++st.count;
+      st.sum += i;
+      st.dsum += d;
+      st.min_i = std::min(st.min_i, i); st.max_i = std::max(st.max_i, i);
+      st.min_d = std::min(st.min_d, d); st.max_d = std::max(st.max_d, d);
+    } else {
+      int64_t from = e.ts - info.within_ms;
+      while (st.head < st.window.size() && st.window[st.head].ts < from) ++st.head;
+      if (st.head > 32 && st.head * 2 > st.window.size()) {
+        st.window.erase(st.window.begin(), st.window.begin() + st.head);
+        st.head = 0;
+      }
+      st.window.push_back({e.ts, i, d});
+    }
+  }
+}
+
+void Engine::Impl::Cascade(ChangeLog& log) {
+  for (int depth = 1;; ++depth) {
+    std::vector<int32_t> triggered;
+    for (auto& [t, before] : log.tags) {
+      uint8_t now = s_->tags[t];
+      if (now && !before) triggered.insert(triggered.end(), program_.tagged_rules[t].begin(), program_.tagged_rules[t].end());
+      if (!now && before) triggered.insert(triggered.end(), program_.untagged_rules[t].begin(), program_.untagged_rules[t].end());
+    }
+    for (auto& [f, before] : log.fields) {
+      Value now = s_->profile[f].view();
+      if (ValuesEqual(now, before.view())) continue;
+      for (int32_t r : program_.becomes_rules[f]) {
+        if (ValuesEqual(now, ConstantValue(p_.rules[r].trigger.value))) triggered.push_back(r);
+      }
+    }
+    if (triggered.empty()) return;
+    std::sort(triggered.begin(), triggered.end());
+    triggered.erase(std::unique(triggered.begin(), triggered.end()), triggered.end());
+    if (depth > options_.cascade_limit) {
+      for (int32_t r : triggered) {
+        std::string line = Prefix(p_.rules[r].name) + "\"action\":\"cascade_limit\",\"limit\":" +
+                           std::to_string(options_.cascade_limit) + "}\n";
+        Emit("cascade_limit", line);
+        out_.Warning("cascade limit " + std::to_string(options_.cascade_limit) + " reached for customer " +
+                     *customer_ + ": rule `" + p_.rules[r].name + "` not run");
+      }
+      return;
+    }
+    ChangeLog next;
+    std::vector<int32_t> matched;
+    event_ = nullptr;  // cascade steps have no triggering event (A13)
+    evaluator_.Match(triggered, *this, matched);
+    for (int32_t r : matched) ApplyRule(r, next);
+    log = std::move(next);
+  }
+}
+
+}  // namespace qm::engine
