@@ -1,0 +1,341 @@
+// The AST builder: ANTLR parse tree -> ast::RuleFile items with byte spans.
+#include "compiler/parse/internal/parser.h"
+
+#include <charconv>
+
+namespace qm::parse_internal {
+
+std::optional<ast::Item> Builder::BuildItem(QmParser::ItemContext* ctx) {
+  ok_ = true;
+  std::optional<ast::Item> item;
+  if (auto* c = ctx->enumDecl()) item = ast::EnumDecl{Id(c->name()), Members(c->members())};
+  else if (auto* c = ctx->eventDecl()) item = ast::EventDecl{Id(c->name()), Fields(c->fieldList())};
+  else if (auto* c = ctx->profileDecl()) item = ast::ProfileDecl{SpanOf(c->PROFILE()), Fields(c->fieldList())};
+  else if (auto* c = ctx->tagDecl()) item = ast::TagDecl{Id(c->name()), StringText(c->STRING())};
+  else if (auto* c = ctx->importDecl()) item = ast::ImportDecl{StringText(c->STRING()), SpanOf(c)};
+  else if (auto* c = ctx->ruleDecl()) item = RuleOf(c);
+  if (!ok_) return std::nullopt;
+  return item;
+}
+
+Span Builder::SpanOf(antlr4::ParserRuleContext* c) const {
+  Span s = offsets_.Of(c->getStart());
+  if (c->getStop() != nullptr && c->getStop()->getStopIndex() + 1 >= c->getStart()->getStartIndex()) {
+    s.end = std::max(s.begin, offsets_.Of(c->getStop()).end);
+  }
+  return s;
+}
+
+void Builder::Fail(DiagKind kind, Span span, std::vector<std::string> args, std::optional<Help> help) {
+  if (!ok_) return;  // one mistake, one error
+  ok_ = false;
+  diags_.Add(kind, &source_, span, std::move(args)).help = std::move(help);
+}
+
+std::vector<ast::Ident> Builder::Members(QmParser::MembersContext* c) {
+  std::vector<ast::Ident> out;
+  for (auto* n : c->name()) out.push_back(Id(n));
+  return out;
+}
+
+std::vector<ast::FieldDecl> Builder::Fields(QmParser::FieldListContext* c) {
+  std::vector<ast::FieldDecl> out;
+  if (c == nullptr) return out;
+  for (auto* f : c->fieldDecl()) {
+    ast::FieldDecl field{Id(f->name()), {}, std::nullopt};
+    auto* t = f->typeRef();
+    field.type.span = SpanOf(t);
+    if (t->name() != nullptr) field.type.name = Id(t->name());
+    else field.type.inline_members = Members(t->members());
+    if (f->literal() != nullptr) field.default_value = ValueOf(f->literal());
+    out.push_back(std::move(field));
+  }
+  return out;
+}
+
+std::string Builder::StringText(antlr4::tree::TerminalNode* n) {
+  std::string raw = offsets_.Text(n->getSymbol());
+  Span span = SpanOf(n);
+  if (raw.rfind("\u201C", 0) == 0) return raw.substr(3, raw.size() - 6);  // reported by the lexer pass
+  std::string out;
+  for (size_t i = 1; i + 1 < raw.size(); ++i) {
+    if (raw[i] != '\\') { out += raw[i]; continue; }
+    char e = raw[++i];
+    switch (e) {
+      case '"': out += '"'; break;
+      case '\\': out += '\\'; break;
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      default: {
+        size_t len = 1;
+        while (i + len < raw.size() && (static_cast<unsigned char>(raw[i + len]) & 0xC0) == 0x80) ++len;
+        Span at{span.begin + static_cast<int32_t>(i) - 1, span.begin + static_cast<int32_t>(i + len)};
+        Fail(DiagKind::kInvalidEscape, at, {"\\" + raw.substr(i, len)}, Help{HelpKind::kEscapesAllowed, {}});
+      }
+    }
+  }
+  return out;
+}
+
+ast::Literal Builder::DurationOf(antlr4::tree::TerminalNode* n) {
+  std::string text = offsets_.Text(n->getSymbol());
+  ast::Literal lit{ast::Literal::Kind::kDuration, text, 0, false, SpanOf(n)};
+  int64_t units = 0;
+  std::string_view digits(text.data(), text.size() - 1);
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), units);
+  if (ec != std::errc() || units > 1'000'000'000) {
+    Fail(DiagKind::kNumberOutOfRange, lit.span, {text}, Help{HelpKind::kRangeLimits, {}});
+    return lit;
+  }
+  int64_t unit_ms = 1000;
+  switch (text.back()) {
+    case 'd': unit_ms = 86'400'000; break;
+    case 'h': unit_ms = 3'600'000; break;
+    case 'm': unit_ms = 60'000; break;
+    default: break;
+  }
+  lit.duration_ms = units * unit_ms;
+  return lit;
+}
+
+ast::Literal Builder::ConstantOf(QmParser::ConstantContext* c) {
+  Span span = SpanOf(c);
+  if (c->STRING()) return {ast::Literal::Kind::kString, StringText(c->STRING()), 0, false, span};
+  if (c->DURATION()) return DurationOf(c->DURATION());
+  if (c->TRUE()) return {ast::Literal::Kind::kBool, "true", 0, true, span};
+  if (c->FALSE()) return {ast::Literal::Kind::kBool, "false", 0, false, span};
+  std::string text = offsets_.Slice(span);
+  // Literals are exact decimals (A15) of at most 36 digits, which 128-bit
+  // arithmetic holds; whether one fits an int or money is the checker's call.
+  size_t digits = 0;
+  for (char ch : text) digits += (ch >= '0' && ch <= '9');
+  if (digits > 36) Fail(DiagKind::kNumberOutOfRange, span, {text}, Help{HelpKind::kRangeLimits, {}});
+  return {ast::Literal::Kind::kNumber, text, 0, false, span};
+}
+
+ast::Value Builder::ValueOf(QmParser::LiteralContext* c) {
+  if (c->name() != nullptr) return Id(c->name());
+  return ConstantOf(c->constant());
+}
+
+ast::Name Builder::NameOf(QmParser::RefContext* c) {
+  ast::Name n;
+  n.span = SpanOf(c);
+  auto names = c->name();
+  if (c->PROFILE() != nullptr) {
+    n.profile_qualified = true;
+    n.name = Id(names[0]);
+  } else if (names.size() == 2) {
+    n.qualifier = Id(names[0]);
+    n.name = Id(names[1]);
+  } else {
+    n.name = Id(names[0]);
+  }
+  return n;
+}
+
+ast::Trigger Builder::TriggerOf(QmParser::TriggerContext* c) {
+  if (dynamic_cast<QmParser::AnyTriggerContext*>(c)) return ast::AnyTrigger{};
+  if (auto* t = dynamic_cast<QmParser::TaggedTriggerContext*>(c)) return ast::TagTrigger{Id(t->name()), false};
+  if (auto* t = dynamic_cast<QmParser::UntaggedTriggerContext*>(c)) return ast::TagTrigger{Id(t->name()), true};
+  if (auto* t = dynamic_cast<QmParser::BecomesTriggerContext*>(c))
+    return ast::BecomesTrigger{Id(t->name()), ValueOf(t->literal())};
+  if (auto* t = dynamic_cast<QmParser::QuietTriggerContext*>(c)) {
+    std::optional<ast::Ident> event;
+    if (t->name() != nullptr) event = Id(t->name());
+    return ast::QuietTrigger{event, DurationOf(t->DURATION())};
+  }
+  auto* t = dynamic_cast<QmParser::EventTriggerContext*>(c);
+  return ast::EventTrigger{Id(t->name())};
+}
+
+bool Builder::Deeper(Span at) {
+  if (++depth_ > kMaxNesting) {
+    Fail(DiagKind::kNestingTooDeep, at, {}, Help{HelpKind::kSplitNesting, {}});
+    return false;
+  }
+  return true;
+}
+
+ast::ExprPtr Builder::Expr(QmParser::ExprContext* c) {
+  auto ands = c->andExpr();
+  if (ands.size() == 1) return AndExpr(ands[0]);
+  ast::Or node;
+  for (auto* a : ands) node.operands.push_back(AndExpr(a));
+  return std::make_unique<ast::Expr>(ast::Expr{SpanOf(c), std::move(node)});
+}
+
+ast::ExprPtr Builder::AndExpr(QmParser::AndExprContext* c) {
+  auto unaries = c->unary();
+  if (unaries.size() == 1) return Unary(unaries[0]);
+  ast::And node;
+  for (auto* u : unaries) node.operands.push_back(Unary(u));
+  return std::make_unique<ast::Expr>(ast::Expr{SpanOf(c), std::move(node)});
+}
+
+ast::ExprPtr Builder::Unary(QmParser::UnaryContext* c) {
+  if (c->NOT() != nullptr) {
+    int saved = depth_;
+    ast::ExprPtr inner = Deeper(SpanOf(c->NOT())) ? Unary(c->unary()) : nullptr;
+    depth_ = saved;
+    if (!inner) return Placeholder(SpanOf(c));
+    return std::make_unique<ast::Expr>(ast::Expr{SpanOf(c), ast::Not{std::move(inner)}});
+  }
+  return Primary(c->primary());
+}
+
+ast::ExprPtr Builder::Placeholder(Span span) {
+  return std::make_unique<ast::Expr>(ast::Expr{span, ast::And{}});
+}
+
+ast::ExprPtr Builder::Primary(QmParser::PrimaryContext* c) {
+  Span span = SpanOf(c);
+  if (auto* p = dynamic_cast<QmParser::ParenExprContext*>(c)) {
+    int saved = depth_;
+    ast::ExprPtr inner = Deeper(SpanOf(p->LPAREN())) ? Expr(p->expr()) : Placeholder(span);
+    depth_ = saved;
+    if (inner) inner->span = span;  // the parentheses belong to the node's span
+    return inner;
+  }
+  if (auto* h = dynamic_cast<QmParser::HasExprContext*>(c))
+    return std::make_unique<ast::Expr>(ast::Expr{span, ast::Has{Id(h->name())}});
+  auto* p = dynamic_cast<QmParser::PredicateExprContext*>(c);
+  auto lhs = std::make_unique<ast::Operand>(OperandOf(p->operand()));
+  auto* tail = p->predicateTail();
+  if (tail == nullptr) {
+    // A field alone (C6, B9); anything else alone is a syntax error.
+    if (auto* name = std::get_if<ast::Name>(lhs.get())) {
+      return std::make_unique<ast::Expr>(ast::Expr{span, ast::BoolField{*name}});
+    }
+    Fail(DiagKind::kSyntaxError, span, {"a comparison", Quote(offsets_.Slice(SpanOf(p->operand()))) + " alone"});
+    return Placeholder(span);
+  }
+  if (auto* t = dynamic_cast<QmParser::CompareTailContext*>(tail)) {
+    ast::CmpOp op = ast::CmpOp::kEq;
+    auto* o = t->cmpOp();
+    if (o->NE()) op = ast::CmpOp::kNe;
+    else if (o->LT()) op = ast::CmpOp::kLt;
+    else if (o->LE()) op = ast::CmpOp::kLe;
+    else if (o->GT()) op = ast::CmpOp::kGt;
+    else if (o->GE()) op = ast::CmpOp::kGe;
+    auto rhs = std::make_unique<ast::Operand>(OperandOf(t->operand()));
+    return std::make_unique<ast::Expr>(ast::Expr{span, ast::Compare{op, std::move(lhs), std::move(rhs)}});
+  }
+  if (auto* t = dynamic_cast<QmParser::ContainsTailContext*>(tail)) {
+    return std::make_unique<ast::Expr>(ast::Expr{span, ast::Contains{std::move(lhs), ValueOf(t->literal())}});
+  }
+  std::vector<QmParser::LiteralContext*> items;
+  bool negated = false;
+  if (auto* t = dynamic_cast<QmParser::InTailContext*>(tail)) items = t->literal();
+  if (auto* t = dynamic_cast<QmParser::NotInTailContext*>(tail)) { items = t->literal(); negated = true; }
+  ast::InList list{std::move(lhs), {}, negated};
+  for (auto* l : items) list.values.push_back(ValueOf(l));
+  return std::make_unique<ast::Expr>(ast::Expr{span, std::move(list)});
+}
+
+ast::Operand Builder::OperandOf(QmParser::OperandContext* c) {
+  if (c->ref() != nullptr) return NameOf(c->ref());
+  if (c->constant() != nullptr) return ConstantOf(c->constant());
+  if (auto* s = c->since()) {
+    ast::Since since;
+    if (s->name() != nullptr) since.name = Id(s->name());
+    since.profile_qualified = s->PROFILE() != nullptr;
+    return since;
+  }
+  ast::Aggregate agg;
+  agg.span = SpanOf(c);
+  auto where_and_within = [&](QmParser::WhereKwContext* w, QmParser::ExprContext* e,
+                              antlr4::tree::TerminalNode* within) {
+    if (w != nullptr) {
+      int saved = depth_;
+      agg.where = Deeper(SpanOf(w)) ? Expr(e) : Placeholder(SpanOf(w));
+      depth_ = saved;
+    }
+    if (within != nullptr) agg.within = DurationOf(within);
+  };
+  if (auto* a = dynamic_cast<QmParser::CountAggContext*>(c->aggregate())) {
+    agg.func = ast::AggFunc::kCount;
+    if (a->ANY()) { agg.event = IdOfToken(a->ANY()); agg.is_any = true; }
+    else agg.event = Id(a->name());
+    where_and_within(a->whereKw(), a->expr(), a->DURATION());
+    return agg;
+  }
+  auto* a = dynamic_cast<QmParser::ValueAggContext*>(c->aggregate());
+  switch (a->aggFunc->getType()) {
+    case QmLexer::SUM: agg.func = ast::AggFunc::kSum; break;
+    case QmLexer::MIN: agg.func = ast::AggFunc::kMin; break;
+    case QmLexer::MAX: agg.func = ast::AggFunc::kMax; break;
+    default: agg.func = ast::AggFunc::kAvg; break;
+  }
+  auto names = a->name();
+  if (a->ANY()) {
+    agg.event = IdOfToken(a->ANY());
+    agg.is_any = true;
+    agg.field = Id(names[0]);
+  } else {
+    agg.event = Id(names[0]);
+    agg.field = Id(names[1]);
+  }
+  where_and_within(a->whereKw(), a->expr(), a->DURATION());
+  return agg;
+}
+
+ast::ActionValue Builder::ActionValueOf(QmParser::RefContext* ref, QmParser::ConstantContext* constant) {
+  if (ref != nullptr) return NameOf(ref);
+  return ConstantOf(constant);
+}
+
+ast::Action Builder::ActionOf(QmParser::ActionContext* c) {
+  ast::Action action;
+  action.span = SpanOf(c);
+  QmParser::SimpleActionContext* simple;
+  if (auto* d = dynamic_cast<QmParser::DelayedActionContext*>(c)) {
+    action.after = DurationOf(d->DURATION());
+    if (d->ANY()) { action.unless = IdOfToken(d->ANY()); action.unless_any = true; }
+    else if (d->name()) action.unless = Id(d->name());
+    simple = d->simpleAction();
+  } else {
+    simple = dynamic_cast<QmParser::ImmediateActionContext*>(c)->simpleAction();
+  }
+  if (auto* s = dynamic_cast<QmParser::SetActionContext*>(simple)) {
+    auto refs = s->ref();
+    action.action = ast::SetAction{NameOf(refs[0]), ActionValueOf(refs.size() > 1 ? refs[1] : nullptr, s->constant())};
+  } else if (auto* s = dynamic_cast<QmParser::AddActionContext*>(simple)) {
+    auto refs = s->ref();
+    action.action = ast::AddAction{NameOf(refs[0]), ActionValueOf(refs.size() > 1 ? refs[1] : nullptr, s->constant())};
+  } else if (auto* s = dynamic_cast<QmParser::TagActionContext*>(simple)) {
+    action.action = ast::TagAction{Id(s->name()), false};
+  } else if (auto* s = dynamic_cast<QmParser::UntagActionContext*>(simple)) {
+    action.action = ast::TagAction{Id(s->name()), true};
+  } else if (auto* s = dynamic_cast<QmParser::PushActionContext*>(simple)) {
+    ast::PushAction push;
+    push.invite = s->kind->getType() == QmLexer::INVITE;
+    push.target = TargetText(s->target());
+    push.target_span = SpanOf(s->target());
+    if (s->DURATION()) push.every = DurationOf(s->DURATION());
+    action.action = std::move(push);
+  } else if (auto* s = dynamic_cast<QmParser::NotifyActionContext*>(simple)) {
+    action.action = ast::NotifyAction{TargetText(s->target()), SpanOf(s->target()),
+                                      StringText(s->STRING()), SpanOf(s->STRING())};
+  }
+  return action;
+}
+
+std::string Builder::TargetText(QmParser::TargetContext* t) {
+  return t->name() != nullptr ? Id(t->name()).text : StringText(t->STRING());
+}
+
+ast::Rule Builder::RuleOf(QmParser::RuleDeclContext* c) {
+  ast::Rule rule;
+  if (c->name() != nullptr) rule.name = Id(c->name());
+  rule.when_span = SpanOf(c->WHEN());
+  rule.trigger_span = SpanOf(c->trigger());
+  rule.trigger = TriggerOf(c->trigger());
+  depth_ = 0;
+  if (c->expr() != nullptr) rule.condition = Expr(c->expr());
+  for (auto* a : c->action()) rule.actions.push_back(ActionOf(a));
+  rule.span = SpanOf(c);
+  return rule;
+}
+
+}  // namespace qm::parse_internal

@@ -1,0 +1,81 @@
+// Splitting a file into top-level items before parsing, the nesting guard, and the lexer's view of the text.
+#include "compiler/parse/internal/parser.h"
+
+#include <mutex>
+#include <unordered_map>
+
+namespace qm::parse_internal {
+
+bool StartsItem(const std::vector<Lexeme>& toks, size_t i) {
+  auto type_at = [&](size_t k) -> size_t { return k < toks.size() ? toks[k].type : Token::EOF; };
+  switch (toks[i].type) {
+    case QmLexer::EVENT: case QmLexer::IMPORT: case QmLexer::RULE: return true;
+    case QmLexer::ENUM: return type_at(i + 1) == QmLexer::IDENT;
+    case QmLexer::PROFILE: return type_at(i + 1) == QmLexer::LBRACE;
+    case QmLexer::WHEN: return i == 0 || type_at(i - 1) != QmLexer::COLON;
+    case QmLexer::TAG: {
+      if (type_at(i + 1) == QmLexer::IDENT && type_at(i + 2) == QmLexer::STRING) return true;
+      if (i == 0) return true;
+      size_t prev = type_at(i - 1);
+      return prev != QmLexer::COMMA && prev != QmLexer::THEN && prev != QmLexer::DURATION;
+    }
+    default: return false;
+  }
+}
+
+std::optional<size_t> TooDeep(const std::vector<Lexeme>& toks, size_t begin, size_t end) {
+  std::vector<int> stack;
+  int depth = 0;
+  for (size_t i = begin; i < end; ++i) {
+    switch (toks[i].type) {
+      case QmLexer::LPAREN:
+        stack.push_back(depth);
+        ++depth;
+        break;
+      case QmLexer::RPAREN:
+        if (!stack.empty()) { depth = stack.back(); stack.pop_back(); }
+        break;
+      case QmLexer::NOT: ++depth; break;
+      case QmLexer::AND: case QmLexer::OR: depth = stack.empty() ? 0 : stack.back() + 1; break;
+      default: break;
+    }
+    if (depth > kGuardNesting) return i;
+  }
+  return std::nullopt;
+}
+
+void Poison(const std::vector<Lexeme>& toks, size_t begin, size_t end, const Offsets& offsets,
+            ast::RuleFile& file) {
+  if (end - begin < 2) return;
+  size_t kind = toks[begin].type;
+  if (kind == QmLexer::PROFILE) {
+    file.profile_poisoned = true;
+  } else if ((kind == QmLexer::ENUM || kind == QmLexer::EVENT || kind == QmLexer::TAG) &&
+             toks[begin + 1].type == QmLexer::IDENT) {
+    file.poisoned_names.push_back(offsets.Text(toks[begin + 1]));
+  }
+}
+
+std::u32string LexerView(std::string_view text) {
+  static std::unordered_map<char32_t, bool> is_ident;  // asked of the lexer itself, once per code point
+  static std::mutex mutex;
+  std::u32string cps = utf8::Decode(text);
+  std::lock_guard<std::mutex> lock(mutex);
+  for (char32_t& cp : cps) {
+    if (cp < 0x80) continue;
+    auto [it, fresh] = is_ident.try_emplace(cp, false);
+    if (fresh) {
+      std::string one;
+      utf8::Append(one, cp);
+      antlr4::ANTLRInputStream in(one);
+      QmLexer lexer(&in);
+      lexer.removeErrorListeners();
+      std::unique_ptr<Token> t = lexer.nextToken();
+      it->second = t->getType() == QmLexer::IDENT && t->getStopIndex() == 0;
+    }
+    if (it->second) cp = U'_';
+  }
+  return cps;
+}
+
+}  // namespace qm::parse_internal
