@@ -1,8 +1,5 @@
 #include "compiler/parse/parse.h"
 
-#include <charconv>
-#include <mutex>
-#include <unordered_map>
 #include <set>
 
 #include "compiler/parse/internal/parser.h"
