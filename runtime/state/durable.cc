@@ -1,7 +1,7 @@
 // The durable store: customer states in memory, committed to RocksDB.
 //
 // Layout of a state directory (one RocksDB database):
-//   m:version     format version, decimal text ("1")
+//   m:version     format version, decimal text ("2")
 //   m:schema      the Schema the states are encoded against
 //   m:checkpoint  the last committed Checkpoint
 //   c:<id>        one customer's state, encoded by position in m:schema
@@ -25,7 +25,12 @@ namespace {
 
 using namespace state_internal;
 
-constexpr int64_t kFormatVersion = 1;
+// 2: since the reliability work of issue 9 (stricter record checks, D8).
+// Format 1 as v0.1 released it has the same records and checkpoint: it is
+// read and rewritten as 2 at the next commit. A format 1 directory from a
+// development build before that release (its checkpoint had two more fields)
+// is refused as older, not called corrupt (docs/state.md).
+constexpr int64_t kFormatVersion = 2;
 constexpr std::string_view kVersionKey = "m:version";
 constexpr std::string_view kSchemaKey = "m:schema";
 constexpr std::string_view kCheckpointKey = "m:checkpoint";
@@ -40,6 +45,7 @@ struct Opened {
   std::optional<Schema> schema;  // none for a new directory
   std::string schema_bytes;
   std::optional<Checkpoint> checkpoint;
+  int64_t version = kFormatVersion;  // as stored
   std::string error;
 };
 
@@ -192,11 +198,21 @@ Opened OpenDatabase(const std::string& dir, Access access) {
     corrupt("the schema record is missing or unreadable");
     return o;
   }
-  if (!db->Get(rocksdb::ReadOptions(), rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()), &checkpoint).ok() ||
-      !(o.checkpoint = DecodeCheckpoint(checkpoint))) {
-    corrupt("the checkpoint record is missing or unreadable");
+  if (!db->Get(rocksdb::ReadOptions(), rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()), &checkpoint).ok()) {
+    corrupt("the checkpoint record is missing");
     return o;
   }
+  if (!(o.checkpoint = DecodeCheckpoint(checkpoint))) {
+    if (v == 1) {
+      o.error = "state directory `" + dir + "` was written by a development build of qm before v0.1 (state format 1 " +
+                "with an older checkpoint); it cannot be continued: give --state a new directory and run from the start";
+      o.db.reset();
+    } else {
+      corrupt("the checkpoint record is unreadable");
+    }
+    return o;
+  }
+  o.version = v;
   return o;
 }
 
@@ -398,8 +414,9 @@ DurableStore::OpenResult DurableStore::Open(const std::string& dir, const ir::Pr
     if (!result.changes.empty()) return result;
     DescribeChanges(*o.schema, now, result.notices);
   }
+  // The format (and the schema) are written again when new, changed or older.
   auto store = std::make_unique<DurableStoreImpl>(dir, std::move(o.db), program, o.checkpoint, std::move(now_bytes),
-                                                  fresh || changed);
+                                                  fresh || changed || o.version < kFormatVersion);
   if (!fresh) {
     if (auto error = store->Load(dir, program, *o.schema, changed, result.notices)) {
       result.error = *error;

@@ -418,11 +418,42 @@ TEST_F(Refusal, AnotherRuleSet) {
 }
 
 TEST_F(Refusal, NewerFormat) {
-  Put("m:version", "2");
+  Put("m:version", "3");
   Exit e = Run();
   EXPECT_EQ(e.code, 1);
   EXPECT_EQ(e.err, "qm: state directory `" + state_ +
-                       "` was written by a newer qm (state format 2; this qm reads format 1)\n");
+                       "` was written by a newer qm (state format 3; this qm reads format 2)\n");
+}
+
+std::string Get(const std::string& dir, const std::string& key) {
+  rocksdb::DB* db = nullptr;
+  rocksdb::Options options;
+  EXPECT_TRUE(rocksdb::DB::OpenForReadOnly(options, dir, &db).ok());
+  std::string value;
+  if (db != nullptr) db->Get(rocksdb::ReadOptions(), key, &value);
+  delete db;
+  return value;
+}
+
+// Format 1 as v0.1 released it is read and rewritten as format 2; format 1
+// from a development build before the release (a longer checkpoint) is
+// refused as older, not called corrupt.
+TEST_F(Refusal, OlderFormats) {
+  EXPECT_EQ(Get(state_, "m:version"), "2");
+  Put("m:version", "1");
+  std::string released = Read(work_ / "a");
+  Exit e = Run();
+  EXPECT_EQ(e.code, 0) << e.err;
+  EXPECT_EQ(Read(work_ / "a"), released);
+  EXPECT_EQ(Get(state_, "m:version"), "2");
+
+  Put("m:version", "1");
+  Put("m:checkpoint", Get(state_, "m:checkpoint") + std::string("\x08\x01", 2));  // two more fields
+  Exit old = Run();
+  EXPECT_EQ(old.code, 1);
+  EXPECT_EQ(old.err, "qm: state directory `" + state_ + "` was written by a development build of qm before v0.1 " +
+                         "(state format 1 with an older checkpoint); it cannot be continued: give --state a new " +
+                         "directory and run from the start\n");
 }
 
 TEST_F(Refusal, CorruptRecord) {
