@@ -26,6 +26,7 @@ for target in check:rules decode:events state:state run:run; do
   name=${target%%:*} dir=${target##*:}
   # fuzz_run's qm prints to stdout and stderr on every input: closed (a crash report still shows).
   mask=0; [ "$name" = run ] && mask=3
-  "$build/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+  # TMPDIR: fuzz_run's scratch directory goes away with the corpus.
+  TMPDIR="$corpus" "$build/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
     -max_len=65536 -print_final_stats=1 -close_fd_mask=$mask "$corpus/$dir"
 done

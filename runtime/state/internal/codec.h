@@ -22,6 +22,8 @@ using state::CustomerState;
 using state::Schema;
 using state::Stored;
 
+// Appends varints (zigzag for signed values), 8-byte doubles and
+// length-prefixed strings.
 class Writer {
  public:
   explicit Writer(std::string& out) : out_(out) {}
