@@ -27,7 +27,7 @@ struct RunArgs {
   std::vector<std::string> rules;
   std::string events, out, rejects, engine = "jit";
   std::optional<std::string> state_dir;
-  int tz_minutes = 8 * 60;
+  int tz_minutes = engine::kDefaultTzMinutes;
   std::optional<int64_t> until;
   bool dump_ir = false;
   int64_t commit_every = 1000000;  // lines

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "compiler/source/source.h"
+#include "runtime/engine/engine.h"
 #include "runtime/state/durable.h"
 
 namespace qm::cli {
@@ -251,7 +252,7 @@ int StateCommand(const std::vector<std::string>& args) {
     return Usage("state takes `show DIR [--customer ID]` or `stats DIR`");
   std::string dir, customer;
   bool json = false, has_customer = false, has_tz = false, has_format = false;
-  int tz_minutes = 8 * 60;
+  int tz_minutes = engine::kDefaultTzMinutes;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--customer" || a == "--tz" || a == "--format") {

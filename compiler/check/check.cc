@@ -12,6 +12,19 @@ CheckResult Check(const std::vector<SourceItem>& items, const std::vector<const 
   return checker.Finish();
 }
 
+std::string_view Spelling(ActionKind kind) {
+  switch (kind) {
+    case ActionKind::kSet: return "set";
+    case ActionKind::kAdd: return "add";
+    case ActionKind::kTag: return "tag";
+    case ActionKind::kUntag: return "untag";
+    case ActionKind::kPush: return "push";
+    case ActionKind::kInvite: return "invite";
+    case ActionKind::kNotify: return "notify";
+  }
+  return {};
+}
+
 bool Constant::operator==(const Constant& o) const {
   if (type.kind == TypeKind::kDecimal || o.type.kind == TypeKind::kDecimal) {
     return type.IsNumeric() && o.type.IsNumeric() && CompareDecimal(exact, o.exact) == 0;

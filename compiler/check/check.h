@@ -121,6 +121,9 @@ struct Trigger {
 };
 
 enum class ActionKind : uint8_t { kSet, kAdd, kTag, kUntag, kPush, kInvite, kNotify };
+// The language's word for an action (`set`, `push`, ...), as rules write it
+// and output lines spell it (A28).
+std::string_view Spelling(ActionKind kind);
 // The value of set/add: a constant, a field of the triggering event, a
 // profile field, or the step time (`set vip_since ts`).
 struct ActionValue {

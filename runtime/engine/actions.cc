@@ -49,9 +49,9 @@ std::string Engine::Impl::Prefix(const std::string& rule) {
   return line;
 }
 
-void Engine::Impl::Emit(const char* kind, const std::string& line) {
+void Engine::Impl::Emit(std::string_view kind, const std::string& line) {
   out_.Action(line);
-  ++stats_.actions[kind];
+  ++stats_.actions[std::string(kind)];
 }
 
 void Engine::Impl::ChangeField(const check::Rule& rule, int32_t f, const Value& to, const Value* by, ChangeLog& log) {
@@ -60,8 +60,8 @@ void Engine::Impl::ChangeField(const check::Rule& rule, int32_t f, const Value& 
   Value from = slot.view();
   if (!from.unset() && ValuesEqual(from, to)) return;
   auto json = [&](const Value& v) { return FormatJsonValue(v, field.type, p_, options_.tz_minutes); };
-  const char* kind = by != nullptr ? "add" : "set";
-  std::string line = Prefix(rule.name) + "\"action\":\"" + kind + "\",\"field\":";
+  std::string_view kind = check::Spelling(by != nullptr ? check::ActionKind::kAdd : check::ActionKind::kSet);
+  std::string line = Prefix(rule.name) + "\"action\":\"" + std::string(kind) + "\",\"field\":";
   AppendJsonString(line, field.name);
   if (by != nullptr) line += ",\"by\":" + json(*by);
   line += ",\"from\":" + json(from) + ",\"to\":" + json(to) + "}\n";
@@ -99,10 +99,10 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Value& value, ChangeLog
       if (s.tags[a.target] == want) return;  // A22
       log.Tag(a.target, s.tags[a.target]);
       s.tags[a.target] = want;
-      std::string line = Prefix(rule.name) + "\"action\":\"" + (want ? "tag" : "untag") + "\",\"tag\":";
+      std::string line = Prefix(rule.name) + "\"action\":\"" + std::string(check::Spelling(a.kind)) + "\",\"tag\":";
       AppendJsonString(line, p_.tags[a.target].name);
       line += "}\n";
-      Emit(want ? "tag" : "untag", line);
+      Emit(check::Spelling(a.kind), line);
       return;
     }
     case check::ActionKind::kPush:
@@ -112,8 +112,8 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Value& value, ChangeLog
       if (it != s.pushes.end() && (a.every_ms == 0 || now_ - it->second < a.every_ms)) return;  // A26
       if (it == s.pushes.end()) s.pushes.emplace_back(target, now_);
       else it->second = now_;
-      const char* kind = a.kind == check::ActionKind::kPush ? "push" : "invite";
-      std::string line = Prefix(rule.name) + "\"action\":\"" + kind + "\",\"target\":";
+      std::string_view kind = check::Spelling(a.kind);
+      std::string line = Prefix(rule.name) + "\"action\":\"" + std::string(kind) + "\",\"target\":";
       AppendJsonString(line, a.text);
       line += "}\n";
       Emit(kind, line);
@@ -125,7 +125,7 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Value& value, ChangeLog
       line += ",\"message\":";
       AppendJsonString(line, a.message);
       line += "}\n";
-      Emit("notify", line);
+      Emit(check::Spelling(a.kind), line);
       return;
     }
   }

@@ -20,8 +20,11 @@
 
 namespace qm::engine {
 
+// The output zone when none is given: +08:00, where Qianmian's users are.
+inline constexpr int kDefaultTzMinutes = 8 * 60;
+
 struct Options {
-  int tz_minutes = 8 * 60;  // output zone (--tz), A39
+  int tz_minutes = kDefaultTzMinutes;  // output zone (--tz), A39
   int cascade_limit = 8;    // A30
 };
 

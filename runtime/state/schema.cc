@@ -17,9 +17,8 @@ namespace {
 // An action as the language writes it (`after 2d push 关怀 unless order`):
 // a pending `after` survives a rule set change only if its action reads the same.
 std::string ActionKey(const check::Program& p, const check::Action& a) {
-  static const char* const kKinds[] = {"set", "add", "tag", "untag", "push", "invite", "notify"};
   std::string key = a.after_ms ? "after " + FormatDuration(a.after_ms) + " " : "";
-  key += kKinds[static_cast<int>(a.kind)];
+  key += check::Spelling(a.kind);
   switch (a.kind) {
     case check::ActionKind::kSet:
     case check::ActionKind::kAdd: key += " " + p.profile[a.target].name; break;

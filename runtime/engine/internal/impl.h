@@ -150,7 +150,7 @@ class Engine::Impl final : public ir::StepView {
 
   std::string Prefix(const std::string& rule);
 
-  void Emit(const char* kind, const std::string& line);
+  void Emit(std::string_view kind, const std::string& line);
 
   // Applies a set (`by` null) or add to profile field `f`: prints its line
   // (A28) unless nothing changes (A22), and records the change for A29.
