@@ -4,47 +4,26 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "compiler/driver/driver.h"
 
 namespace qm::cli {
 
 int CheckCommand(const std::vector<std::string>& args, Lang lang) {
-  std::vector<std::string> files;
+  Flags flags;
+  if (auto usage = SplitFlags(args, {"--format", "--lang"}, {"-h", "--help"}, "check", flags)) return Usage(*usage);
+  if (flags.switches.size() > 0) return Usage("");
   bool json = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](const char* flag) -> const std::string* {
-      if (i + 1 >= args.size()) return nullptr;
-      (void)flag;
-      return &args[++i];
-    };
-    if (a == "--format") {
-      const std::string* v = value("--format");
-      if (v == nullptr || (*v != "text" && *v != "json")) return Usage("--format takes `text` or `json`");
-      json = *v == "json";
-    } else if (a.rfind("--format=", 0) == 0) {
-      std::string v = a.substr(9);
-      if (v != "text" && v != "json") return Usage("--format takes `text` or `json`");
-      json = v == "json";
-    } else if (a == "--lang" || a.rfind("--lang=", 0) == 0) {
-      std::string v;
-      if (a == "--lang") {
-        const std::string* p = value("--lang");
-        if (p == nullptr) return Usage("--lang takes `zh` or `en`");
-        v = *p;
-      } else {
-        v = a.substr(7);
-      }
-      if (v != "zh" && v != "en") return Usage("--lang takes `zh` or `en`");
-      lang = v == "zh" ? Lang::kZh : Lang::kEn;
-    } else if (a == "-h" || a == "--help") {
-      return Usage("");
-    } else if (a.size() > 1 && a[0] == '-') {
-      return Usage("unknown option `" + a + "` for check");
-    } else {
-      files.push_back(a);
-    }
+  if (const std::string* v = flags.Get("--format")) {
+    if (*v != "text" && *v != "json") return Usage("--format takes `text` or `json`");
+    json = *v == "json";
   }
+  if (const std::string* v = flags.Get("--lang")) {
+    std::optional<Lang> chosen = ParseLang(*v);
+    if (!chosen) return Usage("--lang takes `zh` or `en`");
+    lang = *chosen;
+  }
+  const std::vector<std::string>& files = flags.positional;
   if (files.empty()) return Usage("check needs at least one rule file");
 
   auto compilation = driver::CompileFiles(files);

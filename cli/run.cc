@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "compiler/driver/driver.h"
 #include "compiler/interp/interp.h"
 #include "compiler/jit/jit.h"
@@ -168,42 +169,36 @@ int OpenEvents(const std::string& events, std::string& error) {
 
 // Parses `qm run`'s arguments into `a`; returns an exit code on a usage error.
 std::optional<int> ParseRunArgs(const std::vector<std::string>& args, RunArgs& a, Lang& lang) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& flag = args[i];
-    auto value = [&]() -> const std::string* { return i + 1 < args.size() ? &args[++i] : nullptr; };
-    if (flag == "--events" || flag == "--out" || flag == "--rejects" || flag == "--state" || flag == "--engine" ||
-        flag == "--tz" || flag == "--until" || flag == "--lang" || flag == "--commit-every" ||
-        flag == "--commit-ms") {
-      const std::string* v = value();
-      if (v == nullptr) return Usage(flag + " needs a value");
-      if (flag == "--events") a.events = *v;
-      else if (flag == "--out") a.out = *v;
-      else if (flag == "--rejects") a.rejects = *v;
-      else if (flag == "--state") a.state_dir = *v;
-      else if (flag == "--engine") a.engine = *v;
-      else if (flag == "--commit-every" || flag == "--commit-ms") {
-        char* end = nullptr;
-        long long n = std::strtoll(v->c_str(), &end, 10);
-        if (v->empty() || *end != '\0' || n < 1) return Usage(flag + " takes a positive whole number, not `" + *v + "`");
-        (flag == "--commit-every" ? a.commit_every : a.commit_ms) = n;
-      }
-      else if (flag == "--lang") {
-        if (*v != "zh" && *v != "en") return Usage("--lang takes `zh` or `en`");
-        lang = *v == "zh" ? Lang::kZh : Lang::kEn;
-      } else if (flag == "--tz") {
-        std::optional<int> tz = ParseOffset(*v);
-        if (!tz) return Usage("--tz takes an offset such as `+08:00` or `Z`, not `" + *v + "`");
-        a.tz_minutes = *tz;
-      } else {
-        a.until = ParseUntil(*v);
-        if (!a.until) return Usage("--until takes an RFC 3339 time or epoch seconds, not `" + *v + "`");
-      }
-    } else if (flag == "--dump-ir") {
-      a.dump_ir = true;
-    } else if (flag.size() > 1 && flag[0] == '-') {
-      return Usage("unknown option `" + flag + "` for run");
-    } else {
-      a.rules.push_back(flag);
+  Flags flags;
+  if (auto usage = SplitFlags(args,
+                              {"--events", "--out", "--rejects", "--state", "--engine", "--tz", "--until", "--lang",
+                               "--commit-every", "--commit-ms"},
+                              {"--dump-ir"}, "run", flags))
+    return Usage(*usage);
+  a.rules = flags.positional;
+  a.dump_ir = flags.switches.count("--dump-ir") > 0;
+  for (const auto& [flag, v] : flags.values) {
+    if (flag == "--events") a.events = v;
+    else if (flag == "--out") a.out = v;
+    else if (flag == "--rejects") a.rejects = v;
+    else if (flag == "--state") a.state_dir = v;
+    else if (flag == "--engine") a.engine = v;
+    else if (flag == "--commit-every" || flag == "--commit-ms") {
+      char* end = nullptr;
+      long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1) return Usage(flag + " takes a positive whole number, not `" + v + "`");
+      (flag == "--commit-every" ? a.commit_every : a.commit_ms) = n;
+    } else if (flag == "--lang") {
+      std::optional<Lang> chosen = ParseLang(v);
+      if (!chosen) return Usage("--lang takes `zh` or `en`");
+      lang = *chosen;
+    } else if (flag == "--tz") {
+      std::optional<int> tz = ParseOffset(v);
+      if (!tz) return Usage("--tz takes an offset such as `+08:00` or `Z`, not `" + v + "`");
+      a.tz_minutes = *tz;
+    } else {  // --until
+      a.until = ParseUntil(v);
+      if (!a.until) return Usage("--until takes an RFC 3339 time or epoch seconds, not `" + v + "`");
     }
   }
   if (a.rules.empty()) return Usage("run needs at least one rule file");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "compiler/source/source.h"
 #include "runtime/engine/engine.h"
 #include "runtime/state/durable.h"
@@ -250,35 +251,24 @@ int Stats(state::StateReader& reader, const std::string& dir, bool json) {
 int StateCommand(const std::vector<std::string>& args) {
   if (args.empty() || (args[0] != "show" && args[0] != "stats"))
     return Usage("state takes `show DIR [--customer ID]` or `stats DIR`");
-  std::string dir, customer;
-  bool json = false, has_customer = false, has_tz = false, has_format = false;
+  Flags flags;
+  if (auto usage = SplitFlags(std::vector<std::string>(args.begin() + 1, args.end()), {"--customer", "--tz", "--format"},
+                              {}, "state " + args[0], flags))
+    return Usage(*usage);
+  if (flags.positional.size() > 1) return Usage("state " + args[0] + " takes one directory");
+  std::string dir = flags.positional.empty() ? "" : flags.positional[0];
+  const std::string* customer = flags.Get("--customer");
+  const std::string* tz = flags.Get("--tz");
+  const std::string* format = flags.Get("--format");
+  bool has_customer = customer != nullptr, has_tz = tz != nullptr, has_format = format != nullptr;
   int tz_minutes = engine::kDefaultTzMinutes;
-  for (size_t i = 1; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--customer" || a == "--tz" || a == "--format") {
-      if (i + 1 >= args.size()) return Usage(a + " needs a value");
-      const std::string& v = args[++i];
-      if (a == "--customer") {
-        customer = v;
-        has_customer = true;
-      } else if (a == "--tz") {
-        std::optional<int> tz = ParseOffset(v);
-        if (!tz) return Usage("--tz takes an offset such as `+08:00` or `Z`, not `" + v + "`");
-        tz_minutes = *tz;
-        has_tz = true;
-      } else {
-        if (v != "text" && v != "json") return Usage("--format takes `text` or `json`");
-        json = v == "json";
-        has_format = true;
-      }
-    } else if (a.size() > 1 && a[0] == '-') {
-      return Usage("unknown option `" + a + "` for state " + args[0]);
-    } else if (dir.empty()) {
-      dir = a;
-    } else {
-      return Usage("state " + args[0] + " takes one directory");
-    }
+  if (tz != nullptr) {
+    std::optional<int> offset = ParseOffset(*tz);
+    if (!offset) return Usage("--tz takes an offset such as `+08:00` or `Z`, not `" + *tz + "`");
+    tz_minutes = *offset;
   }
+  if (format != nullptr && *format != "text" && *format != "json") return Usage("--format takes `text` or `json`");
+  bool json = format != nullptr && *format == "json";
   if (dir.empty()) return Usage("state " + args[0] + " needs a state directory");
   if (args[0] == "stats" && (has_customer || has_tz)) return Usage("--customer and --tz are for state show");
   if (args[0] == "show" && has_format) return Usage("--format is for state stats; state show prints JSON Lines");
@@ -290,13 +280,13 @@ int StateCommand(const std::vector<std::string>& args) {
   Printer printer{reader->schema(), tz_minutes};
   if (has_customer) {
     std::optional<CustomerState> s;
-    if (auto e = reader->Get(customer, s)) return Fail(*e);
+    if (auto e = reader->Get(*customer, s)) return Fail(*e);
     if (!s) {
       std::string quoted;
-      AppendJsonString(quoted, customer);
+      AppendJsonString(quoted, *customer);
       return Fail("no customer " + quoted + " in state `" + dir + "`");
     }
-    std::fputs(printer.Customer(customer, *s).c_str(), stdout);
+    std::fputs(printer.Customer(*customer, *s).c_str(), stdout);
     return kExitOk;
   }
   auto e = reader->ForEach([&](const std::string& id, const CustomerState& s) {

@@ -159,3 +159,28 @@ TEST(Cli, SurvivesHostileInput) {
 }
 
 }  // namespace
+
+namespace {
+
+// Every subcommand reads its options one way: `--name value` or `--name=value`.
+TEST(Cli, OptionsTakeTheirValueEitherWay) {
+  fs::path rules = Temp("flags.qm", "event order { amount: money }\nrule r: when order then push x\n");
+  fs::path events = Temp("flags.jsonl", "{\"type\":\"order\",\"customer\":\"c1\",\"ts\":0}\n");
+  fs::path dir = fs::temp_directory_path() / "qm_cli_test";
+  Result spaced = Qm("run " + rules.string() + " --events " + events.string() + " --tz Z --out " +
+                     (dir / "spaced.out").string());
+  Result joined = Qm("run " + rules.string() + " --events=" + events.string() + " --tz=Z --out=" +
+                     (dir / "joined.out").string());
+  EXPECT_EQ(spaced.exit_code, 0) << spaced.out;
+  EXPECT_EQ(joined.exit_code, 0) << joined.out;
+  std::ifstream a(dir / "spaced.out"), b(dir / "joined.out");
+  std::string sa((std::istreambuf_iterator<char>(a)), {}), sb((std::istreambuf_iterator<char>(b)), {});
+  EXPECT_EQ(sa, "{\"ts\":\"1970-01-01T00:00:00+00:00\",\"customer\":\"c1\",\"rule\":\"r\",\"action\":\"push\",\"target\":\"x\"}\n");
+  EXPECT_EQ(sa, sb);
+  EXPECT_EQ(Qm("check " + rules.string() + " --lang=zh --format=json").exit_code, 0);
+  EXPECT_EQ(Qm("run " + rules.string() + " --events").out.find("--events needs a value") != std::string::npos, true);
+  EXPECT_EQ(Qm("state show --format=json").exit_code, 2);
+  EXPECT_EQ(Qm("run " + rules.string() + " --dump-ir=yes").exit_code, 2);
+}
+
+}  // namespace

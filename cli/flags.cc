@@ -1,0 +1,35 @@
+#include "cli/flags.h"
+
+namespace qm::cli {
+
+std::optional<std::string> SplitFlags(const std::vector<std::string>& args, const std::set<std::string_view>& with_value,
+                                      const std::set<std::string_view>& switches, const std::string& command,
+                                      Flags& out) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.size() < 2 || a[0] != '-') {
+      out.positional.push_back(a);
+      continue;
+    }
+    size_t eq = a.find('=');
+    std::string name = a.substr(0, eq);
+    if (with_value.count(name)) {
+      if (eq != std::string::npos) out.values[name] = a.substr(eq + 1);
+      else if (i + 1 < args.size()) out.values[name] = args[++i];
+      else return name + " needs a value";
+    } else if (switches.count(name) && eq == std::string::npos) {
+      out.switches.insert(name);
+    } else {
+      return "unknown option `" + a + "` for " + command;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Lang> ParseLang(const std::string& value) {
+  if (value == "zh") return Lang::kZh;
+  if (value == "en") return Lang::kEn;
+  return std::nullopt;
+}
+
+}  // namespace qm::cli

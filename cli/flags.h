@@ -1,0 +1,40 @@
+// One way to read a subcommand's command line: `--name value` and
+// `--name=value` for options that take a value, `--name` for switches, and
+// everything else in order as positional arguments.
+#ifndef QM_CLI_FLAGS_H_
+#define QM_CLI_FLAGS_H_
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "compiler/diag/diag.h"
+
+namespace qm::cli {
+
+struct Flags {
+  std::map<std::string, std::string> values;  // option -> value; given twice, the last wins
+  std::set<std::string> switches;             // the switches given
+  std::vector<std::string> positional;
+
+  const std::string* Get(const std::string& name) const {
+    auto it = values.find(name);
+    return it == values.end() ? nullptr : &it->second;
+  }
+};
+
+// Splits `args` of subcommand `command` (for messages) into `out`. Returns
+// the usage message for an unknown option or an option without its value.
+std::optional<std::string> SplitFlags(const std::vector<std::string>& args, const std::set<std::string_view>& with_value,
+                                      const std::set<std::string_view>& switches, const std::string& command,
+                                      Flags& out);
+
+// `--lang zh|en`; nullopt for anything else.
+std::optional<Lang> ParseLang(const std::string& value);
+
+}  // namespace qm::cli
+
+#endif  // QM_CLI_FLAGS_H_
