@@ -22,10 +22,14 @@ bool Holds(check::CmpOp op, int order) {
 
 class Interpreter final : public ir::Evaluator {
  public:
-  explicit Interpreter(const ir::Program& program) : p_(program.checked) {}
+  explicit Interpreter(const ir::Program& program) : program_(program), p_(program.checked) {}
 
-  void Match(const std::vector<int32_t>& candidates, const ir::StepView& view,
-             std::vector<int32_t>& matched) override {
+  void MatchEvent(int32_t type, const ir::StepView& view, std::vector<int32_t>& matched) override {
+    MatchRules(program_.rules_by_event[type], view, matched);
+  }
+
+  void MatchRules(const std::vector<int32_t>& candidates, const ir::StepView& view,
+                  std::vector<int32_t>& matched) override {
     for (int32_t r : candidates) {
       NodeId cond = p_.rules[r].condition;
       if (cond == check::kNoNode || Test(cond, view)) matched.push_back(r);
@@ -89,6 +93,7 @@ class Interpreter final : public ir::Evaluator {
     }
   }
 
+  const ir::Program& program_;
   const check::Program& p_;
 };
 

@@ -63,10 +63,15 @@ class StepView {
 class Evaluator {
  public:
   virtual ~Evaluator() = default;
-  // Appends to `matched`, in the order given, the candidate rules whose
-  // condition holds (a rule without a condition always holds).
-  virtual void Match(const std::vector<int32_t>& candidates, const StepView& view,
-                     std::vector<int32_t>& matched) = 0;
+  // An event step: appends to `matched`, in file order, the rules that event
+  // type `type` triggers (Program::rules_by_event[type]) whose condition
+  // holds. A rule without a condition always holds.
+  virtual void MatchEvent(int32_t type, const StepView& view, std::vector<int32_t>& matched) = 0;
+  // Timer and cascade steps: appends to `matched`, in the order given, the
+  // `candidates` (rules of internal triggers or `no` rules) whose condition
+  // holds.
+  virtual void MatchRules(const std::vector<int32_t>& candidates, const StepView& view,
+                          std::vector<int32_t>& matched) = 0;
   // Whether an accepted event passes aggregate `aggregate`'s `where` (C1).
   virtual bool Filter(int32_t aggregate, const StepView& view) = 0;
 };

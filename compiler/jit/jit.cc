@@ -140,20 +140,20 @@ std::shared_ptr<Compiled> Compile(const ir::Program& program, const jit_internal
 class JitEvaluator final : public ir::Evaluator {
  public:
   JitEvaluator(const ir::Program& program, jit_internal::ConstantTable constants, std::shared_ptr<Compiled> code)
-      : constants_(std::move(constants)), code_(std::move(code)) {
-    for (size_t e = 0; e < program.rules_by_event.size(); ++e) event_lists_.emplace(&program.rules_by_event[e], e);
+      : rules_by_event_(program.rules_by_event), constants_(std::move(constants)), code_(std::move(code)) {}
+
+  // The event type's function evaluates all its rules at once.
+  void MatchEvent(int32_t type, const ir::StepView& view, std::vector<int32_t>& matched) override {
+    const std::vector<int32_t>& candidates = rules_by_event_[type];
+    if (candidates.empty()) return;
+    scratch_.resize(candidates.size());
+    code_->event_fns[type](&view, constants_.values.data(), scratch_.data());
+    for (size_t k = 0; k < candidates.size(); ++k)
+      if (scratch_[k]) matched.push_back(candidates[k]);
   }
 
-  void Match(const std::vector<int32_t>& candidates, const ir::StepView& view, std::vector<int32_t>& matched) override {
-    auto it = event_lists_.find(&candidates);
-    if (it != event_lists_.end()) {
-      // The event type's function evaluates all its rules at once.
-      scratch_.resize(candidates.size());
-      if (!candidates.empty()) code_->event_fns[it->second](&view, constants_.values.data(), scratch_.data());
-      for (size_t k = 0; k < candidates.size(); ++k)
-        if (scratch_[k]) matched.push_back(candidates[k]);
-      return;
-    }
+  void MatchRules(const std::vector<int32_t>& candidates, const ir::StepView& view,
+                  std::vector<int32_t>& matched) override {
     for (int32_t r : candidates) {
       PredicateFn fn = code_->rule_fns[r];
       if (fn(&view, constants_.values.data())) matched.push_back(r);
@@ -166,9 +166,9 @@ class JitEvaluator final : public ir::Evaluator {
   }
 
  private:
+  const std::vector<std::vector<int32_t>>& rules_by_event_;
   jit_internal::ConstantTable constants_;
   std::shared_ptr<Compiled> code_;
-  std::unordered_map<const std::vector<int32_t>*, size_t> event_lists_;
   std::vector<uint8_t> scratch_;
 };
 

@@ -36,7 +36,7 @@ void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e) {
   Begin(s, &e, e.ts);
   AddToAggregates(s, e);
   std::vector<int32_t> matched;
-  evaluator_.Match(program_.rules_by_event[type], *this, matched);
+  evaluator_.MatchEvent(type, *this, matched);
   ChangeLog log;
   for (int32_t r : matched) ApplyRule(r, log);
   Cascade(log);
@@ -108,7 +108,7 @@ void Engine::Impl::Cascade(ChangeLog& log) {
     ChangeLog next;
     std::vector<int32_t> matched;
     event_ = nullptr;  // cascade steps have no triggering event (A13)
-    evaluator_.Match(triggered, *this, matched);
+    evaluator_.MatchRules(triggered, *this, matched);
     for (int32_t r : matched) ApplyRule(r, next);
     log = std::move(next);
   }
