@@ -49,8 +49,6 @@ struct Opened {
   std::string error;
 };
 
-// Whether every file in `dir` is one RocksDB makes. A directory whose
-// creation was interrupted has some of them but no CURRENT yet.
 // Why `dir` cannot hold a qm state: a file RocksDB would not have written,
 // or one that is not a regular file (a FIFO there would block every reader).
 std::optional<std::string> ForeignEntry(const std::string& dir) {

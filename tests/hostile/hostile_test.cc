@@ -87,6 +87,15 @@ class Hostile : public testing::Test {
     EXPECT_EQ(e.code, 0) << e.err;
     return {Read(Path("one.out")), Read(Path("one.rej"))};
   }
+  // Writes 100 orders to `events` and runs them into Path("state"); returns
+  // the run's output and state options, for reruns.
+  std::vector<std::string> CommittedState(const std::string& events) {
+    Write(events, Orders(100, 10));
+    std::vector<std::string> args = {"--out", Path("a"), "--rejects", Path("r"), "--state", Path("state")};
+    Exit first = Run(events, args);
+    EXPECT_EQ(first.code, 0) << first.err;
+    return args;
+  }
   fs::path dir_;
   std::string rules_;
 };
@@ -398,9 +407,8 @@ std::map<std::string, uintmax_t> Listing(const fs::path& dir) {
 
 TEST_F(Hostile, StateWithoutCurrentIsRefusedAndLeftAsItWas) {
   std::string events = Path("events.jsonl");
-  Write(events, Orders(100, 10));
-  std::vector<std::string> args = {"--out", Path("a"), "--rejects", Path("r"), "--state", Path("state")};
-  ASSERT_EQ(Run(events, args).code, 0);
+  std::vector<std::string> args = CommittedState(events);
+  ASSERT_FALSE(HasFailure()) << "the first run failed";
   fs::remove(Path("state/CURRENT"));
   auto before = Listing(Path("state"));
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -419,9 +427,8 @@ TEST_F(Hostile, StateWithoutCurrentIsRefusedAndLeftAsItWas) {
 // files, byte for byte in size (a read-write open writes a new manifest).
 TEST_F(Hostile, RefusedRunsWriteNothingToTheStateDirectory) {
   std::string events = Path("events.jsonl");
-  Write(events, Orders(100, 10));
-  std::vector<std::string> args = {"--out", Path("a"), "--rejects", Path("r"), "--state", Path("state")};
-  ASSERT_EQ(Run(events, args).code, 0);
+  std::vector<std::string> args = CommittedState(events);
+  ASSERT_FALSE(HasFailure()) << "the first run failed";
   auto before = Listing(Path("state"));
   Write(Path("other.jsonl"), Orders(100, 11));
   Write(Path("removed.qm"), "event order { amount: money }\nrule r: when order then push VIP群\n");  // field and tag gone
@@ -455,9 +462,8 @@ TEST_F(Hostile, RefusedRunsWriteNothingToTheStateDirectory) {
 
 TEST_F(Hostile, FifoInAStateDirectoryIsRefusedWithoutBlocking) {
   std::string events = Path("events.jsonl");
-  Write(events, Orders(100, 10));
-  std::vector<std::string> args = {"--out", Path("a"), "--rejects", Path("r"), "--state", Path("state")};
-  ASSERT_EQ(Run(events, args).code, 0);
+  std::vector<std::string> args = CommittedState(events);
+  ASSERT_FALSE(HasFailure()) << "the first run failed";
   fs::remove(Path("state/CURRENT"));
   ASSERT_EQ(mkfifo(Path("state/CURRENT").c_str(), 0644), 0);
   RunOptions o;
