@@ -10,9 +10,7 @@
 #include <sstream>
 
 #include "bench/rule_gen.h"
-#include "compiler/driver/driver.h"
-#include "compiler/interp/interp.h"
-#include "compiler/jit/jit.h"
+#include "compiler/program/program.h"
 
 namespace {
 
@@ -50,36 +48,30 @@ class FixedView final : public ir::StepView {
   std::vector<Value> event_, profile_, aggregates_;
 };
 
-struct Loaded {
-  std::unique_ptr<driver::Compilation> compilation;
-  std::unique_ptr<ir::Program> program;
-};
+using Loaded = std::shared_ptr<const Program>;
 
 Loaded Load(const std::string& name, std::string text) {
-  Loaded l;
-  l.compilation = driver::CompileText(name, std::move(text));
-  if (!l.compilation->program) {
+  Compiled compiled = CompileText(name, std::move(text));
+  if (!compiled.program) {
     std::fprintf(stderr, "%s does not check\n", name.c_str());
     std::exit(1);
   }
-  l.program = std::make_unique<ir::Program>(ir::Lower(std::move(*l.compilation->program)));
-  return l;
+  return compiled.program;
 }
 
-const Loaded& Peers() {
+const Program& Peers() {
   static Loaded peers = [] {
     std::ifstream in(QM_SHARED_DIR "/bench/peers20.qm");
     std::stringstream s;
     s << in.rdbuf();
     return Load("peers20.qm", s.str());
   }();
-  return peers;
+  return *peers;
 }
 
-std::unique_ptr<ir::Evaluator> Make(const ir::Program& p, bool jit) {
-  if (!jit) return interp::MakeInterpreter(p);
+std::unique_ptr<ir::Evaluator> Make(const Program& program, bool jit) {
   std::string error;
-  auto e = jit::MakeJit(p, &error);
+  auto e = program.MakeEvaluator(jit ? EngineKind::kJit : EngineKind::kInterpreter, &error);
   if (!e) {
     std::fprintf(stderr, "JIT: %s\n", error.c_str());
     std::exit(1);
@@ -87,8 +79,9 @@ std::unique_ptr<ir::Evaluator> Make(const ir::Program& p, bool jit) {
   return e;
 }
 
-void Match(benchmark::State& state, const ir::Program& p, int32_t event, bool jit) {
-  auto evaluator = Make(p, jit);
+void Match(benchmark::State& state, const Program& program, int32_t event, bool jit) {
+  auto evaluator = Make(program, jit);
+  const ir::Program& p = program.ir();
   FixedView view(p.checked, event);
   std::vector<int32_t> matched;
   const auto& rules = p.rules_by_event[event];  // for the counter
@@ -102,8 +95,7 @@ void Match(benchmark::State& state, const ir::Program& p, int32_t event, bool ji
 }
 
 void BM_Match(benchmark::State& state, const char* event, bool jit) {
-  const ir::Program& p = *Peers().program;
-  Match(state, p, p.checked.FindEvent(event), jit);
+  Match(state, Peers(), Peers().ir().checked.FindEvent(event), jit);
 }
 BENCHMARK_CAPTURE(BM_Match, interp_order, "order", false);
 BENCHMARK_CAPTURE(BM_Match, jit_order, "order", true);
@@ -114,11 +106,12 @@ void BM_Compile(benchmark::State& state) {
   std::string text = bench::GenerateRules(static_cast<int>(state.range(0)), 7);
   uint32_t salt = 0;
   for (auto _ : state) {
-    // A fresh comment makes every iteration miss the compile cache.
-    Loaded l = Load("gen.qm", text + "# " + std::to_string(++salt) + "\n");
-    l.program->fingerprint += std::to_string(salt);
+    // A fresh rule makes every iteration miss the compile cache.
+    ++salt;
+    Loaded l = Load("gen.qm", text + "rule salt" + std::to_string(salt) + ": when ev0 and amount >= " +
+                                  std::to_string(salt) + " then add score0 1\n");
     std::string error;
-    auto e = jit::MakeJit(*l.program, &error);
+    auto e = l->MakeEvaluator(EngineKind::kJit, &error);
     benchmark::DoNotOptimize(e.get());
   }
 }
@@ -140,8 +133,7 @@ void BM_MatchFew(benchmark::State& state, bool jit) {
   static std::map<int, Loaded> sets;
   int total = static_cast<int>(state.range(0));
   if (!sets.count(total)) sets.emplace(total, Load("few.qm", FewMatching(total)));
-  const ir::Program& p = *sets[total].program;
-  Match(state, p, 0, jit);
+  Match(state, *sets[total], 0, jit);
 }
 BENCHMARK_CAPTURE(BM_MatchFew, interp, false)->Arg(100)->Arg(1000)->Arg(10000);
 BENCHMARK_CAPTURE(BM_MatchFew, jit, true)->Arg(100)->Arg(1000)->Arg(10000);

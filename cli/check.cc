@@ -5,11 +5,10 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
-#include "compiler/driver/driver.h"
 
 namespace qm::cli {
 
-int CheckCommand(const std::vector<std::string>& args, Lang lang) {
+int CheckCommand(const std::vector<std::string>& args, qianmian::Language lang) {
   Flags flags;
   if (auto usage = SplitFlags(args, {"--format", "--lang"}, {"-h", "--help"}, "check", flags)) return Usage(*usage);
   if (flags.switches.size() > 0) return Usage("");
@@ -19,37 +18,33 @@ int CheckCommand(const std::vector<std::string>& args, Lang lang) {
     json = *v == "json";
   }
   if (const std::string* v = flags.Get("--lang")) {
-    std::optional<Lang> chosen = ParseLang(*v);
+    std::optional<qianmian::Language> chosen = ParseLang(*v);
     if (!chosen) return Usage("--lang takes `zh` or `en`");
     lang = *chosen;
   }
   const std::vector<std::string>& files = flags.positional;
   if (files.empty()) return Usage("check needs at least one rule file");
 
-  auto compilation = driver::CompileFiles(files);
-  const Diagnostics& diags = compilation->diags;
+  qianmian::RuleSet rules = qianmian::RuleSet::FromFiles(files, lang);
   std::string out;
-  for (const Diagnostic& d : diags.all()) {
-    out += json ? RenderJson(d, lang) + "\n" : RenderText(d, lang);
-  }
+  for (const qianmian::Diagnostic& d : rules.diagnostics()) out += json ? d.json + "\n" : d.rendered;
   if (json) {
     std::fwrite(out.data(), 1, out.size(), stdout);
   } else {
     std::fwrite(out.data(), 1, out.size(), stderr);
-    size_t rules = compilation->program ? compilation->program->rules.size() : 0;
-    if (lang == Lang::kZh) {
-      std::fprintf(stderr, "%s：%d 个错误，%d 个警告", diags.has_errors() ? "未通过" : "通过",
-                   diags.error_count(), diags.warning_count());
-      if (!diags.has_errors()) std::fprintf(stderr, "，%zu 条规则", rules);
+    int errors = rules.error_count(), warnings = rules.warning_count();
+    size_t count = rules.rule_count();
+    if (lang == qianmian::Language::kChinese) {
+      std::fprintf(stderr, "%s：%d 个错误，%d 个警告", errors > 0 ? "未通过" : "通过", errors, warnings);
+      if (errors == 0) std::fprintf(stderr, "，%zu 条规则", count);
     } else {
-      std::fprintf(stderr, "%s: %d error%s, %d warning%s", diags.has_errors() ? "failed" : "ok",
-                   diags.error_count(), diags.error_count() == 1 ? "" : "s", diags.warning_count(),
-                   diags.warning_count() == 1 ? "" : "s");
-      if (!diags.has_errors()) std::fprintf(stderr, ", %zu rule%s", rules, rules == 1 ? "" : "s");
+      std::fprintf(stderr, "%s: %d error%s, %d warning%s", errors > 0 ? "failed" : "ok", errors,
+                   errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
+      if (errors == 0) std::fprintf(stderr, ", %zu rule%s", count, count == 1 ? "" : "s");
     }
     std::fputc('\n', stderr);
   }
-  return diags.has_errors() ? kExitErrors : kExitOk;
+  return rules.ok() ? kExitOk : kExitErrors;
 }
 
 }  // namespace qm::cli

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/diag/diag.h"
+#include "qianmian/qianmian.hpp"
 
 namespace qm::cli {
 
@@ -16,8 +16,8 @@ inline constexpr int kExitUsage = 2;
 
 // Prints `message` and the usage text to stderr; returns kExitUsage.
 int Usage(const std::string& message);
-int CheckCommand(const std::vector<std::string>& args, Lang lang);
-int RunCommand(const std::vector<std::string>& args, Lang lang);
+int CheckCommand(const std::vector<std::string>& args, qianmian::Language lang);
+int RunCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int StateCommand(const std::vector<std::string>& args);
 
 }  // namespace qm::cli

@@ -26,9 +26,9 @@ std::optional<std::string> SplitFlags(const std::vector<std::string>& args, cons
   return std::nullopt;
 }
 
-std::optional<Lang> ParseLang(const std::string& value) {
-  if (value == "zh") return Lang::kZh;
-  if (value == "en") return Lang::kEn;
+std::optional<qianmian::Language> ParseLang(const std::string& value) {
+  if (value == "zh") return qianmian::Language::kChinese;
+  if (value == "en") return qianmian::Language::kEnglish;
   return std::nullopt;
 }
 

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "compiler/diag/diag.h"
+#include "qianmian/qianmian.hpp"
 
 namespace qm::cli {
 
@@ -33,7 +33,7 @@ std::optional<std::string> SplitFlags(const std::vector<std::string>& args, cons
                                       Flags& out);
 
 // `--lang zh|en`; nullopt for anything else.
-std::optional<Lang> ParseLang(const std::string& value);
+std::optional<qianmian::Language> ParseLang(const std::string& value);
 
 }  // namespace qm::cli
 

@@ -13,9 +13,10 @@
 
 namespace {
 
-qm::Lang DefaultLang() {
+qianmian::Language DefaultLang() {
   const char* lang = std::getenv("LANG");
-  return lang != nullptr && std::strncmp(lang, "zh", 2) == 0 ? qm::Lang::kZh : qm::Lang::kEn;
+  return lang != nullptr && std::strncmp(lang, "zh", 2) == 0 ? qianmian::Language::kChinese
+                                                             : qianmian::Language::kEnglish;
 }
 
 }  // namespace

@@ -9,12 +9,15 @@
 // Actions and rejects are the JSON Lines of `qm run` (LANGUAGE.md section 5),
 // given to the callbacks without the trailing newline, in processing order.
 // Nothing here throws for bad rules or bad events: rule problems are
-// diagnostics, event problems are rejects. State lives in memory in the Runner.
+// diagnostics, event problems are rejects. State lives in memory in the
+// Runner; RunStream runs a whole events file, optionally kept in a state
+// directory, as `qm run` does (the `qm` command is a client of this API).
 #ifndef QIANMIAN_QIANMIAN_HPP_
 #define QIANMIAN_QIANMIAN_HPP_
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,7 +39,12 @@ struct Diagnostic {
   std::string message;   // in the requested language
   std::string help;      // empty when there is none
   std::string rendered;  // the text `qm check` prints, caret line included
+  std::string json;      // the line `qm check --format json` prints, without '\n'
 };
+
+namespace internal {
+struct RuleSetAccess;  // debugging views for `qm` (api/internal.h)
+}
 
 // A checked, compiled rule set. Cheap to copy (shared, immutable); may be
 // used by several Runners, one per thread.
@@ -49,13 +57,16 @@ class RuleSet {
 
   // True when there is no error (warnings allowed); only then can it run.
   bool ok() const;
+  // Errors and warnings, in the order `qm check` prints them.
   const std::vector<Diagnostic>& diagnostics() const;
+  int error_count() const;
+  int warning_count() const;
   size_t rule_count() const;
 
-  struct Impl;
-  const std::shared_ptr<const Impl>& impl() const { return impl_; }
-
  private:
+  friend class Runner;
+  friend struct internal::RuleSetAccess;
+  struct Impl;
   explicit RuleSet(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const Impl> impl_;
 };
@@ -66,6 +77,15 @@ struct RunOptions {
 };
 
 using LineCallback = std::function<void(std::string_view line)>;
+
+// What a run has done so far.
+struct Stats {
+  int64_t lines = 0;
+  int64_t events = 0;  // accepted
+  int64_t timer_steps = 0;
+  std::map<std::string, int64_t> actions;  // by kind: "tag", "push", ...
+  std::map<std::string, int64_t> rejects;  // by reason: "bad_json", ...
+};
 
 // Runs a rule set over events fed one line at a time. Not thread-safe; use
 // one Runner per thread or shard of customers.
@@ -85,11 +105,53 @@ class Runner {
   bool FireUntil(std::string_view time);
   // Empty when the runner works.
   const std::string& error() const;
+  Stats stats() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// A run over a whole events stream into files, as `qm run` (LANGUAGE.md 6).
+struct StreamOptions {
+  std::string events = "-";  // a path, or "-" for standard input
+  std::string out;           // actions; empty for standard output
+  std::string rejects;       // empty for standard error
+  // A state directory (docs/state.md): customers' states, the input position
+  // and the outputs' lengths are committed together, so a run killed at any
+  // moment and run again writes exactly what one run would. Needs `out` and
+  // `rejects`.
+  std::optional<std::string> state_dir;
+  Engine engine = Engine::kJit;
+  std::string tz = "+08:00";
+  std::string until;  // when set: fire the timers due by then at the end (RFC 3339 or epoch seconds)
+  int64_t commit_every = 1000000;  // lines between commits of a durable run
+  int64_t commit_ms = 1000;        // and at most this long between them
+};
+
+// Why options cannot be used (the message `qm run` prints for a usage
+// error), or empty. RunStream checks this first.
+std::string CheckStreamOptions(const StreamOptions& options);
+
+struct StreamResult {
+  bool ok() const { return error.empty(); }
+  std::string error;        // why the run failed; empty on success
+  bool usage_error = false; // the options contradict each other or the files (`qm` exits 2)
+  std::vector<Diagnostic> state_changes;  // why these rules cannot continue the state
+  bool finished = false;    // every event was processed (a later write may still have failed)
+  Stats stats;
+  double seconds = 0;
+};
+
+// Called every 100,000 lines with the lines read, the stats so far and the
+// seconds since the first line.
+using ProgressCallback = std::function<void(int64_t lines, const Stats& stats, double seconds)>;
+
+// Runs `rules` (which must be ok()) over `options.events`. `on_message`
+// receives lines for the person running it, as `qm` prints them: notes on
+// state changes, where a resumed run continues, cascade warnings.
+StreamResult RunStream(const RuleSet& rules, const StreamOptions& options, LineCallback on_message = nullptr,
+                       ProgressCallback on_progress = nullptr);
 
 }  // namespace qianmian
 

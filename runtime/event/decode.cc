@@ -295,4 +295,9 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
   return true;
 }
 
+std::optional<int64_t> ParseTimeArgument(std::string_view text) {
+  if (std::optional<int64_t> t = ParseRfc3339(text)) return t;
+  return EpochMillisFromNumber(text);
+}
+
 }  // namespace qm::event

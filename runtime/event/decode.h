@@ -55,6 +55,9 @@ inline constexpr size_t kMaxLineBytes = 1 << 20;
 // Epoch milliseconds from a JSON number's text: seconds, floored to the
 // millisecond, within A39's range (also used for `--until`).
 std::optional<int64_t> EpochMillisFromNumber(std::string_view number_text);
+// A time given as an argument (`--until`, B8): RFC 3339, or epoch seconds as
+// a JSON number, floored to the millisecond.
+std::optional<int64_t> ParseTimeArgument(std::string_view text);
 // A JSON number's exact value times 10^scale, when integral and within int64.
 std::optional<int64_t> ScaledFromNumber(std::string_view number_text, int scale);
 

@@ -8,9 +8,9 @@ namespace qm::sink {
 constexpr size_t kBufferBytes = 1 << 20;
 
 FileSink::FileSink(std::FILE* actions, std::string actions_name, std::FILE* rejects, std::string rejects_name,
-                   std::FILE* warnings)
+                   std::function<void(std::string_view)> on_warning)
     : actions_{actions, std::move(actions_name), {}}, rejects_{rejects, std::move(rejects_name), {}},
-      warnings_(warnings) {
+      on_warning_(std::move(on_warning)) {
   actions_.buffer.reserve(kBufferBytes);
 }
 
@@ -35,7 +35,7 @@ void FileSink::Reject(std::string_view line) {
 }
 
 void FileSink::Warning(std::string_view message) {
-  std::fprintf(warnings_, "qm: warning: %.*s\n", static_cast<int>(message.size()), message.data());
+  if (on_warning_) on_warning_(message);
 }
 
 std::optional<std::string> FileSink::Flush() {

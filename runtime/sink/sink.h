@@ -4,6 +4,7 @@
 #define QM_RUNTIME_SINK_SINK_H_
 
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -13,11 +14,10 @@ namespace qm::sink {
 
 class FileSink final : public engine::Output {
  public:
-  // Takes ownership of neither file; the names are for messages (`-` style
-  // names such as "standard output" are fine). `warnings` receives cascade
-  // warnings.
+  // Takes ownership of neither file; the names are for messages ("standard
+  // output" is fine). `on_warning` receives cascade warnings.
   FileSink(std::FILE* actions, std::string actions_name, std::FILE* rejects, std::string rejects_name,
-           std::FILE* warnings);
+           std::function<void(std::string_view)> on_warning);
   ~FileSink() override;
   void Action(std::string_view line) override;
   void Reject(std::string_view line) override;
@@ -34,7 +34,7 @@ class FileSink final : public engine::Output {
   };
   void Write(Target& t);
   Target actions_, rejects_;
-  std::FILE* warnings_;
+  std::function<void(std::string_view)> on_warning_;
   std::optional<std::string> error_;
 };
 

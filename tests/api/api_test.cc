@@ -8,17 +8,14 @@
 #include "gtest/gtest.h"
 #include "qianmian/qianmian.h"
 #include "qianmian/qianmian.hpp"
+#include "tests/support/files.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using qm::testing_internal::Read;
+using qm::testing_internal::TempDir;
+using qm::testing_internal::Write;
 
 TEST(Api, RunsAnExampleLikeQmRun) {
   fs::path dir = fs::path(QM_SOURCE_DIR) / "rules-examples" / "journey-cascade";
@@ -65,6 +62,64 @@ TEST(Api, FiresTimersUntilATime) {
   EXPECT_EQ(actions, "");
   EXPECT_TRUE(runner.FireUntil("2024-01-02T00:00:00Z"));
   EXPECT_EQ(actions, R"({"ts":"2024-01-02T08:00:00+08:00","customer":"c","rule":"r.qm:2","action":"push","target":"提醒"})");
+}
+
+TEST(Api, CountsWhatARunnerDid) {
+  auto rules = qianmian::RuleSet::FromText("r.qm", "event order\ntag t \"t\"\nwhen order then tag t, push 券\n");
+  ASSERT_TRUE(rules.ok());
+  EXPECT_EQ(rules.error_count(), 0);
+  EXPECT_EQ(rules.warning_count(), 0);
+  qianmian::Runner runner(rules, {}, nullptr, nullptr);
+  runner.Feed(R"({"type":"order","customer":"c","ts":0})");
+  runner.Feed(R"({"type":"order","customer":"c","ts":1})");
+  runner.Feed("{");
+  qianmian::Stats stats = runner.stats();
+  EXPECT_EQ(stats.lines, 3);
+  EXPECT_EQ(stats.events, 2);
+  EXPECT_EQ(stats.actions, (std::map<std::string, int64_t>{{"push", 1}, {"tag", 1}}));  // a push is sent once
+  EXPECT_EQ(stats.rejects, (std::map<std::string, int64_t>{{"invalid_json", 1}}));
+}
+
+// A durable run through the API, stopped after part of the stream and run
+// again over all of it, writes what one run over all of it writes.
+TEST(Api, RunStreamContinuesAStateDirectory) {
+  fs::path dir = fs::path(QM_SOURCE_DIR) / "rules-examples" / "journey-cascade";
+  fs::path work = TempDir("qm_api_test", "stream");
+  auto rules = qianmian::RuleSet::FromFiles({(dir / "rules.qm").string()});
+  ASSERT_TRUE(rules.ok());
+  std::string events = Read(dir / "events.jsonl");
+  size_t half = events.find('\n', events.size() / 2) + 1;
+  Write(work / "events.jsonl", events.substr(0, half));
+  qianmian::StreamOptions options;
+  options.events = (work / "events.jsonl").string();
+  options.out = (work / "actions.jsonl").string();
+  options.rejects = (work / "rejects.jsonl").string();
+  options.state_dir = (work / "state").string();
+  options.engine = qianmian::Engine::kInterpreter;
+  qianmian::StreamResult first = qianmian::RunStream(rules, options);
+  ASSERT_TRUE(first.ok()) << first.error;
+  EXPECT_TRUE(first.finished);
+  Write(work / "events.jsonl", events);
+  std::vector<std::string> messages;
+  options.engine = qianmian::Engine::kJit;
+  qianmian::StreamResult second =
+      qianmian::RunStream(rules, options, [&](std::string_view line) { messages.emplace_back(line); });
+  ASSERT_TRUE(second.ok()) << second.error;
+  EXPECT_EQ(first.stats.lines + second.stats.lines, std::count(events.begin(), events.end(), '\n'));
+  EXPECT_EQ(Read(work / "actions.jsonl"), Read(dir / "expected.jsonl"));
+  EXPECT_EQ(Read(work / "rejects.jsonl"), Read(dir / "expected_rejects.jsonl"));
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].rfind("qm run: continuing the state in", 0), 0u) << messages[0];
+
+  options.tz = "+09:00";  // a state is continued in the zone it was written in
+  qianmian::StreamResult refused = qianmian::RunStream(rules, options);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_FALSE(refused.usage_error);
+  EXPECT_NE(refused.error.find("give the same --tz"), std::string::npos) << refused.error;
+  options.tz = "8";
+  EXPECT_NE(qianmian::CheckStreamOptions(options), "");
+  EXPECT_TRUE(qianmian::RunStream(rules, options).usage_error);
+  fs::remove_all(work);
 }
 
 extern "C" void Collect(void* user, const char* line, size_t length) {

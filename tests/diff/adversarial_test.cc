@@ -3,11 +3,8 @@
 // rules) compile, run, and agree with the interpreter.
 #include <algorithm>
 
-#include "compiler/driver/driver.h"
-#include "compiler/interp/interp.h"
-#include "compiler/jit/jit.h"
 #include "gtest/gtest.h"
-#include "runtime/sink/sink.h"
+#include "tests/support/engines.h"
 
 namespace qm {
 namespace {
@@ -20,29 +17,15 @@ tag x "x"
 )";
 
 std::string RunBoth(const std::string& rules, const std::vector<std::string>& lines) {
-  auto c = driver::CompileText("adv.qm", kSchema + rules);
-  std::string diags;
-  for (const Diagnostic& d : c->diags.all()) diags += RenderText(d, Lang::kEn);
-  EXPECT_TRUE(c->program) << diags;
-  if (!c->program) return "";
-  ir::Program program = ir::Lower(std::move(*c->program));
+  std::string why;
+  auto program = testing_internal::CompileOrExplain("adv.qm", kSchema + rules, why);
+  EXPECT_TRUE(program) << why;
+  if (!program) return "";
   std::string error;
-  auto jit = jit::MakeJit(program, &error);
-  EXPECT_TRUE(jit) << error;
-  if (!jit) return "";
-  auto interp = interp::MakeInterpreter(program);
-  std::string outputs[2];
-  ir::Evaluator* evaluators[2] = {interp.get(), jit.get()};
-  for (int k = 0; k < 2; ++k) {
-    auto store = state::MakeMemoryStore(program);
-    sink::StringSink sink;
-    engine::Engine engine(program, *evaluators[k], *store, sink);
-    int64_t n = 0;
-    for (const std::string& line : lines) engine.ProcessLine(line, ++n);
-    outputs[k] = sink.actions + sink.rejects;
-  }
-  EXPECT_EQ(outputs[0], outputs[1]);
-  return outputs[1];
+  auto [interp, jit] = testing_internal::RunBothEngines(*program, lines, std::nullopt, error);
+  EXPECT_TRUE(error.empty()) << error;
+  EXPECT_EQ(interp, jit);
+  return jit.actions + jit.rejects;
 }
 
 const std::vector<std::string> kEvents = {

@@ -5,29 +5,12 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "compiler/driver/driver.h"
-#include "compiler/interp/interp.h"
-#include "compiler/jit/jit.h"
 #include "gtest/gtest.h"
-#include "runtime/sink/sink.h"
 #include "tests/diff/generator.h"
+#include "tests/support/engines.h"
 
 namespace qm {
 namespace {
-
-struct Output {
-  std::string actions, rejects, warnings;
-};
-
-Output RunEngine(const ir::Program& program, ir::Evaluator& evaluator, const difftest::Case& c) {
-  auto store = state::MakeMemoryStore(program);
-  sink::StringSink sink;
-  engine::Engine engine(program, evaluator, *store, sink);
-  int64_t n = 0;
-  for (const std::string& line : c.lines) engine.ProcessLine(line, ++n);
-  if (c.until) engine.FireUntil(c.until_ms);
-  return {sink.actions, sink.rejects, sink.warnings};
-}
 
 int EnvInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
@@ -40,17 +23,16 @@ TEST(Differential, InterpreterAndJitAgree) {
   int run = 0, actions = 0, skipped = 0;
   for (uint32_t s = seed; run < cases; ++s) {
     difftest::Case c = difftest::Generator(s).Make();
-    auto compilation = driver::CompileText("gen.qm", c.rules);
-    if (!compilation->program) {  // e.g. a generated cascade cycle (E0401)
+    std::string why;
+    auto program = testing_internal::CompileOrExplain("gen.qm", c.rules, why);
+    if (!program) {  // e.g. a generated cascade cycle (E0401)
       ++skipped;
       continue;
     }
-    ir::Program program = ir::Lower(std::move(*compilation->program));
     std::string error;
-    auto jit = jit::MakeJit(program, &error);
-    ASSERT_TRUE(jit) << error;
-    auto interp = interp::MakeInterpreter(program);
-    Output a = RunEngine(program, *interp, c), b = RunEngine(program, *jit, c);
+    auto [a, b] = testing_internal::RunBothEngines(*program, c.lines,
+                                                   c.until ? std::optional<int64_t>(c.until_ms) : std::nullopt, error);
+    ASSERT_TRUE(error.empty()) << error;
     std::string context = "seed " + std::to_string(s) + "\n" + c.rules;
     ASSERT_EQ(a.actions, b.actions) << context;
     ASSERT_EQ(a.rejects, b.rejects) << context;

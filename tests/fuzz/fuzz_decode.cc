@@ -5,12 +5,11 @@
 #include <string>
 
 #include "tests/fuzz/fuzz_rules.h"
-#include "compiler/interp/interp.h"
 #include "runtime/sink/sink.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static qm::fuzz::Rules fixture;
-  auto evaluator = qm::interp::MakeInterpreter(*fixture.program);
+  auto evaluator = fixture.compiled.program->MakeEvaluator(qm::EngineKind::kInterpreter, nullptr);
   auto store = qm::state::MakeMemoryStore(*fixture.program);
   qm::sink::StringSink sink;
   qm::engine::Engine engine(*fixture.program, *evaluator, *store, sink);

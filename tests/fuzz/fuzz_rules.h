@@ -6,8 +6,7 @@
 
 #include <memory>
 
-#include "compiler/driver/driver.h"
-#include "compiler/ir/ir.h"
+#include "compiler/program/program.h"
 
 namespace qm::fuzz {
 
@@ -29,14 +28,10 @@ rule 五: when e and avg(e.m) > 50 and sum(e.i) < 10 and since(e) > 1m then afte
 rule 六: when e and max(e.n within 7d) > min(e.n) and since(seen) < 1d then invite 群 every 1d
 )";
 
-// The compiled rules, kept alive with what they point into.
+// The compiled rules.
 struct Rules {
-  Rules() {
-    compilation = driver::CompileText("fuzz.qm", kRules);
-    program = std::make_unique<ir::Program>(ir::Lower(std::move(*compilation->program)));
-  }
-  std::unique_ptr<driver::Compilation> compilation;
-  std::unique_ptr<ir::Program> program;
+  Compiled compiled = CompileText("fuzz.qm", kRules);
+  const ir::Program* program = &compiled.program->ir();
 };
 
 }  // namespace qm::fuzz

@@ -59,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& entry : fs::directory_iterator(fs::current_path())) fs::remove_all(entry.path());
   WriteInputs(fs::current_path());
   for (int run = 0; run < 2; ++run) {
-    int code = qm::cli::RunCommand(args, qm::Lang::kEn);
+    int code = qm::cli::RunCommand(args, qianmian::Language::kEnglish);
     if (code < 0 || code > 2) std::abort();
   }
   return 0;

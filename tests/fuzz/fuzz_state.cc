@@ -12,8 +12,6 @@
 #include <fstream>
 #include <string>
 
-#include "compiler/interp/interp.h"
-#include "compiler/jit/jit.h"
 #include "runtime/sink/sink.h"
 #include "runtime/state/internal/codec.h"
 #include "tests/fuzz/fuzz_rules.h"
@@ -31,11 +29,11 @@ constexpr const char* kLines[] = {
 
 struct Fixture {
   qm::fuzz::Rules rules;
-  std::unique_ptr<qm::ir::Evaluator> interp = qm::interp::MakeInterpreter(*rules.program);
+  std::unique_ptr<qm::ir::Evaluator> interp = rules.compiled.program->MakeEvaluator(qm::EngineKind::kInterpreter, nullptr);
   std::unique_ptr<qm::ir::Evaluator> jit;
   Fixture() {
     std::string error;
-    jit = qm::jit::MakeJit(*rules.program, &error);
+    jit = rules.compiled.program->MakeEvaluator(qm::EngineKind::kJit, &error);
     if (!jit) {
       std::fprintf(stderr, "fuzz_state: the JIT failed: %s\n", error.c_str());
       std::abort();

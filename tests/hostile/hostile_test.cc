@@ -18,7 +18,7 @@
 
 #include <rocksdb/db.h>
 
-#include "compiler/driver/driver.h"
+#include "compiler/program/program.h"
 #include "runtime/state/internal/codec.h"
 #include "gtest/gtest.h"
 #include "tests/support/qm_process.h"
@@ -497,9 +497,9 @@ TEST_F(Hostile, RecordsWithImpossibleCountsOrTimesAreRefusedByBothEngines) {
   Write(events, Orders(10, 2));
   std::vector<std::string> args = {"--out", Path("a"), "--rejects", Path("r"), "--state", Path("state")};
   ASSERT_EQ(Run(events, args).code, 0);
-  auto compilation = qm::driver::CompileFiles({rules_});
-  ASSERT_TRUE(compilation->program);
-  qm::ir::Program program = qm::ir::Lower(std::move(*compilation->program));
+  qm::Compiled compiled = qm::Compile({rules_});
+  ASSERT_TRUE(compiled.program);
+  const qm::ir::Program& program = compiled.program->ir();
   qm::state::CustomerState base = qm::state::NewCustomer(program);
   std::vector<std::pair<std::string, std::function<void(qm::state::CustomerState&)>>> hostile = {
       {"count -1", [](auto& s) { s.aggregates[0].count = -1; }},

@@ -21,7 +21,7 @@
 
 #include <rocksdb/db.h>
 
-#include "compiler/driver/driver.h"
+#include "compiler/program/program.h"
 #include "runtime/state/durable.h"
 
 #include "gtest/gtest.h"
@@ -659,9 +659,9 @@ TEST(DurableState, DamagedRecordsAreRefusedNotTrusted) {
                 "--out", (work / "a").string(), "--rejects", (work / "r").string(), "--state", (work / "st").string()})
                 .code,
             0);
-  auto compilation = qm::driver::CompileFiles({rules.string()});
-  ASSERT_TRUE(compilation->program);
-  qm::ir::Program program = qm::ir::Lower(std::move(*compilation->program));
+  qm::Compiled compiled = qm::Compile({rules.string()});
+  ASSERT_TRUE(compiled.program);
+  const qm::ir::Program& program = compiled.program->ir();
   std::string dir = (work / "st").string();
   std::map<std::string, std::string> records;
   {
@@ -727,9 +727,9 @@ namespace {
 // The in-memory customer table: ids kept in the slot (up to 19 bytes) and
 // outside it, across growth, found again and absent ones not found.
 TEST(MemoryStore, FindsWhatWasCreatedAcrossGrowth) {
-  auto compilation = qm::driver::CompileFiles({(fs::path(QM_SOURCE_DIR) / "tests/state/kill.qm").string()});
-  ASSERT_TRUE(compilation->program);
-  qm::ir::Program program = qm::ir::Lower(std::move(*compilation->program));
+  qm::Compiled compiled = qm::Compile({(fs::path(QM_SOURCE_DIR) / "tests/state/kill.qm").string()});
+  ASSERT_TRUE(compiled.program);
+  const qm::ir::Program& program = compiled.program->ir();
   auto store = qm::state::MakeMemoryStore(program);
   std::vector<std::string> ids;
   for (int i = 0; i < 20000; ++i) {

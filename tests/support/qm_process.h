@@ -1,5 +1,4 @@
-// Running the `qm` binary from tests: files, scratch directories, and a
-// child process with a chosen standard input, limits, a command to run it
+// Running the `qm` binary from tests: a child process with a chosen standard input, limits, a command to run it
 // under (strace) and an optional SIGKILL deadline.
 #ifndef QM_TESTS_SUPPORT_QM_PROCESS_H_
 #define QM_TESTS_SUPPORT_QM_PROCESS_H_
@@ -18,27 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/files.h"
+
 namespace qm::testing_internal {
-
-namespace fs = std::filesystem;
-
-inline std::string Read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-inline void Write(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
-
-// A fresh directory per test (ctest runs tests in parallel), named after the
-// test binary's `prefix` and `name`.
-inline fs::path TempDir(const std::string& prefix, const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / (prefix + "_" + std::to_string(getpid()) + "_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 struct Exit {
   bool killed = false;  // ended by a signal (SIGKILL from the deadline, or a crash)

@@ -1,7 +1,7 @@
 // The event decoder on its own (A37-A40): exact numbers, every reject reason.
 #include "runtime/event/decode.h"
 
-#include "compiler/driver/driver.h"
+#include "compiler/program/program.h"
 #include "gtest/gtest.h"
 
 namespace qm {
@@ -10,14 +10,13 @@ namespace {
 class DecodeTest : public testing::Test {
  protected:
   void SetUp() override {
-    auto c = driver::CompileText("t.qm",
+    Compiled c = CompileText("t.qm",
                                  "enum 等级 { S, A }\n"
                                  "event e { i: int, m: money, n: number, b: bool, t: text, g: 等级, at: time, d: duration }\n"
                                  "rule r: when e then push p\n");
-    ASSERT_TRUE(c->program);
-    compilation_ = std::move(c);
-    program_ = std::make_unique<ir::Program>(ir::Lower(std::move(*compilation_->program)));
-    decoder_ = std::make_unique<event::Decoder>(*program_);
+    ASSERT_TRUE(c.program);
+    program_ = c.program;
+    decoder_ = std::make_unique<event::Decoder>(program_->ir());
   }
   // "" when accepted, else "reason" or "reason/field".
   std::string Decode(const std::string& line) {
@@ -25,8 +24,7 @@ class DecodeTest : public testing::Test {
     if (decoder_->Decode(line, event_, reject)) return "";
     return std::string(reject.reason) + (reject.field.empty() ? "" : "/" + reject.field);
   }
-  std::unique_ptr<driver::Compilation> compilation_;
-  std::unique_ptr<ir::Program> program_;
+  std::shared_ptr<const Program> program_;
   std::unique_ptr<event::Decoder> decoder_;
   event::Event event_;
 };

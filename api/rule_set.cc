@@ -1,0 +1,65 @@
+// RuleSet: compiling rules and their diagnostics, in the caller's language.
+#include <algorithm>
+
+#include "api/debug.h"
+#include "api/internal.h"
+
+namespace qianmian {
+namespace internal {
+
+Diagnostic Convert(const qm::Diagnostic& d, qm::Lang lang) {
+  Diagnostic out;
+  if (d.source != nullptr) {
+    qm::LineCol from = d.source->Locate(d.span.begin), to = d.source->Locate(std::max(d.span.begin, d.span.end));
+    out.file = d.source->name();
+    out.line = from.line;
+    out.column = from.column;
+    out.end_line = to.line;
+    out.end_column = to.column;
+  }
+  out.error = d.severity() == qm::Severity::kError;
+  out.code = std::string(qm::InfoOf(d.kind).code);
+  out.message = d.Message(lang);
+  out.help = d.HelpText(lang);
+  out.rendered = qm::RenderText(d, lang);
+  out.json = qm::RenderJson(d, lang);
+  return out;
+}
+
+}  // namespace internal
+
+std::string debug::DumpIr(const RuleSet& rules) {
+  const qm::Program* program = internal::RuleSetAccess::Of(rules).compiled.program.get();
+  return program != nullptr ? qm::jit::DumpIr(program->ir()) : "";
+}
+
+namespace {
+
+using internal::RuleSetAccess;
+
+RuleSet Finish(qm::Compiled compiled, Language language) {
+  auto impl = std::make_shared<RuleSetAccess::Impl>();
+  impl->lang = language == Language::kChinese ? qm::Lang::kZh : qm::Lang::kEn;
+  for (const qm::Diagnostic& d : compiled.compilation->diags.all())
+    impl->diagnostics.push_back(internal::Convert(d, impl->lang));
+  impl->compiled = std::move(compiled);
+  return RuleSetAccess::Make(std::move(impl));
+}
+
+}  // namespace
+
+RuleSet RuleSet::FromFiles(const std::vector<std::string>& paths, Language language) {
+  return Finish(qm::Compile(paths), language);
+}
+
+RuleSet RuleSet::FromText(const std::string& name, std::string text, Language language) {
+  return Finish(qm::CompileText(name, std::move(text)), language);
+}
+
+bool RuleSet::ok() const { return impl_->compiled.program != nullptr; }
+const std::vector<Diagnostic>& RuleSet::diagnostics() const { return impl_->diagnostics; }
+int RuleSet::error_count() const { return impl_->compiled.compilation->diags.error_count(); }
+int RuleSet::warning_count() const { return impl_->compiled.compilation->diags.warning_count(); }
+size_t RuleSet::rule_count() const { return ok() ? impl_->compiled.program->ir().checked.rules.size() : 0; }
+
+}  // namespace qianmian

@@ -1,0 +1,86 @@
+// Runner: events fed one line at a time, state in memory.
+#include "api/internal.h"
+#include "compiler/value/value.h"
+#include "runtime/event/decode.h"
+
+namespace qianmian {
+namespace internal {
+
+Stats Convert(const qm::engine::Stats& stats) {
+  return Stats{stats.lines, stats.events, stats.timer_steps, stats.actions, stats.rejects};
+}
+
+qm::EngineKind Convert(Engine engine) {
+  return engine == Engine::kJit ? qm::EngineKind::kJit : qm::EngineKind::kInterpreter;
+}
+
+}  // namespace internal
+
+namespace {
+
+class CallbackOutput final : public qm::engine::Output {
+ public:
+  CallbackOutput(LineCallback on_action, LineCallback on_reject)
+      : on_action_(std::move(on_action)), on_reject_(std::move(on_reject)) {}
+  void Action(std::string_view line) override { if (on_action_) on_action_(Trim(line)); }
+  void Reject(std::string_view line) override { if (on_reject_) on_reject_(Trim(line)); }
+  void Warning(std::string_view) override {}  // cascade_limit lines carry the same news
+
+ private:
+  static std::string_view Trim(std::string_view line) {
+    return !line.empty() && line.back() == '\n' ? line.substr(0, line.size() - 1) : line;
+  }
+  LineCallback on_action_, on_reject_;
+};
+
+}  // namespace
+
+struct Runner::Impl {
+  std::shared_ptr<const RuleSet::Impl> rules;
+  std::unique_ptr<qm::ir::Evaluator> evaluator;
+  std::unique_ptr<qm::state::Store> store;
+  std::unique_ptr<CallbackOutput> output;
+  std::unique_ptr<qm::engine::Engine> engine;
+  int64_t line = 0;
+  std::string error;
+};
+
+Runner::Runner(const RuleSet& rules, RunOptions options, LineCallback on_action, LineCallback on_reject)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->rules = rules.impl_;
+  if (!rules.ok()) {
+    impl_->error = "the rule set has errors";
+    return;
+  }
+  std::optional<int> tz = qm::ParseOffset(options.tz);
+  if (!tz) {
+    impl_->error = "tz must be an offset such as +08:00 or Z, not " + options.tz;
+    return;
+  }
+  const qm::Program& program = *impl_->rules->compiled.program;
+  impl_->evaluator = program.MakeEvaluator(internal::Convert(options.engine), &impl_->error);
+  if (!impl_->evaluator) return;
+  impl_->store = qm::state::MakeMemoryStore(program.ir());
+  impl_->output = std::make_unique<CallbackOutput>(std::move(on_action), std::move(on_reject));
+  impl_->engine = std::make_unique<qm::engine::Engine>(program.ir(), *impl_->evaluator, *impl_->store,
+                                                       *impl_->output, qm::engine::Options{*tz});
+}
+
+Runner::~Runner() = default;
+
+void Runner::Feed(std::string_view line) {
+  if (impl_->engine) impl_->engine->ProcessLine(line, ++impl_->line);
+}
+
+bool Runner::FireUntil(std::string_view time) {
+  std::optional<int64_t> until = qm::event::ParseTimeArgument(time);
+  if (!until) return false;
+  if (impl_->engine) impl_->engine->FireUntil(*until);
+  return true;
+}
+
+const std::string& Runner::error() const { return impl_->error; }
+
+Stats Runner::stats() const { return impl_->engine ? internal::Convert(impl_->engine->stats()) : Stats{}; }
+
+}  // namespace qianmian

@@ -1,0 +1,163 @@
+#include "runtime/run/run.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include "runtime/input/line_reader.h"
+#include "runtime/run/internal/durable_run.h"
+#include "runtime/run/internal/paths.h"
+#include "runtime/sink/sink.h"
+
+namespace qm::run {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Result Fail(std::string message, bool usage = false) {
+  Result result;
+  result.failure = Failure{usage, std::move(message), {}};
+  return result;
+}
+
+// The outputs of a run without state: created (or emptied) at the start.
+struct PlainOutputs {
+  std::FILE* out = nullptr;
+  std::FILE* rejects = nullptr;
+  ~PlainOutputs() { Close({}); }
+  std::optional<std::string> Open(const Options& o) {
+    out = o.out.empty() ? stdout : std::fopen(o.out.c_str(), "wb");
+    if (out == nullptr) return "cannot write `" + o.out + "`: " + std::strerror(errno);
+    rejects = o.rejects.empty() ? stderr : std::fopen(o.rejects.c_str(), "wb");
+    if (rejects == nullptr) return "cannot write `" + o.rejects + "`: " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::optional<std::string> Close(const Options& o) {
+    std::optional<std::string> failed;
+    for (auto [file, path] : {std::pair{&out, &o.out}, {&rejects, &o.rejects}}) {
+      if (*file != nullptr && *file != stdout && *file != stderr && std::fclose(*file) != 0 && !failed)
+        failed = "cannot write `" + *path + "`: " + std::strerror(errno);
+      *file = nullptr;
+    }
+    return failed;
+  }
+};
+
+// Closes the events unless they are standard input.
+struct EventsFd {
+  int fd = -1;
+  ~EventsFd() {
+    if (fd > 0) close(fd);
+  }
+};
+
+}  // namespace
+
+Result Run(const Program& program, const Options& options, const Report& report) {
+  if (options.state_dir && options.state_dir->empty()) return Fail("--state needs a directory, not an empty name", true);
+  if (options.state_dir && (options.out.empty() || options.rejects.empty()))
+    return Fail("--state needs --out and --rejects, two files: a resumed run continues them where the state left off",
+                true);
+  // Before the state directory, which a first run creates, and before any output is opened.
+  std::string error;
+  EventsFd events{internal::OpenEvents(options.events, error)};
+  if (events.fd < 0) return Fail(error);
+  if (std::optional<std::string> clash = internal::CheckOutputs(options, program, events.fd))
+    return Fail(*clash, true);
+
+  Result result;
+  std::unique_ptr<internal::DurableRun> durable;
+  std::unique_ptr<state::Store> memory;
+  PlainOutputs plain;
+  if (options.state_dir) {
+    Failure failure;
+    durable = internal::DurableRun::Open(program, options, report, failure);
+    if (!durable) {
+      result.failure = std::move(failure);
+      return result;
+    }
+  } else {
+    memory = state::MakeMemoryStore(program.ir());
+    if (std::optional<std::string> failed = plain.Open(options)) return Fail(*failed);
+  }
+  state::Store& store = durable ? durable->store() : *memory;
+  std::FILE* out = durable ? durable->out() : plain.out;
+  std::FILE* rejects = durable ? durable->rejects() : plain.rejects;
+
+  std::unique_ptr<ir::Evaluator> evaluator = program.MakeEvaluator(options.engine, &error);
+  if (!evaluator) return Fail("the JIT engine failed: " + error + " (try --engine interp)");
+  sink::FileSink sink(out, options.out.empty() ? "standard output" : options.out, rejects,
+                      options.rejects.empty() ? "standard error" : options.rejects, [&](std::string_view warning) {
+                        if (report.message) report.message("qm: warning: " + std::string(warning));
+                      });
+  engine::Engine engine(program.ir(), *evaluator, store, sink, engine::Options{options.tz_minutes});
+
+  input::LineReader reader(events.fd);
+  int64_t number = 0;
+  if (durable) {
+    if (std::optional<std::string> failed = durable->Begin(reader)) return Fail(*failed);
+    if (const std::optional<state::Checkpoint>& resumed = durable->resumed()) {
+      number = resumed->input_lines;
+      engine.Resume();
+      if (report.message)
+        report.message("qm run: continuing the state in `" + *options.state_dir + "` after line " +
+                       std::to_string(number) + " (" + std::to_string(store.size()) + " customer" +
+                       (store.size() == 1 ? "" : "s") + ")");
+    }
+  }
+  auto last_commit = Clock::now();
+  int64_t uncommitted = 0;
+  auto commit = [&]() -> bool {
+    if (std::optional<std::string> failed = durable->Commit(sink, reader, number)) {
+      result.failure = Failure{false, *failed, {}};
+      return false;
+    }
+    uncommitted = 0;
+    last_commit = Clock::now();
+    return true;
+  };
+  if (durable)
+    reader.OnIdle(options.commit_ms, [&] {
+      if (uncommitted > 0 && !result.failure) commit();
+    });
+
+  auto start = Clock::now();
+  auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  std::string_view line;
+  while (!result.failure && reader.Next(line)) {
+    engine.ProcessLine(line, ++number);
+    if (durable && !reader.ends_mid_line() &&
+        (++uncommitted >= options.commit_every ||
+         (number % 256 == 0 && Clock::now() - last_commit >= std::chrono::milliseconds(options.commit_ms))))
+      commit();
+    if (report.progress && number % 100000 == 0) report.progress(number, engine.stats(), seconds());
+  }
+  result.stats = engine.stats();
+  if (result.failure) return result;
+  // A read error is not the end of the input: what was read is written out,
+  // but nothing is committed, no timer fires for --until, and the run fails.
+  if (reader.failed()) {
+    if (std::optional<std::string> failed = sink.Flush(); failed && report.message) report.message("qm: " + *failed);
+    result.failure = Failure{false,
+                             reader.Error(internal::EventsName(options.events)) + " (after line " +
+                                 std::to_string(number) + ")" +
+                                 (durable ? "; the state in `" + *options.state_dir + "` keeps its last commit" : ""),
+                             {}};
+    return result;
+  }
+  if (options.until) engine.FireUntil(*options.until);
+  if (durable && !commit()) return result;
+  std::optional<std::string> failed = sink.Flush();
+  result.stats = engine.stats();
+  result.seconds = seconds();
+  result.finished = true;
+  std::optional<std::string> closed = durable ? durable->Close() : plain.Close(options);
+  if (!failed) failed = closed;
+  if (failed) result.failure = Failure{false, *failed, {}};
+  return result;
+}
+
+}  // namespace qm::run
