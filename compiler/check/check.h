@@ -167,6 +167,8 @@ struct Program {
   std::vector<Rule> rules;
 
   std::string TypeName(const Type& t) const;
+  // The members of an enum type; none for other types.
+  const std::vector<std::string>& MembersOf(const Type& t) const;
   int32_t FindEvent(std::string_view name) const;
   int32_t FindProfileField(std::string_view name) const;
   int32_t FindTag(std::string_view name) const;

@@ -102,8 +102,6 @@ std::string RenderText(const Diagnostic& d, Lang lang);
 // One JSON object (no newline): file, line, column, end_line, end_column,
 // severity, code, message, help.
 std::string RenderJson(const Diagnostic& d, Lang lang);
-// Appends `s` to `out` as a JSON string literal.
-void AppendJsonString(std::string& out, std::string_view s);
 
 }  // namespace qm
 

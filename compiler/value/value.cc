@@ -351,4 +351,51 @@ bool ValuesEqual(const Value& a, const Value& b) {
   return c && *c == 0;
 }
 
+void AppendJsonString(std::string& out, std::string_view s) {
+  static const char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char ch : s) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+}
+
+std::string FormatJsonValue(const Value& v, const std::vector<std::string>& enum_members, int tz_minutes) {
+  std::string out;
+  switch (v.kind) {
+    case ValueKind::kUnset: return "null";
+    case ValueKind::kInt: return std::to_string(v.i);
+    case ValueKind::kMoney: return FormatMoney(v.i);
+    case ValueKind::kNumber: return FormatNumber(v.d);
+    case ValueKind::kBool: return v.i ? "true" : "false";
+    case ValueKind::kText: AppendJsonString(out, v.text); return out;
+    case ValueKind::kTime: AppendJsonString(out, FormatTime(v.i, tz_minutes)); return out;
+    case ValueKind::kDuration: AppendJsonString(out, FormatDuration(v.i)); return out;
+    case ValueKind::kEnum:
+      if (v.i < 0 || static_cast<uint64_t>(v.i) >= enum_members.size()) return "null";
+      AppendJsonString(out, enum_members[v.i]);
+      return out;
+    case ValueKind::kDecimal:
+    case ValueKind::kRatio: return "null";  // literals and averages are never stored or printed
+  }
+  return "null";
+}
+
 }  // namespace qm

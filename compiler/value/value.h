@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string>
 #include <string_view>
+#include <vector>
 
 namespace qm {
 
@@ -82,6 +82,13 @@ std::optional<int> CompareValues(const Value& a, const Value& b);
 bool ValuesEqual(const Value& a, const Value& b);
 // The nearest double of a numeric value (A15).
 double ToDouble(const Value& v);
+
+// Appends `s` to `out` as a JSON string literal.
+void AppendJsonString(std::string& out, std::string_view s);
+// A value as A42 spells it in output JSON (`199.00`, `"已购"`, `null`), times
+// at `tz_minutes`; an enum member by its name in `enum_members`. The one
+// spelling of values in actions, `qm state show` and the explanations.
+std::string FormatJsonValue(const Value& v, const std::vector<std::string>& enum_members, int tz_minutes);
 
 }  // namespace qm
 

@@ -153,6 +153,51 @@ using ProgressCallback = std::function<void(int64_t lines, const Stats& stats, d
 StreamResult RunStream(const RuleSet& rules, const StreamOptions& options, LineCallback on_message = nullptr,
                        ProgressCallback on_progress = nullptr);
 
+// Whether `tz` is an offset such as "+08:00", "-05:30" or "Z".
+bool IsValidTz(std::string_view tz);
+
+// What a state directory holds.
+struct StateSummary {
+  int64_t customers = 0;
+  int64_t pending_timers = 0;  // `after` actions and armed `no` rules
+  // Where the last commit stands.
+  int64_t input_lines = 0, input_bytes = 0, actions_bytes = 0, rejects_bytes = 0;
+  std::vector<std::pair<std::string, int64_t>> tags;  // customers per tag, in declaration order
+  struct Field {
+    std::string name;  // an enum-typed profile field
+    std::vector<std::pair<std::string, int64_t>> members;  // customers per member
+    int64_t unset = 0;
+  };
+  std::vector<Field> fields;
+};
+
+// A state directory read without its rule set, as `qm state` does: states
+// are decoded against the schema stored with them. Opening writes nothing
+// and may run while no `qm run` holds the directory.
+class StateDirectory {
+ public:
+  // Null, with `error`, when `dir` is not a state directory or is damaged.
+  static std::unique_ptr<StateDirectory> Open(const std::string& dir, std::string* error);
+  ~StateDirectory();
+  StateDirectory(const StateDirectory&) = delete;
+  StateDirectory& operator=(const StateDirectory&) = delete;
+
+  // Each customer's state as one JSON line (`qm state show`, no '\n'), in
+  // customer id byte order, times in `tz`. Returns an error message, empty
+  // when every record was read.
+  std::string ForEachCustomer(const std::string& tz, const LineCallback& on_customer);
+  // One customer's line; false with an empty `error` when there is no such
+  // customer.
+  bool Customer(const std::string& id, const std::string& tz, std::string& line, std::string& error);
+  // Counts over every customer (`qm state stats`). Returns an error message.
+  std::string Summarize(StateSummary& summary);
+
+ private:
+  struct Impl;
+  explicit StateDirectory(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace qianmian
 
 #endif  // QIANMIAN_QIANMIAN_HPP_

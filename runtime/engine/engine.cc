@@ -15,22 +15,6 @@ void Engine::ProcessLine(std::string_view line, int64_t line_number) { impl_->Pr
 void Engine::FireUntil(int64_t until) { impl_->FireUntil(until); }
 void Engine::Resume() { impl_->Resume(); }
 
-std::string FormatJsonValue(const Value& v, const check::Type& type, const check::Program& program,
-                            int tz_minutes) {
-  if (v.unset()) return "null";
-  std::string out;
-  switch (v.kind) {
-    case ValueKind::kInt: return std::to_string(v.i);
-    case ValueKind::kMoney: return FormatMoney(v.i);
-    case ValueKind::kNumber: return FormatNumber(v.d);
-    case ValueKind::kBool: return v.i ? "true" : "false";
-    case ValueKind::kText: AppendJsonString(out, v.text); return out;
-    case ValueKind::kTime: AppendJsonString(out, FormatTime(v.i, tz_minutes)); return out;
-    case ValueKind::kDuration: AppendJsonString(out, FormatDuration(v.i)); return out;
-    case ValueKind::kEnum: AppendJsonString(out, program.enums[type.enum_id].members[v.i]); return out;
-    default: return "null";
-  }
-}
 
 void Engine::Impl::ProcessLine(std::string_view line, int64_t line_number) {
   ++stats_.lines;

@@ -69,10 +69,6 @@ class Engine {
   Stats stats_;
 };
 
-// The value as A42 spells it in output JSON (`199.00`, `"已购"`, `null`).
-std::string FormatJsonValue(const Value& v, const check::Type& type, const check::Program& program,
-                            int tz_minutes);
-
 }  // namespace qm::engine
 
 #endif  // QM_RUNTIME_ENGINE_ENGINE_H_

@@ -59,12 +59,7 @@ void Engine::Impl::AddToAggregates(CustomerState& s, const event::Event& e) {
     }
     AggregateState& st = s.aggregates[a];
     if (info.within_ms == 0) {
-      if (st.count == 0) { st.min_i = st.max_i = i; st.min_d = st.max_d = d; }
-      ++st.count;
-      st.sum += i;
-      st.dsum += d;
-      st.min_i = std::min(st.min_i, i); st.max_i = std::max(st.max_i, i);
-      st.min_d = std::min(st.min_d, d); st.max_d = std::max(st.max_d, d);
+      st.Add(i, d);
     } else {
       int64_t from = e.ts - info.within_ms;
       while (st.head < st.window.size() && st.window[st.head].ts < from) ++st.head;

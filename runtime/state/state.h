@@ -6,6 +6,7 @@
 #ifndef QM_RUNTIME_STATE_STATE_H_
 #define QM_RUNTIME_STATE_STATE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -43,12 +44,35 @@ struct Stored {
   }
 };
 
+// The fold every aggregate is (A19): how many values, their exact sum (int,
+// money in cents), their sum as numbers in processing order, min and max.
+struct Totals {
+  int64_t count = 0;
+  __int128 sum = 0;
+  double dsum = 0;
+  int64_t min_i = 0, max_i = 0;
+  double min_d = 0, max_d = 0;
+
+  void Add(int64_t i, double d) {
+    if (count++ == 0) min_i = max_i = i, min_d = max_d = d;
+    sum += i;
+    dsum += d;
+    min_i = std::min(min_i, i), max_i = std::max(max_i, i);
+    min_d = std::min(min_d, d), max_d = std::max(max_d, d);
+  }
+  // The exact sum, saturated to int64 (A19).
+  int64_t ClampedSum() const {
+    constexpr __int128 kMax = std::numeric_limits<int64_t>::max(), kMin = std::numeric_limits<int64_t>::min();
+    return static_cast<int64_t>(sum > kMax ? kMax : sum < kMin ? kMin : sum);
+  }
+};
+
 // One aggregate of one customer. Whole-history aggregates keep running
-// totals (O(1) memory). Windowed ones keep the accepted events inside the
-// window exactly (timestamps and values), evicted as the customer's time
-// moves on: memory is bounded by the events a window can hold, and results
-// are exact (docs/runtime.md).
-struct AggregateState {
+// totals (O(1) memory), the Totals this derives from. Windowed ones keep the
+// accepted events inside the window exactly (timestamps and values), evicted
+// as the customer's time moves on: memory is bounded by the events a window
+// can hold, and results are exact (docs/runtime.md).
+struct AggregateState : Totals {
   struct Entry {
     int64_t ts;
     int64_t i;  // int or cents
@@ -56,11 +80,9 @@ struct AggregateState {
   };
   std::vector<Entry> window;  // sorted by ts; [head, size) is live
   uint32_t head = 0;
-  int64_t count = 0;          // whole history: events counted (with a value, for sum/min/max/avg)
-  __int128 sum = 0;           // whole history: exact sum of int/money
-  double dsum = 0;            // whole history: sum of number, in processing order
-  int64_t min_i = 0, max_i = 0;
-  double min_d = 0, max_d = 0;
+
+  // The totals of the live entries with from <= ts <= to (A18).
+  Totals Window(int64_t from, int64_t to) const;
 };
 
 // A pending `after` action (A27).

@@ -111,6 +111,27 @@ TEST(Api, RunStreamContinuesAStateDirectory) {
   ASSERT_EQ(messages.size(), 1u);
   EXPECT_EQ(messages[0].rfind("qm run: continuing the state in", 0), 0u) << messages[0];
 
+  std::string error;
+  std::unique_ptr<qianmian::StateDirectory> state = qianmian::StateDirectory::Open(*options.state_dir, &error);
+  ASSERT_TRUE(state) << error;
+  qianmian::StateSummary summary;
+  ASSERT_EQ(state->Summarize(summary), "");
+  int64_t customers = 0;
+  std::string first_line;
+  EXPECT_EQ(state->ForEachCustomer("Z", [&](std::string_view line) {
+    if (customers++ == 0) first_line = line;
+  }), "");
+  EXPECT_GT(customers, 0);
+  EXPECT_EQ(summary.customers, customers);
+  EXPECT_EQ(summary.input_lines, first.stats.lines + second.stats.lines);
+  std::string id = first_line.substr(13, first_line.find('"', 13) - 13);  // {"customer":"ID",...
+  std::string line;
+  EXPECT_TRUE(state->Customer(id, "Z", line, error)) << error;
+  EXPECT_EQ(line, first_line);
+  EXPECT_FALSE(state->Customer("no such customer", "Z", line, error));
+  EXPECT_EQ(error, "");
+  state.reset();
+
   options.tz = "+09:00";  // a state is continued in the zone it was written in
   qianmian::StreamResult refused = qianmian::RunStream(rules, options);
   EXPECT_FALSE(refused.ok());

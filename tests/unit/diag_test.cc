@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "compiler/value/value.h"
 #include "gtest/gtest.h"
 
 namespace qm {

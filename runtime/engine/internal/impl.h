@@ -34,12 +34,6 @@ inline int64_t SaturatingMul(int64_t a, int64_t b) {
   return r;
 }
 
-inline int64_t Clamp(__int128 v) {
-  if (v > std::numeric_limits<int64_t>::max()) return std::numeric_limits<int64_t>::max();
-  if (v < std::numeric_limits<int64_t>::min()) return std::numeric_limits<int64_t>::min();
-  return static_cast<int64_t>(v);
-}
-
 using ir::ConstantValue;
 using ir::KindOf;
 

@@ -1,0 +1,74 @@
+// StateDirectory: `qm state` for every host.
+#include "compiler/value/value.h"
+#include "qianmian/qianmian.hpp"
+#include "runtime/state/inspect.h"
+
+namespace qianmian {
+
+bool IsValidTz(std::string_view tz) { return qm::ParseOffset(tz).has_value(); }
+
+struct StateDirectory::Impl {
+  std::unique_ptr<qm::state::StateReader> reader;
+};
+
+StateDirectory::StateDirectory(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StateDirectory::~StateDirectory() = default;
+
+std::unique_ptr<StateDirectory> StateDirectory::Open(const std::string& dir, std::string* error) {
+  auto impl = std::make_unique<Impl>();
+  impl->reader = qm::state::StateReader::Open(dir, error);
+  if (!impl->reader) return nullptr;
+  return std::unique_ptr<StateDirectory>(new StateDirectory(std::move(impl)));
+}
+
+std::string StateDirectory::ForEachCustomer(const std::string& tz, const LineCallback& on_customer) {
+  std::optional<int> offset = qm::ParseOffset(tz);
+  if (!offset) return "tz must be an offset such as +08:00 or Z, not " + tz;
+  const qm::state::Schema& schema = impl_->reader->schema();
+  std::optional<std::string> error =
+      impl_->reader->ForEach([&](const std::string& id, const qm::state::CustomerState& s) {
+        on_customer(qm::state::CustomerJson(schema, id, s, *offset));
+      });
+  return error.value_or("");
+}
+
+bool StateDirectory::Customer(const std::string& id, const std::string& tz, std::string& line, std::string& error) {
+  error.clear();
+  std::optional<int> offset = qm::ParseOffset(tz);
+  if (!offset) {
+    error = "tz must be an offset such as +08:00 or Z, not " + tz;
+    return false;
+  }
+  std::optional<qm::state::CustomerState> s;
+  if (std::optional<std::string> failed = impl_->reader->Get(id, s)) {
+    error = *failed;
+    return false;
+  }
+  if (!s) return false;
+  line = qm::state::CustomerJson(impl_->reader->schema(), id, *s, *offset);
+  return true;
+}
+
+std::string StateDirectory::Summarize(StateSummary& out) {
+  qm::state::Summary summary;
+  std::optional<std::string> error = qm::state::Summarize(*impl_->reader, summary);
+  if (error) return *error;
+  const qm::state::Schema& schema = impl_->reader->schema();
+  out = StateSummary{};
+  out.customers = summary.customers;
+  out.pending_timers = summary.pending_timers;
+  out.input_lines = summary.checkpoint.input_lines;
+  out.input_bytes = summary.checkpoint.input_bytes;
+  out.actions_bytes = summary.checkpoint.actions_bytes;
+  out.rejects_bytes = summary.checkpoint.rejects_bytes;
+  for (size_t t = 0; t < schema.tags.size(); ++t) out.tags.emplace_back(schema.tags[t], summary.tagged[t]);
+  for (const qm::state::Summary::Members& m : summary.fields) {
+    StateSummary::Field field{schema.fields[m.field].name, {}, m.counts.back()};
+    const qm::state::Schema::Enum* e = schema.FindEnum(schema.fields[m.field].type);
+    for (size_t k = 0; k < e->members.size(); ++k) field.members.emplace_back(e->members[k], m.counts[k]);
+    out.fields.push_back(std::move(field));
+  }
+  return "";
+}
+
+}  // namespace qianmian

@@ -1,0 +1,145 @@
+#include "runtime/state/inspect.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "compiler/value/value.h"
+
+namespace qm::state {
+namespace {
+
+const std::vector<std::string> kNoMembers;
+
+struct Printer {
+  const Schema& schema;
+  int tz_minutes;
+
+  std::string Time(int64_t ms) const { return FormatJsonValue(Value::Time(ms), kNoMembers, tz_minutes); }
+
+  // A stored value; an enum by its field's type.
+  std::string Field(const Stored& v, const std::string& type) const {
+    const Schema::Enum* e = schema.FindEnum(type);
+    return FormatJsonValue(v.view(), e != nullptr ? e->members : kNoMembers, tz_minutes);
+  }
+
+  // An aggregate's running value, of the kind its key names (`… : money`).
+  std::string Number(const std::string& aggregate, int64_t i, double d) const {
+    std::string type = aggregate.substr(aggregate.rfind(" : ") + 3);
+    Value v = type == "money" ? Value::Money(i) : type == "number" ? Value::Number(d) : Value::Int(i);
+    return FormatJsonValue(v, kNoMembers, tz_minutes);
+  }
+
+  std::string Customer(const std::string& id, const CustomerState& s) const {
+    std::string out = "{\"customer\":";
+    AppendJsonString(out, id);
+    out += ",\"clock\":" + (s.clock == kNever ? std::string("null") : Time(s.clock));
+    out += ",\"profile\":{";
+    for (size_t f = 0; f < s.profile.size(); ++f) {
+      if (f > 0) out += ",";
+      AppendJsonString(out, schema.fields[f].name);
+      out += ":" + Field(s.profile[f], schema.fields[f].type);
+    }
+    out += "},\"tags\":[";
+    bool first = true;
+    for (size_t t = 0; t < s.tags.size(); ++t) {
+      if (!s.tags[t]) continue;
+      if (!first) out += ",";
+      first = false;
+      AppendJsonString(out, schema.tags[t]);
+    }
+    out += "],\"aggregates\":{";
+    first = true;
+    for (size_t a = 0; a < s.aggregates.size(); ++a) {
+      const AggregateState& st = s.aggregates[a];
+      if (st.count == 0 && st.window.empty()) continue;
+      const std::string& key = schema.aggregates[a];
+      if (!first) out += ",";
+      first = false;
+      AppendJsonString(out, key.substr(0, key.rfind(" : ")));
+      int64_t within = schema.aggregate_windows[a];
+      const Totals t = within > 0 ? st.Window(s.clock - within, s.clock) : static_cast<const Totals&>(st);
+      out += ":{\"count\":" + std::to_string(t.count);
+      if (key.rfind("count(", 0) != 0) {  // A19: the sum of nothing is 0; min and max are unset
+        out += ",\"sum\":" + Number(key, t.ClampedSum(), t.dsum) +
+               ",\"min\":" + (t.count ? Number(key, t.min_i, t.min_d) : "null") +
+               ",\"max\":" + (t.count ? Number(key, t.max_i, t.max_d) : "null");
+      }
+      out += "}";
+    }
+    out += "},\"last_event\":{";
+    first = true;
+    for (size_t e = 0; e < s.last_event.size(); ++e) {
+      if (s.last_event[e] == kNever) continue;
+      if (!first) out += ",";
+      first = false;
+      AppendJsonString(out, schema.events[e]);
+      out += ":" + Time(s.last_event[e]);
+    }
+    out += "},\"pushed\":{";
+    for (size_t p = 0; p < s.pushes.size(); ++p) {
+      if (p > 0) out += ",";
+      const std::string& target = schema.targets[s.pushes[p].first];  // `p:VIP群` or `i:…`
+      AppendJsonString(out, (target[0] == 'i' ? "invite " : "push ") + target.substr(2));
+      out += ":" + Time(s.pushes[p].second);
+    }
+    out += "},\"timers\":[" + Timers(s) + "]}";
+    return out;
+  }
+
+  // By due time; `no` timers first, then `after`s in scheduling order.
+  std::string Timers(const CustomerState& s) const {
+    std::vector<std::tuple<int64_t, uint64_t, std::string>> timers;
+    for (size_t q = 0; q < s.quiet_due.size(); ++q) {
+      if (s.quiet_due[q] == kNever) continue;
+      const std::string& key = schema.quiet_rules[q];  // `name : no order for 60d`
+      std::string t = "{\"due\":" + Time(s.quiet_due[q]) + ",\"rule\":";
+      AppendJsonString(t, key.substr(0, key.rfind(" : ")));
+      t += ",\"when\":";
+      AppendJsonString(t, key.substr(key.rfind(" : ") + 3));
+      timers.emplace_back(s.quiet_due[q], 0, t + "}");
+    }
+    for (const PendingAfter& a : s.afters) {
+      std::string t = "{\"due\":" + Time(a.due) + ",\"rule\":";
+      AppendJsonString(t, schema.rules[a.rule].name);
+      t += ",\"action\":";
+      AppendJsonString(t, schema.rules[a.rule].actions[a.action]);
+      timers.emplace_back(a.due, a.seq, t + "}");
+    }
+    std::stable_sort(timers.begin(), timers.end(), [](const auto& x, const auto& y) {
+      return std::tie(std::get<0>(x), std::get<1>(x)) < std::tie(std::get<0>(y), std::get<1>(y));
+    });
+    std::string out;
+    for (size_t t = 0; t < timers.size(); ++t) out += (t > 0 ? "," : "") + std::get<2>(timers[t]);
+    return out;
+  }
+};
+
+}  // namespace
+
+std::string CustomerJson(const Schema& schema, const std::string& id, const CustomerState& state, int tz_minutes) {
+  return Printer{schema, tz_minutes}.Customer(id, state);
+}
+
+std::optional<std::string> Summarize(StateReader& reader, Summary& summary) {
+  const Schema& schema = reader.schema();
+  summary = Summary{};
+  summary.tagged.assign(schema.tags.size(), 0);
+  for (size_t f = 0; f < schema.fields.size(); ++f)
+    if (const Schema::Enum* e = schema.FindEnum(schema.fields[f].type))
+      summary.fields.push_back({f, std::vector<int64_t>(e->members.size() + 1, 0)});
+  std::optional<std::string> error = reader.ForEach([&](const std::string&, const CustomerState& s) {
+    ++summary.customers;
+    for (size_t t = 0; t < s.tags.size(); ++t) summary.tagged[t] += s.tags[t];
+    for (Summary::Members& m : summary.fields) {
+      const Stored& v = s.profile[m.field];
+      bool known = v.kind == ValueKind::kEnum && v.i >= 0 && static_cast<size_t>(v.i) + 1 < m.counts.size();
+      ++m.counts[known ? v.i : m.counts.size() - 1];
+    }
+    summary.pending_timers += static_cast<int64_t>(s.afters.size());
+    for (int64_t due : s.quiet_due) summary.pending_timers += due != kNever;
+  });
+  if (reader.checkpoint()) summary.checkpoint = *reader.checkpoint();
+  return error;
+}
+
+}  // namespace qm::state
