@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(cmake ninja-build g++ pkg-config default-jre-headless antlr4 libantlr4-runtime-dev
-  llvm-19-dev lld nlohmann-json3-dev libsimdjson-dev libgtest-dev libgmock-dev libbenchmark-dev
+  llvm-19-dev lld libgtest-dev libgmock-dev libbenchmark-dev
   librocksdb-dev clang-19 libclang-rt-19-dev strace)
 
 missing=()

@@ -3,6 +3,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "compiler/check/builtins.h"
 #include "compiler/check/internal/lint.h"
 
 namespace qm::check_internal {
@@ -38,18 +39,6 @@ std::optional<int> Order(const Constant& a, const Constant& b) {
       return a.i < b.i ? -1 : (a.i > b.i ? 1 : 0);
     default: return std::nullopt;
   }
-}
-
-bool Holds(CmpOp op, int order) {
-  switch (op) {
-    case CmpOp::kEq: return order == 0;
-    case CmpOp::kNe: return order != 0;
-    case CmpOp::kLt: return order < 0;
-    case CmpOp::kLe: return order <= 0;
-    case CmpOp::kGt: return order > 0;
-    case CmpOp::kGe: return order >= 0;
-  }
-  return true;
 }
 
 // One conjunct that constrains a single field to constants.

@@ -1,5 +1,7 @@
 #include "compiler/interp/interp.h"
 
+#include "compiler/check/builtins.h"
+
 namespace qm::interp {
 namespace {
 
@@ -8,21 +10,14 @@ using check::NodeId;
 using check::NodeKind;
 using ir::ConstantValue;
 
-bool Holds(check::CmpOp op, int order) {
-  switch (op) {
-    case check::CmpOp::kEq: return order == 0;
-    case check::CmpOp::kNe: return order != 0;
-    case check::CmpOp::kLt: return order < 0;
-    case check::CmpOp::kLe: return order <= 0;
-    case check::CmpOp::kGt: return order > 0;
-    case check::CmpOp::kGe: return order >= 0;
-  }
-  return false;
-}
-
 class Interpreter final : public ir::Evaluator {
  public:
-  explicit Interpreter(const ir::Program& program) : program_(program), p_(program.checked) {}
+  explicit Interpreter(const ir::Program& program)
+      : program_(program), p_(program.checked), in_lists_(p_.nodes.size()) {
+    for (size_t id = 0; id < p_.nodes.size(); ++id)
+      if (p_.nodes[id].kind == NodeKind::kIn)
+        for (const check::Constant& c : p_.nodes[id].constants) in_lists_[id].push_back(ConstantValue(c));
+  }
 
   void MatchEvent(int32_t type, const ir::StepView& view, std::vector<int32_t>& matched) override {
     MatchRules(program_.rules_by_event[type], view, matched);
@@ -60,24 +55,12 @@ class Interpreter final : public ir::Evaluator {
   bool Test(NodeId id, const ir::StepView& v) const {
     const Node& n = p_.nodes[id];
     switch (n.kind) {
-      case NodeKind::kCompare: {
-        std::optional<int> order = CompareValues(Eval(n.operands[0], v), Eval(n.operands[1], v));
-        return order && Holds(n.op, *order);  // A17: unset compares false, `!=` too
-      }
+      case NodeKind::kCompare: return check::CompareHolds(n.op, Eval(n.operands[0], v), Eval(n.operands[1], v));
       case NodeKind::kIn: {
-        Value x = Eval(n.operands[0], v);
-        if (x.unset()) return false;  // C5: both `in` and `not in` are false
-        bool found = false;
-        for (const check::Constant& c : n.constants) {
-          std::optional<int> order = CompareValues(x, ConstantValue(c));
-          if (order && *order == 0) { found = true; break; }
-        }
-        return found != n.negated;
+        std::optional<bool> found = check::InList(Eval(n.operands[0], v), in_lists_[id]);
+        return found && *found != n.negated;  // C5: unset is false either way
       }
-      case NodeKind::kContains: {
-        Value x = Eval(n.operands[0], v);
-        return !x.unset() && x.text.find(n.constants[0].text) != std::string_view::npos;
-      }
+      case NodeKind::kContains: return check::Contains(Eval(n.operands[0], v), n.constants[0].text);
       case NodeKind::kHas: return v.HasTag(n.a);
       case NodeKind::kNot: return !Test(n.operands[0], v);
       case NodeKind::kAnd:
@@ -95,6 +78,7 @@ class Interpreter final : public ir::Evaluator {
 
   const ir::Program& program_;
   const check::Program& p_;
+  std::vector<std::vector<Value>> in_lists_;  // by node: the constants of an `in`
 };
 
 }  // namespace

@@ -6,7 +6,7 @@
 namespace qm::ir {
 namespace {
 
-// FNV-1a over a canonical text of the program: stable across runs and builds.
+// StableHash of a canonical text of the program: stable across runs and builds.
 std::string Fingerprint(const check::Program& p) {
   std::string text;
   for (const auto& e : p.enums) {
@@ -24,13 +24,8 @@ std::string Fingerprint(const check::Program& p) {
   for (const auto& r : p.rules) {
     text += "rule " + r.name + ":" + r.source->text().substr(r.span.begin, r.span.end - r.span.begin) + ";";
   }
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(StableHash(text)));
   return buf;
 }
 

@@ -32,6 +32,15 @@ std::string_view Source::Line(int32_t line) const {
   return std::string_view(text_).substr(begin, end - begin);
 }
 
+uint64_t StableHash(std::string_view bytes) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
 namespace utf8 {
 namespace {
 

@@ -40,6 +40,11 @@ class Source {
   std::vector<int32_t> line_starts_;
 };
 
+// 64-bit FNV-1a: the one hash of bytes that must not change across builds
+// and platforms (rule set fingerprints, the identity of a durable run's
+// input: state outlives binaries).
+uint64_t StableHash(std::string_view bytes);
+
 namespace utf8 {
 
 // Byte offset of the first invalid UTF-8 sequence, or -1 when all is valid.

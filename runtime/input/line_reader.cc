@@ -93,7 +93,7 @@ std::optional<std::string> LineReader::Resume(const state::Checkpoint& c, const 
   } else {
     if (!SkipTo(head_len, tail_start) || !ReadExactly(tail, tail_len)) return failed();
   }
-  if (state::StableHash(head) != c.input_head_hash || state::StableHash(tail) != c.input_tail_hash)
+  if (StableHash(head) != c.input_head_hash || StableHash(tail) != c.input_tail_hash)
     return "events `" + name + "` are not the input the state was built from: the first " +
            std::to_string(c.input_bytes) + " bytes differ";
   head_ = std::move(head);

@@ -55,11 +55,11 @@ class LineReader {
   int64_t consumed() const { return consumed_; }
   bool ends_mid_line() const { return ends_mid_line_; }
   uint64_t head_hash() const {
-    return state::StableHash(std::string_view(head_).substr(0, std::min(consumed_, state::Checkpoint::kHeadBytes)));
+    return StableHash(std::string_view(head_).substr(0, std::min(consumed_, state::Checkpoint::kHeadBytes)));
   }
   uint64_t tail_hash() const {
     size_t n = std::min<size_t>(pos_, state::Checkpoint::kTailBytes);
-    return state::StableHash(std::string_view(buffer_.data() + pos_ - n, n));
+    return StableHash(std::string_view(buffer_.data() + pos_ - n, n));
   }
 
  private:

@@ -101,15 +101,6 @@ std::unique_ptr<Store> MakeMemoryStore(const ir::Program& program) {
   return std::make_unique<MemoryStore>(program);
 }
 
-uint64_t StableHash(std::string_view bytes) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 Totals AggregateState::Window(int64_t from, int64_t to) const {
   Totals totals;
   auto begin = std::lower_bound(window.begin() + head, window.end(), from,

@@ -146,9 +146,6 @@ CustomerState NewCustomer(const ir::Program& program);
 
 std::unique_ptr<Store> MakeMemoryStore(const ir::Program& program);
 
-// 64-bit FNV-1a: stable across builds and platforms (state outlives binaries).
-uint64_t StableHash(std::string_view bytes);
-
 }  // namespace qm::state
 
 #endif  // QM_RUNTIME_STATE_STATE_H_

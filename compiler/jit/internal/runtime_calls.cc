@@ -1,5 +1,7 @@
 #include "compiler/jit/internal/runtime_calls.h"
 
+#include "compiler/check/builtins.h"
+
 namespace qm::jit_internal {
 
 extern "C" {
@@ -17,18 +19,13 @@ int32_t qm_rt_compare(const Value* a, const Value* b) {
   return order ? *order : -2;
 }
 
+// -1 when `x` is unset (C5: both `in` and `not in` are false), else 0 or 1.
 int32_t qm_rt_in(const Value* x, const Value* list, int32_t n) {
-  if (x->unset()) return -1;  // C5: both `in` and `not in` are false
-  for (int32_t i = 0; i < n; ++i) {
-    std::optional<int> order = CompareValues(*x, list[i]);
-    if (order && *order == 0) return 1;
-  }
-  return 0;
+  std::optional<bool> found = check::InList(*x, std::span<const Value>(list, static_cast<size_t>(n)));
+  return found ? *found : -1;
 }
 
-uint8_t qm_rt_contains(const Value* haystack, const Value* needle) {
-  return !haystack->unset() && haystack->text.find(needle->text) != std::string_view::npos;
-}
+uint8_t qm_rt_contains(const Value* haystack, const Value* needle) { return check::Contains(*haystack, needle->text); }
 }
 
 std::vector<std::pair<std::string, void*>> RuntimeSymbols() {

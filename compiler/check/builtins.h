@@ -1,0 +1,37 @@
+// The builtins of conditions (A15-A17, C5), defined once: the interpreter,
+// the JIT's runtime calls and the lints all call these, so the engines and
+// the warnings cannot disagree on what `in`, `contains` or `<` mean.
+#ifndef QM_COMPILER_CHECK_BUILTINS_H_
+#define QM_COMPILER_CHECK_BUILTINS_H_
+
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "compiler/check/check.h"
+#include "compiler/value/value.h"
+
+namespace qm::check {
+
+// Whether `a op b` holds when a <=> b is `order` (-1, 0, 1).
+bool Holds(CmpOp op, int order);
+
+// `a op b` (A17): never holds when a side is unset or the values do not
+// order (NaN), `!=` included.
+inline bool CompareHolds(CmpOp op, const Value& a, const Value& b) {
+  std::optional<int> order = CompareValues(a, b);
+  return order && Holds(op, *order);
+}
+
+// `x in (list)`: nullopt when `x` is unset (C5: `in` and `not in` are then
+// both false).
+std::optional<bool> InList(const Value& x, std::span<const Value> list);
+
+// `x contains needle`: false when `x` is unset.
+inline bool Contains(const Value& x, std::string_view needle) {
+  return !x.unset() && x.text.find(needle) != std::string_view::npos;
+}
+
+}  // namespace qm::check
+
+#endif  // QM_COMPILER_CHECK_BUILTINS_H_
