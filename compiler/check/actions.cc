@@ -115,8 +115,8 @@ bool Checker::SetOrAdd(const ast::Name& target, const ast::ActionValue& value, c
   }
   v.type = from;
   switch (node.kind) {
-    case NodeKind::kEventField: v.kind = ActionValue::Kind::kEventField; v.event = node.a; v.field = node.b; break;
-    case NodeKind::kProfileField: v.kind = ActionValue::Kind::kProfileField; v.field = node.a; break;
+    case NodeKind::kEventField: v.kind = ActionValue::Kind::kEventField; v.event = node.event; v.field = node.field; break;
+    case NodeKind::kProfileField: v.kind = ActionValue::Kind::kProfileField; v.field = node.field; break;
     default: v.kind = ActionValue::Kind::kTs; break;
   }
   return true;

@@ -14,13 +14,4 @@ bool Holds(CmpOp op, int order) {
   return false;
 }
 
-std::optional<bool> InList(const Value& x, std::span<const Value> list) {
-  if (x.unset()) return std::nullopt;
-  for (const Value& v : list) {
-    std::optional<int> order = CompareValues(x, v);
-    if (order && *order == 0) return true;
-  }
-  return false;
-}
-
 }  // namespace qm::check

@@ -25,7 +25,14 @@ inline bool CompareHolds(CmpOp op, const Value& a, const Value& b) {
 
 // `x in (list)`: nullopt when `x` is unset (C5: `in` and `not in` are then
 // both false).
-std::optional<bool> InList(const Value& x, std::span<const Value> list);
+inline std::optional<bool> InList(const Value& x, std::span<const Value> list) {
+  if (x.unset()) return std::nullopt;
+  for (const Value& v : list) {
+    std::optional<int> order = CompareValues(x, v);
+    if (order && *order == 0) return true;
+  }
+  return false;
+}
 
 // `x contains needle`: false when `x` is unset.
 inline bool Contains(const Value& x, std::string_view needle) {

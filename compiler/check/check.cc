@@ -37,11 +37,6 @@ bool Constant::operator==(const Constant& o) const {
   }
 }
 
-const std::vector<std::string>& Program::MembersOf(const Type& t) const {
-  static const std::vector<std::string> kNone;
-  return t.kind == TypeKind::kEnum ? enums[t.enum_id].members : kNone;
-}
-
 std::string Program::TypeName(const Type& t) const {
   switch (t.kind) {
     case TypeKind::kError: return "?";

@@ -95,9 +95,10 @@ struct Node {
   const Source* source = nullptr;
   CmpOp op = CmpOp::kEq;          // kCompare
   bool negated = false;           // kIn
-  int32_t a = -1;                 // kEventField: event; kProfileField: field; kAggregate: aggregate;
-                                  // kSince: event or -1 any; kSinceField: field; kHas: tag
-  int32_t b = -1;                 // kEventField: field index
+  int32_t event = kAnyEvent;      // kEventField; kSince (kAnyEvent: any event)
+  int32_t field = -1;             // kEventField: a field of `event`; kProfileField, kSinceField: a profile field
+  int32_t aggregate = -1;         // kAggregate
+  int32_t tag = -1;               // kHas
   std::vector<NodeId> operands;   // kCompare (2), kIn/kContains (1), kNot (1), kAnd/kOr (n)
   std::vector<Constant> constants;  // kConstant (1), kIn (list), kContains (1)
 };
@@ -168,7 +169,10 @@ struct Program {
 
   std::string TypeName(const Type& t) const;
   // The members of an enum type; none for other types.
-  const std::vector<std::string>& MembersOf(const Type& t) const;
+  const std::vector<std::string>& MembersOf(const Type& t) const {
+    static const std::vector<std::string> kNone;
+    return t.kind == TypeKind::kEnum ? enums[t.enum_id].members : kNone;
+  }
   int32_t FindEvent(std::string_view name) const;
   int32_t FindProfileField(std::string_view name) const;
   int32_t FindTag(std::string_view name) const;

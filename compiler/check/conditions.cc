@@ -37,7 +37,7 @@ NodeId Checker::Condition(const ast::Expr& e, const Scope& scope) {
         }
         int32_t tag = ResolveTag(h.tag);
         if (tag < 0) return ErrorNode(e.span);
-        return AddNode(Node{NodeKind::kHas, Type{TypeKind::kBool}, e.span, nullptr, CmpOp::kEq, false, tag});
+        return AddNode(Node{.kind = NodeKind::kHas, .type = Type{TypeKind::kBool}, .span = e.span, .tag = tag});
       },
       [&](const ast::BoolField& b) {
         NodeId f = ResolveField(b.field, scope);
@@ -228,7 +228,7 @@ NodeId Checker::AggregateNode(const ast::Aggregate& a, const Scope& scope) {
   auto [it, fresh] = aggregate_ids_.emplace(spelling, static_cast<int32_t>(p_.aggregates.size()));
   int32_t id = it->second;
   if (fresh) p_.aggregates.push_back(std::move(info));
-  return AddNode(Node{NodeKind::kAggregate, type, span, nullptr, CmpOp::kEq, false, id});
+  return AddNode(Node{.kind = NodeKind::kAggregate, .type = type, .span = span, .aggregate = id});
 }
 
 NodeId Checker::SinceNode(const ast::Since& s, const Scope& scope) {
@@ -238,13 +238,13 @@ NodeId Checker::SinceNode(const ast::Since& s, const Scope& scope) {
     return ErrorNode(span);
   }
   Type duration{TypeKind::kDuration};
-  if (!s.name) return AddNode(Node{NodeKind::kSince, duration, span, nullptr, CmpOp::kEq, false, kAnyEvent});
+  if (!s.name) return AddNode(Node{.kind = NodeKind::kSince, .type = duration, .span = span, .event = kAnyEvent});
   const std::string& name = s.name->text;
   if (!s.profile_qualified) {
     int32_t e = p_.FindEvent(name);
     if (e >= 0) {
       used_events_.insert(e);
-      return AddNode(Node{NodeKind::kSince, duration, span, nullptr, CmpOp::kEq, false, e});
+      return AddNode(Node{.kind = NodeKind::kSince, .type = duration, .span = span, .event = e});
     }
   }
   int32_t f = p_.FindProfileField(name);
@@ -266,7 +266,7 @@ NodeId Checker::SinceNode(const ast::Since& s, const Scope& scope) {
     Report(DiagKind::kSinceNeedsTime, src_, span, {name, p_.TypeName(t)});
     return ErrorNode(span);
   }
-  return AddNode(Node{NodeKind::kSinceField, duration, span, nullptr, CmpOp::kEq, false, f});
+  return AddNode(Node{.kind = NodeKind::kSinceField, .type = duration, .span = span, .field = f});
 }
 
 }  // namespace qm::check_internal

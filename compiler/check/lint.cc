@@ -56,13 +56,17 @@ struct Constraint {
 // step (aggregates and since are computed once per snapshot).
 std::string FieldKey(const Node& n) {
   switch (n.kind) {
-    case NodeKind::kProfileField: return "p" + std::to_string(n.a);
-    case NodeKind::kEventField: return "e" + std::to_string(n.a) + "." + std::to_string(n.b);
-    case NodeKind::kAggregate: return "a" + std::to_string(n.a);
-    case NodeKind::kSince: return "s" + std::to_string(n.a);
-    case NodeKind::kSinceField: return "t" + std::to_string(n.a);
-    default: return {};
+    case NodeKind::kProfileField: return "p" + std::to_string(n.field);
+    case NodeKind::kEventField: return "e" + std::to_string(n.event) + "." + std::to_string(n.field);
+    case NodeKind::kAggregate: return "a" + std::to_string(n.aggregate);
+    case NodeKind::kSince: return "s" + std::to_string(n.event);
+    case NodeKind::kSinceField: return "t" + std::to_string(n.field);
+    case NodeKind::kConstant: case NodeKind::kTs: case NodeKind::kCustomer: case NodeKind::kCompare:
+    case NodeKind::kIn: case NodeKind::kContains: case NodeKind::kHas: case NodeKind::kNot: case NodeKind::kAnd:
+    case NodeKind::kOr:
+      return {};  // not a field: the step time and the customer id change with every step
   }
+  return {};
 }
 
 CmpOp Negate(CmpOp op) {
@@ -84,9 +88,9 @@ void Collect(const Program& p, NodeId id, std::vector<Constraint>& out) {
     return;
   }
   if (n.kind == NodeKind::kHas) {
-    out.push_back({id, "has" + std::to_string(n.a), CmpOp::kEq, {}, false, true});
+    out.push_back({id, "has" + std::to_string(n.tag), CmpOp::kEq, {}, false, true});
   } else if (n.kind == NodeKind::kNot && p.nodes[n.operands[0]].kind == NodeKind::kHas) {
-    out.push_back({id, "has" + std::to_string(p.nodes[n.operands[0]].a), CmpOp::kEq, {}, false, false});
+    out.push_back({id, "has" + std::to_string(p.nodes[n.operands[0]].tag), CmpOp::kEq, {}, false, false});
   } else if (n.kind == NodeKind::kNot && p.nodes[n.operands[0]].kind == NodeKind::kCompare &&
              p.nodes[p.nodes[n.operands[0]].operands[1]].kind == NodeKind::kConstant) {
     const Node& cmp = p.nodes[n.operands[0]];
@@ -233,7 +237,7 @@ void CheckCascadeCycles(const Program& p, Diagnostics& diags) {
                   a.value.kind == ActionValue::Kind::kConstant ? &a.value.constant : nullptr);
           break;
         case ActionKind::kAdd: add_all(find(becomes, a.target), nullptr); break;
-        default: break;
+        case ActionKind::kPush: case ActionKind::kInvite: case ActionKind::kNotify: break;  // raise no trigger
       }
     }
   }

@@ -117,11 +117,11 @@ int32_t Checker::ResolveTag(const ast::Ident& name) {
 
 NodeId Checker::FieldNode(int32_t event, int32_t field, Span span) {
   if (event >= 0) {
-    return AddNode(Node{NodeKind::kEventField, p_.events[event].fields[field].type, span, nullptr,
-                        CmpOp::kEq, false, event, field});
+    return AddNode(Node{.kind = NodeKind::kEventField, .type = p_.events[event].fields[field].type, .span = span,
+                        .event = event, .field = field});
   }
   used_fields_.insert(field);
-  return AddNode(Node{NodeKind::kProfileField, p_.profile[field].type, span, nullptr, CmpOp::kEq, false, field});
+  return AddNode(Node{.kind = NodeKind::kProfileField, .type = p_.profile[field].type, .span = span, .field = field});
 }
 
 NodeId Checker::Builtin(const std::string& name, Span span) {

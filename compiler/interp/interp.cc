@@ -41,15 +41,18 @@ class Interpreter final : public ir::Evaluator {
     const Node& n = p_.nodes[id];
     switch (n.kind) {
       case NodeKind::kConstant: return ConstantValue(n.constants[0]);
-      case NodeKind::kEventField: return v.EventField(n.b);
-      case NodeKind::kProfileField: return v.ProfileField(n.a);
+      case NodeKind::kEventField: return v.EventField(n.field);
+      case NodeKind::kProfileField: return v.ProfileField(n.field);
       case NodeKind::kTs: return Value::Time(v.Now());
       case NodeKind::kCustomer: return Value::Text(v.Customer());
-      case NodeKind::kAggregate: return v.Aggregate(n.a);
-      case NodeKind::kSince: return v.Since(n.a);
-      case NodeKind::kSinceField: return v.SinceField(n.a);
-      default: return Value::Bool(Test(id, v));
+      case NodeKind::kAggregate: return v.Aggregate(n.aggregate);
+      case NodeKind::kSince: return v.Since(n.event);
+      case NodeKind::kSinceField: return v.SinceField(n.field);
+      case NodeKind::kCompare: case NodeKind::kIn: case NodeKind::kContains: case NodeKind::kHas:
+      case NodeKind::kNot: case NodeKind::kAnd: case NodeKind::kOr:
+        return Value::Bool(Test(id, v));
     }
+    return {};  // not reached: every kind is handled
   }
 
   bool Test(NodeId id, const ir::StepView& v) const {
@@ -61,7 +64,7 @@ class Interpreter final : public ir::Evaluator {
         return found && *found != n.negated;  // C5: unset is false either way
       }
       case NodeKind::kContains: return check::Contains(Eval(n.operands[0], v), n.constants[0].text);
-      case NodeKind::kHas: return v.HasTag(n.a);
+      case NodeKind::kHas: return v.HasTag(n.tag);
       case NodeKind::kNot: return !Test(n.operands[0], v);
       case NodeKind::kAnd:
         for (NodeId o : n.operands) if (!Test(o, v)) return false;
@@ -69,11 +72,13 @@ class Interpreter final : public ir::Evaluator {
       case NodeKind::kOr:
         for (NodeId o : n.operands) if (Test(o, v)) return true;
         return false;
-      default: {
-        Value x = Eval(id, v);
+      case NodeKind::kConstant: case NodeKind::kEventField: case NodeKind::kProfileField: case NodeKind::kTs:
+      case NodeKind::kCustomer: case NodeKind::kAggregate: case NodeKind::kSince: case NodeKind::kSinceField: {
+        Value x = Eval(id, v);  // a bool-valued leaf
         return x.kind == ValueKind::kBool && x.i != 0;
       }
     }
+    return false;  // not reached: every kind is handled
   }
 
   const ir::Program& program_;

@@ -59,7 +59,8 @@ void Engine::Impl::ChangeField(const check::Rule& rule, int32_t f, const Value& 
   Stored& slot = s_->profile[f];
   Value from = slot.view();
   if (!from.unset() && ValuesEqual(from, to)) return;
-  auto json = [&](const Value& v) { return FormatJsonValue(v, p_.MembersOf(field.type), options_.tz_minutes); };
+  const std::vector<std::string>& members = p_.MembersOf(field.type);
+  auto json = [&](const Value& v) { return FormatJsonValue(v, members, options_.tz_minutes); };
   std::string_view kind = check::Spelling(by != nullptr ? check::ActionKind::kAdd : check::ActionKind::kSet);
   std::string line = Prefix(rule.name) + "\"action\":\"" + std::string(kind) + "\",\"field\":";
   AppendJsonString(line, field.name);

@@ -19,13 +19,11 @@ Value Engine::Impl::SinceField(int32_t field) const {
   return f.kind == ValueKind::kUnset ? Value{} : Value::Duration(now_ - f.i);
 }
 
-Value Engine::Impl::Aggregate(int32_t a) const {
-  const check::AggregateInfo& info = p_.aggregates[a];
-  const AggregateState& st = s_->aggregates[a];
-  check::Type type = info.field >= 0 ? p_.events[info.event].fields[info.field].type : check::Type{check::TypeKind::kInt};
+namespace {
+
+// An aggregate's value from its totals (A19).
+Value ValueOf(const check::AggregateInfo& info, const check::Type& type, const state::Totals& t) {
   bool is_number = type.kind == check::TypeKind::kNumber;
-  // A18: a window holds now - D <= ts <= now.
-  const state::Totals t = info.within_ms == 0 ? static_cast<const state::Totals&>(st) : st.Window(now_ - info.within_ms, now_);
   ValueKind kind = KindOf(type);
   switch (info.func) {
     case check::AggFunc::kCount: return Value::Int(t.count);
@@ -47,6 +45,16 @@ Value Engine::Impl::Aggregate(int32_t a) const {
     }
   }
   return {};
+}
+
+}  // namespace
+
+Value Engine::Impl::Aggregate(int32_t a) const {
+  const check::AggregateInfo& info = p_.aggregates[a];
+  const AggregateState& st = s_->aggregates[a];
+  check::Type type = info.field >= 0 ? p_.events[info.event].fields[info.field].type : check::Type{check::TypeKind::kInt};
+  if (info.within_ms == 0) return ValueOf(info, type, st);
+  return ValueOf(info, type, st.Window(now_ - info.within_ms, now_));  // A18: now - D <= ts <= now
 }
 
 }  // namespace qm::engine

@@ -101,12 +101,4 @@ std::unique_ptr<Store> MakeMemoryStore(const ir::Program& program) {
   return std::make_unique<MemoryStore>(program);
 }
 
-Totals AggregateState::Window(int64_t from, int64_t to) const {
-  Totals totals;
-  auto begin = std::lower_bound(window.begin() + head, window.end(), from,
-                                [](const Entry& e, int64_t t) { return e.ts < t; });
-  for (auto it = begin; it != window.end() && it->ts <= to; ++it) totals.Add(it->i, it->d);
-  return totals;
-}
-
 }  // namespace qm::state

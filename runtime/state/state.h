@@ -81,8 +81,15 @@ struct AggregateState : Totals {
   std::vector<Entry> window;  // sorted by ts; [head, size) is live
   uint32_t head = 0;
 
-  // The totals of the live entries with from <= ts <= to (A18).
-  Totals Window(int64_t from, int64_t to) const;
+  // The totals of the live entries with from <= ts <= to (A18). Inline: it
+  // runs for every windowed aggregate a condition reads.
+  Totals Window(int64_t from, int64_t to) const {
+    Totals totals;
+    auto begin = std::lower_bound(window.begin() + head, window.end(), from,
+                                  [](const Entry& e, int64_t t) { return e.ts < t; });
+    for (auto it = begin; it != window.end() && it->ts <= to; ++it) totals.Add(it->i, it->d);
+    return totals;
+  }
 };
 
 // A pending `after` action (A27).

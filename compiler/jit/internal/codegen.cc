@@ -133,7 +133,8 @@ class Codegen {
   std::string MakeKey(NodeId id) {
     const Node& n = p_.nodes[id];
     std::string key = std::to_string(static_cast<int>(n.kind)) + ":" + std::to_string(static_cast<int>(n.op)) + ":" +
-                      std::to_string(n.negated) + ":" + std::to_string(n.a) + ":" + std::to_string(n.b);
+                      std::to_string(n.negated) + ":" + std::to_string(n.event) + ":" + std::to_string(n.field) + ":" +
+                      std::to_string(n.aggregate) + ":" + std::to_string(n.tag);
     if (n.kind == NodeKind::kConstant || n.kind == NodeKind::kIn || n.kind == NodeKind::kContains) {
       key += "#" + std::to_string(constants_.index.at(id));  // equal texts still get one slot each: fine
     }
@@ -157,14 +158,17 @@ class Codegen {
     llvm::AllocaInst* slot = new llvm::AllocaInst(llvm::ArrayType::get(i8_, kValueSize), 0, "v", &*entry.getFirstInsertionPt());
     slot->setAlignment(llvm::Align(8));
     switch (n.kind) {
-      case NodeKind::kEventField: b_.CreateCall(event_field_, {view_, b_.getInt32(n.b), slot}); break;
-      case NodeKind::kProfileField: b_.CreateCall(profile_field_, {view_, b_.getInt32(n.a), slot}); break;
-      case NodeKind::kAggregate: b_.CreateCall(aggregate_, {view_, b_.getInt32(n.a), slot}); break;
-      case NodeKind::kSince: b_.CreateCall(since_, {view_, b_.getInt32(n.a), slot}); break;
-      case NodeKind::kSinceField: b_.CreateCall(since_field_, {view_, b_.getInt32(n.a), slot}); break;
+      case NodeKind::kEventField: b_.CreateCall(event_field_, {view_, b_.getInt32(n.field), slot}); break;
+      case NodeKind::kProfileField: b_.CreateCall(profile_field_, {view_, b_.getInt32(n.field), slot}); break;
+      case NodeKind::kAggregate: b_.CreateCall(aggregate_, {view_, b_.getInt32(n.aggregate), slot}); break;
+      case NodeKind::kSince: b_.CreateCall(since_, {view_, b_.getInt32(n.event), slot}); break;
+      case NodeKind::kSinceField: b_.CreateCall(since_field_, {view_, b_.getInt32(n.field), slot}); break;
       case NodeKind::kTs: b_.CreateCall(now_, {view_, slot}); break;
       case NodeKind::kCustomer: b_.CreateCall(customer_, {view_, slot}); break;
-      default: break;
+      case NodeKind::kConstant:  // ConstSlot above
+      case NodeKind::kCompare: case NodeKind::kIn: case NodeKind::kContains: case NodeKind::kHas:
+      case NodeKind::kNot: case NodeKind::kAnd: case NodeKind::kOr:
+        break;  // bool-valued: Bool() computes them; as values they are never read
     }
     slots_.emplace(key, slot);
     return slot;
@@ -199,19 +203,21 @@ class Codegen {
         return b_.CreateICmpNE(b_.CreateCall(contains_, {Slot(n.operands[0]), ConstSlot(constants_.index.at(id))}),
                                b_.getInt8(0));
       case NodeKind::kHas:
-        return b_.CreateICmpNE(b_.CreateCall(has_tag_, {view_, b_.getInt32(n.a)}), b_.getInt8(0));
+        return b_.CreateICmpNE(b_.CreateCall(has_tag_, {view_, b_.getInt32(n.tag)}), b_.getInt8(0));
       case NodeKind::kNot: return b_.CreateNot(Bool(n.operands[0]));
       case NodeKind::kAnd: case NodeKind::kOr: {
         llvm::Value* acc = n.kind == NodeKind::kAnd ? b_.getTrue() : b_.getFalse();
         for (NodeId o : n.operands) acc = n.kind == NodeKind::kAnd ? b_.CreateAnd(acc, Bool(o)) : b_.CreateOr(acc, Bool(o));
         return acc;
       }
-      default: {
+      case NodeKind::kConstant: case NodeKind::kEventField: case NodeKind::kProfileField: case NodeKind::kTs:
+      case NodeKind::kCustomer: case NodeKind::kAggregate: case NodeKind::kSince: case NodeKind::kSinceField: {
         // A bool-valued leaf.
         llvm::Value* slot = Slot(id);
         return b_.CreateAnd(IsSet(slot), b_.CreateICmpNE(LoadInt(slot), b_.getInt64(0)));
       }
     }
+    return b_.getFalse();  // not reached: every kind is handled
   }
 
   // The static representation of a side, for inlining.
@@ -242,7 +248,7 @@ class Codegen {
       }
       return s;
     }
-    if (n.kind == NodeKind::kAggregate && p_.aggregates[n.a].func == check::AggFunc::kAvg &&
+    if (n.kind == NodeKind::kAggregate && p_.aggregates[n.aggregate].func == check::AggFunc::kAvg &&
         n.type.kind != check::TypeKind::kNumber) {
       return s;  // an exact ratio at run time
     }

@@ -14,17 +14,26 @@ namespace qm::run::internal {
 namespace {
 
 // What a path names: the file's identity when it exists, else its absolute
-// path with every existing directory resolved (`F` and `./F` alike).
+// path with every existing directory resolved (`F` and `./F` alike). Only
+// regular files (and files not yet created) can clash: writing to a device
+// such as /dev/null, a terminal or a pipe destroys nothing that is read.
 struct PathIdentity {
   std::optional<std::pair<dev_t, ino_t>> file;
   std::string path;
-  bool Same(const PathIdentity& o) const { return file && o.file ? *file == *o.file : path == o.path; }
+  bool stream = false;  // exists and is not a regular file
+  bool Same(const PathIdentity& o) const {
+    if (stream || o.stream) return false;
+    return file && o.file ? *file == *o.file : path == o.path;
+  }
 };
 
 PathIdentity IdentityOf(const std::string& path) {
   PathIdentity id;
   struct stat st {};
-  if (stat(path.c_str(), &st) == 0) id.file = std::make_pair(st.st_dev, st.st_ino);
+  if (stat(path.c_str(), &st) == 0) {
+    id.file = std::make_pair(st.st_dev, st.st_ino);
+    id.stream = !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+  }
   std::error_code ec;
   id.path = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec).string();
   return id;
