@@ -13,10 +13,10 @@ void Engine::Impl::ApplyRule(int32_t r, ChangeLog& log) {
     const check::Action& action = rule.actions[a];
     Value value = ActionValue(action);
     if (action.after_ms > 0) {
-      PendingAfter pending{next_seq_++, now_ + action.after_ms, r, static_cast<int32_t>(a), action.unless,
+      PendingAfter pending{next_seq_++, step_.now + action.after_ms, r, static_cast<int32_t>(a), action.unless,
                            Stored::Of(value)};
-      timers_.insert(TimerKey{pending.due, s_->id, s_, 1, pending.seq, pending.unless});
-      s_->afters.insert(std::move(pending));
+      timers_.insert(TimerKey{pending.due, step_.state->id, step_.state, 1, pending.seq, pending.unless});
+      step_.state->afters.insert(std::move(pending));
       continue;
     }
     Apply(r, static_cast<int32_t>(a), value, log);
@@ -27,20 +27,20 @@ Value Engine::Impl::ActionValue(const check::Action& a) const {
   if (a.kind != check::ActionKind::kSet && a.kind != check::ActionKind::kAdd) return {};
   switch (a.value.kind) {
     case check::ActionValue::Kind::kConstant: return ConstantValue(a.value.constant);
-    case check::ActionValue::Kind::kEventField: return EventField(a.value.field);
-    case check::ActionValue::Kind::kProfileField: return ProfileField(a.value.field);
-    case check::ActionValue::Kind::kTs: return Value::Time(now_);
+    case check::ActionValue::Kind::kEventField: return step_.EventField(a.value.field);
+    case check::ActionValue::Kind::kProfileField: return step_.ProfileField(a.value.field);
+    case check::ActionValue::Kind::kTs: return Value::Time(step_.now);
   }
   return {};
 }
 
 std::string Engine::Impl::Prefix(const std::string& rule) {
   // `{"ts":"…","customer":"…",` is the same for every line of a step.
-  if (prefix_time_ != now_ || prefix_customer_ != customer_) {
-    prefix_ = "{\"ts\":\"" + FormatTime(now_, options_.tz_minutes) + "\",\"customer\":";
-    AppendJsonString(prefix_, *customer_);
-    prefix_time_ = now_;
-    prefix_customer_ = customer_;
+  if (prefix_time_ != step_.now || prefix_customer_ != step_.customer) {
+    prefix_ = "{\"ts\":\"" + FormatTime(step_.now, options_.tz_minutes) + "\",\"customer\":";
+    AppendJsonString(prefix_, *step_.customer);
+    prefix_time_ = step_.now;
+    prefix_customer_ = step_.customer;
   }
   std::string line = prefix_;
   line += ",\"rule\":";
@@ -56,7 +56,7 @@ void Engine::Impl::Emit(std::string_view kind, const std::string& line) {
 
 void Engine::Impl::ChangeField(const check::Rule& rule, int32_t f, const Value& to, const Value* by, ChangeLog& log) {
   const check::FieldInfo& field = p_.profile[f];
-  Stored& slot = s_->profile[f];
+  Stored& slot = step_.state->profile[f];
   Value from = slot.view();
   if (!from.unset() && ValuesEqual(from, to)) return;
   const std::vector<std::string>& members = p_.MembersOf(field.type);
@@ -74,7 +74,7 @@ void Engine::Impl::ChangeField(const check::Rule& rule, int32_t f, const Value& 
 void Engine::Impl::Apply(int32_t r, int32_t index, const Value& value, ChangeLog& log) {
   const check::Rule& rule = p_.rules[r];
   const check::Action& a = rule.actions[index];
-  CustomerState& s = *s_;
+  CustomerState& s = *step_.state;
   switch (a.kind) {
     case check::ActionKind::kSet:
       if (value.unset()) return;  // A24
@@ -110,9 +110,9 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Value& value, ChangeLog
     case check::ActionKind::kInvite: {
       int32_t target = program_.push_target[r][index];
       auto it = std::find_if(s.pushes.begin(), s.pushes.end(), [&](const auto& p) { return p.first == target; });
-      if (it != s.pushes.end() && (a.every_ms == 0 || now_ - it->second < a.every_ms)) return;  // A26
-      if (it == s.pushes.end()) s.pushes.emplace_back(target, now_);
-      else it->second = now_;
+      if (it != s.pushes.end() && (a.every_ms == 0 || step_.now - it->second < a.every_ms)) return;  // A26
+      if (it == s.pushes.end()) s.pushes.emplace_back(target, step_.now);
+      else it->second = step_.now;
       std::string_view kind = check::Spelling(a.kind);
       std::string line = Prefix(rule.name) + "\"action\":\"" + std::string(kind) + "\",\"target\":";
       AppendJsonString(line, a.text);

@@ -7,10 +7,10 @@ namespace qm::engine {
 
 void Engine::Impl::Begin(CustomerState& s, const event::Event* e, int64_t now) {
   store_.Touch(s);
-  s_ = &s;
-  customer_ = s.id;
-  event_ = e;
-  now_ = now;
+  step_.state = &s;
+  step_.customer = s.id;
+  step_.event = e;
+  step_.now = now;
   prefix_customer_ = nullptr;  // the line prefix is cached per step only
 }
 
@@ -36,7 +36,7 @@ void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e) {
   Begin(s, &e, e.ts);
   AddToAggregates(s, e);
   std::vector<int32_t> matched;
-  evaluator_.MatchEvent(type, *this, matched);
+  evaluator_.MatchEvent(type, step_, matched);
   ChangeLog log;
   for (int32_t r : matched) ApplyRule(r, log);
   Cascade(log);
@@ -48,7 +48,7 @@ void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e) {
 void Engine::Impl::AddToAggregates(CustomerState& s, const event::Event& e) {
   for (int32_t a : program_.aggregates_by_event[e.type]) {
     const check::AggregateInfo& info = p_.aggregates[a];
-    if (info.where != check::kNoNode && !evaluator_.Filter(a, *this)) continue;
+    if (info.where != check::kNoNode && !evaluator_.Filter(a, step_)) continue;
     int64_t i = 0;
     double d = 0;
     if (info.field >= 0) {
@@ -76,12 +76,12 @@ void Engine::Impl::Cascade(ChangeLog& log) {
   for (int depth = 1;; ++depth) {
     std::vector<int32_t> triggered;
     for (auto& [t, before] : log.tags) {
-      uint8_t now = s_->tags[t];
+      uint8_t now = step_.state->tags[t];
       if (now && !before) triggered.insert(triggered.end(), program_.tagged_rules[t].begin(), program_.tagged_rules[t].end());
       if (!now && before) triggered.insert(triggered.end(), program_.untagged_rules[t].begin(), program_.untagged_rules[t].end());
     }
     for (auto& [f, before] : log.fields) {
-      Value now = s_->profile[f].view();
+      Value now = step_.state->profile[f].view();
       if (ValuesEqual(now, before.view())) continue;
       for (int32_t r : program_.becomes_rules[f]) {
         if (ValuesEqual(now, ConstantValue(p_.rules[r].trigger.value))) triggered.push_back(r);
@@ -96,14 +96,14 @@ void Engine::Impl::Cascade(ChangeLog& log) {
                            std::to_string(options_.cascade_limit) + "}\n";
         Emit("cascade_limit", line);
         out_.Warning("cascade limit " + std::to_string(options_.cascade_limit) + " reached for customer " +
-                     *customer_ + ": rule `" + p_.rules[r].name + "` not run");
+                     *step_.customer + ": rule `" + p_.rules[r].name + "` not run");
       }
       return;
     }
     ChangeLog next;
     std::vector<int32_t> matched;
-    event_ = nullptr;  // cascade steps have no triggering event (A13)
-    evaluator_.MatchRules(triggered, *this, matched);
+    step_.event = nullptr;  // cascade steps have no triggering event (A13)
+    evaluator_.MatchRules(triggered, step_, matched);
     for (int32_t r : matched) ApplyRule(r, next);
     log = std::move(next);
   }

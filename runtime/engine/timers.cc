@@ -40,7 +40,7 @@ void Engine::Impl::FireGroup(CustomerState& s, int64_t due, const std::vector<Ti
   std::sort(quiet_candidates.begin(), quiet_candidates.end());
   Begin(s, nullptr, due);
   std::vector<int32_t> matched;
-  evaluator_.MatchRules(quiet_candidates, *this, matched);
+  evaluator_.MatchRules(quiet_candidates, step_, matched);
   // The `no` rules' actions and the delayed actions, in rule file order, then scheduling order.
   struct Work { int32_t rule; int kind; uint64_t seq; size_t index; };
   std::vector<Work> work;

@@ -1,5 +1,5 @@
 // The engine's implementation (Engine::Impl), declared for its parts:
-// engine.cc (input), step_view.cc (what conditions read), timers.cc,
+// engine.cc (input), step.cc (what conditions read, internal/step.h), timers.cc,
 // steps.cc (events and cascades), actions.cc (actions and their output
 // lines). Private to runtime/engine.
 #ifndef QM_RUNTIME_ENGINE_INTERNAL_IMPL_H_
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "runtime/engine/engine.h"
+#include "runtime/engine/internal/step.h"
 
 namespace qm::engine_internal {
 
@@ -85,23 +86,12 @@ namespace qm::engine {
 // The engine's helpers, unqualified in its files.
 using namespace engine_internal;
 
-class Engine::Impl final : public ir::StepView {
+class Engine::Impl {
  public:
   Impl(const ir::Program& program, ir::Evaluator& evaluator, state::Store& store, Output& output,
        Options options, Stats& stats)
       : program_(program), p_(program.checked), evaluator_(evaluator), store_(store), out_(output),
-        options_(options), stats_(stats), decoder_(program) {}
-
-  // ------------------------------------------------------------ StepView
-  Value EventField(int32_t field) const override;
-  Value ProfileField(int32_t field) const override { return s_->profile[field].view(); }
-  bool HasTag(int32_t tag) const override { return s_->tags[tag] != 0; }
-  Value Since(int32_t event) const override;
-  Value SinceField(int32_t field) const override;
-  int64_t Now() const override { return now_; }
-  std::string_view Customer() const override { return *customer_; }
-
-  Value Aggregate(int32_t a) const override;
+        options_(options), stats_(stats), decoder_(program), step_(program.checked) {}
 
   // ---------------------------------------------------------------- input
   void ProcessLine(std::string_view line, int64_t line_number);
@@ -168,11 +158,7 @@ class Engine::Impl final : public ir::StepView {
   int64_t prefix_time_ = 0;
   const std::string* prefix_customer_ = nullptr;
 
-  // The current step.
-  CustomerState* s_ = nullptr;
-  const std::string* customer_ = nullptr;
-  const event::Event* event_ = nullptr;
-  int64_t now_ = 0;
+  Step step_;  // the current step
 };
 
 }  // namespace qm::engine

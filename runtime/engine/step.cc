@@ -1,22 +1,23 @@
-// What conditions read in a step: `since`, aggregates over the windows (A18-A20).
-#include "runtime/engine/internal/impl.h"
+// What conditions read in a step (internal/step.h): `since`, aggregates over the windows (A18-A20).
+#include "runtime/engine/internal/step.h"
 
 #include <algorithm>
 
-namespace qm::engine {
+namespace qm::engine_internal {
 
-Value Engine::Impl::EventField(int32_t field) const {
-  return event_ != nullptr ? event_->fields[field] : Value{};
+using state::AggregateState;
+using state::kNever;
+using state::Stored;
+using ir::KindOf;
+
+Value Step::Since(int32_t event) const {
+  int64_t last = event == check::kAnyEvent ? state->last_any : state->last_event[event];
+  return last == kNever ? Value{} : Value::Duration(now - last);
 }
 
-Value Engine::Impl::Since(int32_t event) const {
-  int64_t last = event == check::kAnyEvent ? s_->last_any : s_->last_event[event];
-  return last == kNever ? Value{} : Value::Duration(now_ - last);
-}
-
-Value Engine::Impl::SinceField(int32_t field) const {
-  const Stored& f = s_->profile[field];
-  return f.kind == ValueKind::kUnset ? Value{} : Value::Duration(now_ - f.i);
+Value Step::SinceField(int32_t field) const {
+  const Stored& f = state->profile[field];
+  return f.kind == ValueKind::kUnset ? Value{} : Value::Duration(now - f.i);
 }
 
 namespace {
@@ -49,12 +50,12 @@ Value ValueOf(const check::AggregateInfo& info, const check::Type& type, const s
 
 }  // namespace
 
-Value Engine::Impl::Aggregate(int32_t a) const {
+Value Step::Aggregate(int32_t a) const {
   const check::AggregateInfo& info = p_.aggregates[a];
-  const AggregateState& st = s_->aggregates[a];
+  const AggregateState& st = state->aggregates[a];
   check::Type type = info.field >= 0 ? p_.events[info.event].fields[info.field].type : check::Type{check::TypeKind::kInt};
   if (info.within_ms == 0) return ValueOf(info, type, st);
-  return ValueOf(info, type, st.Window(now_ - info.within_ms, now_));  // A18: now - D <= ts <= now
+  return ValueOf(info, type, st.Window(now - info.within_ms, now));  // A18: now - D <= ts <= now
 }
 
-}  // namespace qm::engine
+}  // namespace qm::engine_internal
