@@ -44,9 +44,9 @@ int32_t Checker::ProfileTarget(const ast::Name& n) {
   if (n.qualifier || f < 0) {
     if (f < 0 && !n.qualifier && profile_poisoned_) { rule_ok_ = false; return -1; }
     if (n.qualifier || n.name.text == "ts" || n.name.text == "customer" || IsAnyEventField(n.name.text)) {
-      Report(DiagKind::kNotAProfileField, src_, n.span, {SpanText(n.span)});
+      Report<DiagKind::kNotAProfileField>(src_, n.span, {SpanText(n.span)});
     } else {
-      Report(DiagKind::kUnknownField, src_, n.name.span, {n.name.text, "profile"},
+      Report<DiagKind::kUnknownField>(src_, n.name.span, {n.name.text, "profile"},
              Suggest(n.name.text, FieldNames(p_.profile)));
     }
     return -1;
@@ -74,7 +74,7 @@ bool Checker::SetOrAdd(const ast::Name& target, const ast::ActionValue& value, c
   Type ft = p_.profile[out.target].type;
   if (ft.kind == TypeKind::kError) { rule_ok_ = false; return false; }
   if (add && ft.kind != TypeKind::kInt && ft.kind != TypeKind::kMoney && ft.kind != TypeKind::kNumber) {
-    Report(DiagKind::kAddNeedsNumber, src_, target.span, {target.name.text, p_.TypeName(ft)});
+    Report<DiagKind::kAddNeedsNumber>(src_, target.span, {target.name.text, p_.TypeName(ft)});
     return false;
   }
   ActionValue& v = out.value;
@@ -109,8 +109,9 @@ bool Checker::SetOrAdd(const ast::Name& target, const ast::ActionValue& value, c
   Type from = node.type;
   // `customer` is not a value set/add accept (A24: literals, fields, ts).
   if (!Assignable(ft, from) || node.kind == NodeKind::kCustomer) {
-    Report(add ? DiagKind::kCannotAdd : DiagKind::kCannotSet, src_, n.span,
-           {target.name.text, p_.TypeName(ft), SpanText(n.span), p_.TypeName(from)});
+    DiagArgs<4> args{target.name.text, p_.TypeName(ft), SpanText(n.span), p_.TypeName(from)};
+    if (add) Report<DiagKind::kCannotAdd>(src_, n.span, std::move(args));
+    else Report<DiagKind::kCannotSet>(src_, n.span, std::move(args));
     return false;
   }
   v.type = from;

@@ -108,7 +108,7 @@ std::optional<Help> Suggest(std::string_view name, const std::vector<std::string
     if (best < 0 || d < best) { best = d; choice = &c; }
   }
   if (choice == nullptr) return std::nullopt;
-  return Help{HelpKind::kDidYouMean, {*choice}};
+  return Help::Of<HelpKind::kDidYouMean>({*choice});
 }
 
 Diagnostic& Checker::Report(DiagKind kind, const Source* src, Span span, std::vector<std::string> args, std::optional<Help> help) {
@@ -168,20 +168,20 @@ void Checker::ReportUnused() {
   if (diags_.has_errors() || syntax_errors_) return;
   for (size_t i = 0; i < p_.events.size(); ++i)
     if (!used_events_.count(static_cast<int32_t>(i)))
-      diags_.Add(DiagKind::kUnusedEvent, p_.events[i].source, p_.events[i].span, {p_.events[i].name}).help =
-          Help{HelpKind::kRemoveOrUse, {}};
+      diags_.Add<DiagKind::kUnusedEvent>(p_.events[i].source, p_.events[i].span, {p_.events[i].name}).help =
+          Help::Of<HelpKind::kRemoveOrUse>({});
   for (size_t i = 0; i < p_.tags.size(); ++i)
     if (!used_tags_.count(static_cast<int32_t>(i)))
-      diags_.Add(DiagKind::kUnusedTag, p_.tags[i].source, p_.tags[i].span, {p_.tags[i].name}).help =
-          Help{HelpKind::kRemoveOrUse, {}};
+      diags_.Add<DiagKind::kUnusedTag>(p_.tags[i].source, p_.tags[i].span, {p_.tags[i].name}).help =
+          Help::Of<HelpKind::kRemoveOrUse>({});
   for (size_t i = 0; i < p_.enums.size(); ++i)
     if (!p_.enums[i].is_inline && !used_enums_.count(static_cast<int32_t>(i)))
-      diags_.Add(DiagKind::kUnusedEnum, p_.enums[i].source, p_.enums[i].span, {p_.enums[i].name}).help =
-          Help{HelpKind::kRemoveOrUse, {}};
+      diags_.Add<DiagKind::kUnusedEnum>(p_.enums[i].source, p_.enums[i].span, {p_.enums[i].name}).help =
+          Help::Of<HelpKind::kRemoveOrUse>({});
   for (size_t i = 0; i < p_.profile.size(); ++i)
     if (!used_fields_.count(static_cast<int32_t>(i)))
-      diags_.Add(DiagKind::kUnusedProfileField, p_.profile[i].source, p_.profile[i].span, {p_.profile[i].name})
-          .help = Help{HelpKind::kRemoveOrUse, {}};
+      diags_.Add<DiagKind::kUnusedProfileField>(p_.profile[i].source, p_.profile[i].span, {p_.profile[i].name})
+          .help = Help::Of<HelpKind::kRemoveOrUse>({});
 }
 
 CheckResult Checker::Finish() {

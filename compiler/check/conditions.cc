@@ -16,12 +16,12 @@ NodeId Checker::Condition(const ast::Expr& e, const Scope& scope) {
         NodeId lhs = LeftOperand(*c.operand, scope);
         if (IsError(lhs)) return lhs;
         if (TypeOf(lhs).kind != TypeKind::kText) {
-          Report(DiagKind::kContainsNeedsText, src_, p_.nodes[lhs].span, {SpanText(p_.nodes[lhs].span), p_.TypeName(TypeOf(lhs))});
+          Report<DiagKind::kContainsNeedsText>(src_, p_.nodes[lhs].span, {SpanText(p_.nodes[lhs].span), p_.TypeName(TypeOf(lhs))});
           return ErrorNode(e.span);
         }
         const auto* lit = std::get_if<ast::Literal>(&c.value);
         if (lit != nullptr && lit->kind != ast::Literal::Kind::kString) {
-          Report(DiagKind::kLiteralNotOfType, src_, lit->span, {lit->text, "text"});
+          Report<DiagKind::kLiteralNotOfType>(src_, lit->span, {lit->text, "text"});
           return ErrorNode(e.span);
         }
         Node n{NodeKind::kContains, Type{TypeKind::kBool}, e.span};
@@ -32,7 +32,7 @@ NodeId Checker::Condition(const ast::Expr& e, const Scope& scope) {
       },
       [&](const ast::Has& h) {
         if (scope.in_where) {
-          Report(DiagKind::kNotAllowedInWhere, src_, e.span, {"has"});
+          Report<DiagKind::kNotAllowedInWhere>(src_, e.span, {"has"});
           return ErrorNode(e.span);
         }
         int32_t tag = ResolveTag(h.tag);
@@ -43,7 +43,7 @@ NodeId Checker::Condition(const ast::Expr& e, const Scope& scope) {
         NodeId f = ResolveField(b.field, scope);
         if (IsError(f)) return f;
         if (TypeOf(f).kind != TypeKind::kBool) {
-          Report(DiagKind::kNotABoolField, src_, b.field.span, {SpanText(b.field.span), p_.TypeName(TypeOf(f))});
+          Report<DiagKind::kNotABoolField>(src_, b.field.span, {SpanText(b.field.span), p_.TypeName(TypeOf(f))});
           return ErrorNode(e.span);
         }
         // C6: `会员` means `会员 = true`.
@@ -78,7 +78,7 @@ NodeId Checker::Junction(NodeKind kind, const std::vector<ast::ExprPtr>& parts, 
 
 NodeId Checker::LeftOperand(const ast::Operand& o, const Scope& scope) {
   if (const auto* lit = std::get_if<ast::Literal>(&o)) {
-    Report(DiagKind::kLeftSideNotField, src_, lit->span, {LiteralSpelling(*lit)});
+    Report<DiagKind::kLeftSideNotField>(src_, lit->span, {LiteralSpelling(*lit)});
     return ErrorNode(lit->span);
   }
   return Operand(o, scope, std::nullopt);
@@ -132,8 +132,8 @@ NodeId Checker::CompareNode(const ast::Compare& c, Span span, const Scope& scope
     static const char* kFlipped[] = {"=", "!=", ">", ">=", "<", "<="};
     Span rhs = OperandSpan(*c.rhs);
     std::string fixed = SpanText(rhs) + " " + kFlipped[static_cast<int>(c.op)] + " " + SpanText(lit->span);
-    Report(DiagKind::kLeftSideNotField, src_, lit->span, {LiteralSpelling(*lit)},
-           Help{HelpKind::kPutFieldLeft, {fixed}});
+    Report<DiagKind::kLeftSideNotField>(src_, lit->span, {LiteralSpelling(*lit)},
+           Help::Of<HelpKind::kPutFieldLeft>({fixed}));
     return ErrorNode(span);
   }
   NodeId lhs = LeftOperand(*c.lhs, scope);
@@ -142,13 +142,13 @@ NodeId Checker::CompareNode(const ast::Compare& c, Span span, const Scope& scope
   if (IsError(rhs)) return ErrorNode(span);
   Type lt = TypeOf(lhs), rt = TypeOf(rhs);
   if (!Comparable(lt, rt)) {
-    Report(DiagKind::kTypeMismatch, src_, span,
+    Report<DiagKind::kTypeMismatch>(src_, span,
            {SpanText(p_.nodes[lhs].span), p_.TypeName(lt), SpanText(p_.nodes[rhs].span), p_.TypeName(rt)});
     return ErrorNode(span);
   }
   bool ordered = c.op != ast::CmpOp::kEq && c.op != ast::CmpOp::kNe;
   if (ordered && (lt.kind == TypeKind::kText || lt.kind == TypeKind::kBool)) {
-    Report(DiagKind::kOperatorNotForType, src_, span, {ast::Spelling(c.op), p_.TypeName(lt)});
+    Report<DiagKind::kOperatorNotForType>(src_, span, {ast::Spelling(c.op), p_.TypeName(lt)});
     return ErrorNode(span);
   }
   Node n{NodeKind::kCompare, Type{TypeKind::kBool}, span};
@@ -175,7 +175,7 @@ NodeId Checker::InNode(const ast::InList& l, Span span, const Scope& scope) {
 NodeId Checker::AggregateNode(const ast::Aggregate& a, const Scope& scope) {
   Span span = a.event.span;
   if (scope.in_where) {
-    Report(DiagKind::kNotAllowedInWhere, src_, span, {ast::Spelling(a.func)});
+    Report<DiagKind::kNotAllowedInWhere>(src_, span, {ast::Spelling(a.func)});
     return ErrorNode(span);
   }
   AggregateInfo info;
@@ -183,8 +183,8 @@ NodeId Checker::AggregateNode(const ast::Aggregate& a, const Scope& scope) {
   std::string spelling = std::string(ast::Spelling(a.func)) + "(" + a.event.text;
   if (a.is_any) {
     if (a.func != ast::AggFunc::kCount) {
-      Report(DiagKind::kAggregateOverAny, src_, span, {ast::Spelling(a.func), a.field ? a.field->text : ""},
-             Help{HelpKind::kUseEventField, {}});
+      Report<DiagKind::kAggregateOverAny>(src_, span, {ast::Spelling(a.func), a.field ? a.field->text : ""},
+             Help::Of<HelpKind::kUseEventField>({}));
       return ErrorNode(span);
     }
     info.event = kAnyEvent;
@@ -197,14 +197,14 @@ NodeId Checker::AggregateNode(const ast::Aggregate& a, const Scope& scope) {
     const EventInfo& ev = p_.events[info.event];
     info.field = FindField(ev.fields, a.field->text);
     if (info.field < 0) {
-      Report(DiagKind::kUnknownField, src_, a.field->span, {a.field->text, ev.name},
+      Report<DiagKind::kUnknownField>(src_, a.field->span, {a.field->text, ev.name},
              Suggest(a.field->text, FieldNames(ev.fields)));
       return ErrorNode(span);
     }
     type = ev.fields[info.field].type;
     if (type.kind == TypeKind::kError) { rule_ok_ = false; return ErrorNode(span); }
     if (type.kind != TypeKind::kInt && type.kind != TypeKind::kMoney && type.kind != TypeKind::kNumber) {
-      Report(DiagKind::kAggregateNeedsNumber, src_, a.field->span,
+      Report<DiagKind::kAggregateNeedsNumber>(src_, a.field->span,
              {ast::Spelling(a.func), ev.name + "." + a.field->text, p_.TypeName(type)});
       return ErrorNode(span);
     }
@@ -234,7 +234,7 @@ NodeId Checker::AggregateNode(const ast::Aggregate& a, const Scope& scope) {
 NodeId Checker::SinceNode(const ast::Since& s, const Scope& scope) {
   Span span = s.name ? s.name->span : Span{};
   if (scope.in_where) {
-    Report(DiagKind::kNotAllowedInWhere, src_, span, {"since"});
+    Report<DiagKind::kNotAllowedInWhere>(src_, span, {"since"});
     return ErrorNode(span);
   }
   Type duration{TypeKind::kDuration};
@@ -253,9 +253,9 @@ NodeId Checker::SinceNode(const ast::Since& s, const Scope& scope) {
     std::vector<std::string> names = EventNames();
     for (const FieldInfo& fi : p_.profile) if (fi.type.kind == TypeKind::kTime) names.push_back(fi.name);
     if (s.profile_qualified) {
-      Report(DiagKind::kUnknownField, src_, span, {name, "profile"}, Suggest(name, FieldNames(p_.profile)));
+      Report<DiagKind::kUnknownField>(src_, span, {name, "profile"}, Suggest(name, FieldNames(p_.profile)));
     } else {
-      Report(DiagKind::kUnknownSinceName, src_, span, {name}, Suggest(name, names));
+      Report<DiagKind::kUnknownSinceName>(src_, span, {name}, Suggest(name, names));
     }
     return ErrorNode(span);
   }
@@ -263,7 +263,7 @@ NodeId Checker::SinceNode(const ast::Since& s, const Scope& scope) {
   Type t = p_.profile[f].type;
   if (t.kind == TypeKind::kError) { rule_ok_ = false; return ErrorNode(span); }
   if (t.kind != TypeKind::kTime) {
-    Report(DiagKind::kSinceNeedsTime, src_, span, {name, p_.TypeName(t)});
+    Report<DiagKind::kSinceNeedsTime>(src_, span, {name, p_.TypeName(t)});
     return ErrorNode(span);
   }
   return AddNode(Node{.kind = NodeKind::kSinceField, .type = duration, .span = span, .field = f});

@@ -13,8 +13,8 @@ void Checker::DeclareAll() {
   auto duplicate = [&](auto& seen, const ast::Ident& name, const Source* src) {
     auto [it, fresh] = seen.emplace(name.text, std::make_pair(src, name.span));
     if (!fresh) {
-      Report(DiagKind::kDuplicateDeclaration, src, name.span, {name.text},
-             Help{HelpKind::kFirstDefinedAt, {Where(it->second.first, it->second.second)}});
+      Report<DiagKind::kDuplicateDeclaration>(src, name.span, {name.text},
+             Help::Of<HelpKind::kFirstDefinedAt>({Where(it->second.first, it->second.second)}));
     }
     return !fresh;
   };
@@ -23,7 +23,7 @@ void Checker::DeclareAll() {
     std::visit(Overload{
         [&](const ast::EnumDecl& d) {
           if (BuiltinType(d.name.text)) {
-            Report(DiagKind::kEnumNamedAfterType, src_, d.name.span, {d.name.text});
+            Report<DiagKind::kEnumNamedAfterType>(src_, d.name.span, {d.name.text});
             return;
           }
           if (duplicate(seen_enum, d.name, src_)) return;
@@ -35,15 +35,15 @@ void Checker::DeclareAll() {
           int32_t id = static_cast<int32_t>(p_.events.size());
           for (const ast::FieldDecl& f : d.fields) {
             if (f.name.text == "type" || f.name.text == "customer" || f.name.text == "ts") {
-              Report(DiagKind::kReservedFieldName, src_, f.name.span, {f.name.text});
+              Report<DiagKind::kReservedFieldName>(src_, f.name.span, {f.name.text});
               continue;
             }
             if (FindField(info.fields, f.name.text) >= 0) {
-              Report(DiagKind::kDuplicateDeclaration, src_, f.name.span, {d.name.text + "." + f.name.text});
+              Report<DiagKind::kDuplicateDeclaration>(src_, f.name.span, {d.name.text + "." + f.name.text});
               continue;
             }
             if (f.default_value) {
-              Report(DiagKind::kEventFieldDefault, src_, ast::SpanOf(*f.default_value), {f.name.text});
+              Report<DiagKind::kEventFieldDefault>(src_, ast::SpanOf(*f.default_value), {f.name.text});
             }
             info.fields.push_back(FieldInfo{f.name.text, Type{}, std::nullopt, src_, f.name.span});
             pending_.push_back({&f, src_, id});
@@ -53,14 +53,14 @@ void Checker::DeclareAll() {
         [&](const ast::ProfileDecl& d) {
           for (const ast::FieldDecl& f : d.fields) {
             if (f.name.text == "customer" || f.name.text == "ts") {
-              Report(DiagKind::kReservedFieldName, src_, f.name.span, {f.name.text});
+              Report<DiagKind::kReservedFieldName>(src_, f.name.span, {f.name.text});
               continue;
             }
             int32_t existing = FindField(p_.profile, f.name.text);
             if (existing >= 0) {
               const FieldInfo& first = p_.profile[existing];
-              Report(DiagKind::kDuplicateDeclaration, src_, f.name.span, {"profile." + f.name.text},
-                     Help{HelpKind::kFirstDefinedAt, {Where(first.source, first.span)}});
+              Report<DiagKind::kDuplicateDeclaration>(src_, f.name.span, {"profile." + f.name.text},
+                     Help::Of<HelpKind::kFirstDefinedAt>({Where(first.source, first.span)}));
               continue;
             }
             p_.profile.push_back(FieldInfo{f.name.text, Type{}, std::nullopt, src_, f.name.span});
@@ -82,7 +82,7 @@ std::vector<std::string> Checker::Members(const std::vector<ast::Ident>& idents)
   std::unordered_set<std::string_view> seen;  // views into `idents`, which outlive this call
   for (const ast::Ident& m : idents) {
     if (!seen.insert(m.text).second) {
-      Report(DiagKind::kDuplicateDeclaration, src_, m.span, {m.text});
+      Report<DiagKind::kDuplicateDeclaration>(src_, m.span, {m.text});
       continue;
     }
     out.push_back(m.text);
@@ -107,7 +107,7 @@ void Checker::ResolveFieldTypes() {
       } else if (!poisoned_.count(tn)) {
         std::vector<std::string> names(std::begin(kBuiltinTypes), std::end(kBuiltinTypes));
         for (const EnumInfo& e : p_.enums) if (!e.is_inline) names.push_back(e.name);
-        Report(DiagKind::kUnknownType, src_, f.type.name->span, {tn}, Suggest(tn, names));
+        Report<DiagKind::kUnknownType>(src_, f.type.name->span, {tn}, Suggest(tn, names));
       }
     } else {
       int32_t id = static_cast<int32_t>(p_.enums.size());
@@ -125,7 +125,7 @@ std::optional<Constant> Checker::ValueAs(const ast::Value& v, Type t, bool in_co
   if (const auto* word = std::get_if<ast::Ident>(&v)) {
     if (t.kind == TypeKind::kEnum) return MemberConstant(t.enum_id, word->text, word->span);
     if (t.kind == TypeKind::kText) return Constant{t, 0, 0, word->text, {}};
-    Report(DiagKind::kLiteralNotOfType, src_, word->span, {word->text, p_.TypeName(t)});
+    Report<DiagKind::kLiteralNotOfType>(src_, word->span, {word->text, p_.TypeName(t)});
     return std::nullopt;
   }
   return LiteralAs(std::get<ast::Literal>(v), t, in_comparison);
@@ -134,7 +134,7 @@ std::optional<Constant> Checker::ValueAs(const ast::Value& v, Type t, bool in_co
 std::optional<Constant> Checker::MemberConstant(int32_t enum_id, const std::string& word, Span span) {
   int32_t m = FindMember(enum_id, word);
   if (m < 0) {
-    Report(DiagKind::kUnknownMember, src_, span, {word, p_.enums[enum_id].name},
+    Report<DiagKind::kUnknownMember>(src_, span, {word, p_.enums[enum_id].name},
            Suggest(word, p_.enums[enum_id].members));
     return std::nullopt;
   }
@@ -144,14 +144,14 @@ std::optional<Constant> Checker::MemberConstant(int32_t enum_id, const std::stri
 std::optional<Constant> Checker::LiteralAs(const ast::Literal& l, Type t, bool in_comparison) {
   auto mismatch = [&]() -> std::optional<Constant> {
     std::string shown = l.kind == ast::Literal::Kind::kString ? "\"" + l.text + "\"" : l.text;
-    Report(DiagKind::kLiteralNotOfType, src_, l.span, {shown, p_.TypeName(t)});
+    Report<DiagKind::kLiteralNotOfType>(src_, l.span, {shown, p_.TypeName(t)});
     return std::nullopt;
   };
   switch (l.kind) {
     case ast::Literal::Kind::kNumber: {
       std::optional<Decimal> dec = ParseDecimal(l.text);
       if (!dec) {
-        Report(DiagKind::kNumberOutOfRange, src_, l.span, {l.text}, Help{HelpKind::kRangeLimits, {}});
+        Report<DiagKind::kNumberOutOfRange>(src_, l.span, {l.text}, Help::Of<HelpKind::kRangeLimits>({}));
         return std::nullopt;
       }
       Constant c{t, 0, std::strtod(l.text.c_str(), nullptr), l.text, *dec};
@@ -164,7 +164,7 @@ std::optional<Constant> Checker::LiteralAs(const ast::Literal& l, Type t, bool i
         std::optional<int64_t> v = l.text.find('.') == std::string::npos ? DecimalToInt(*dec) : std::nullopt;
         if (!v) {
           if (l.text.find('.') != std::string::npos) return mismatch();
-          Report(DiagKind::kNumberOutOfRange, src_, l.span, {l.text}, Help{HelpKind::kRangeLimits, {}});
+          Report<DiagKind::kNumberOutOfRange>(src_, l.span, {l.text}, Help::Of<HelpKind::kRangeLimits>({}));
           return std::nullopt;
         }
         c.i = *v;
@@ -172,9 +172,9 @@ std::optional<Constant> Checker::LiteralAs(const ast::Literal& l, Type t, bool i
         std::optional<int64_t> cents = DecimalToCents(*dec);
         if (!cents) {
           if (DecimalToCents(Decimal{dec->units / 1000000, std::max(0, dec->scale - 6)}) || dec->scale > 2) {
-            Report(DiagKind::kTooManyDecimals, src_, l.span, {l.text});
+            Report<DiagKind::kTooManyDecimals>(src_, l.span, {l.text});
           } else {
-            Report(DiagKind::kNumberOutOfRange, src_, l.span, {l.text}, Help{HelpKind::kRangeLimits, {}});
+            Report<DiagKind::kNumberOutOfRange>(src_, l.span, {l.text}, Help::Of<HelpKind::kRangeLimits>({}));
           }
           return std::nullopt;
         }
@@ -194,7 +194,7 @@ std::optional<Constant> Checker::LiteralAs(const ast::Literal& l, Type t, bool i
       if (t.kind == TypeKind::kTime) {
         std::optional<int64_t> ms = ParseRfc3339(l.text);
         if (!ms) {
-          Report(DiagKind::kInvalidTime, src_, l.span, {l.text});
+          Report<DiagKind::kInvalidTime>(src_, l.span, {l.text});
           return std::nullopt;
         }
         return Constant{t, *ms, 0, l.text, {}};

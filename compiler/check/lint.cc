@@ -310,7 +310,7 @@ void CheckCascadeCycles(const Program& p, Diagnostics& diags) {
     for (int32_t v : path) chain += "`" + p.rules[v].name + "` → ";
     chain += "`" + p.rules[start].name + "`";
     const Rule& r = p.rules[start];
-    diags.Add(DiagKind::kCascadeCycle, r.source, r.name_span, {chain}).help = Help{HelpKind::kBreakCycle, {}};
+    diags.Add<DiagKind::kCascadeCycle>(r.source, r.name_span, {chain}).help = Help::Of<HelpKind::kBreakCycle>({});
   }
 }
 
@@ -321,7 +321,7 @@ void RunLints(const Program& p, Diagnostics& diags) {
     constraints[i] = ConstraintsOf(p, r);
     if (auto conflict = FindConflict(constraints[i])) {
       const Node& second = p.nodes[conflict->second];
-      diags.Add(DiagKind::kContradictoryCondition, r.source, second.span,
+      diags.Add<DiagKind::kContradictoryCondition>(r.source, second.span,
                 {r.name, TextOf(p, conflict->second), TextOf(p, conflict->first)});
     }
   }
@@ -349,7 +349,7 @@ void RunLints(const Program& p, Diagnostics& diags) {
       raised = any_change[t.id] ||
                std::any_of(set_to[t.id].begin(), set_to[t.id].end(), [&](const Constant& c) { return c == t.value; });
     }
-    if (!raised) diags.Add(DiagKind::kTriggerNeverRaised, r.source, r.trigger_span, {r.name, TriggerText(r)});
+    if (!raised) diags.Add<DiagKind::kTriggerNeverRaised>(r.source, r.trigger_span, {r.name, TriggerText(r)});
   }
   // W0003: two rules of one step set one field to different constants. Rules
   // are grouped by field, and the pairs looked at are capped so a generated
@@ -373,8 +373,8 @@ void RunLints(const Program& p, Diagnostics& diags) {
         std::vector<Constraint> both = constraints[x.rule];
         both.insert(both.end(), constraints[y.rule].begin(), constraints[y.rule].end());
         if (FindConflict(both)) continue;
-        diags.Add(DiagKind::kConflictingSet, ry.source, y.action->span, {rx.name, ry.name, p.profile[field].name})
-            .help = Help{HelpKind::kRemoveOrReorder, {}};
+        diags.Add<DiagKind::kConflictingSet>(ry.source, y.action->span, {rx.name, ry.name, p.profile[field].name})
+            .help = Help::Of<HelpKind::kRemoveOrReorder>({});
         break;  // one warning per later rule and field
       }
     }

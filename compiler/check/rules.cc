@@ -25,8 +25,8 @@ void Checker::CheckRules() {
                           : Basename(src_->name()) + ":" + std::to_string(src_->Locate(rule->when_span.begin).line);
     auto [it, fresh] = names.emplace(out.name, std::make_pair(src_, name_span));
     if (!fresh) {
-      Report(DiagKind::kDuplicateRule, src_, name_span, {out.name},
-             Help{HelpKind::kFirstDefinedAt, {Where(it->second.first, it->second.second)}});
+      Report<DiagKind::kDuplicateRule>(src_, name_span, {out.name},
+             Help::Of<HelpKind::kFirstDefinedAt>({Where(it->second.first, it->second.second)}));
     }
     Scope scope;
     out.trigger = TriggerOf(*rule, scope);
@@ -35,7 +35,7 @@ void Checker::CheckRules() {
       if (const auto* o = std::get_if<ast::Or>(&rule->condition->kind)) {
         (void)o;
         if (src_->text()[rule->condition->span.begin] != '(') {
-          Report(DiagKind::kTopLevelOr, src_, rule->condition->span).help = Help{HelpKind::kAddParentheses, {}};
+          Report<DiagKind::kTopLevelOr>(src_, rule->condition->span).help = Help::Of<HelpKind::kAddParentheses>({});
         }
       }
     }
@@ -67,7 +67,7 @@ Trigger Checker::TriggerOf(const ast::Rule& rule, Scope& scope) {
           if (profile_poisoned_) {
             rule_ok_ = false;  // already reported where the profile broke
           } else {
-            Report(DiagKind::kUnknownField, src_, e.field.span, {e.field.text, "profile"},
+            Report<DiagKind::kUnknownField>(src_, e.field.span, {e.field.text, "profile"},
                    Suggest(e.field.text, FieldNames(p_.profile)));
           }
           return;
@@ -87,7 +87,7 @@ Trigger Checker::TriggerOf(const ast::Rule& rule, Scope& scope) {
 }
 
 int64_t Checker::PositiveDuration(const ast::Literal& d) {
-  if (d.duration_ms <= 0) Report(DiagKind::kDurationNotPositive, src_, d.span, {d.text});
+  if (d.duration_ms <= 0) Report<DiagKind::kDurationNotPositive>(src_, d.span, {d.text});
   return d.duration_ms;
 }
 
@@ -98,7 +98,7 @@ int32_t Checker::ResolveEvent(const ast::Ident& name) {
   } else if (poisoned_.count(name.text)) {
     rule_ok_ = false;
   } else {
-    Report(DiagKind::kUnknownEvent, src_, name.span, {name.text}, Suggest(name.text, EventNames()));
+    Report<DiagKind::kUnknownEvent>(src_, name.span, {name.text}, Suggest(name.text, EventNames()));
   }
   return id;
 }
@@ -110,7 +110,7 @@ int32_t Checker::ResolveTag(const ast::Ident& name) {
   } else if (poisoned_.count(name.text)) {
     rule_ok_ = false;
   } else {
-    Report(DiagKind::kUnknownTag, src_, name.span, {name.text}, Suggest(name.text, TagNames()));
+    Report<DiagKind::kUnknownTag>(src_, name.span, {name.text}, Suggest(name.text, TagNames()));
   }
   return id;
 }
@@ -133,13 +133,13 @@ NodeId Checker::ResolveField(const ast::Name& n, const Scope& scope, bool quiet_
   const std::string& name = n.name.text;
   if (n.profile_qualified) {
     if (scope.in_where) {
-      Report(DiagKind::kNotVisibleInWhere, src_, n.span, {"profile." + name, WhereName(scope)});
+      Report<DiagKind::kNotVisibleInWhere>(src_, n.span, {"profile." + name, WhereName(scope)});
       return ErrorNode(n.span);
     }
     int32_t f = p_.FindProfileField(name);
     if (f < 0) {
       if (!profile_poisoned_)
-        Report(DiagKind::kUnknownField, src_, n.name.span, {name, "profile"}, Suggest(name, FieldNames(p_.profile)));
+        Report<DiagKind::kUnknownField>(src_, n.name.span, {name, "profile"}, Suggest(name, FieldNames(p_.profile)));
       else
         rule_ok_ = false;
       return ErrorNode(n.span);
@@ -152,21 +152,21 @@ NodeId Checker::ResolveField(const ast::Name& n, const Scope& scope, bool quiet_
     int32_t e = p_.FindEvent(q);
     if (e < 0) {
       if (poisoned_.count(q)) { rule_ok_ = false; return ErrorNode(n.span); }
-      Report(DiagKind::kUnknownEvent, src_, n.qualifier->span, {q}, Suggest(q, EventNames()));
+      Report<DiagKind::kUnknownEvent>(src_, n.qualifier->span, {q}, Suggest(q, EventNames()));
       return ErrorNode(n.span);
     }
     if (e != in_scope || in_scope < 0) {
       if (scope.in_where || scope.event >= 0) {
         std::string current = scope.in_where ? WhereName(scope) : p_.events[scope.event].name;
-        Report(DiagKind::kWrongQualifier, src_, n.span, {q, name, current});
+        Report<DiagKind::kWrongQualifier>(src_, n.span, {q, name, current});
       } else {
-        Report(DiagKind::kQualifierWithoutEvent, src_, n.span, {q, name, scope.trigger_text});
+        Report<DiagKind::kQualifierWithoutEvent>(src_, n.span, {q, name, scope.trigger_text});
       }
       return ErrorNode(n.span);
     }
     int32_t f = FindField(p_.events[e].fields, name);
     if (f < 0) {
-      Report(DiagKind::kUnknownField, src_, n.name.span, {name, q}, Suggest(name, FieldNames(p_.events[e].fields)));
+      Report<DiagKind::kUnknownField>(src_, n.name.span, {name, q}, Suggest(name, FieldNames(p_.events[e].fields)));
       return ErrorNode(n.span);
     }
     return FieldNode(e, f, n.span);
@@ -180,22 +180,22 @@ NodeId Checker::ResolveField(const ast::Name& n, const Scope& scope, bool quiet_
     bool elsewhere = p_.FindProfileField(name) >= 0 ||
                      (scope.event >= 0 && FindField(p_.events[scope.event].fields, name) >= 0);
     if (elsewhere) {
-      Report(DiagKind::kNotVisibleInWhere, src_, n.span, {name, WhereName(scope)});
+      Report<DiagKind::kNotVisibleInWhere>(src_, n.span, {name, WhereName(scope)});
       return ErrorNode(n.span);
     }
     if (quiet_unknown) return kNoNode;
     std::vector<std::string> names = {"ts", "customer"};
     if (scope.where_event >= 0)
       for (const FieldInfo& fi : p_.events[scope.where_event].fields) names.push_back(fi.name);
-    Report(DiagKind::kUnknownName, src_, n.span, {name}, Suggest(name, names));
+    Report<DiagKind::kUnknownName>(src_, n.span, {name}, Suggest(name, names));
     return ErrorNode(n.span);
   }
   int32_t ef = scope.event >= 0 ? FindField(p_.events[scope.event].fields, name) : -1;
   int32_t pf = p_.FindProfileField(name);
   if (ef >= 0 && pf >= 0) {
     used_fields_.insert(pf);
-    Report(DiagKind::kAmbiguousName, src_, n.span, {name, p_.events[scope.event].name},
-           Help{HelpKind::kQualifyName, {name, p_.events[scope.event].name}});
+    Report<DiagKind::kAmbiguousName>(src_, n.span, {name, p_.events[scope.event].name},
+           Help::Of<HelpKind::kQualifyName>({name, p_.events[scope.event].name}));
     return ErrorNode(n.span);
   }
   if (ef >= 0) return FieldNode(scope.event, ef, n.span);
@@ -205,7 +205,7 @@ NodeId Checker::ResolveField(const ast::Name& n, const Scope& scope, bool quiet_
   if (scope.event < 0) {
     for (const EventInfo& e : p_.events) {
       if (FindField(e.fields, name) >= 0) {
-        Report(DiagKind::kNoTriggeringEvent, src_, n.span, {name, scope.trigger_text});
+        Report<DiagKind::kNoTriggeringEvent>(src_, n.span, {name, scope.trigger_text});
         return ErrorNode(n.span);
       }
     }
@@ -213,7 +213,7 @@ NodeId Checker::ResolveField(const ast::Name& n, const Scope& scope, bool quiet_
   std::vector<std::string> names = {"ts", "customer"};
   if (scope.event >= 0) for (const FieldInfo& fi : p_.events[scope.event].fields) names.push_back(fi.name);
   for (const FieldInfo& fi : p_.profile) names.push_back(fi.name);
-  Report(DiagKind::kUnknownName, src_, n.span, {name}, Suggest(name, names));
+  Report<DiagKind::kUnknownName>(src_, n.span, {name}, Suggest(name, names));
   return ErrorNode(n.span);
 }
 

@@ -45,6 +45,7 @@ std::string Format(std::string_view pattern, const std::vector<std::string>& arg
         pattern[i + 1] >= '0' && pattern[i + 1] <= '9') {
       size_t k = pattern[i + 1] - '0';
       if (k < args.size()) out += Shortened(args[k], kMaxArgBytes);
+      else out += pattern.substr(i, 3);  // a missing argument shows, never vanishes
       i += 2;
     } else {
       out += pattern[i];

@@ -4,6 +4,9 @@
 #ifndef QM_COMPILER_DIAG_DIAG_H_
 #define QM_COMPILER_DIAG_DIAG_H_
 
+#include <algorithm>
+#include <concepts>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,9 +48,56 @@ struct DiagInfo {
 const std::vector<DiagInfo>& AllDiagKinds();
 const DiagInfo& InfoOf(DiagKind kind);
 
+// How many arguments a message takes: one more than its largest `{N}`, in
+// either language.
+constexpr int PlaceholderCount(std::string_view pattern) {
+  int count = 0;
+  for (size_t i = 0; i + 2 < pattern.size(); ++i)
+    if (pattern[i] == '{' && pattern[i + 1] >= '0' && pattern[i + 1] <= '9' && pattern[i + 2] == '}')
+      count = std::max(count, pattern[i + 1] - '0' + 1);
+  return count;
+}
+
+constexpr int ArgCount(DiagKind kind) {
+  constexpr int kCounts[] = {
+#define QM_DIAG(name, severity, code, en, zh) std::max(PlaceholderCount(en), PlaceholderCount(zh)),
+#define QM_HELP(name, en, zh)
+#include "compiler/diag/kinds.def"
+#undef QM_DIAG
+#undef QM_HELP
+  };
+  return kCounts[static_cast<size_t>(kind)];
+}
+
+constexpr int ArgCount(HelpKind kind) {
+  constexpr int kCounts[] = {
+#define QM_DIAG(name, severity, code, en, zh)
+#define QM_HELP(name, en, zh) std::max(PlaceholderCount(en), PlaceholderCount(zh)),
+#include "compiler/diag/kinds.def"
+#undef QM_DIAG
+#undef QM_HELP
+  };
+  return kCounts[static_cast<size_t>(kind)];
+}
+
+// Exactly the N arguments a message takes, written `{a, b}`: a call that
+// passes one too few or too many does not compile.
+template <int N>
+struct DiagArgs {
+  template <typename... S>
+    requires(sizeof...(S) == N && (std::convertible_to<S, std::string> && ...))
+  DiagArgs(S&&... s) : values{std::string(std::forward<S>(s))...} {}  // NOLINT: implicit by design
+  std::vector<std::string> values;
+};
+
 struct Help {
   HelpKind kind;
   std::vector<std::string> args;
+
+  template <HelpKind K>
+  static Help Of(DiagArgs<ArgCount(K)> args = {}) {
+    return Help{K, std::move(args.values)};
+  }
 };
 
 // One diagnostic. `source` is null for diagnostics about no file (an
@@ -74,8 +124,13 @@ class Diagnostics {
 
   // The returned reference may be to a scratch diagnostic that is not kept:
   // set its help, keep nothing else.
-  Diagnostic& Add(DiagKind kind, const Source* source, Span span,
-                  std::vector<std::string> args = {});
+  template <DiagKind K>
+  Diagnostic& Add(const Source* source, Span span, DiagArgs<ArgCount(K)> args = {}) {
+    return Add(K, source, span, std::move(args.values));
+  }
+  // For a kind chosen at run time. A wrong number of arguments is a bug: the
+  // message then shows the unfilled `{N}` rather than dropping it.
+  Diagnostic& Add(DiagKind kind, const Source* source, Span span, std::vector<std::string> args);
   const std::vector<Diagnostic>& all() const { return items_; }
   int error_count() const { return errors_; }
   int warning_count() const { return warnings_; }

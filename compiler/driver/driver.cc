@@ -19,8 +19,8 @@ namespace fs = std::filesystem;
 
 // Why a rule file could not be read; `os_error` is set for operating-system failures.
 struct ReadProblem {
-  DiagKind kind;            // kCannotReadFile (or kImportNotFound for imports), kNotRegularFile, kFileTooLarge
-  std::string os_error;
+  enum class Kind { kOsError, kNotRegularFile, kTooLarge } kind;
+  std::string os_error;  // kOsError
 };
 
 // Reads a whole rule file. Only regular files are read (a FIFO without a
@@ -29,7 +29,7 @@ struct ReadProblem {
 // for the end of the file.
 std::optional<std::string> ReadFile(const std::string& path, ReadProblem& problem) {
   auto os_error = [&] {
-    problem = {DiagKind::kCannotReadFile, std::strerror(errno)};
+    problem = {ReadProblem::Kind::kOsError, std::strerror(errno)};
     return std::nullopt;
   };
   int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -38,11 +38,11 @@ std::optional<std::string> ReadFile(const std::string& path, ReadProblem& proble
   struct stat st {};
   if (fstat(fd, &st) != 0) return os_error();
   if (!S_ISREG(st.st_mode)) {
-    problem = {DiagKind::kNotRegularFile, {}};
+    problem = {ReadProblem::Kind::kNotRegularFile, {}};
     return std::nullopt;
   }
   if (st.st_size > kMaxRuleFileBytes) {
-    problem = {DiagKind::kFileTooLarge, {}};
+    problem = {ReadProblem::Kind::kTooLarge, {}};
     return std::nullopt;
   }
   std::string text(static_cast<size_t>(st.st_size), '\0');
@@ -50,7 +50,7 @@ std::optional<std::string> ReadFile(const std::string& path, ReadProblem& proble
   for (;;) {
     if (got == text.size()) {  // the file may have grown since fstat
       if (text.size() > static_cast<size_t>(kMaxRuleFileBytes)) {
-        problem = {DiagKind::kFileTooLarge, {}};
+        problem = {ReadProblem::Kind::kTooLarge, {}};
         return std::nullopt;
       }
       text.resize(std::max<size_t>(text.size() * 2, 4096));
@@ -63,7 +63,7 @@ std::optional<std::string> ReadFile(const std::string& path, ReadProblem& proble
   }
   text.resize(got);
   if (got > static_cast<size_t>(kMaxRuleFileBytes)) {
-    problem = {DiagKind::kFileTooLarge, {}};
+    problem = {ReadProblem::Kind::kTooLarge, {}};
     return std::nullopt;
   }
   return text;
@@ -79,14 +79,26 @@ class Loader {
  public:
   explicit Loader(Compilation& c) : c_(c) {}
 
+  // Why `path` cannot be read: at an import's `span` in `source`, or of no
+  // file for a command-line path (`source` null).
+  void Unreadable(const ReadProblem& problem, const std::string& path, const Source* source, Span span) {
+    switch (problem.kind) {
+      case ReadProblem::Kind::kOsError:
+        if (source != nullptr) c_.diags.Add<DiagKind::kImportNotFound>(source, span, {path, problem.os_error});
+        else c_.diags.Add<DiagKind::kCannotReadFile>(nullptr, span, {path, problem.os_error});
+        return;
+      case ReadProblem::Kind::kNotRegularFile: c_.diags.Add<DiagKind::kNotRegularFile>(source, span, {path}); return;
+      case ReadProblem::Kind::kTooLarge:
+        c_.diags.Add<DiagKind::kFileTooLarge>(source, span, {path, std::to_string(kMaxRuleFileBytes)});
+        return;
+    }
+  }
+
   void LoadPath(const std::string& path) {
     ReadProblem problem;
     std::optional<std::string> text = ReadFile(path, problem);
     if (!text) {
-      std::vector<std::string> args = {path};
-      if (problem.kind == DiagKind::kCannotReadFile) args.push_back(problem.os_error);
-      if (problem.kind == DiagKind::kFileTooLarge) args.push_back(std::to_string(kMaxRuleFileBytes));
-      c_.diags.Add(problem.kind, nullptr, {}, std::move(args));
+      Unreadable(problem, path, nullptr, {});
       return;
     }
     Load(path, std::move(*text));
@@ -134,19 +146,14 @@ class Loader {
         auto on_stack = std::find_if(stack.begin(), stack.end(), [&](const Frame& f) { return f.key == target_key; });
         for (auto it = on_stack; it != stack.end(); ++it) chain += "`" + fs::path(it->key).filename().string() + "` → ";
         chain += "`" + fs::path(target_key).filename().string() + "`";
-        c_.diags.Add(DiagKind::kImportCycle, source, import->span, {chain});
+        c_.diags.Add<DiagKind::kImportCycle>(source, import->span, {chain});
         continue;
       }
       if (loaded_.count(target_key)) continue;
       ReadProblem problem;
       std::optional<std::string> imported = ReadFile(target, problem);
       if (!imported) {
-        if (problem.kind == DiagKind::kCannotReadFile)
-          c_.diags.Add(DiagKind::kImportNotFound, source, import->span, {import->path, problem.os_error});
-        else if (problem.kind == DiagKind::kFileTooLarge)
-          c_.diags.Add(problem.kind, source, import->span, {import->path, std::to_string(kMaxRuleFileBytes)});
-        else
-          c_.diags.Add(problem.kind, source, import->span, {import->path});
+        Unreadable(problem, import->path, source, import->span);
         continue;
       }
       open(target, std::move(*imported));  // invalidates `top`

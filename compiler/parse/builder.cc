@@ -70,7 +70,7 @@ std::string Builder::StringText(antlr4::tree::TerminalNode* n) {
         size_t len = 1;
         while (i + len < raw.size() && (static_cast<unsigned char>(raw[i + len]) & 0xC0) == 0x80) ++len;
         Span at{span.begin + static_cast<int32_t>(i) - 1, span.begin + static_cast<int32_t>(i + len)};
-        Fail(DiagKind::kInvalidEscape, at, {"\\" + raw.substr(i, len)}, Help{HelpKind::kEscapesAllowed, {}});
+        Fail<DiagKind::kInvalidEscape>(at, {"\\" + raw.substr(i, len)}, Help::Of<HelpKind::kEscapesAllowed>({}));
       }
     }
   }
@@ -84,7 +84,7 @@ ast::Literal Builder::DurationOf(antlr4::tree::TerminalNode* n) {
   std::string_view digits(text.data(), text.size() - 1);
   auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), units);
   if (ec != std::errc() || units > 1'000'000'000) {
-    Fail(DiagKind::kNumberOutOfRange, lit.span, {text}, Help{HelpKind::kRangeLimits, {}});
+    Fail<DiagKind::kNumberOutOfRange>(lit.span, {text}, Help::Of<HelpKind::kRangeLimits>({}));
     return lit;
   }
   int64_t unit_ms = 1000;
@@ -109,7 +109,7 @@ ast::Literal Builder::ConstantOf(QmParser::ConstantContext* c) {
   // arithmetic holds; whether one fits an int or money is the checker's call.
   size_t digits = 0;
   for (char ch : text) digits += (ch >= '0' && ch <= '9');
-  if (digits > 36) Fail(DiagKind::kNumberOutOfRange, span, {text}, Help{HelpKind::kRangeLimits, {}});
+  if (digits > 36) Fail<DiagKind::kNumberOutOfRange>(span, {text}, Help::Of<HelpKind::kRangeLimits>({}));
   return {ast::Literal::Kind::kNumber, text, 0, false, span};
 }
 
@@ -151,7 +151,7 @@ ast::Trigger Builder::TriggerOf(QmParser::TriggerContext* c) {
 
 bool Builder::Deeper(Span at) {
   if (++depth_ > kMaxNesting) {
-    Fail(DiagKind::kNestingTooDeep, at, {}, Help{HelpKind::kSplitNesting, {}});
+    Fail<DiagKind::kNestingTooDeep>(at, {}, Help::Of<HelpKind::kSplitNesting>({}));
     return false;
   }
   return true;
@@ -207,7 +207,7 @@ ast::ExprPtr Builder::Primary(QmParser::PrimaryContext* c) {
     if (auto* name = std::get_if<ast::Name>(lhs.get())) {
       return std::make_unique<ast::Expr>(ast::Expr{span, ast::BoolField{*name}});
     }
-    Fail(DiagKind::kSyntaxError, span, {"a comparison", Quote(offsets_.Slice(SpanOf(p->operand()))) + " alone"});
+    Fail<DiagKind::kSyntaxError>(span, {"a comparison", Quote(offsets_.Slice(SpanOf(p->operand()))) + " alone"});
     return Placeholder(span);
   }
   if (auto* t = dynamic_cast<QmParser::CompareTailContext*>(tail)) {

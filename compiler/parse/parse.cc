@@ -14,8 +14,8 @@ ast::RuleFile Parse(const Source& source, Diagnostics& diags) {
   std::string_view text = source.text();
   int64_t bad = utf8::FirstInvalid(text);
   if (bad >= 0) {
-    diags.Add(DiagKind::kInvalidUtf8, &source, {static_cast<int32_t>(bad), static_cast<int32_t>(bad) + 1})
-        .help = Help{HelpKind::kInvalidByteAt, {std::to_string(bad)}};
+    diags.Add<DiagKind::kInvalidUtf8>(&source, {static_cast<int32_t>(bad), static_cast<int32_t>(bad) + 1})
+        .help = Help::Of<HelpKind::kInvalidByteAt>({std::to_string(bad)});
     file.has_syntax_errors = true;
     return file;
   }
@@ -77,8 +77,8 @@ ast::RuleFile Parse(const Source& source, Diagnostics& diags) {
     auto first_breaking = std::lower_bound(breaking.begin(), breaking.end(), chunk_from);
     if (first_breaking != breaking.end() && *first_breaking < chunk_to) errors.Silence();
     if (auto deep = TooDeep(toks, begin, end)) {
-      diags.Add(DiagKind::kNestingTooDeep, &source, toks[*deep].span).help =
-          Help{HelpKind::kSplitNesting, {}};
+      diags.Add<DiagKind::kNestingTooDeep>(&source, toks[*deep].span).help =
+          Help::Of<HelpKind::kSplitNesting>({});
       file.has_syntax_errors = true;
       Poison(toks, begin, end, offsets, file);
       continue;
@@ -92,7 +92,7 @@ ast::RuleFile Parse(const Source& source, Diagnostics& diags) {
         (begin + 2 >= end || toks[begin + 2].type != QmLexer::STRING)) {
       if (previous_ok) {
         Span span{toks[begin].span.begin, toks[begin + 1].span.end};
-        diags.Add(DiagKind::kTagWithoutComma, &source, span, {offsets.Text(toks[begin + 1])});
+        diags.Add<DiagKind::kTagWithoutComma>(&source, span, {offsets.Text(toks[begin + 1])});
       }
       file.has_syntax_errors = true;
       continue;

@@ -97,9 +97,9 @@ void FirstErrorListener::syntaxError(antlr4::Recognizer* recognizer, Token* offe
   } else {
     found = Quote(offsets_.Text(offending));
   }
-  Diagnostic& d = diags_.Add(DiagKind::kSyntaxError, &source_, span, {expected, found});
+  Diagnostic& d = diags_.Add<DiagKind::kSyntaxError>(&source_, span, {expected, found});
   if (IsKeyword(offending->getType()) && expected.find("name") != std::string::npos) {
-    d.help = Help{HelpKind::kKeywordAsName, {offsets_.Text(offending)}};
+    d.help = Help::Of<HelpKind::kKeywordAsName>({offsets_.Text(offending)});
   }
 }
 
@@ -118,7 +118,7 @@ std::vector<size_t> ReportLexicalProblems(const std::vector<Lexeme>& tokens, con
       case QmLexer::EQ: case QmLexer::IDEOGRAPHIC_SPACE:
         for (auto [wide, ascii] : kFullWidth) {
           if (text == wide) {
-            diags.Add(DiagKind::kFullWidthPunctuation, &source, span,
+            diags.Add<DiagKind::kFullWidthPunctuation>(&source, span,
                       {std::string(wide), std::string(ascii)});
             any = true;
           }
@@ -126,13 +126,13 @@ std::vector<size_t> ReportLexicalProblems(const std::vector<Lexeme>& tokens, con
         break;
       case QmLexer::STRING:
         if (text.rfind("\u201C", 0) == 0) {
-          diags.Add(DiagKind::kFullWidthPunctuation, &source, span, {"\u201C\u201D", "\""});
+          diags.Add<DiagKind::kFullWidthPunctuation>(&source, span, {"\u201C\u201D", "\""});
           any = true;
         }
         break;
       case QmLexer::UNTERMINATED_STRING:
-        diags.Add(DiagKind::kUnterminatedString, &source, span).help =
-            Help{HelpKind::kCloseString, {}};
+        diags.Add<DiagKind::kUnterminatedString>(&source, span).help =
+            Help::Of<HelpKind::kCloseString>({});
         breaking.push_back(t.start);
         any = true;
         break;
@@ -145,9 +145,9 @@ std::vector<size_t> ReportLexicalProblems(const std::vector<Lexeme>& tokens, con
         }
         std::string shown = source.text().substr(span.begin, span.end - span.begin);
         if (shown == "\u201C" || shown == "\u201D") {
-          diags.Add(DiagKind::kFullWidthPunctuation, &source, span, {shown, "\""});
+          diags.Add<DiagKind::kFullWidthPunctuation>(&source, span, {shown, "\""});
         } else {
-          diags.Add(DiagKind::kUnexpectedCharacter, &source, span, {shown});
+          diags.Add<DiagKind::kUnexpectedCharacter>(&source, span, {shown});
         }
         breaking.push_back(t.start);
         any = true;

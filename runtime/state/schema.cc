@@ -162,14 +162,14 @@ std::vector<Diagnostic> IncompatibleChanges(const Schema& old, const ir::Program
   for (const Schema::Field& f : old.fields) {
     int32_t now = p.FindProfileField(f.name);
     if (now < 0) {
-      diags.Add(DiagKind::kStateFieldRemoved, nullptr, {}, {f.name, f.type, dir}).help = Help{HelpKind::kKeepOrNewState, {}};
+      diags.Add<DiagKind::kStateFieldRemoved>(nullptr, {}, {f.name, f.type, dir}).help = Help::Of<HelpKind::kKeepOrNewState>({});
       continue;
     }
     const check::FieldInfo& field = p.profile[now];
     std::string type = p.TypeName(field.type);
     if (type != f.type) {
-      diags.Add(DiagKind::kStateFieldRetyped, field.source, field.span, {f.name, f.type, dir, type}).help =
-          Help{HelpKind::kKeepOrNewState, {}};
+      diags.Add<DiagKind::kStateFieldRetyped>(field.source, field.span, {f.name, f.type, dir, type}).help =
+          Help::Of<HelpKind::kKeepOrNewState>({});
       continue;
     }
     if (field.type.kind != check::TypeKind::kEnum || !enums_in_use.insert(type).second) continue;
@@ -177,13 +177,13 @@ std::vector<Diagnostic> IncompatibleChanges(const Schema& old, const ir::Program
     const check::EnumInfo& info = p.enums[field.type.enum_id];
     for (const std::string& member : before != nullptr ? before->members : std::vector<std::string>{}) {
       if (std::find(info.members.begin(), info.members.end(), member) == info.members.end())
-        diags.Add(DiagKind::kStateMemberRemoved, info.source, info.span, {type, member, dir}).help =
-            Help{HelpKind::kKeepOrNewState, {}};
+        diags.Add<DiagKind::kStateMemberRemoved>(info.source, info.span, {type, member, dir}).help =
+            Help::Of<HelpKind::kKeepOrNewState>({});
     }
   }
   for (const std::string& tag : old.tags)
     if (p.FindTag(tag) < 0)
-      diags.Add(DiagKind::kStateTagRemoved, nullptr, {}, {tag, dir}).help = Help{HelpKind::kKeepOrNewState, {}};
+      diags.Add<DiagKind::kStateTagRemoved>(nullptr, {}, {tag, dir}).help = Help::Of<HelpKind::kKeepOrNewState>({});
   return diags.all();
 }
 

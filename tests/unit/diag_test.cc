@@ -1,6 +1,7 @@
 #include "compiler/diag/diag.h"
 
 #include <set>
+#include <type_traits>
 
 #include "compiler/value/value.h"
 #include "gtest/gtest.h"
@@ -57,6 +58,30 @@ TEST(Diagnostics, SortsByFileThenPosition) {
   EXPECT_EQ(diags.all()[2].source, &b);
   EXPECT_EQ(diags.error_count(), 2);
   EXPECT_EQ(diags.warning_count(), 1);
+}
+
+// Diagnostic arguments are typed by their kind's message: a call with one
+// too few or too many does not compile, and a kind chosen at run time with a
+// missing argument shows the placeholder instead of dropping it.
+static_assert(ArgCount(DiagKind::kCannotSet) == 4);
+static_assert(ArgCount(DiagKind::kUnknownTag) == 1);
+static_assert(ArgCount(HelpKind::kDidYouMean) == 1);
+static_assert(std::is_constructible_v<DiagArgs<2>, std::string, std::string>);
+static_assert(!std::is_constructible_v<DiagArgs<2>, std::string>);
+static_assert(!std::is_constructible_v<DiagArgs<1>, std::string, std::string>);
+
+TEST(Diagnostics, EveryKindsMessagesTakeTheSameArgumentsInBothLanguages) {
+  for (const DiagInfo& info : AllDiagKinds())
+    EXPECT_EQ(PlaceholderCount(info.en), PlaceholderCount(info.zh)) << info.name;
+}
+
+TEST(Diagnostics, AMissingArgumentShows) {
+  Source a("a.qm", "x");
+  Diagnostics diags;
+  diags.Add(DiagKind::kTypeMismatch, &a, {0, 1}, {"x", "int"});  // needs 4
+  EXPECT_EQ(diags.all()[0].Message(Lang::kEn), "cannot compare `x` (int) with `{2}` ({3})");
+  diags.Add<DiagKind::kUnknownTag>(&a, {0, 1}, {"t"});
+  EXPECT_EQ(diags.all()[1].Message(Lang::kEn), "unknown tag `t`");
 }
 
 }  // namespace

@@ -42,8 +42,13 @@ class Checker {
 
  private:
   // ---------------------------------------------------------------- helpers
-  Diagnostic& Report(DiagKind kind, const Source* src, Span span, std::vector<std::string> args = {},
-                     std::optional<Help> help = std::nullopt);
+  template <DiagKind K>
+  Diagnostic& Report(const Source* src, Span span, DiagArgs<ArgCount(K)> args = {},
+                     std::optional<Help> help = std::nullopt) {
+    return Report(K, src, span, std::move(args.values), std::move(help));
+  }
+  Diagnostic& Report(DiagKind kind, const Source* src, Span span, std::vector<std::string> args,
+                     std::optional<Help> help);
 
   NodeId AddNode(Node n);
   NodeId ErrorNode(Span span) { return AddNode(Node{NodeKind::kConstant, Type{}, span}); }

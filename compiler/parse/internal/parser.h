@@ -127,8 +127,11 @@ class Builder {
   ast::Ident Id(QmParser::NameContext* c) const { return {offsets_.Slice(SpanOf(c)), SpanOf(c)}; }
   ast::Ident IdOfToken(antlr4::tree::TerminalNode* n) const { return {offsets_.Text(n->getSymbol()), SpanOf(n)}; }
 
-  void Fail(DiagKind kind, Span span, std::vector<std::string> args = {},
-            std::optional<Help> help = std::nullopt);
+  template <DiagKind K>
+  void Fail(Span span, DiagArgs<ArgCount(K)> args = {}, std::optional<Help> help = std::nullopt) {
+    Fail(K, span, std::move(args.values), std::move(help));
+  }
+  void Fail(DiagKind kind, Span span, std::vector<std::string> args, std::optional<Help> help);
 
   std::vector<ast::Ident> Members(QmParser::MembersContext* c);
 
