@@ -6,16 +6,12 @@
 
 #include "compiler/driver/driver.h"
 #include "gtest/gtest.h"
+#include "tests/support/files.h"
 
 namespace qm {
 namespace {
 
-std::string Read(const std::string& rel) {
-  std::ifstream in(std::filesystem::path(QM_SOURCE_DIR) / rel, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string Read(const std::string& rel) { return testing_internal::Read(std::filesystem::path(QM_SOURCE_DIR) / rel); }
 
 TEST(Docs, EveryLanguageExampleChecks) {
   std::string doc = Read("docs/language.md");

@@ -16,6 +16,7 @@
 
 #include "compiler/driver/driver.h"
 #include "gtest/gtest.h"
+#include "tests/support/files.h"
 
 namespace qm {
 namespace {
@@ -35,12 +36,7 @@ std::vector<std::string> GoldenFiles() {
   return files;
 }
 
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string ReadAll(const fs::path& p) { return testing_internal::Read(p); }
 
 std::string Commented(const std::string& text) {
   std::string out;

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "gtest/gtest.h"
+#include "tests/support/files.h"
 #include "tests/pending_conformance.h"
 
 namespace {
@@ -54,12 +55,7 @@ std::vector<Case> Cases() {
   return cases;
 }
 
-std::string Read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using qm::testing_internal::Read;
 
 std::string Args(const fs::path& dir) {
   std::string a = Read(dir / "args");
