@@ -75,7 +75,9 @@ struct TagInfo {
 
 using NodeId = int32_t;
 inline constexpr NodeId kNoNode = -1;
-inline constexpr int32_t kAnyEvent = -1;
+// An event type, or one of these where a rule may name any event or none.
+inline constexpr int32_t kAnyEvent = -1;   // `any`, `since(any)`, `unless any`
+inline constexpr int32_t kNoUnless = -2;   // an `after` without `unless` (kept in state: do not renumber)
 
 enum class NodeKind : uint8_t {
 #define QM_NODE(name) k##name,
@@ -141,7 +143,7 @@ struct Action {
   std::string message;         // notify
   int64_t every_ms = 0;        // push/invite; 0 = once ever
   int64_t after_ms = 0;        // 0 = immediate
-  int32_t unless = -2;         // -2 none, kAnyEvent, or event type
+  int32_t unless = kNoUnless;  // or kAnyEvent, or an event type
   const Source* source = nullptr;
   Span span;
 };

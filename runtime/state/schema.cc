@@ -28,7 +28,7 @@ std::string ActionKey(const check::Program& p, const check::Action& a) {
     default: key += " " + a.text; break;
   }
   if (a.every_ms) key += " every " + FormatDuration(a.every_ms);
-  if (a.unless != -2) key += " unless " + (a.unless == check::kAnyEvent ? std::string("any") : p.events[a.unless].name);
+  if (a.unless != check::kNoUnless) key += " unless " + (a.unless == check::kAnyEvent ? std::string("any") : p.events[a.unless].name);
   return key;
 }
 

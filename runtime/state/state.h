@@ -98,7 +98,7 @@ struct PendingAfter {
   int64_t due;
   int32_t rule;
   int32_t action;        // index in the rule's actions
-  int32_t unless;        // -2 none, check::kAnyEvent, or an event type
+  int32_t unless;        // check::kNoUnless, check::kAnyEvent, or an event type
   Stored value;          // set/add value, evaluated when scheduled
 };
 

@@ -3,6 +3,7 @@
 #include <cstddef>
 
 #include "compiler/jit/internal/llvm_includes.h"
+#include "compiler/jit/internal/runtime_calls.h"
 
 namespace qm::jit_internal {
 namespace {
@@ -319,7 +320,7 @@ class Codegen {
     }
     // Everything else through the shared comparison (text, ratios, mixed kinds).
     llvm::Value* order = b_.CreateCall(compare_, {Slot(l), Slot(r)});
-    llvm::Value* ordered = b_.CreateICmpNE(order, b_.getInt32(-2));
+    llvm::Value* ordered = b_.CreateICmpNE(order, b_.getInt32(kUnordered));
     return b_.CreateAnd(ordered, Holds(n.op, order, b_.getInt32(0), false));
   }
 

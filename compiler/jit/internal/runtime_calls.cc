@@ -16,7 +16,7 @@ uint8_t qm_rt_has_tag(const ir::StepView* v, int32_t t) { return v->HasTag(t) ? 
 
 int32_t qm_rt_compare(const Value* a, const Value* b) {
   std::optional<int> order = CompareValues(*a, *b);
-  return order ? *order : -2;
+  return order ? *order : kUnordered;
 }
 
 // -1 when `x` is unset (C5: both `in` and `not in` are false), else 0 or 1.

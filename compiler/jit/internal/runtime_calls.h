@@ -14,6 +14,8 @@
 
 namespace qm::jit_internal {
 
+inline constexpr int32_t kUnordered = -2;  // qm_rt_compare: the values do not order
+
 extern "C" {
 void qm_rt_event_field(const ir::StepView* view, int32_t field, Value* out);
 void qm_rt_profile_field(const ir::StepView* view, int32_t field, Value* out);
@@ -23,7 +25,7 @@ void qm_rt_since_field(const ir::StepView* view, int32_t field, Value* out);
 void qm_rt_now(const ir::StepView* view, Value* out);
 void qm_rt_customer(const ir::StepView* view, Value* out);
 uint8_t qm_rt_has_tag(const ir::StepView* view, int32_t tag);
-// -2 when unordered (an unset side), else -1, 0, 1.
+// a <=> b as -1, 0, 1, or kUnordered (an unset side, NaN).
 int32_t qm_rt_compare(const Value* a, const Value* b);
 // -1 when x is unset, else whether it equals one of list[0..n).
 int32_t qm_rt_in(const Value* x, const Value* list, int32_t n);
