@@ -9,45 +9,51 @@ namespace qianmian {
 namespace {
 
 // The options as the run module takes them, or why they cannot be.
-std::string Translate(const StreamOptions& options, qm::run::Options& out) {
+std::optional<qm::Error> Translate(const StreamOptions& options, qm::run::Options& out) {
+  using qm::Error;
+  using qm::ErrorKind;
   std::optional<int> tz = qm::ParseOffset(options.tz);
-  if (!tz) return "--tz takes an offset such as `+08:00` or `Z`, not `" + options.tz + "`";
+  if (!tz) return Error::Of<ErrorKind::kBadTz>({options.tz});
   std::optional<int64_t> until;
   if (!options.until.empty()) {
     until = qm::event::ParseTimeArgument(options.until);
-    if (!until) return "--until takes an RFC 3339 time or epoch seconds, not `" + options.until + "`";
+    if (!until) return Error::Of<ErrorKind::kBadUntil>({options.until});
   }
-  if (options.events.empty()) return "run needs --events FILE (or - for standard input)";
-  if (options.commit_every < 1) return "--commit-every takes a positive whole number";
-  if (options.commit_ms < 1) return "--commit-ms takes a positive whole number";
-  if (options.state_dir && options.state_dir->empty()) return "--state needs a directory, not an empty name";
+  if (options.events.empty()) return Error::Of<ErrorKind::kNeedsEvents>();
+  if (options.commit_every < 1) return Error::Of<ErrorKind::kNeedsPositive>({"--commit-every"});
+  if (options.commit_ms < 1) return Error::Of<ErrorKind::kNeedsPositive>({"--commit-ms"});
+  if (options.state_dir && options.state_dir->empty()) return Error::Of<ErrorKind::kStateNeedsDirectory>();
   if (options.state_dir && (options.out.empty() || options.rejects.empty()))
-    return "--state needs --out and --rejects, two files: a resumed run continues them where the state left off";
+    return Error::Of<ErrorKind::kStateNeedsOutputs>();
   out = qm::run::Options{options.events,   options.out,        options.rejects,        options.state_dir,
                          internal::Convert(options.engine),   *tz, until, options.commit_every,
                          options.commit_ms};
-  return "";
+  return std::nullopt;
 }
+
+qm::Lang LangOf(Language language) { return language == Language::kChinese ? qm::Lang::kZh : qm::Lang::kEn; }
 
 }  // namespace
 
-std::string CheckStreamOptions(const StreamOptions& options) {
+std::string CheckStreamOptions(const StreamOptions& options, Language language) {
   qm::run::Options unused;
-  return Translate(options, unused);
+  std::optional<qm::Error> wrong = Translate(options, unused);
+  return wrong ? wrong->Message(LangOf(language)) : "";
 }
 
 StreamResult RunStream(const RuleSet& rules, const StreamOptions& options, LineCallback on_message,
                        ProgressCallback on_progress) {
   StreamResult result;
+  const internal::RuleSetAccess::Impl& impl = internal::RuleSetAccess::Of(rules);
   qm::run::Options run_options;
-  result.error = Translate(options, run_options);
-  if (!result.error.empty()) {
+  if (std::optional<qm::Error> wrong = Translate(options, run_options)) {
+    result.error = wrong->Message(impl.lang);
     result.usage_error = true;
     return result;
   }
-  const internal::RuleSetAccess::Impl& impl = internal::RuleSetAccess::Of(rules);
+  run_options.lang = impl.lang;
   if (!impl.compiled.program) {
-    result.error = "the rule set has errors";
+    result.error = qm::Error::Of<qm::ErrorKind::kRulesHaveErrors>().Message(impl.lang);
     return result;
   }
   qm::run::Report report;
@@ -58,7 +64,7 @@ StreamResult RunStream(const RuleSet& rules, const StreamOptions& options, LineC
     };
   qm::run::Result run = qm::run::Run(*impl.compiled.program, run_options, report);
   if (run.failure) {
-    result.error = run.failure->message;
+    result.error = run.failure->error.Message(impl.lang);
     result.usage_error = run.failure->usage;
     for (const qm::Diagnostic& d : run.failure->changes) result.state_changes.push_back(internal::Convert(d, impl.lang));
   }

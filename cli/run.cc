@@ -68,7 +68,7 @@ std::optional<int> ParseRunArgs(const std::vector<std::string>& args, std::vecto
   }
   if (rules.empty()) return Usage("run needs at least one rule file");
   if (dump_ir) return std::nullopt;
-  if (std::string wrong = qianmian::CheckStreamOptions(o); !wrong.empty()) return Usage(wrong);
+  if (std::string wrong = qianmian::CheckStreamOptions(o, lang); !wrong.empty()) return Usage(wrong);
   return std::nullopt;
 }
 

@@ -1,6 +1,7 @@
 #include "compiler/diag/diag.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <unordered_map>
 
 #include "compiler/value/value.h"
@@ -38,13 +39,14 @@ constexpr size_t kMaxQuotedBytes = 300, kContextBefore = 120, kContextAfter = 18
 // Arguments quote user text (names, lines); a 100 KB name is shown by its start.
 constexpr size_t kMaxArgBytes = 200;
 
-std::string Format(std::string_view pattern, const std::vector<std::string>& args) {
+std::string Format(std::string_view pattern, const std::vector<std::string>& args,
+                   size_t max_arg_bytes = kMaxArgBytes) {
   std::string out;
   for (size_t i = 0; i < pattern.size(); ++i) {
     if (pattern[i] == '{' && i + 2 < pattern.size() && pattern[i + 2] == '}' &&
         pattern[i + 1] >= '0' && pattern[i + 1] <= '9') {
       size_t k = pattern[i + 1] - '0';
-      if (k < args.size()) out += Shortened(args[k], kMaxArgBytes);
+      if (k < args.size()) out += Shortened(args[k], max_arg_bytes);
       else out += pattern.substr(i, 3);  // a missing argument shows, never vanishes
       i += 2;
     } else {
@@ -68,6 +70,20 @@ const std::vector<DiagInfo>& AllDiagKinds() {
 }
 
 const DiagInfo& InfoOf(DiagKind kind) { return AllDiagKinds()[static_cast<size_t>(kind)]; }
+
+const std::vector<ErrorInfo>& AllErrorKinds() {
+  static const std::vector<ErrorInfo> kinds = {
+#define QM_ERROR(name, en, zh) {#name, en, zh},
+#include "compiler/diag/errors.def"
+#undef QM_ERROR
+  };
+  return kinds;
+}
+
+std::string Error::Message(Lang lang) const {
+  const ErrorInfo& info = AllErrorKinds()[static_cast<size_t>(kind)];
+  return Format(lang == Lang::kZh ? info.zh : info.en, args, SIZE_MAX);  // a path or a system's reason, whole
+}
 
 std::string Diagnostic::Message(Lang lang) const {
   const DiagInfo& info = InfoOf(kind);

@@ -80,6 +80,21 @@ constexpr int ArgCount(HelpKind kind) {
   return kCounts[static_cast<size_t>(kind)];
 }
 
+enum class ErrorKind {
+#define QM_ERROR(name, en, zh) k##name,
+#include "compiler/diag/errors.def"
+#undef QM_ERROR
+};
+
+constexpr int ArgCount(ErrorKind kind) {
+  constexpr int kCounts[] = {
+#define QM_ERROR(name, en, zh) std::max(PlaceholderCount(en), PlaceholderCount(zh)),
+#include "compiler/diag/errors.def"
+#undef QM_ERROR
+  };
+  return kCounts[static_cast<size_t>(kind)];
+}
+
 // Exactly the N arguments a message takes, written `{a, b}`: a call that
 // passes one too few or too many does not compile.
 template <int N>
@@ -113,6 +128,24 @@ struct Diagnostic {
   std::string Message(Lang lang) const;
   std::string HelpText(Lang lang) const;
 };
+
+// A failure of a file, the system or state (errors.def), or a message along
+// a run: one type, a value, in both languages like the diagnostics.
+struct Error {
+  ErrorKind kind = ErrorKind::kOther;
+  std::vector<std::string> args;
+
+  template <ErrorKind K>
+  static Error Of(DiagArgs<ArgCount(K)> args = {}) {
+    return Error{K, std::move(args.values)};
+  }
+  std::string Message(Lang lang) const;
+};
+
+struct ErrorInfo {
+  std::string_view name, en, zh;
+};
+const std::vector<ErrorInfo>& AllErrorKinds();
 
 // Collects diagnostics in the order stages emit them. At most kMaxPerFile
 // are kept per file (a 120 KB file of mistakes must not print gigabytes);

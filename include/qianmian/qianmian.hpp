@@ -130,8 +130,8 @@ struct StreamOptions {
 };
 
 // Why options cannot be used (the message `qm run` prints for a usage
-// error), or empty. RunStream checks this first.
-std::string CheckStreamOptions(const StreamOptions& options);
+// error, in `language`), or empty. RunStream checks this first.
+std::string CheckStreamOptions(const StreamOptions& options, Language language = Language::kEnglish);
 
 struct StreamResult {
   bool ok() const { return error.empty(); }
@@ -149,7 +149,8 @@ using ProgressCallback = std::function<void(int64_t lines, const Stats& stats, d
 
 // Runs `rules` (which must be ok()) over `options.events`. `on_message`
 // receives lines for the person running it, as `qm` prints them: notes on
-// state changes, where a resumed run continues, cascade warnings.
+// state changes, where a resumed run continues, cascade warnings. Messages
+// and the error are in the rule set's language.
 StreamResult RunStream(const RuleSet& rules, const StreamOptions& options, LineCallback on_message = nullptr,
                        ProgressCallback on_progress = nullptr);
 

@@ -75,11 +75,10 @@ bool LineReader::Next(std::string_view& line) {
   }
 }
 
-std::optional<std::string> LineReader::Resume(const state::Checkpoint& c, const std::string& name) {
-  auto failed = [&]() -> std::string {
-    if (error_ != 0) return Error(name);
-    return "events `" + name + "` hold fewer bytes than the state has read from them (" +
-           std::to_string(c.input_bytes) + "): this is not the input the state was built from";
+std::optional<Error> LineReader::Resume(const state::Checkpoint& c, const std::string& name) {
+  auto failed = [&]() -> Error {
+    if (error_ != 0) return ReadError(name);
+    return Error::Of<ErrorKind::kEventsShorterThanState>({name, std::to_string(c.input_bytes)});
   };
   int64_t head_len = std::min(c.input_bytes, state::Checkpoint::kHeadBytes);
   std::string head;
@@ -94,8 +93,7 @@ std::optional<std::string> LineReader::Resume(const state::Checkpoint& c, const 
     if (!SkipTo(head_len, tail_start) || !ReadExactly(tail, tail_len)) return failed();
   }
   if (StableHash(head) != c.input_head_hash || StableHash(tail) != c.input_tail_hash)
-    return "events `" + name + "` are not the input the state was built from: the first " +
-           std::to_string(c.input_bytes) + " bytes differ";
+    return Error::Of<ErrorKind::kEventsDiffer>({name, std::to_string(c.input_bytes)});
   head_ = std::move(head);
   std::memcpy(buffer_.data(), tail.data(), tail.size());
   pos_ = end_ = tail.size();
@@ -106,12 +104,11 @@ std::optional<std::string> LineReader::Resume(const state::Checkpoint& c, const 
     ssize_t n = Read(&next, 1);
     if (n < 0) {
       error_ = errno;
-      return Error(name);
+      return ReadError(name);
     }
     if (n == 0) return std::nullopt;
     if (next != '\n')
-      return "events `" + name + "` continue line " + std::to_string(c.input_lines) +
-             ", which ended the input when the state read it and was processed as complete";
+      return Error::Of<ErrorKind::kEventsContinueLastLine>({name, std::to_string(c.input_lines)});
     buffer_[end_++] = '\n';
     Consume(1);
     ends_mid_line_ = false;
@@ -119,11 +116,9 @@ std::optional<std::string> LineReader::Resume(const state::Checkpoint& c, const 
   return std::nullopt;
 }
 
-std::string LineReader::Error(const std::string& name) const {
-  if (error_ == 0) return {};
-  if (shrunk_to_ >= 0)
-    return "events `" + name + "` shrank to " + std::to_string(shrunk_to_) + " bytes while being read";
-  return "cannot read events `" + name + "`: " + std::strerror(error_);
+Error LineReader::ReadError(const std::string& name) const {
+  if (shrunk_to_ >= 0) return Error::Of<ErrorKind::kEventsShrank>({name, std::to_string(shrunk_to_)});
+  return Error::Of<ErrorKind::kCannotReadEvents>({name, std::strerror(error_)});
 }
 
 bool LineReader::StillEndsHere() const {

@@ -44,11 +44,11 @@ class LineReader {
   bool Next(std::string_view& line);
 
   // Skips the input a checkpoint says was consumed, checking that it is the
-  // same input. Returns an error message.
-  std::optional<std::string> Resume(const state::Checkpoint& c, const std::string& name);
+  // same input.
+  std::optional<Error> Resume(const state::Checkpoint& c, const std::string& name);
 
-  // Why reading stopped early, naming the events; empty when it did not.
-  std::string Error(const std::string& name) const;
+  // Why reading stopped early (failed()), naming the events.
+  Error ReadError(const std::string& name) const;
   bool failed() const { return error_ != 0; }
   // Whether a regular file still ends where the reader stopped (pipes do).
   bool StillEndsHere() const;

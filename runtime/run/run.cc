@@ -17,9 +17,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-Result Fail(std::string message, bool usage = false) {
+Result Fail(Error error, bool usage = false) {
   Result result;
-  result.failure = Failure{usage, std::move(message), {}};
+  result.failure = Failure{usage, std::move(error), {}};
   return result;
 }
 
@@ -28,18 +28,18 @@ struct PlainOutputs {
   std::FILE* out = nullptr;
   std::FILE* rejects = nullptr;
   ~PlainOutputs() { Close({}); }
-  std::optional<std::string> Open(const Options& o) {
+  std::optional<Error> Open(const Options& o) {
     out = o.out.empty() ? stdout : std::fopen(o.out.c_str(), "wb");
-    if (out == nullptr) return "cannot write `" + o.out + "`: " + std::strerror(errno);
+    if (out == nullptr) return Error::Of<ErrorKind::kCannotWrite>({o.out, std::strerror(errno)});
     rejects = o.rejects.empty() ? stderr : std::fopen(o.rejects.c_str(), "wb");
-    if (rejects == nullptr) return "cannot write `" + o.rejects + "`: " + std::strerror(errno);
+    if (rejects == nullptr) return Error::Of<ErrorKind::kCannotWrite>({o.rejects, std::strerror(errno)});
     return std::nullopt;
   }
-  std::optional<std::string> Close(const Options& o) {
-    std::optional<std::string> failed;
+  std::optional<Error> Close(const Options& o) {
+    std::optional<Error> failed;
     for (auto [file, path] : {std::pair{&out, &o.out}, {&rejects, &o.rejects}}) {
       if (*file != nullptr && *file != stdout && *file != stderr && std::fclose(*file) != 0 && !failed)
-        failed = "cannot write `" + *path + "`: " + std::strerror(errno);
+        failed = Error::Of<ErrorKind::kCannotWrite>({*path, std::strerror(errno)});
       *file = nullptr;
     }
     return failed;
@@ -57,16 +57,14 @@ struct EventsFd {
 }  // namespace
 
 Result Run(const Program& program, const Options& options, const Report& report) {
-  if (options.state_dir && options.state_dir->empty()) return Fail("--state needs a directory, not an empty name", true);
+  if (options.state_dir && options.state_dir->empty()) return Fail(Error::Of<ErrorKind::kStateNeedsDirectory>(), true);
   if (options.state_dir && (options.out.empty() || options.rejects.empty()))
-    return Fail("--state needs --out and --rejects, two files: a resumed run continues them where the state left off",
-                true);
+    return Fail(Error::Of<ErrorKind::kStateNeedsOutputs>(), true);
   // Before the state directory, which a first run creates, and before any output is opened.
-  std::string error;
+  Error error;
   EventsFd events{internal::OpenEvents(options.events, error)};
   if (events.fd < 0) return Fail(error);
-  if (std::optional<std::string> clash = internal::CheckOutputs(options, program, events.fd))
-    return Fail(*clash, true);
+  if (std::optional<Error> clash = internal::CheckOutputs(options, program, events.fd)) return Fail(*clash, true);
 
   Result result;
   std::unique_ptr<internal::DurableRun> durable;
@@ -81,37 +79,39 @@ Result Run(const Program& program, const Options& options, const Report& report)
     }
   } else {
     memory = state::MakeMemoryStore(program.ir());
-    if (std::optional<std::string> failed = plain.Open(options)) return Fail(*failed);
+    if (std::optional<Error> failed = plain.Open(options)) return Fail(*failed);
   }
   state::Store& store = durable ? durable->store() : *memory;
   std::FILE* out = durable ? durable->out() : plain.out;
   std::FILE* rejects = durable ? durable->rejects() : plain.rejects;
 
-  std::unique_ptr<ir::Evaluator> evaluator = program.MakeEvaluator(options.engine, &error);
-  if (!evaluator) return Fail("the JIT engine failed: " + error + " (try --engine interp)");
+  std::string jit_error;
+  std::unique_ptr<ir::Evaluator> evaluator = program.MakeEvaluator(options.engine, &jit_error);
+  if (!evaluator) return Fail(Error::Of<ErrorKind::kJitFailed>({jit_error}));
   sink::FileSink sink(out, options.out.empty() ? "standard output" : options.out, rejects,
                       options.rejects.empty() ? "standard error" : options.rejects, [&](std::string_view warning) {
-                        if (report.message) report.message("qm: warning: " + std::string(warning));
+                        if (report.message)
+                          report.message(Error::Of<ErrorKind::kWarning>({std::string(warning)}).Message(options.lang));
                       });
   engine::Engine engine(program.ir(), *evaluator, store, sink, engine::Options{options.tz_minutes});
 
   input::LineReader reader(events.fd);
   int64_t number = 0;
   if (durable) {
-    if (std::optional<std::string> failed = durable->Begin(reader)) return Fail(*failed);
+    if (std::optional<Error> failed = durable->Begin(reader)) return Fail(*failed);
     if (const std::optional<state::Checkpoint>& resumed = durable->resumed()) {
       number = resumed->input_lines;
       engine.Resume();
       if (report.message)
-        report.message("qm run: continuing the state in `" + *options.state_dir + "` after line " +
-                       std::to_string(number) + " (" + std::to_string(store.size()) + " customer" +
-                       (store.size() == 1 ? "" : "s") + ")");
+        report.message(Error::Of<ErrorKind::kContinuing>({*options.state_dir, std::to_string(number),
+                                                           std::to_string(store.size()), store.size() == 1 ? "" : "s"})
+                           .Message(options.lang));
     }
   }
   auto last_commit = Clock::now();
   int64_t uncommitted = 0;
   auto commit = [&]() -> bool {
-    if (std::optional<std::string> failed = durable->Commit(sink, reader, number)) {
+    if (std::optional<Error> failed = durable->Commit(sink, reader, number)) {
       result.failure = Failure{false, *failed, {}};
       return false;
     }
@@ -140,21 +140,23 @@ Result Run(const Program& program, const Options& options, const Report& report)
   // A read error is not the end of the input: what was read is written out,
   // but nothing is committed, no timer fires for --until, and the run fails.
   if (reader.failed()) {
-    if (std::optional<std::string> failed = sink.Flush(); failed && report.message) report.message("qm: " + *failed);
+    if (std::optional<Error> failed = sink.Flush(); failed && report.message)
+      report.message("qm: " + failed->Message(options.lang));
+    std::string why = reader.ReadError(internal::EventsName(options.events)).Message(options.lang);
     result.failure = Failure{false,
-                             reader.Error(internal::EventsName(options.events)) + " (after line " +
-                                 std::to_string(number) + ")" +
-                                 (durable ? "; the state in `" + *options.state_dir + "` keeps its last commit" : ""),
+                             durable ? Error::Of<ErrorKind::kReadErrorKeepsCommit>(
+                                           {why, std::to_string(number), *options.state_dir})
+                                     : Error::Of<ErrorKind::kReadErrorAfterLine>({why, std::to_string(number)}),
                              {}};
     return result;
   }
   if (options.until) engine.FireUntil(*options.until);
   if (durable && !commit()) return result;
-  std::optional<std::string> failed = sink.Flush();
+  std::optional<Error> failed = sink.Flush();
   result.stats = engine.stats();
   result.seconds = seconds();
   result.finished = true;
-  std::optional<std::string> closed = durable ? durable->Close() : plain.Close(options);
+  std::optional<Error> closed = durable ? durable->Close() : plain.Close(options);
   if (!failed) failed = closed;
   if (failed) result.failure = Failure{false, *failed, {}};
   return result;

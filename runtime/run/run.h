@@ -26,12 +26,14 @@ struct Options {
   std::optional<int64_t> until;  // fire the timers due by then at the end (B8)
   int64_t commit_every = 1000000;  // lines between commits of a durable run
   int64_t commit_ms = 1000;        // and at most this long between them
+  Lang lang = Lang::kEn;           // of the messages along the way
 };
 
 // What the person running it is told along the way. Both may be empty.
 struct Report {
-  // One line, as `qm` prints it: notes on state changes, the resumed
-  // position, cascade warnings, an output error behind a read error.
+  // One line, as `qm` prints it, in Options::lang: notes on state changes,
+  // the resumed position, cascade warnings, an output error behind a read
+  // error.
   std::function<void(const std::string& line)> message;
   // Every 100,000 lines.
   std::function<void(int64_t lines, const engine::Stats& stats, double seconds)> progress;
@@ -39,7 +41,7 @@ struct Report {
 
 struct Failure {
   bool usage = false;  // a contradiction in the options (`qm` exits 2), not a failure of the run
-  std::string message;
+  Error error;
   std::vector<Diagnostic> changes;  // E0501: why these rules cannot continue the state
 };
 

@@ -20,7 +20,7 @@ FileSink::~FileSink() { Flush(); }
 // error happened, and the run reports it.
 void FileSink::Write(Target& t) {
   if (!error_ && std::fwrite(t.buffer.data(), 1, t.buffer.size(), t.file) != t.buffer.size())
-    error_ = "cannot write `" + t.name + "`: " + std::strerror(errno);
+    error_ = Error::Of<ErrorKind::kCannotWrite>({t.name, std::strerror(errno)});
   t.buffer.clear();
 }
 
@@ -38,10 +38,10 @@ void FileSink::Warning(std::string_view message) {
   if (on_warning_) on_warning_(message);
 }
 
-std::optional<std::string> FileSink::Flush() {
+std::optional<Error> FileSink::Flush() {
   for (Target* t : {&actions_, &rejects_}) {
     if (!t->buffer.empty()) Write(*t);
-    if (!error_ && std::fflush(t->file) != 0) error_ = "cannot write `" + t->name + "`: " + std::strerror(errno);
+    if (!error_ && std::fflush(t->file) != 0) error_ = Error::Of<ErrorKind::kCannotWrite>({t->name, std::strerror(errno)});
   }
   return error_;
 }

@@ -24,7 +24,7 @@ class FileSink final : public engine::Output {
   void Warning(std::string_view message) override;
   // Writes buffered output. After the first failed write, returns why,
   // naming the file (`cannot write `out.jsonl`: No space left on device`).
-  std::optional<std::string> Flush();
+  std::optional<Error> Flush();
 
  private:
   struct Target {
@@ -35,7 +35,7 @@ class FileSink final : public engine::Output {
   void Write(Target& t);
   Target actions_, rejects_;
   std::function<void(std::string_view)> on_warning_;
-  std::optional<std::string> error_;
+  std::optional<Error> error_;
 };
 
 // Collects everything in memory (tests, embedding).

@@ -110,6 +110,22 @@ TEST(Cli, RunWithRuleErrorsReadsNoEvents) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// Failures of a run speak the language of its diagnostics: --lang zh.
+TEST(Cli, RunFailuresInBothLanguages) {
+  fs::path rules = Temp("lang_run.qm", "event order\nwhen order then push x\n");
+  Result en = Qm("run " + rules.string() + " --events /nonexistent/events.jsonl");
+  EXPECT_EQ(en.exit_code, 1);
+  EXPECT_NE(en.out.find("qm: cannot open events `/nonexistent/events.jsonl`: No such file or directory"),
+            std::string::npos) << en.out;
+  Result zh = Qm("run " + rules.string() + " --events /nonexistent/events.jsonl --lang zh");
+  EXPECT_EQ(zh.exit_code, 1);
+  EXPECT_NE(zh.out.find("qm: 无法打开事件 `/nonexistent/events.jsonl`：No such file or directory"), std::string::npos)
+      << zh.out;
+  Result usage = Qm("run " + rules.string() + " --events - --tz 8 --lang zh");
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_NE(usage.out.find("--tz 需要"), std::string::npos) << usage.out;
+}
+
 // B8: a bad --until is a usage error before any event is read, and --out stays unwritten.
 TEST(Cli, RunUsageErrors) {
   fs::path rules = Temp("ok_run.qm", "event order\nwhen order then push x\n");

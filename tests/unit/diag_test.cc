@@ -75,6 +75,24 @@ TEST(Diagnostics, EveryKindsMessagesTakeTheSameArgumentsInBothLanguages) {
     EXPECT_EQ(PlaceholderCount(info.en), PlaceholderCount(info.zh)) << info.name;
 }
 
+// Chinese may leave out an English-only argument (a plural ending), never
+// use one English does not take; and every failure is said in both.
+TEST(Errors, EveryKindIsBilingualWithTheSameArguments) {
+  for (const ErrorInfo& info : AllErrorKinds()) {
+    for (char k = '0'; k <= '9'; ++k) {
+      std::string placeholder = {'{', k, '}'};
+      if (info.zh.find(placeholder) != std::string_view::npos)
+        EXPECT_NE(info.en.find(placeholder), std::string_view::npos) << info.name << " " << placeholder;
+    }
+    EXPECT_FALSE(info.en.empty()) << info.name;
+    if (info.name != "Other") EXPECT_NE(info.en, info.zh) << info.name;
+  }
+  Error e = Error::Of<ErrorKind::kCannotWrite>({"out.jsonl", "No space left on device"});
+  EXPECT_EQ(e.Message(Lang::kEn), "cannot write `out.jsonl`: No space left on device");
+  EXPECT_EQ(e.Message(Lang::kZh), "无法写入 `out.jsonl`：No space left on device");
+  static_assert(ArgCount(ErrorKind::kCannotWrite) == 2);
+}
+
 TEST(Diagnostics, AMissingArgumentShows) {
   Source a("a.qm", "x");
   Diagnostics diags;

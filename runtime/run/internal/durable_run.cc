@@ -15,25 +15,22 @@ namespace {
 
 // Opens an output a durable run continues, refused when shorter than the
 // state says it is (it was cut or replaced). Nothing is cut yet: see CutBack.
-std::FILE* OpenContinued(const std::string& path, int64_t committed, const std::string& state_dir,
-                         std::string& error) {
+std::FILE* OpenContinued(const std::string& path, int64_t committed, const std::string& state_dir, Error& error) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   struct stat st {};
   if (fd < 0 || fstat(fd, &st) != 0) {
-    error = "cannot write `" + path + "`: " + std::strerror(errno);
+    error = Error::Of<ErrorKind::kCannotWrite>({path, std::strerror(errno)});
     if (fd >= 0) close(fd);
     return nullptr;
   }
   if (!S_ISREG(st.st_mode)) {
-    error = "`" + path + "` is not a regular file: a durable run cuts its outputs back to the last commit " +
-            "when it resumes";
+    error = Error::Of<ErrorKind::kOutputNotRegular>({path});
     close(fd);
     return nullptr;
   }
   if (st.st_size < committed) {
-    error = "`" + path + "` has " + std::to_string(st.st_size) + " bytes, but the state in `" + state_dir +
-            "` has written " + std::to_string(committed) + " to it: it was cut or replaced since; restore it, " +
-            "or give --state a new directory";
+    error = Error::Of<ErrorKind::kOutputShorterThanState>(
+        {path, std::to_string(st.st_size), state_dir, std::to_string(committed)});
     close(fd);
     return nullptr;
   }
@@ -41,10 +38,16 @@ std::FILE* OpenContinued(const std::string& path, int64_t committed, const std::
 }
 
 // Cuts an output back to what the state committed and positions it there.
-std::optional<std::string> CutBack(std::FILE* file, const std::string& path, int64_t committed) {
+std::optional<Error> CutBack(std::FILE* file, const std::string& path, int64_t committed) {
   if (ftruncate(fileno(file), committed) != 0 || fseeko(file, committed, SEEK_SET) != 0)
-    return "cannot write `" + path + "`: " + std::strerror(errno);
+    return Error::Of<ErrorKind::kCannotWrite>({path, std::strerror(errno)});
   return std::nullopt;
+}
+
+// The state store's own messages are not in the registry yet.
+std::optional<Error> Other(std::optional<std::string> message) {
+  if (!message) return std::nullopt;
+  return Error::Of<ErrorKind::kOther>({*message});
 }
 
 }  // namespace
@@ -61,38 +64,37 @@ std::unique_ptr<DurableRun> DurableRun::Open(const Program& program, const Optio
   if (!opened.changes.empty()) {
     failure.changes = std::move(opened.changes);
     size_t n = failure.changes.size();
-    failure.message = "these rules cannot continue the state in `" + dir + "`: " + std::to_string(n) +
-                      " incompatible change" + (n == 1 ? "" : "s");
+    failure.error = Error::Of<ErrorKind::kCannotContinueState>({dir, std::to_string(n), n == 1 ? "" : "s"});
     return nullptr;
   }
   if (!opened.store) {
-    failure.message = opened.error;
+    failure.error = Error::Of<ErrorKind::kOther>({opened.error});
     return nullptr;
   }
   if (report.message)
-    for (const std::string& notice : opened.notices) report.message("qm: note: " + notice);
+    for (const std::string& notice : opened.notices)
+      report.message(Error::Of<ErrorKind::kNote>({notice}).Message(options.lang));
   std::unique_ptr<DurableRun> run(new DurableRun(options, std::move(opened.store)));
   const std::optional<state::Checkpoint>& resumed = run->resumed_;
   if (resumed && resumed->tz_minutes != options.tz_minutes) {
-    failure.message = "the state in `" + dir + "` was written with --tz " +
-                      FormatTime(0, resumed->tz_minutes).substr(19) +  // `+08:00`, as --tz takes it
-                      "; give the same --tz to continue it";
+    failure.error = Error::Of<ErrorKind::kTzDiffers>(
+        {dir, FormatTime(0, resumed->tz_minutes).substr(19)});  // `+08:00`, as --tz takes it
     return nullptr;
   }
-  run->out_ = OpenContinued(options.out, resumed ? resumed->actions_bytes : 0, dir, failure.message);
+  run->out_ = OpenContinued(options.out, resumed ? resumed->actions_bytes : 0, dir, failure.error);
   if (run->out_ != nullptr)
-    run->rejects_ = OpenContinued(options.rejects, resumed ? resumed->rejects_bytes : 0, dir, failure.message);
+    run->rejects_ = OpenContinued(options.rejects, resumed ? resumed->rejects_bytes : 0, dir, failure.error);
   if (run->rejects_ == nullptr) return nullptr;
   return run;
 }
 
-std::optional<std::string> DurableRun::Begin(input::LineReader& reader) {
+std::optional<Error> DurableRun::Begin(input::LineReader& reader) {
   if (resumed_) {
-    if (auto refused = reader.Resume(*resumed_, EventsName(options_.events)))
-      return *refused + " (state `" + *options_.state_dir + "`)";
+    if (std::optional<Error> refused = reader.Resume(*resumed_, EventsName(options_.events)))
+      return Error::Of<ErrorKind::kResumeRefused>({refused->Message(options_.lang), *options_.state_dir});
   }
   // Every check passed: only now is anything written.
-  std::optional<std::string> failed = store_->BeginWriting();
+  std::optional<Error> failed = Other(store_->BeginWriting());
   if (!failed) failed = CutBack(out_, options_.out, resumed_ ? resumed_->actions_bytes : 0);
   if (!failed) failed = CutBack(rejects_, options_.rejects, resumed_ ? resumed_->rejects_bytes : 0);
   return failed;
@@ -100,16 +102,16 @@ std::optional<std::string> DurableRun::Begin(input::LineReader& reader) {
 
 // Outputs reach the disk before the commit that records their lengths, so a
 // crash leaves them at least as long as the state says.
-std::optional<std::string> DurableRun::Commit(sink::FileSink& sink, const input::LineReader& reader, int64_t lines) {
-  std::optional<std::string> failed = sink.Flush();
+std::optional<Error> DurableRun::Commit(sink::FileSink& sink, const input::LineReader& reader, int64_t lines) {
+  std::optional<Error> failed = sink.Flush();
   for (auto [file, name] : {std::pair{out_, &options_.out}, {rejects_, &options_.rejects}})
-    if (!failed && fdatasync(fileno(file)) != 0) failed = "cannot write `" + *name + "`: " + std::strerror(errno);
+    if (!failed && fdatasync(fileno(file)) != 0)
+      failed = Error::Of<ErrorKind::kCannotWrite>({*name, std::strerror(errno)});
   if (failed) return failed;
   // A last line without '\n' counts as complete only if the events still end
   // there now, at the commit: a writer may have been in the middle of it.
   if (reader.ends_mid_line() && !reader.StillEndsHere())
-    return "events `" + EventsName(options_.events) + "` changed while their last line, which has no newline, " +
-           "was read: it is not committed; run again to continue";
+    return Error::Of<ErrorKind::kLastLineChanged>({EventsName(options_.events)});
   state::Checkpoint c;
   c.input_bytes = reader.consumed();
   c.input_lines = lines;
@@ -119,14 +121,14 @@ std::optional<std::string> DurableRun::Commit(sink::FileSink& sink, const input:
   c.actions_bytes = ftello(out_);
   c.rejects_bytes = ftello(rejects_);
   c.tz_minutes = options_.tz_minutes;
-  return store_->Commit(c);
+  return Other(store_->Commit(c));
 }
 
-std::optional<std::string> DurableRun::Close() {
-  std::optional<std::string> failed;
+std::optional<Error> DurableRun::Close() {
+  std::optional<Error> failed;
   for (auto [file, name] : {std::pair{&out_, &options_.out}, {&rejects_, &options_.rejects}}) {
     if (*file != nullptr && std::fclose(*file) != 0 && !failed)
-      failed = "cannot write `" + *name + "`: " + std::strerror(errno);
+      failed = Error::Of<ErrorKind::kCannotWrite>({*name, std::strerror(errno)});
     *file = nullptr;
   }
   return failed;

@@ -33,15 +33,15 @@ class DurableRun {
 
   // Skips the input the state has consumed (checking it is the same input),
   // then opens the directory for writing and cuts the outputs back to the
-  // last commit (a crash may have left more). Returns an error message.
-  std::optional<std::string> Begin(input::LineReader& reader);
+  // last commit (a crash may have left more).
+  std::optional<Error> Begin(input::LineReader& reader);
 
   // Flushes and syncs the outputs, then commits every state touched since
   // the last commit with where the input and the outputs stand.
-  std::optional<std::string> Commit(sink::FileSink& sink, const input::LineReader& reader, int64_t lines);
+  std::optional<Error> Commit(sink::FileSink& sink, const input::LineReader& reader, int64_t lines);
 
   // Closes the outputs; returns the first error.
-  std::optional<std::string> Close();
+  std::optional<Error> Close();
 
  private:
   DurableRun(const Options& options, std::unique_ptr<state::DurableStore> store);

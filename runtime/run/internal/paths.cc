@@ -43,38 +43,39 @@ PathIdentity IdentityOf(const std::string& path) {
 
 std::string EventsName(const std::string& events) { return events == "-" ? "- (standard input)" : events; }
 
-int OpenEvents(const std::string& events, std::string& error) {
+int OpenEvents(const std::string& events, Error& error) {
   int fd = events == "-" ? 0 : open(events.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st {};
   if (fd < 0 || fstat(fd, &st) != 0) {
-    error = "cannot open events `" + EventsName(events) + "`: " + std::strerror(errno);
+    error = Error::Of<ErrorKind::kCannotOpenEvents>({EventsName(events), std::strerror(errno)});
     if (fd > 0) close(fd);
     return -1;
   }
   if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode) && !isatty(fd)) {
-    error = "cannot read events `" + EventsName(events) + "`: " +
-            (S_ISDIR(st.st_mode) ? std::string("it is a directory") : "it is a device, not a file, pipe or terminal");
+    error = S_ISDIR(st.st_mode) ? Error::Of<ErrorKind::kEventsIsDirectory>({EventsName(events)})
+                                : Error::Of<ErrorKind::kEventsIsDevice>({EventsName(events)});
     if (fd > 0) close(fd);
     return -1;
   }
   return fd;
 }
 
-std::optional<std::string> CheckOutputs(const Options& options, const Program& program, int events_fd) {
+std::optional<Error> CheckOutputs(const Options& options, const Program& program, int events_fd) {
   struct Input {
-    std::string what;
+    ErrorKind clash;   // what an output that is this input is told
+    std::string name;  // its path, for the message
     PathIdentity id;
   };
   std::vector<Input> inputs;
   if (options.events == "-") {
     struct stat st {};
     if (fstat(events_fd, &st) == 0)
-      inputs.push_back({"the events (standard input)", {std::make_pair(st.st_dev, st.st_ino), {}}});
+      inputs.push_back({ErrorKind::kOutputIsStandardInput, {}, {std::make_pair(st.st_dev, st.st_ino), {}}});
   } else {
-    inputs.push_back({"the events `" + options.events + "`", IdentityOf(options.events)});
+    inputs.push_back({ErrorKind::kOutputIsEvents, options.events, IdentityOf(options.events)});
   }
   for (const auto& source : program.sources())
-    inputs.push_back({"the rule file `" + source->name() + "`", IdentityOf(source->name())});
+    inputs.push_back({ErrorKind::kOutputIsRuleFile, source->name(), IdentityOf(source->name())});
   std::optional<PathIdentity> state;
   if (options.state_dir) state = IdentityOf(*options.state_dir);
   std::vector<std::pair<std::string, PathIdentity>> outputs;
@@ -82,13 +83,17 @@ std::optional<std::string> CheckOutputs(const Options& options, const Program& p
   if (!options.rejects.empty()) outputs.emplace_back("--rejects", IdentityOf(options.rejects));
   for (const auto& [flag, id] : outputs) {
     const std::string& path = flag == "--out" ? options.out : options.rejects;
-    for (const Input& in : inputs)
-      if (id.Same(in.id)) return flag + " `" + path + "` is " + in.what + ": writing it would destroy what is being read";
+    for (const Input& in : inputs) {
+      if (!id.Same(in.id)) continue;
+      std::vector<std::string> args = {flag, path};
+      if (in.clash != ErrorKind::kOutputIsStandardInput) args.push_back(in.name);
+      return Error{in.clash, std::move(args)};
+    }
     if (state && (id.path == state->path || id.path.rfind(state->path + "/", 0) == 0))
-      return flag + " `" + path + "` is inside the state directory `" + *options.state_dir + "`, which only qm may write";
+      return Error::Of<ErrorKind::kOutputInStateDirectory>({flag, path, *options.state_dir});
   }
   if (outputs.size() == 2 && outputs[0].second.Same(outputs[1].second))
-    return "--out `" + options.out + "` and --rejects `" + options.rejects + "` are the same file: give two files";
+    return Error::Of<ErrorKind::kOutputsAreOneFile>({options.out, options.rejects});
   return std::nullopt;
 }
 
