@@ -9,39 +9,47 @@ bool IsValidTz(std::string_view tz) { return qm::ParseOffset(tz).has_value(); }
 
 struct StateDirectory::Impl {
   std::unique_ptr<qm::state::StateReader> reader;
+  qm::Lang lang = qm::Lang::kEn;
+  std::string Say(const qm::Error& error) const { return error.Message(lang); }
 };
 
 StateDirectory::StateDirectory(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 StateDirectory::~StateDirectory() = default;
 
-std::unique_ptr<StateDirectory> StateDirectory::Open(const std::string& dir, std::string* error) {
+std::unique_ptr<StateDirectory> StateDirectory::Open(const std::string& dir, std::string* error,
+                                                     Language language) {
   auto impl = std::make_unique<Impl>();
-  impl->reader = qm::state::StateReader::Open(dir, error);
-  if (!impl->reader) return nullptr;
+  impl->lang = language == Language::kChinese ? qm::Lang::kZh : qm::Lang::kEn;
+  qm::Error why;
+  impl->reader = qm::state::StateReader::Open(dir, &why);
+  if (!impl->reader) {
+    if (error != nullptr) *error = impl->Say(why);
+    return nullptr;
+  }
   return std::unique_ptr<StateDirectory>(new StateDirectory(std::move(impl)));
 }
 
 std::string StateDirectory::ForEachCustomer(const std::string& tz, const LineCallback& on_customer) {
   std::optional<int> offset = qm::ParseOffset(tz);
-  if (!offset) return "tz must be an offset such as +08:00 or Z, not " + tz;
+  if (!offset) return impl_->Say(qm::Error::Of<qm::ErrorKind::kBadTz>({tz}));
   const qm::state::Schema& schema = impl_->reader->schema();
-  std::optional<std::string> error =
+  std::optional<qm::Error> error =
       impl_->reader->ForEach([&](const std::string& id, const qm::state::CustomerState& s) {
         on_customer(qm::state::CustomerJson(schema, id, s, *offset));
       });
-  return error.value_or("");
+  return error ? impl_->Say(*error) : "";
 }
 
 bool StateDirectory::Customer(const std::string& id, const std::string& tz, std::string& line, std::string& error) {
   error.clear();
   std::optional<int> offset = qm::ParseOffset(tz);
   if (!offset) {
-    error = "tz must be an offset such as +08:00 or Z, not " + tz;
+    error = impl_->Say(qm::Error::Of<qm::ErrorKind::kBadTz>({tz}));
     return false;
   }
   std::optional<qm::state::CustomerState> s;
-  if (std::optional<std::string> failed = impl_->reader->Get(id, s)) {
-    error = *failed;
+  if (std::optional<qm::Error> failed = impl_->reader->Get(id, s)) {
+    error = impl_->Say(*failed);
     return false;
   }
   if (!s) return false;
@@ -51,8 +59,7 @@ bool StateDirectory::Customer(const std::string& id, const std::string& tz, std:
 
 std::string StateDirectory::Summarize(StateSummary& out) {
   qm::state::Summary summary;
-  std::optional<std::string> error = qm::state::Summarize(*impl_->reader, summary);
-  if (error) return *error;
+  if (std::optional<qm::Error> error = qm::state::Summarize(*impl_->reader, summary)) return impl_->Say(*error);
   const qm::state::Schema& schema = impl_->reader->schema();
   out = StateSummary{};
   out.customers = summary.customers;

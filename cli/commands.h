@@ -18,7 +18,7 @@ inline constexpr int kExitUsage = 2;
 int Usage(const std::string& message);
 int CheckCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int RunCommand(const std::vector<std::string>& args, qianmian::Language lang);
-int StateCommand(const std::vector<std::string>& args);
+int StateCommand(const std::vector<std::string>& args, qianmian::Language lang);
 
 }  // namespace qm::cli
 

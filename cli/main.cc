@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "check") return CheckCommand(args, DefaultLang());
   if (command == "run") return RunCommand(args, DefaultLang());
-  if (command == "state") return StateCommand(args);
+  if (command == "state") return StateCommand(args, DefaultLang());
   if (command == "version" || command == "--version") {
     std::puts("qm 0.1.0");
     return kExitOk;

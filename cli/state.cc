@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "compiler/diag/diag.h"
 #include "compiler/source/source.h"
 #include "compiler/value/value.h"
 
@@ -82,11 +83,11 @@ int Stats(qianmian::StateDirectory& state, const std::string& dir, bool json) {
 
 }  // namespace
 
-int StateCommand(const std::vector<std::string>& args) {
+int StateCommand(const std::vector<std::string>& args, qianmian::Language lang) {
   if (args.empty() || (args[0] != "show" && args[0] != "stats"))
     return Usage("state takes `show DIR [--customer ID]` or `stats DIR`");
   Flags flags;
-  if (auto usage = SplitFlags(std::vector<std::string>(args.begin() + 1, args.end()), {"--customer", "--tz", "--format"},
+  if (auto usage = SplitFlags(std::vector<std::string>(args.begin() + 1, args.end()), {"--customer", "--tz", "--format", "--lang"},
                               {}, "state " + args[0], flags))
     return Usage(*usage);
   if (flags.positional.size() > 1) return Usage("state " + args[0] + " takes one directory");
@@ -94,6 +95,11 @@ int StateCommand(const std::vector<std::string>& args) {
   const std::string* customer = flags.Get("--customer");
   const std::string* tz = flags.Get("--tz");
   const std::string* format = flags.Get("--format");
+  if (const std::string* v = flags.Get("--lang")) {
+    std::optional<qianmian::Language> chosen = ParseLang(*v);
+    if (!chosen) return Usage("--lang takes `zh` or `en`");
+    lang = *chosen;
+  }
   bool has_customer = customer != nullptr, has_tz = tz != nullptr, has_format = format != nullptr;
   std::string tz_text = tz != nullptr ? *tz : qianmian::RunOptions{}.tz;
   if (!qianmian::IsValidTz(tz_text)) return Usage("--tz takes an offset such as `+08:00` or `Z`, not `" + tz_text + "`");
@@ -103,7 +109,7 @@ int StateCommand(const std::vector<std::string>& args) {
   if (args[0] == "stats" && (has_customer || has_tz)) return Usage("--customer and --tz are for state show");
   if (args[0] == "show" && has_format) return Usage("--format is for state stats; state show prints JSON Lines");
   std::string error;
-  std::unique_ptr<qianmian::StateDirectory> state = qianmian::StateDirectory::Open(dir, &error);
+  std::unique_ptr<qianmian::StateDirectory> state = qianmian::StateDirectory::Open(dir, &error, lang);
   if (!state) return Fail(error);
   if (args[0] == "stats") return Stats(*state, dir, json);
 
@@ -113,7 +119,8 @@ int StateCommand(const std::vector<std::string>& args) {
       if (!error.empty()) return Fail(error);
       std::string quoted;
       AppendJsonString(quoted, *customer);
-      return Fail("no customer " + quoted + " in state `" + dir + "`");
+      return Fail(Error::Of<ErrorKind::kNoCustomer>({quoted, dir}).Message(
+          lang == qianmian::Language::kChinese ? Lang::kZh : Lang::kEn));
     }
     std::printf("%s\n", line.c_str());
     return kExitOk;

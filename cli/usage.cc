@@ -21,9 +21,9 @@ const char kUsage[] =
     "      last commit (every 1000000 lines or 1000 ms by default) left off\n"
     "  run RULES.qm... --dump-ir\n"
     "      print the LLVM IR the JIT generates for the rules\n"
-    "  state show DIR [--customer ID] [--tz +08:00]\n"
+    "  state show DIR [--customer ID] [--tz +08:00] [--lang zh|en]\n"
     "      the customers a state directory keeps, one JSON object per line\n"
-    "  state stats DIR [--format text|json]\n"
+    "  state stats DIR [--format text|json] [--lang zh|en]\n"
     "      customers, pending timers, customers per tag and per value of each enum field\n"
     "  version\n"
     "      print the version\n";

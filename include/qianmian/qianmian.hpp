@@ -178,7 +178,9 @@ struct StateSummary {
 class StateDirectory {
  public:
   // Null, with `error`, when `dir` is not a state directory or is damaged.
-  static std::unique_ptr<StateDirectory> Open(const std::string& dir, std::string* error);
+  // Messages are in `language`.
+  static std::unique_ptr<StateDirectory> Open(const std::string& dir, std::string* error,
+                                              Language language = Language::kEnglish);
   ~StateDirectory();
   StateDirectory(const StateDirectory&) = delete;
   StateDirectory& operator=(const StateDirectory&) = delete;

@@ -46,12 +46,12 @@ struct Opened {
   std::string schema_bytes;
   std::optional<Checkpoint> checkpoint;
   int64_t version = kFormatVersion;  // as stored
-  std::string error;
+  std::optional<Error> error;
 };
 
 // Why `dir` cannot hold a qm state: a file RocksDB would not have written,
 // or one that is not a regular file (a FIFO there would block every reader).
-std::optional<std::string> ForeignEntry(const std::string& dir) {
+std::optional<Error> ForeignEntry(const std::string& dir) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     std::string name = entry.path().filename().string();
@@ -59,12 +59,12 @@ std::optional<std::string> ForeignEntry(const std::string& dir) {
     auto ends = [&](std::string_view s) { return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0; };
     if (!(name == "CURRENT" || name == "LOCK" || name == "IDENTITY" || starts("LOG") || starts("MANIFEST-") ||
           starts("OPTIONS-") || ends(".log") || ends(".sst") || ends(".dbtmp")))
-      return "it holds other files (`" + name + "`)";
+      return Error::Of<ErrorKind::kForeignFiles>({dir, name});
     std::error_code type_ec;
     if (!entry.is_regular_file(type_ec) || entry.is_symlink(type_ec))
-      return "`" + name + "` is not a regular file";
+      return Error::Of<ErrorKind::kForeignNotRegular>({dir, name});
   }
-  if (ec) return "cannot read it: " + ec.message();
+  if (ec) return Error::Of<ErrorKind::kForeignUnreadable>({dir, ec.message()});
   return std::nullopt;
 }
 
@@ -103,34 +103,33 @@ Opened OpenDatabase(const std::string& dir, Access access) {
   bool exists = fs::exists(dir, ec);
   if (access == Access::kInspect && !exists && !ec) return o;  // a new directory
   if (access == Access::kShow && !exists) {
-    o.error = "no state directory `" + dir + "`";
+    o.error = Error::Of<ErrorKind::kNoStateDirectory>({dir});
     return o;
   }
   if (exists && !fs::is_directory(dir, ec)) {
-    o.error = "`" + dir + "` is not a directory";
+    o.error = Error::Of<ErrorKind::kNotADirectory>({dir});
     return o;
   }
   bool has_database = exists && fs::exists(fs::path(dir) / "CURRENT", ec);
   if (ec) {
-    o.error = "cannot read state directory `" + dir + "`: " + ec.message();
+    o.error = Error::Of<ErrorKind::kCannotReadStateDirectory>({dir, ec.message()});
     return o;
   }
   if (exists) {
-    if (std::optional<std::string> foreign = ForeignEntry(dir)) {
-      o.error = "`" + dir + "` is not a qm state directory: " + *foreign;
+    if (std::optional<Error> foreign = ForeignEntry(dir)) {
+      o.error = std::move(foreign);
       return o;
     }
     // Refused without writing: RocksDB would create a new, empty database
     // beside the old files, and the next run would start from scratch.
     if (!has_database && HoldsCommittedData(dir)) {
-      o.error = "state directory `" + dir + "` is damaged: its `CURRENT` file is missing; restore it from a " +
-                "backup, or give --state a new directory";
+      o.error = Error::Of<ErrorKind::kStateDamaged>({dir});
       return o;
     }
   }
   if (access == Access::kInspect && !has_database) return o;  // nothing committed yet: a new directory
   if (access == Access::kShow && !has_database) {
-    o.error = "`" + dir + "` is not a qm state directory: it has no database";
+    o.error = Error::Of<ErrorKind::kNoDatabase>({dir});
     return o;
   }
   rocksdb::Options options;
@@ -146,16 +145,16 @@ Opened OpenDatabase(const std::string& dir, Access access) {
                                      : rocksdb::DB::Open(options, dir, &db);
   if (!status.ok()) {
     if (status.IsIOError() && status.ToString().find("While lock file") != std::string::npos)
-      o.error = "state directory `" + dir + "` is in use by another qm process";
+      o.error = Error::Of<ErrorKind::kStateInUse>({dir});
     else if (status.IsCorruption() || status.IsInvalidArgument())
-      o.error = "state directory `" + dir + "` is corrupt: " + Describe(status);
+      o.error = Error::Of<ErrorKind::kStateCorrupt>({dir, Describe(status)});
     else
-      o.error = "cannot open state directory `" + dir + "`: " + Describe(status);
+      o.error = Error::Of<ErrorKind::kCannotOpenState>({dir, Describe(status)});
     return o;
   }
   o.db.reset(db);
-  auto corrupt = [&](const std::string& what) {
-    o.error = "state directory `" + dir + "` is corrupt: " + what;
+  auto corrupt = [&](Error why) {
+    o.error = std::move(why);
     o.db.reset();
   };
   std::string version;
@@ -166,47 +165,45 @@ Opened OpenDatabase(const std::string& dir, Access access) {
     bool has_keys = it->Valid();
     it.reset();  // before the database
     if (has_keys) {
-      o.error = "`" + dir + "` is not a qm state directory: a RocksDB database without qm's metadata";
+      o.error = Error::Of<ErrorKind::kNoMetadata>({dir});
       o.db.reset();
     } else if (access == Access::kShow) {
-      o.error = "state directory `" + dir + "` is empty: no run has committed to it yet";
+      o.error = Error::Of<ErrorKind::kStateEmpty>({dir});
       o.db.reset();
     }
     return o;  // a new directory
   }
   if (!status.ok()) {
-    corrupt(Describe(status));
+    corrupt(Error::Of<ErrorKind::kStateCorrupt>({dir, Describe(status)}));
     return o;
   }
   char* end = nullptr;
   long long v = std::strtoll(version.c_str(), &end, 10);
   if (version.empty() || *end != '\0' || v < 1) {
-    corrupt("unreadable format version `" + version + "`");
+    corrupt(Error::Of<ErrorKind::kBadFormatVersion>({dir, version}));
     return o;
   }
   if (v > kFormatVersion) {
-    o.error = "state directory `" + dir + "` was written by a newer qm (state format " + version +
-              "; this qm reads format " + std::to_string(kFormatVersion) + ")";
+    o.error = Error::Of<ErrorKind::kNewerFormat>({dir, version, std::to_string(kFormatVersion)});
     o.db.reset();
     return o;
   }
   std::string checkpoint;
   if (!db->Get(rocksdb::ReadOptions(), rocksdb::Slice(kSchemaKey.data(), kSchemaKey.size()), &o.schema_bytes).ok() ||
       !(o.schema = Schema::Decode(o.schema_bytes))) {
-    corrupt("the schema record is missing or unreadable");
+    corrupt(Error::Of<ErrorKind::kBadSchemaRecord>({dir}));
     return o;
   }
   if (!db->Get(rocksdb::ReadOptions(), rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()), &checkpoint).ok()) {
-    corrupt("the checkpoint record is missing");
+    corrupt(Error::Of<ErrorKind::kNoCheckpointRecord>({dir}));
     return o;
   }
   if (!(o.checkpoint = DecodeCheckpoint(checkpoint))) {
     if (v == 1) {
-      o.error = "state directory `" + dir + "` was written by a development build of qm before v0.1 (state format 1 " +
-                "with an older checkpoint); it cannot be continued: give --state a new directory and run from the start";
+      o.error = Error::Of<ErrorKind::kPreReleaseFormat>({dir});
       o.db.reset();
     } else {
-      corrupt("the checkpoint record is unreadable");
+      corrupt(Error::Of<ErrorKind::kBadCheckpointRecord>({dir}));
     }
     return o;
   }
@@ -215,7 +212,7 @@ Opened OpenDatabase(const std::string& dir, Access access) {
 }
 
 // Visits every customer record in id order.
-std::optional<std::string> ForEachRecord(rocksdb::DB& db, const std::string& dir,
+std::optional<Error> ForEachRecord(rocksdb::DB& db, const std::string& dir,
                                          const std::function<void(const std::string&, std::string_view)>& visit) {
   std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
   rocksdb::Slice prefix(kCustomerPrefix.data(), kCustomerPrefix.size());
@@ -223,14 +220,14 @@ std::optional<std::string> ForEachRecord(rocksdb::DB& db, const std::string& dir
     std::string id = it->key().ToString().substr(kCustomerPrefix.size());
     visit(id, std::string_view(it->value().data(), it->value().size()));
   }
-  if (!it->status().ok()) return "state directory `" + dir + "` is corrupt: " + Describe(it->status());
+  if (!it->status().ok()) return Error::Of<ErrorKind::kStateCorrupt>({dir, Describe(it->status())});
   return std::nullopt;
 }
 
-std::string CorruptRecord(const std::string& dir, const std::string& id) {
+Error CorruptRecord(const std::string& dir, const std::string& id) {
   std::string quoted;
   AppendJsonString(quoted, id);
-  return "state directory `" + dir + "` is corrupt: the record of customer " + quoted + " cannot be read";
+  return Error::Of<ErrorKind::kCorruptRecord>({dir, quoted});
 }
 
 class DurableStoreImpl final : public DurableStore {
@@ -248,14 +245,14 @@ class DurableStoreImpl final : public DurableStore {
     if (writable_) db_->Flush(rocksdb::FlushOptions());
   }
 
-  std::optional<std::string> BeginWriting() override {
+  std::optional<Error> BeginWriting() override {
     db_.reset();  // the read-only handle
     Opened o = OpenDatabase(dir_, Access::kWrite);
     if (!o.db) return o.error;
     // Another process may have committed between the two opens.
     auto encoded = [](const std::optional<Checkpoint>& c) { return c ? EncodeCheckpoint(*c) : std::string(); };
     if (encoded(o.checkpoint) != encoded(checkpoint_))
-      return "state directory `" + dir_ + "` changed while it was being opened: is another qm using it?";
+      return Error::Of<ErrorKind::kStateChangedWhileOpening>({dir_});
     db_ = std::move(o.db);
     writable_ = true;
     return std::nullopt;
@@ -278,7 +275,7 @@ class DurableStoreImpl final : public DurableStore {
 
   const std::optional<Checkpoint>& checkpoint() const override { return checkpoint_; }
 
-  std::optional<std::string> Commit(const Checkpoint& checkpoint) override {
+  std::optional<Error> Commit(const Checkpoint& checkpoint) override {
     // In key order, the memtable's skip list inserts each key next to the
     // previous one (a third of a commit's cost when unsorted).
     std::sort(dirty_.begin(), dirty_.end(), [](const CustomerState* a, const CustomerState* b) { return *a->id < *b->id; });
@@ -301,7 +298,7 @@ class DurableStoreImpl final : public DurableStore {
     rocksdb::WriteOptions options;
     options.sync = true;
     rocksdb::Status status = db_->Write(options, &batch);
-    if (!status.ok()) return "committing to the state directory failed: " + Describe(status);
+    if (!status.ok()) return Error::Of<ErrorKind::kCommitFailed>({Describe(status)});
     last_batch_bytes_ = batch.GetDataSize();
     write_schema_ = false;
     checkpoint_ = checkpoint;
@@ -309,12 +306,12 @@ class DurableStoreImpl final : public DurableStore {
   }
 
   // Loads every stored customer, remapped when the schema changed.
-  std::optional<std::string> Load(const std::string& dir, const ir::Program& program, const Schema& old,
-                                  bool changed, std::vector<std::string>& notices) {
+  std::optional<Error> Load(const std::string& dir, const ir::Program& program, const Schema& old, bool changed,
+                            std::vector<Error>& notices) {
     Remap remap;
     if (changed) remap = MakeRemap(old, Schema::Of(program));
     int64_t dropped = 0;
-    std::optional<std::string> error;
+    std::optional<Error> error;
     CustomerState decoded;
     auto status = ForEachRecord(*db_, dir, [&](const std::string& id, std::string_view bytes) {
       if (error) return;
@@ -333,8 +330,7 @@ class DurableStoreImpl final : public DurableStore {
     if (status) return status;
     if (error) return error;
     if (dropped > 0)
-      notices.push_back(std::to_string(dropped) +
-                        " pending delayed actions were dropped: their rules were removed or their actions changed");
+      notices.push_back(Error::Of<ErrorKind::kAftersDropped>({std::to_string(dropped)}));
     return std::nullopt;
   }
 
@@ -357,9 +353,9 @@ class StateReaderImpl final : public StateReader {
   const Schema& schema() const override { return schema_; }
   const std::optional<Checkpoint>& checkpoint() const override { return checkpoint_; }
 
-  std::optional<std::string> ForEach(
+  std::optional<Error> ForEach(
       const std::function<void(const std::string&, const CustomerState&)>& visit) override {
-    std::optional<std::string> error;
+    std::optional<Error> error;
     CustomerState s;
     auto status = ForEachRecord(*db_, dir_, [&](const std::string& id, std::string_view bytes) {
       if (error) return;
@@ -369,12 +365,12 @@ class StateReaderImpl final : public StateReader {
     return status ? status : error;
   }
 
-  std::optional<std::string> Get(const std::string& id, std::optional<CustomerState>& state) override {
+  std::optional<Error> Get(const std::string& id, std::optional<CustomerState>& state) override {
     std::string value;
     rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), std::string(kCustomerPrefix) + id, &value);
     state.reset();
     if (status.IsNotFound()) return std::nullopt;
-    if (!status.ok()) return "state directory `" + dir_ + "` is corrupt: " + Describe(status);
+    if (!status.ok()) return Error::Of<ErrorKind::kStateCorrupt>({dir_, Describe(status)});
     state.emplace();
     if (!DecodeState(value, schema_, *state)) return CorruptRecord(dir_, id);
     return std::nullopt;
@@ -394,7 +390,7 @@ DurableStore::OpenResult DurableStore::Open(const std::string& dir, const ir::Pr
   // Everything a run may refuse is decided on a read-only handle, so a refused
   // directory is never written (BeginWriting opens it for writing).
   Opened o = OpenDatabase(dir, Access::kInspect);
-  if (!o.error.empty()) {
+  if (o.error) {
     result.error = o.error;
     return result;
   }
@@ -404,8 +400,7 @@ DurableStore::OpenResult DurableStore::Open(const std::string& dir, const ir::Pr
   bool changed = !fresh && o.schema_bytes != now_bytes;
   if (changed) {
     if (!SharesAnything(*o.schema, now)) {
-      result.error = "state directory `" + dir + "` belongs to another rule set (" + Join(o.schema->rule_files) +
-                     "): it shares no event, profile field or tag with these rules";
+      result.error = Error::Of<ErrorKind::kAnotherRuleSet>({dir, Join(o.schema->rule_files)});
       return result;
     }
     result.changes = IncompatibleChanges(*o.schema, program, dir);
@@ -417,7 +412,7 @@ DurableStore::OpenResult DurableStore::Open(const std::string& dir, const ir::Pr
                                                   fresh || changed || o.version < kFormatVersion);
   if (!fresh) {
     if (auto error = store->Load(dir, program, *o.schema, changed, result.notices)) {
-      result.error = *error;
+      result.error = std::move(error);
       return result;
     }
   }
@@ -425,10 +420,10 @@ DurableStore::OpenResult DurableStore::Open(const std::string& dir, const ir::Pr
   return result;
 }
 
-std::unique_ptr<StateReader> StateReader::Open(const std::string& dir, std::string* error) {
+std::unique_ptr<StateReader> StateReader::Open(const std::string& dir, Error* error) {
   Opened o = OpenDatabase(dir, Access::kShow);
   if (!o.db) {
-    *error = o.error;
+    *error = o.error.value_or(Error{});
     return nullptr;
   }
   return std::make_unique<StateReaderImpl>(std::move(o), dir);

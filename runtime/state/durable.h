@@ -71,9 +71,9 @@ class DurableStore : public Store {
  public:
   struct OpenResult {
     std::unique_ptr<DurableStore> store;
-    std::string error;                  // set when the directory cannot be used
+    std::optional<Error> error;         // set when the directory cannot be used
     std::vector<Diagnostic> changes;    // incompatible schema changes (E0501), each one
-    std::vector<std::string> notices;   // compatible changes worth telling
+    std::vector<Error> notices;         // compatible changes worth telling
   };
   // Reads `dir` for `program` without writing anything: format, schema
   // (E0501) and every record are checked and loaded. A missing or empty
@@ -82,29 +82,28 @@ class DurableStore : public Store {
 
   // Opens the directory for writing (creating it when new), once the caller
   // has made its own checks (input, outputs, --tz): a refused run writes
-  // nothing. Returns an error message.
-  virtual std::optional<std::string> BeginWriting() = 0;
+  // nothing.
+  virtual std::optional<Error> BeginWriting() = 0;
 
   // The last committed checkpoint; none for a new directory.
   virtual const std::optional<Checkpoint>& checkpoint() const = 0;
   // Writes every state touched since the last commit and `checkpoint` in one
-  // atomic, synced batch. Returns an error message on failure.
-  virtual std::optional<std::string> Commit(const Checkpoint& checkpoint) = 0;
+  // atomic, synced batch.
+  virtual std::optional<Error> Commit(const Checkpoint& checkpoint) = 0;
 };
 
 // Read-only access to a state directory without its rule set (`qm state`):
 // states decoded against the stored schema.
 class StateReader {
  public:
-  static std::unique_ptr<StateReader> Open(const std::string& dir, std::string* error);
+  static std::unique_ptr<StateReader> Open(const std::string& dir, Error* error);
   virtual ~StateReader() = default;
   virtual const Schema& schema() const = 0;
   virtual const std::optional<Checkpoint>& checkpoint() const = 0;
-  // Customers in id byte order. Returns an error message for a record that
-  // cannot be read.
-  virtual std::optional<std::string> ForEach(
+  // Customers in id byte order; an error for a record that cannot be read.
+  virtual std::optional<Error> ForEach(
       const std::function<void(const std::string& id, const CustomerState& state)>& visit) = 0;
-  virtual std::optional<std::string> Get(const std::string& id, std::optional<CustomerState>& state) = 0;
+  virtual std::optional<Error> Get(const std::string& id, std::optional<CustomerState>& state) = 0;
 };
 
 }  // namespace qm::state

@@ -120,14 +120,14 @@ std::string CustomerJson(const Schema& schema, const std::string& id, const Cust
   return Printer{schema, tz_minutes}.Customer(id, state);
 }
 
-std::optional<std::string> Summarize(StateReader& reader, Summary& summary) {
+std::optional<Error> Summarize(StateReader& reader, Summary& summary) {
   const Schema& schema = reader.schema();
   summary = Summary{};
   summary.tagged.assign(schema.tags.size(), 0);
   for (size_t f = 0; f < schema.fields.size(); ++f)
     if (const Schema::Enum* e = schema.FindEnum(schema.fields[f].type))
       summary.fields.push_back({f, std::vector<int64_t>(e->members.size() + 1, 0)});
-  std::optional<std::string> error = reader.ForEach([&](const std::string&, const CustomerState& s) {
+  std::optional<Error> error = reader.ForEach([&](const std::string&, const CustomerState& s) {
     ++summary.customers;
     for (size_t t = 0; t < s.tags.size(); ++t) summary.tagged[t] += s.tags[t];
     for (Summary::Members& m : summary.fields) {

@@ -29,9 +29,8 @@ struct Summary {
   std::vector<Members> fields;
 };
 
-// Counts over every customer. Returns an error message for a record that
-// cannot be read.
-std::optional<std::string> Summarize(StateReader& reader, Summary& summary);
+// Counts over every customer; an error for a record that cannot be read.
+std::optional<Error> Summarize(StateReader& reader, Summary& summary);
 
 }  // namespace qm::state
 

@@ -206,7 +206,7 @@ std::string Join(const std::vector<std::string>& items) {
 }
 
 // What a compatible schema change does to state, for the run's notices.
-void DescribeChanges(const Schema& old, const Schema& now, std::vector<std::string>& notices) {
+void DescribeChanges(const Schema& old, const Schema& now, std::vector<Error>& notices) {
   auto missing = [](const std::vector<std::string>& from, const std::vector<std::string>& in) {
     std::vector<std::string> out;
     for (const std::string& s : from)
@@ -214,11 +214,11 @@ void DescribeChanges(const Schema& old, const Schema& now, std::vector<std::stri
     return out;
   };
   if (auto added = missing(now.aggregates, old.aggregates); !added.empty())
-    notices.push_back("new aggregates start empty and count events from now on: " + Join(added));
+    notices.push_back(Error::Of<ErrorKind::kAggregatesAdded>({Join(added)}));
   if (auto dropped = missing(old.aggregates, now.aggregates); !dropped.empty())
-    notices.push_back("aggregates no rule uses any more are dropped from state: " + Join(dropped));
+    notices.push_back(Error::Of<ErrorKind::kAggregatesDropped>({Join(dropped)}));
   if (auto added = missing(now.quiet_rules, old.quiet_rules); !added.empty())
-    notices.push_back("new `no` rules are armed from each customer's latest event they watch: " + Join(added));
+    notices.push_back(Error::Of<ErrorKind::kQuietRulesAdded>({Join(added)}));
 }
 
 }  // namespace qm::state_internal

@@ -124,6 +124,11 @@ TEST(Cli, RunFailuresInBothLanguages) {
   Result usage = Qm("run " + rules.string() + " --events - --tz 8 --lang zh");
   EXPECT_EQ(usage.exit_code, 2);
   EXPECT_NE(usage.out.find("--tz 需要"), std::string::npos) << usage.out;
+  Result state = Qm("state show /nonexistent/state --lang zh");
+  EXPECT_EQ(state.exit_code, 1);
+  EXPECT_NE(state.out.find("qm: 没有状态目录 `/nonexistent/state`"), std::string::npos) << state.out;
+  EXPECT_NE(Qm("state show /nonexistent/state").out.find("qm: no state directory `/nonexistent/state`"),
+            std::string::npos);
 }
 
 // B8: a bad --until is a usage error before any event is read, and --out stays unwritten.

@@ -693,19 +693,20 @@ TEST(DurableState, DamagedRecordsAreRefusedNotTrusted) {
       ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), victim->first, bytes).ok());
       delete db;
     }
-    std::string error;
+    qm::Error error;
     auto reader = qm::state::StateReader::Open(dir, &error);
-    ASSERT_TRUE(reader) << error;
+    ASSERT_TRUE(reader) << error.Message(qm::Lang::kEn);
     auto read_error = reader->ForEach([](const std::string&, const qm::state::CustomerState&) {});
     reader.reset();
     auto opened = qm::state::DurableStore::Open(dir, program);
-    EXPECT_EQ(opened.store == nullptr, read_error.has_value()) << opened.error;
+    EXPECT_EQ(opened.store == nullptr, read_error.has_value());
     if (read_error) {
       ++refused;
       std::string expected = "state directory `" + dir + "` is corrupt: the record of customer \"" +
                              victim->first.substr(2) + "\" cannot be read";
-      EXPECT_EQ(*read_error, expected);
-      EXPECT_EQ(opened.error, expected);
+      EXPECT_EQ(read_error->Message(qm::Lang::kEn), expected);
+      ASSERT_TRUE(opened.error);
+      EXPECT_EQ(opened.error->Message(qm::Lang::kEn), expected);
     } else {
       ++read;
     }

@@ -44,12 +44,6 @@ std::optional<Error> CutBack(std::FILE* file, const std::string& path, int64_t c
   return std::nullopt;
 }
 
-// The state store's own messages are not in the registry yet.
-std::optional<Error> Other(std::optional<std::string> message) {
-  if (!message) return std::nullopt;
-  return Error::Of<ErrorKind::kOther>({*message});
-}
-
 }  // namespace
 
 DurableRun::DurableRun(const Options& options, std::unique_ptr<state::DurableStore> store)
@@ -68,12 +62,12 @@ std::unique_ptr<DurableRun> DurableRun::Open(const Program& program, const Optio
     return nullptr;
   }
   if (!opened.store) {
-    failure.error = Error::Of<ErrorKind::kOther>({opened.error});
+    failure.error = opened.error.value_or(Error{});
     return nullptr;
   }
   if (report.message)
-    for (const std::string& notice : opened.notices)
-      report.message(Error::Of<ErrorKind::kNote>({notice}).Message(options.lang));
+    for (const Error& notice : opened.notices)
+      report.message(Error::Of<ErrorKind::kNote>({notice.Message(options.lang)}).Message(options.lang));
   std::unique_ptr<DurableRun> run(new DurableRun(options, std::move(opened.store)));
   const std::optional<state::Checkpoint>& resumed = run->resumed_;
   if (resumed && resumed->tz_minutes != options.tz_minutes) {
@@ -94,7 +88,7 @@ std::optional<Error> DurableRun::Begin(input::LineReader& reader) {
       return Error::Of<ErrorKind::kResumeRefused>({refused->Message(options_.lang), *options_.state_dir});
   }
   // Every check passed: only now is anything written.
-  std::optional<Error> failed = Other(store_->BeginWriting());
+  std::optional<Error> failed = store_->BeginWriting();
   if (!failed) failed = CutBack(out_, options_.out, resumed_ ? resumed_->actions_bytes : 0);
   if (!failed) failed = CutBack(rejects_, options_.rejects, resumed_ ? resumed_->rejects_bytes : 0);
   return failed;
@@ -121,7 +115,7 @@ std::optional<Error> DurableRun::Commit(sink::FileSink& sink, const input::LineR
   c.actions_bytes = ftello(out_);
   c.rejects_bytes = ftello(rejects_);
   c.tz_minutes = options_.tz_minutes;
-  return Other(store_->Commit(c));
+  return store_->Commit(c);
 }
 
 std::optional<Error> DurableRun::Close() {

@@ -32,7 +32,7 @@ int64_t RemapState(CustomerState&& old, const Remap& m, const ir::Program& progr
 // The schema changes that would lose what states keep (E0501).
 std::vector<Diagnostic> IncompatibleChanges(const Schema& old, const ir::Program& program, const std::string& dir);
 bool SharesAnything(const Schema& a, const Schema& b);
-void DescribeChanges(const Schema& old, const Schema& now, std::vector<std::string>& notices);
+void DescribeChanges(const Schema& old, const Schema& now, std::vector<Error>& notices);
 std::string Join(const std::vector<std::string>& items);
 
 }  // namespace qm::state_internal
