@@ -9,21 +9,22 @@
 namespace qm::cli {
 
 int CheckCommand(const std::vector<std::string>& args, qianmian::Language lang) {
+  lang = LangOfArgs(args, lang);
   Flags flags;
-  if (auto usage = SplitFlags(args, {"--format", "--lang"}, {"-h", "--help"}, "check", flags)) return Usage(*usage);
+  if (auto usage = SplitFlags(args, {"--format", "--lang"}, {"-h", "--help"}, "check", flags)) return Usage(*usage, lang);
   if (flags.switches.size() > 0) return Usage("");
-  bool json = false;
-  if (const std::string* v = flags.Get("--format")) {
-    if (*v != "text" && *v != "json") return Usage("--format takes `text` or `json`");
-    json = *v == "json";
-  }
-  if (const std::string* v = flags.Get("--lang")) {
+  if (const std::string* v = flags.Get("--lang")) {  // first: the other messages follow it
     std::optional<qianmian::Language> chosen = ParseLang(*v);
-    if (!chosen) return Usage("--lang takes `zh` or `en`");
+    if (!chosen) return Usage(Error::Of<ErrorKind::kLangTakes>(), lang);
     lang = *chosen;
   }
+  bool json = false;
+  if (const std::string* v = flags.Get("--format")) {
+    if (*v != "text" && *v != "json") return Usage(Error::Of<ErrorKind::kFormatTakes>(), lang);
+    json = *v == "json";
+  }
   const std::vector<std::string>& files = flags.positional;
-  if (files.empty()) return Usage("check needs at least one rule file");
+  if (files.empty()) return Usage(Error::Of<ErrorKind::kNeedsRuleFile>({"check"}), lang);
 
   qianmian::RuleSet rules = qianmian::RuleSet::FromFiles(files, lang);
   std::string out;

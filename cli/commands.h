@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/diag/diag.h"
 #include "qianmian/qianmian.hpp"
 
 namespace qm::cli {
@@ -14,8 +15,10 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitErrors = 1;
 inline constexpr int kExitUsage = 2;
 
-// Prints `message` and the usage text to stderr; returns kExitUsage.
+// Prints `message` and the usage text to stderr; returns kExitUsage. An
+// empty message prints the usage text to stdout (`qm help`): exit 0.
 int Usage(const std::string& message);
+int Usage(const Error& error, qianmian::Language lang);
 int CheckCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int RunCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int StateCommand(const std::vector<std::string>& args, qianmian::Language lang);

@@ -2,7 +2,7 @@
 
 namespace qm::cli {
 
-std::optional<std::string> SplitFlags(const std::vector<std::string>& args, const std::set<std::string_view>& with_value,
+std::optional<Error> SplitFlags(const std::vector<std::string>& args, const std::set<std::string_view>& with_value,
                                       const std::set<std::string_view>& switches, const std::string& command,
                                       Flags& out) {
   for (size_t i = 0; i < args.size(); ++i) {
@@ -16,14 +16,24 @@ std::optional<std::string> SplitFlags(const std::vector<std::string>& args, cons
     if (with_value.count(name)) {
       if (eq != std::string::npos) out.values[name] = a.substr(eq + 1);
       else if (i + 1 < args.size()) out.values[name] = args[++i];
-      else return name + " needs a value";
+      else return Error::Of<ErrorKind::kNeedsValue>({name});
     } else if (switches.count(name) && eq == std::string::npos) {
       out.switches.insert(name);
     } else {
-      return "unknown option `" + a + "` for " + command;
+      return Error::Of<ErrorKind::kUnknownOption>({a, command});
     }
   }
   return std::nullopt;
+}
+
+qianmian::Language LangOfArgs(const std::vector<std::string>& args, qianmian::Language fallback) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::optional<qianmian::Language> chosen;
+    if (args[i] == "--lang" && i + 1 < args.size()) chosen = ParseLang(args[i + 1]);
+    else if (args[i].rfind("--lang=", 0) == 0) chosen = ParseLang(args[i].substr(7));
+    if (chosen) fallback = *chosen;
+  }
+  return fallback;
 }
 
 std::optional<qianmian::Language> ParseLang(const std::string& value) {

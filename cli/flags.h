@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "compiler/diag/diag.h"
 #include "qianmian/qianmian.hpp"
 
 namespace qm::cli {
@@ -27,13 +28,20 @@ struct Flags {
 };
 
 // Splits `args` of subcommand `command` (for messages) into `out`. Returns
-// the usage message for an unknown option or an option without its value.
-std::optional<std::string> SplitFlags(const std::vector<std::string>& args, const std::set<std::string_view>& with_value,
+// the usage error for an unknown option or an option without its value.
+std::optional<Error> SplitFlags(const std::vector<std::string>& args, const std::set<std::string_view>& with_value,
                                       const std::set<std::string_view>& switches, const std::string& command,
                                       Flags& out);
 
 // `--lang zh|en`; nullopt for anything else.
 std::optional<qianmian::Language> ParseLang(const std::string& value);
+// The language `--lang` chooses in `args`, else `fallback`: read before the
+// flags, so that every message of the command, a bad flag's too, is in it.
+qianmian::Language LangOfArgs(const std::vector<std::string>& args, qianmian::Language fallback);
+// The language of messages for a public API language.
+inline Lang LangOf(qianmian::Language language) {
+  return language == qianmian::Language::kChinese ? Lang::kZh : Lang::kEn;
+}
 
 }  // namespace qm::cli
 

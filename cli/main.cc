@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   std::signal(SIGXFSZ, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   using namespace qm::cli;
-  if (args.empty()) return Usage("no command given");
+  if (args.empty()) return Usage(qm::Error::Of<qm::ErrorKind::kNoCommand>(), DefaultLang());
   std::string command = args[0];
   args.erase(args.begin());
   if (command == "check") return CheckCommand(args, DefaultLang());
@@ -60,5 +60,5 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (command == "-h" || command == "--help" || command == "help") return Usage("");
-  return Usage("unknown command `" + command + "`");
+  return Usage(qm::Error::Of<qm::ErrorKind::kUnknownCommand>({command}), DefaultLang());
 }

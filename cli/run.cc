@@ -36,12 +36,13 @@ void PrintSummary(const qianmian::Stats& stats, double seconds, std::FILE* to) {
 // Parses `qm run`'s arguments; returns an exit code on a usage error.
 std::optional<int> ParseRunArgs(const std::vector<std::string>& args, std::vector<std::string>& rules,
                                 qianmian::StreamOptions& o, bool& dump_ir, qianmian::Language& lang) {
+  lang = LangOfArgs(args, lang);
   Flags flags;
   if (auto usage = SplitFlags(args,
                               {"--events", "--out", "--rejects", "--state", "--engine", "--tz", "--until", "--lang",
                                "--commit-every", "--commit-ms"},
                               {"--dump-ir"}, "run", flags))
-    return Usage(*usage);
+    return Usage(*usage, lang);
   rules = flags.positional;
   dump_ir = flags.switches.count("--dump-ir") > 0;
   o.events.clear();
@@ -53,20 +54,20 @@ std::optional<int> ParseRunArgs(const std::vector<std::string>& args, std::vecto
     else if (flag == "--tz") o.tz = v;
     else if (flag == "--until") o.until = v;
     else if (flag == "--engine") {
-      if (v != "interp" && v != "jit") return Usage("--engine takes `jit` or `interp`");
+      if (v != "interp" && v != "jit") return Usage(Error::Of<ErrorKind::kEngineTakes>(), lang);
       o.engine = v == "jit" ? qianmian::Engine::kJit : qianmian::Engine::kInterpreter;
     } else if (flag == "--commit-every" || flag == "--commit-ms") {
       char* end = nullptr;
       long long n = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 1) return Usage(flag + " takes a positive whole number, not `" + v + "`");
+      if (v.empty() || *end != '\0' || n < 1) return Usage(Error::Of<ErrorKind::kNeedsPositiveValue>({flag, v}), lang);
       (flag == "--commit-every" ? o.commit_every : o.commit_ms) = n;
     } else {  // --lang
       std::optional<qianmian::Language> chosen = ParseLang(v);
-      if (!chosen) return Usage("--lang takes `zh` or `en`");
+      if (!chosen) return Usage(Error::Of<ErrorKind::kLangTakes>(), lang);
       lang = *chosen;
     }
   }
-  if (rules.empty()) return Usage("run needs at least one rule file");
+  if (rules.empty()) return Usage(Error::Of<ErrorKind::kNeedsRuleFile>({"run"}), lang);
   if (dump_ir) return std::nullopt;
   if (std::string wrong = qianmian::CheckStreamOptions(o, lang); !wrong.empty()) return Usage(wrong);
   return std::nullopt;

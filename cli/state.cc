@@ -84,30 +84,32 @@ int Stats(qianmian::StateDirectory& state, const std::string& dir, bool json) {
 }  // namespace
 
 int StateCommand(const std::vector<std::string>& args, qianmian::Language lang) {
+  lang = LangOfArgs(args, lang);
   if (args.empty() || (args[0] != "show" && args[0] != "stats"))
-    return Usage("state takes `show DIR [--customer ID]` or `stats DIR`");
+    return Usage(Error::Of<ErrorKind::kStateTakes>(), lang);
   Flags flags;
   if (auto usage = SplitFlags(std::vector<std::string>(args.begin() + 1, args.end()), {"--customer", "--tz", "--format", "--lang"},
                               {}, "state " + args[0], flags))
-    return Usage(*usage);
-  if (flags.positional.size() > 1) return Usage("state " + args[0] + " takes one directory");
+    return Usage(*usage, lang);
+  if (flags.positional.size() > 1) return Usage(Error::Of<ErrorKind::kTakesOneDirectory>({args[0]}), lang);
   std::string dir = flags.positional.empty() ? "" : flags.positional[0];
   const std::string* customer = flags.Get("--customer");
   const std::string* tz = flags.Get("--tz");
   const std::string* format = flags.Get("--format");
   if (const std::string* v = flags.Get("--lang")) {
     std::optional<qianmian::Language> chosen = ParseLang(*v);
-    if (!chosen) return Usage("--lang takes `zh` or `en`");
+    if (!chosen) return Usage(Error::Of<ErrorKind::kLangTakes>(), lang);
     lang = *chosen;
   }
   bool has_customer = customer != nullptr, has_tz = tz != nullptr, has_format = format != nullptr;
   std::string tz_text = tz != nullptr ? *tz : qianmian::RunOptions{}.tz;
-  if (!qianmian::IsValidTz(tz_text)) return Usage("--tz takes an offset such as `+08:00` or `Z`, not `" + tz_text + "`");
-  if (format != nullptr && *format != "text" && *format != "json") return Usage("--format takes `text` or `json`");
+  if (!qianmian::IsValidTz(tz_text)) return Usage(Error::Of<ErrorKind::kBadTz>({tz_text}), lang);
+  if (format != nullptr && *format != "text" && *format != "json")
+    return Usage(Error::Of<ErrorKind::kFormatTakes>(), lang);
   bool json = format != nullptr && *format == "json";
-  if (dir.empty()) return Usage("state " + args[0] + " needs a state directory");
-  if (args[0] == "stats" && (has_customer || has_tz)) return Usage("--customer and --tz are for state show");
-  if (args[0] == "show" && has_format) return Usage("--format is for state stats; state show prints JSON Lines");
+  if (dir.empty()) return Usage(Error::Of<ErrorKind::kNeedsStateDirectory>({args[0]}), lang);
+  if (args[0] == "stats" && (has_customer || has_tz)) return Usage(Error::Of<ErrorKind::kShowOnlyOptions>(), lang);
+  if (args[0] == "show" && has_format) return Usage(Error::Of<ErrorKind::kStatsOnlyOptions>(), lang);
   std::string error;
   std::unique_ptr<qianmian::StateDirectory> state = qianmian::StateDirectory::Open(dir, &error, lang);
   if (!state) return Fail(error);
@@ -119,8 +121,7 @@ int StateCommand(const std::vector<std::string>& args, qianmian::Language lang) 
       if (!error.empty()) return Fail(error);
       std::string quoted;
       AppendJsonString(quoted, *customer);
-      return Fail(Error::Of<ErrorKind::kNoCustomer>({quoted, dir}).Message(
-          lang == qianmian::Language::kChinese ? Lang::kZh : Lang::kEn));
+      return Fail(Error::Of<ErrorKind::kNoCustomer>({quoted, dir}).Message(LangOf(lang)));
     }
     std::printf("%s\n", line.c_str());
     return kExitOk;

@@ -39,4 +39,8 @@ int Usage(const std::string& message) {
   return kExitUsage;
 }
 
+int Usage(const Error& error, qianmian::Language lang) {
+  return Usage(error.Message(lang == qianmian::Language::kChinese ? Lang::kZh : Lang::kEn));
+}
+
 }  // namespace qm::cli

@@ -124,6 +124,9 @@ TEST(Cli, RunFailuresInBothLanguages) {
   Result usage = Qm("run " + rules.string() + " --events - --tz 8 --lang zh");
   EXPECT_EQ(usage.exit_code, 2);
   EXPECT_NE(usage.out.find("--tz 需要"), std::string::npos) << usage.out;
+  Result unknown = Qm("check --lang zh --bogus " + rules.string());
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.out.find("qm: check 没有选项 `--bogus`"), std::string::npos) << unknown.out;
   Result state = Qm("state show /nonexistent/state --lang zh");
   EXPECT_EQ(state.exit_code, 1);
   EXPECT_NE(state.out.find("qm: 没有状态目录 `/nonexistent/state`"), std::string::npos) << state.out;
