@@ -56,17 +56,17 @@ std::string Program::TypeName(const Type& t) const {
   return "?";
 }
 
-int32_t Program::FindEvent(std::string_view name) const {
-  for (size_t i = 0; i < events.size(); ++i) if (events[i].name == name) return static_cast<int32_t>(i);
-  return -1;
+EventId Program::FindEvent(std::string_view name) const {
+  for (size_t i = 0; i < events.size(); ++i) if (events[i].name == name) return EventId(static_cast<int32_t>(i));
+  return EventId();
 }
-int32_t Program::FindProfileField(std::string_view name) const {
-  for (size_t i = 0; i < profile.size(); ++i) if (profile[i].name == name) return static_cast<int32_t>(i);
-  return -1;
+FieldId Program::FindProfileField(std::string_view name) const {
+  for (size_t i = 0; i < profile.size(); ++i) if (profile[i].name == name) return FieldId(static_cast<int32_t>(i));
+  return FieldId();
 }
-int32_t Program::FindTag(std::string_view name) const {
-  for (size_t i = 0; i < tags.size(); ++i) if (tags[i].name == name) return static_cast<int32_t>(i);
-  return -1;
+TagId Program::FindTag(std::string_view name) const {
+  for (size_t i = 0; i < tags.size(); ++i) if (tags[i].name == name) return TagId(static_cast<int32_t>(i));
+  return TagId();
 }
 
 std::string Program::Spell(const Constant& c) const {

@@ -16,6 +16,26 @@
 
 namespace qm::check {
 
+// An index into one table of the Program, typed by the table: an EventId is
+// not accepted where a TagId is expected, and an int becomes an id only when
+// written out (`EventId{i}`). It reads as its index, so tables are indexed
+// with it directly.
+template <class Table>
+class Id {
+ public:
+  constexpr Id() = default;
+  constexpr explicit Id(int32_t index) : index_(index) {}
+  constexpr operator int32_t() const { return index_; }  // NOLINT: an index by design
+
+ private:
+  int32_t index_ = -1;
+};
+using EnumId = Id<struct EnumTable>;
+using EventId = Id<struct EventTable>;
+using FieldId = Id<struct FieldTable>;  // of an event's fields or of the profile, as the owner says
+using TagId = Id<struct TagTable>;
+using AggregateId = Id<struct AggregateTable>;
+
 enum class TypeKind : uint8_t {
   kError,    // an already-reported mistake; suppresses follow-on errors
   kInt, kNumber, kMoney, kBool, kText, kTime, kDuration, kEnum,
@@ -24,7 +44,7 @@ enum class TypeKind : uint8_t {
 
 struct Type {
   TypeKind kind = TypeKind::kError;
-  int32_t enum_id = -1;
+  EnumId enum_id;
   bool operator==(const Type&) const = default;
   bool IsNumeric() const {
     return kind == TypeKind::kInt || kind == TypeKind::kNumber || kind == TypeKind::kMoney ||
@@ -76,8 +96,8 @@ struct TagInfo {
 using NodeId = int32_t;
 inline constexpr NodeId kNoNode = -1;
 // An event type, or one of these where a rule may name any event or none.
-inline constexpr int32_t kAnyEvent = -1;   // `any`, `since(any)`, `unless any`
-inline constexpr int32_t kNoUnless = -2;   // an `after` without `unless` (kept in state: do not renumber)
+inline constexpr EventId kAnyEvent{-1};   // `any`, `since(any)`, `unless any`
+inline constexpr EventId kNoUnless{-2};   // an `after` without `unless` (kept in state: do not renumber)
 
 enum class NodeKind : uint8_t {
 #define QM_NODE(name) k##name,
@@ -97,10 +117,10 @@ struct Node {
   const Source* source = nullptr;
   CmpOp op = CmpOp::kEq;          // kCompare
   bool negated = false;           // kIn
-  int32_t event = kAnyEvent;      // kEventField; kSince (kAnyEvent: any event)
-  int32_t field = -1;             // kEventField: a field of `event`; kProfileField, kSinceField: a profile field
-  int32_t aggregate = -1;         // kAggregate
-  int32_t tag = -1;               // kHas
+  EventId event = kAnyEvent;      // kEventField; kSince (kAnyEvent: any event)
+  FieldId field;                  // kEventField: a field of `event`; kProfileField, kSinceField: a profile field
+  AggregateId aggregate;          // kAggregate
+  TagId tag;                      // kHas
   std::vector<NodeId> operands;   // kCompare (2), kIn/kContains (1), kNot (1), kAnd/kOr (n)
   std::vector<Constant> constants;  // kConstant (1), kIn (list), kContains (1)
 };
@@ -108,8 +128,8 @@ struct Node {
 // A windowed aggregate, shared by every rule that writes it the same way.
 struct AggregateInfo {
   AggFunc func;
-  int32_t event = kAnyEvent;  // event type or kAnyEvent (count only)
-  int32_t field = -1;         // sum/min/max/avg
+  EventId event = kAnyEvent;  // event type or kAnyEvent (count only)
+  FieldId field;              // sum/min/max/avg
   NodeId where = kNoNode;     // evaluated once per accepted event (C1)
   int64_t within_ms = 0;      // 0: whole history
   std::string spelling;       // canonical text, the sharing key
@@ -132,7 +152,8 @@ std::string_view Spelling(ActionKind kind);
 struct ActionValue {
   enum class Kind : uint8_t { kConstant, kEventField, kProfileField, kTs } kind = Kind::kConstant;
   Constant constant;
-  int32_t event = -1, field = -1;
+  EventId event;
+  FieldId field;
   Type type;
 };
 struct Action {
@@ -143,7 +164,7 @@ struct Action {
   std::string message;         // notify
   int64_t every_ms = 0;        // push/invite; 0 = once ever
   int64_t after_ms = 0;        // 0 = immediate
-  int32_t unless = kNoUnless;  // or kAnyEvent, or an event type
+  EventId unless = kNoUnless;  // or kAnyEvent, or an event type
   const Source* source = nullptr;
   Span span;
 };
@@ -175,9 +196,9 @@ struct Program {
     static const std::vector<std::string> kNone;
     return t.kind == TypeKind::kEnum ? enums[t.enum_id].members : kNone;
   }
-  int32_t FindEvent(std::string_view name) const;
-  int32_t FindProfileField(std::string_view name) const;
-  int32_t FindTag(std::string_view name) const;
+  EventId FindEvent(std::string_view name) const;
+  FieldId FindProfileField(std::string_view name) const;
+  TagId FindTag(std::string_view name) const;
   // A constant as the language writes it (`已购`, `199.00`, `7d`).
   std::string Spell(const Constant& c) const;
 };

@@ -35,7 +35,7 @@ NodeId Checker::Condition(const ast::Expr& e, const Scope& scope) {
           Report<DiagKind::kNotAllowedInWhere>(src_, e.span, {"has"});
           return ErrorNode(e.span);
         }
-        int32_t tag = ResolveTag(h.tag);
+        TagId tag = ResolveTag(h.tag);
         if (tag < 0) return ErrorNode(e.span);
         return AddNode(Node{.kind = NodeKind::kHas, .type = Type{TypeKind::kBool}, .span = e.span, .tag = tag});
       },
@@ -195,7 +195,7 @@ NodeId Checker::AggregateNode(const ast::Aggregate& a, const Scope& scope) {
   Type type{TypeKind::kInt};
   if (a.field) {
     const EventInfo& ev = p_.events[info.event];
-    info.field = FindField(ev.fields, a.field->text);
+    info.field = FieldId(FindField(ev.fields, a.field->text));
     if (info.field < 0) {
       Report<DiagKind::kUnknownField>(src_, a.field->span, {a.field->text, ev.name},
              Suggest(a.field->text, FieldNames(ev.fields)));
@@ -226,7 +226,7 @@ NodeId Checker::AggregateNode(const ast::Aggregate& a, const Scope& scope) {
   info.spelling = spelling;
   // Equal aggregates are computed once (shared subexpressions).
   auto [it, fresh] = aggregate_ids_.emplace(spelling, static_cast<int32_t>(p_.aggregates.size()));
-  int32_t id = it->second;
+  AggregateId id(it->second);
   if (fresh) p_.aggregates.push_back(std::move(info));
   return AddNode(Node{.kind = NodeKind::kAggregate, .type = type, .span = span, .aggregate = id});
 }
@@ -241,13 +241,13 @@ NodeId Checker::SinceNode(const ast::Since& s, const Scope& scope) {
   if (!s.name) return AddNode(Node{.kind = NodeKind::kSince, .type = duration, .span = span, .event = kAnyEvent});
   const std::string& name = s.name->text;
   if (!s.profile_qualified) {
-    int32_t e = p_.FindEvent(name);
+    EventId e = p_.FindEvent(name);
     if (e >= 0) {
       used_events_.insert(e);
       return AddNode(Node{.kind = NodeKind::kSince, .type = duration, .span = span, .event = e});
     }
   }
-  int32_t f = p_.FindProfileField(name);
+  FieldId f = p_.FindProfileField(name);
   if (f < 0) {
     if (poisoned_.count(name) || profile_poisoned_) { rule_ok_ = false; return ErrorNode(span); }
     std::vector<std::string> names = EventNames();

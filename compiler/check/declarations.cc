@@ -102,7 +102,7 @@ void Checker::ResolveFieldTypes() {
       if (auto k = BuiltinType(tn)) {
         t.kind = *k;
       } else if (int32_t e = FindEnum(tn); e >= 0) {
-        t = Type{TypeKind::kEnum, e};
+        t = Type{TypeKind::kEnum, EnumId(e)};
         used_enums_.insert(e);
       } else if (!poisoned_.count(tn)) {
         std::vector<std::string> names(std::begin(kBuiltinTypes), std::end(kBuiltinTypes));
@@ -112,7 +112,7 @@ void Checker::ResolveFieldTypes() {
     } else {
       int32_t id = static_cast<int32_t>(p_.enums.size());
       p_.enums.push_back(EnumInfo{f.name.text, Members(f.type.inline_members), true, src_, f.type.span});
-      t = Type{TypeKind::kEnum, id};
+      t = Type{TypeKind::kEnum, EnumId(id)};
     }
     info.type = t;
     if (pf.event < 0 && f.default_value && t.kind != TypeKind::kError) {
@@ -138,7 +138,7 @@ std::optional<Constant> Checker::MemberConstant(int32_t enum_id, const std::stri
            Suggest(word, p_.enums[enum_id].members));
     return std::nullopt;
   }
-  return Constant{Type{TypeKind::kEnum, enum_id}, m, 0, word, {}};
+  return Constant{Type{TypeKind::kEnum, EnumId(enum_id)}, m, 0, word, {}};
 }
 
 std::optional<Constant> Checker::LiteralAs(const ast::Literal& l, Type t, bool in_comparison) {

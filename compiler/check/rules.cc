@@ -91,8 +91,8 @@ int64_t Checker::PositiveDuration(const ast::Literal& d) {
   return d.duration_ms;
 }
 
-int32_t Checker::ResolveEvent(const ast::Ident& name) {
-  int32_t id = p_.FindEvent(name.text);
+EventId Checker::ResolveEvent(const ast::Ident& name) {
+  EventId id = p_.FindEvent(name.text);
   if (id >= 0) {
     used_events_.insert(id);
   } else if (poisoned_.count(name.text)) {
@@ -103,8 +103,8 @@ int32_t Checker::ResolveEvent(const ast::Ident& name) {
   return id;
 }
 
-int32_t Checker::ResolveTag(const ast::Ident& name) {
-  int32_t id = p_.FindTag(name.text);
+TagId Checker::ResolveTag(const ast::Ident& name) {
+  TagId id = p_.FindTag(name.text);
   if (id >= 0) {
     used_tags_.insert(id);
   } else if (poisoned_.count(name.text)) {
@@ -118,10 +118,11 @@ int32_t Checker::ResolveTag(const ast::Ident& name) {
 NodeId Checker::FieldNode(int32_t event, int32_t field, Span span) {
   if (event >= 0) {
     return AddNode(Node{.kind = NodeKind::kEventField, .type = p_.events[event].fields[field].type, .span = span,
-                        .event = event, .field = field});
+                        .event = EventId(event), .field = FieldId(field)});
   }
   used_fields_.insert(field);
-  return AddNode(Node{.kind = NodeKind::kProfileField, .type = p_.profile[field].type, .span = span, .field = field});
+  return AddNode(
+      Node{.kind = NodeKind::kProfileField, .type = p_.profile[field].type, .span = span, .field = FieldId(field)});
 }
 
 NodeId Checker::Builtin(const std::string& name, Span span) {

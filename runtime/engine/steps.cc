@@ -23,7 +23,7 @@ void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e) {
                e.ts + p_.rules[program_.quiet_rules[q]].trigger.duration_ms);
   }
   // A27: an accepted E before the due time cancels `after ... unless E`.
-  for (int32_t unless : {check::kAnyEvent, type}) {
+  for (int32_t unless : {int32_t{check::kAnyEvent}, type}) {
     if (s.afters.empty()) break;
     auto first = s.afters.lower_bound(AfterOrder::Key{unless, 0});
     auto last = s.afters.lower_bound(AfterOrder::Key{unless + 1, 0});

@@ -245,7 +245,7 @@ Schema Schema::Of(const ir::Program& program) {
   }
   for (const check::FieldInfo& f : p.profile) s.fields.push_back({f.name, p.TypeName(f.type)});
   for (size_t e = 0; e < p.enums.size(); ++e)
-    s.enums.push_back({p.TypeName(check::Type{check::TypeKind::kEnum, static_cast<int32_t>(e)}), p.enums[e].members});
+    s.enums.push_back({p.TypeName(check::Type{check::TypeKind::kEnum, check::EnumId(static_cast<int32_t>(e))}), p.enums[e].members});
   for (const check::TagInfo& t : p.tags) s.tags.push_back(t.name);
   for (const check::AggregateInfo& a : p.aggregates) {
     check::Type type = a.field >= 0 ? p.events[a.event].fields[a.field].type : check::Type{check::TypeKind::kInt};

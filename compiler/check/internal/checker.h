@@ -102,11 +102,11 @@ class Checker {
 
   int64_t PositiveDuration(const ast::Literal& d);
 
-  int32_t ResolveEvent(const ast::Ident& name);
+  EventId ResolveEvent(const ast::Ident& name);
 
-  int32_t ResolveTag(const ast::Ident& name);
+  TagId ResolveTag(const ast::Ident& name);
 
-  NodeId FieldNode(int32_t event, int32_t field, Span span);
+  NodeId FieldNode(int32_t event, int32_t field, Span span);  // event -1: a profile field
 
   NodeId Builtin(const std::string& name, Span span);
 
