@@ -19,8 +19,8 @@ std::optional<Action> Checker::ActionOf(const ast::Action& a, const Scope& scope
       [&](const ast::AddAction& s) { return SetOrAdd(s.field, s.value, scope, /*add=*/true, out); },
       [&](const ast::TagAction& t) {
         out.kind = t.untag ? ActionKind::kUntag : ActionKind::kTag;
-        out.target = ResolveTag(t.tag);
-        return out.target >= 0;
+        out.tag = ResolveTag(t.tag);
+        return out.tag >= 0;
       },
       [&](const ast::PushAction& p) {
         out.kind = p.invite ? ActionKind::kInvite : ActionKind::kPush;
@@ -69,9 +69,9 @@ bool Checker::Assignable(const Type& to, const Type& from) {
 
 bool Checker::SetOrAdd(const ast::Name& target, const ast::ActionValue& value, const Scope& scope, bool add, Action& out) {
   out.kind = add ? ActionKind::kAdd : ActionKind::kSet;
-  out.target = ProfileTarget(target);
-  if (out.target < 0) return false;
-  Type ft = p_.profile[out.target].type;
+  out.field = FieldId(ProfileTarget(target));
+  if (out.field < 0) return false;
+  Type ft = p_.profile[out.field].type;
   if (ft.kind == TypeKind::kError) { rule_ok_ = false; return false; }
   if (add && ft.kind != TypeKind::kInt && ft.kind != TypeKind::kMoney && ft.kind != TypeKind::kNumber) {
     Report<DiagKind::kAddNeedsNumber>(src_, target.span, {target.name.text, p_.TypeName(ft)});

@@ -138,7 +138,9 @@ struct AggregateInfo {
 enum class TriggerKind : uint8_t { kEvent, kAny, kTagged, kUntagged, kBecomes, kQuiet };
 struct Trigger {
   TriggerKind kind;
-  int32_t id = -1;            // event (kEvent, kQuiet: -1 any), tag, or profile field (kBecomes)
+  EventId event = kAnyEvent;  // kEvent; kQuiet (kAnyEvent: any event)
+  TagId tag;                  // kTagged, kUntagged
+  FieldId field;              // kBecomes: a profile field
   Constant value;             // kBecomes
   int64_t duration_ms = 0;    // kQuiet
 };
@@ -158,7 +160,8 @@ struct ActionValue {
 };
 struct Action {
   ActionKind kind;
-  int32_t target = -1;         // profile field (set/add) or tag
+  FieldId field;               // set/add: a profile field
+  TagId tag;                   // tag/untag
   ActionValue value;           // set/add
   std::string text;            // push/invite/notify target
   std::string message;         // notify

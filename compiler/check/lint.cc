@@ -195,9 +195,10 @@ std::string TriggerText(const Rule& r) {
 bool SameStep(const Trigger& a, const Trigger& b) {
   auto external = [](const Trigger& t) { return t.kind == TriggerKind::kEvent || t.kind == TriggerKind::kAny; };
   if (external(a) && external(b)) {
-    return a.kind == TriggerKind::kAny || b.kind == TriggerKind::kAny || a.id == b.id;
+    return a.kind == TriggerKind::kAny || b.kind == TriggerKind::kAny || a.event == b.event;
   }
-  if (a.kind != b.kind || a.id != b.id) return false;
+  // Of one kind, the ids a kind does not use are unset on both sides.
+  if (a.kind != b.kind || a.event != b.event || a.tag != b.tag || a.field != b.field) return false;
   if (a.kind == TriggerKind::kBecomes) return a.value == b.value;
   if (a.kind == TriggerKind::kQuiet) return a.duration_ms == b.duration_ms;
   return true;
@@ -210,9 +211,9 @@ void CheckCascadeCycles(const Program& p, Diagnostics& diags) {
   std::unordered_map<int32_t, std::vector<int32_t>> tagged, untagged, becomes;
   for (size_t i = 0; i < n; ++i) {
     const Trigger& t = p.rules[i].trigger;
-    if (t.kind == TriggerKind::kTagged) tagged[t.id].push_back(static_cast<int32_t>(i));
-    if (t.kind == TriggerKind::kUntagged) untagged[t.id].push_back(static_cast<int32_t>(i));
-    if (t.kind == TriggerKind::kBecomes) becomes[t.id].push_back(static_cast<int32_t>(i));
+    if (t.kind == TriggerKind::kTagged) tagged[t.tag].push_back(static_cast<int32_t>(i));
+    if (t.kind == TriggerKind::kUntagged) untagged[t.tag].push_back(static_cast<int32_t>(i));
+    if (t.kind == TriggerKind::kBecomes) becomes[t.field].push_back(static_cast<int32_t>(i));
   }
   // A31: the edges of the rule graph; actions inside `after` raise nothing now.
   std::vector<std::vector<int32_t>> edges(n);
@@ -230,13 +231,13 @@ void CheckCascadeCycles(const Program& p, Diagnostics& diags) {
         return it == m.end() ? nullptr : &it->second;
       };
       switch (a.kind) {
-        case ActionKind::kTag: add_all(find(tagged, a.target), nullptr); break;
-        case ActionKind::kUntag: add_all(find(untagged, a.target), nullptr); break;
+        case ActionKind::kTag: add_all(find(tagged, a.tag), nullptr); break;
+        case ActionKind::kUntag: add_all(find(untagged, a.tag), nullptr); break;
         case ActionKind::kSet:
-          add_all(find(becomes, a.target),
+          add_all(find(becomes, a.field),
                   a.value.kind == ActionValue::Kind::kConstant ? &a.value.constant : nullptr);
           break;
-        case ActionKind::kAdd: add_all(find(becomes, a.target), nullptr); break;
+        case ActionKind::kAdd: add_all(find(becomes, a.field), nullptr); break;
         case ActionKind::kPush: case ActionKind::kInvite: case ActionKind::kNotify: break;  // raise no trigger
       }
     }
@@ -331,23 +332,23 @@ void RunLints(const Program& p, Diagnostics& diags) {
   std::vector<std::vector<Constant>> set_to(p.profile.size());
   for (const Rule& r : p.rules) {
     for (const Action& a : r.actions) {
-      if (a.kind == ActionKind::kTag) tag_added[a.target] = true;
-      if (a.kind == ActionKind::kUntag) tag_removed[a.target] = true;
-      if (a.kind == ActionKind::kAdd) any_change[a.target] = true;
+      if (a.kind == ActionKind::kTag) tag_added[a.tag] = true;
+      if (a.kind == ActionKind::kUntag) tag_removed[a.tag] = true;
+      if (a.kind == ActionKind::kAdd) any_change[a.field] = true;
       if (a.kind == ActionKind::kSet) {
-        if (a.value.kind == ActionValue::Kind::kConstant) set_to[a.target].push_back(a.value.constant);
-        else any_change[a.target] = true;
+        if (a.value.kind == ActionValue::Kind::kConstant) set_to[a.field].push_back(a.value.constant);
+        else any_change[a.field] = true;
       }
     }
   }
   for (const Rule& r : p.rules) {
     const Trigger& t = r.trigger;
     bool raised = true;
-    if (t.kind == TriggerKind::kTagged) raised = tag_added[t.id];
-    if (t.kind == TriggerKind::kUntagged) raised = tag_removed[t.id];
+    if (t.kind == TriggerKind::kTagged) raised = tag_added[t.tag];
+    if (t.kind == TriggerKind::kUntagged) raised = tag_removed[t.tag];
     if (t.kind == TriggerKind::kBecomes) {
-      raised = any_change[t.id] ||
-               std::any_of(set_to[t.id].begin(), set_to[t.id].end(), [&](const Constant& c) { return c == t.value; });
+      raised = any_change[t.field] ||
+               std::any_of(set_to[t.field].begin(), set_to[t.field].end(), [&](const Constant& c) { return c == t.value; });
     }
     if (!raised) diags.Add<DiagKind::kTriggerNeverRaised>(r.source, r.trigger_span, {r.name, TriggerText(r)});
   }
@@ -359,7 +360,7 @@ void RunLints(const Program& p, Diagnostics& diags) {
   for (size_t i = 0; i < p.rules.size(); ++i)
     for (const Action& a : p.rules[i].actions)
       if (a.kind == ActionKind::kSet && a.after_ms == 0 && a.value.kind == ActionValue::Kind::kConstant)
-        by_field[a.target].push_back({i, &a});
+        by_field[a.field].push_back({i, &a});
   size_t budget = 2'000'000;
   for (auto& [field, sites] : by_field) {
     for (size_t j = 0; j < sites.size() && budget > 0; ++j) {

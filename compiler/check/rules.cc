@@ -52,18 +52,18 @@ Trigger Checker::TriggerOf(const ast::Rule& rule, Scope& scope) {
   std::visit(Overload{
       [&](const ast::EventTrigger& e) {
         t.kind = TriggerKind::kEvent;
-        t.id = ResolveEvent(e.event);
-        scope.event = t.id;
+        t.event = ResolveEvent(e.event);
+        scope.event = t.event;
       },
       [&](const ast::AnyTrigger&) { t.kind = TriggerKind::kAny; },
       [&](const ast::TagTrigger& e) {
         t.kind = e.untagged ? TriggerKind::kUntagged : TriggerKind::kTagged;
-        t.id = ResolveTag(e.tag);
+        t.tag = ResolveTag(e.tag);
       },
       [&](const ast::BecomesTrigger& e) {
         t.kind = TriggerKind::kBecomes;
-        t.id = p_.FindProfileField(e.field.text);
-        if (t.id < 0) {
+        t.field = p_.FindProfileField(e.field.text);
+        if (t.field < 0) {
           if (profile_poisoned_) {
             rule_ok_ = false;  // already reported where the profile broke
           } else {
@@ -72,14 +72,14 @@ Trigger Checker::TriggerOf(const ast::Rule& rule, Scope& scope) {
           }
           return;
         }
-        used_fields_.insert(t.id);
-        Type ft = p_.profile[t.id].type;
+        used_fields_.insert(t.field);
+        Type ft = p_.profile[t.field].type;
         if (ft.kind == TypeKind::kError) return;
         if (auto c = ValueAs(e.value, ft, false)) t.value = *c;
       },
       [&](const ast::QuietTrigger& e) {
         t.kind = TriggerKind::kQuiet;
-        t.id = e.event ? ResolveEvent(*e.event) : kAnyEvent;
+        t.event = e.event ? ResolveEvent(*e.event) : kAnyEvent;
         t.duration_ms = PositiveDuration(e.duration);
       }},
       rule.trigger);

@@ -72,18 +72,18 @@ Program Lower(check::Program checked) {
     const check::Trigger& t = rule.trigger;
     int32_t id = static_cast<int32_t>(r);
     switch (t.kind) {
-      case check::TriggerKind::kEvent: p.rules_by_event[t.id].push_back(id); break;
+      case check::TriggerKind::kEvent: p.rules_by_event[t.event].push_back(id); break;
       case check::TriggerKind::kAny:
         for (auto& list : p.rules_by_event) list.push_back(id);
         break;
-      case check::TriggerKind::kTagged: p.tagged_rules[t.id].push_back(id); break;
-      case check::TriggerKind::kUntagged: p.untagged_rules[t.id].push_back(id); break;
-      case check::TriggerKind::kBecomes: p.becomes_rules[t.id].push_back(id); break;
+      case check::TriggerKind::kTagged: p.tagged_rules[t.tag].push_back(id); break;
+      case check::TriggerKind::kUntagged: p.untagged_rules[t.tag].push_back(id); break;
+      case check::TriggerKind::kBecomes: p.becomes_rules[t.field].push_back(id); break;
       case check::TriggerKind::kQuiet: {
         int32_t q = static_cast<int32_t>(p.quiet_rules.size());
         p.quiet_rules.push_back(id);
         for (size_t e = 0; e < events; ++e) {
-          if (t.id == check::kAnyEvent || t.id == static_cast<int32_t>(e)) p.rearmed_by_event[e].push_back(q);
+          if (t.event == check::kAnyEvent || t.event == static_cast<int32_t>(e)) p.rearmed_by_event[e].push_back(q);
         }
         break;
       }

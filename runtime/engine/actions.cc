@@ -78,30 +78,30 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Value& value, ChangeLog
   switch (a.kind) {
     case check::ActionKind::kSet:
       if (value.unset()) return;  // A24
-      ChangeField(rule, a.target, Convert(value, p_.profile[a.target].type), nullptr, log);
+      ChangeField(rule, a.field, Convert(value, p_.profile[a.field].type), nullptr, log);
       return;
     case check::ActionKind::kAdd: {
       if (value.unset()) return;  // A25
-      const check::FieldInfo& field = p_.profile[a.target];
+      const check::FieldInfo& field = p_.profile[a.field];
       Value by = Convert(value, field.type);
-      Value from = s.profile[a.target].view();
+      Value from = s.profile[a.field].view();
       Value to;
       switch (field.type.kind) {
         case check::TypeKind::kNumber: to = Value::Number((from.unset() ? 0.0 : from.d) + by.d); break;
         case check::TypeKind::kMoney: to = Value::Money(SaturatingAdd(from.unset() ? 0 : from.i, by.i)); break;
         default: to = Value::Int(SaturatingAdd(from.unset() ? 0 : from.i, by.i)); break;
       }
-      ChangeField(rule, a.target, to, &by, log);
+      ChangeField(rule, a.field, to, &by, log);
       return;
     }
     case check::ActionKind::kTag:
     case check::ActionKind::kUntag: {
       uint8_t want = a.kind == check::ActionKind::kTag ? 1 : 0;
-      if (s.tags[a.target] == want) return;  // A22
-      log.Tag(a.target, s.tags[a.target]);
-      s.tags[a.target] = want;
+      if (s.tags[a.tag] == want) return;  // A22
+      log.Tag(a.tag, s.tags[a.tag]);
+      s.tags[a.tag] = want;
       std::string line = Prefix(rule.name) + "\"action\":\"" + std::string(check::Spelling(a.kind)) + "\",\"tag\":";
-      AppendJsonString(line, p_.tags[a.target].name);
+      AppendJsonString(line, p_.tags[a.tag].name);
       line += "}\n";
       Emit(check::Spelling(a.kind), line);
       return;

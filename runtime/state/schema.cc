@@ -21,9 +21,9 @@ std::string ActionKey(const check::Program& p, const check::Action& a) {
   key += check::Spelling(a.kind);
   switch (a.kind) {
     case check::ActionKind::kSet:
-    case check::ActionKind::kAdd: key += " " + p.profile[a.target].name; break;
+    case check::ActionKind::kAdd: key += " " + p.profile[a.field].name; break;
     case check::ActionKind::kTag:
-    case check::ActionKind::kUntag: key += " " + p.tags[a.target].name; break;
+    case check::ActionKind::kUntag: key += " " + p.tags[a.tag].name; break;
     case check::ActionKind::kNotify: key += " " + a.text + " "; AppendJsonString(key, a.message); break;
     default: key += " " + a.text; break;
   }
@@ -125,7 +125,7 @@ int64_t RemapState(CustomerState&& old, const Remap& m, const ir::Program& progr
   if (to.seen) {
     for (int32_t q : m.new_quiet) {
       const check::Trigger& t = program.checked.rules[program.quiet_rules[q]].trigger;
-      int64_t from = t.id == check::kAnyEvent ? to.last_any : to.last_event[t.id];
+      int64_t from = t.event == check::kAnyEvent ? to.last_any : to.last_event[t.event];
       if (from == kNever) from = to.clock;
       to.quiet_due[q] = from + t.duration_ms;
     }
@@ -147,7 +147,7 @@ int64_t RemapState(CustomerState&& old, const Remap& m, const ir::Program& progr
     if (action.kind == check::ActionKind::kSet || action.kind == check::ActionKind::kAdd) {
       // The field is compatible (checked before), so only its enum members move.
       for (size_t f = 0; f < m.fields.size(); ++f)
-        if (m.fields[f] == action.target) a.value = RemapValue(std::move(a.value), m.members[f]);
+        if (m.fields[f] == action.field) a.value = RemapValue(std::move(a.value), m.members[f]);
     }
     to.afters.insert(std::move(a));
   }
@@ -254,7 +254,7 @@ Schema Schema::Of(const ir::Program& program) {
   }
   for (int32_t r : program.quiet_rules) {
     const check::Trigger& t = p.rules[r].trigger;
-    s.quiet_rules.push_back(p.rules[r].name + " : no " + (t.id == check::kAnyEvent ? kAny : p.events[t.id].name) +
+    s.quiet_rules.push_back(p.rules[r].name + " : no " + (t.event == check::kAnyEvent ? kAny : p.events[t.event].name) +
                             " for " + FormatDuration(t.duration_ms));
   }
   s.targets = program.targets;

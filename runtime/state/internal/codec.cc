@@ -259,7 +259,7 @@ bool Runnable(const CustomerState& s, const ir::Program& program) {
   for (const PendingAfter& a : s.afters) {
     const check::Action& action = p.rules[a.rule].actions[a.action];
     if (action.kind != check::ActionKind::kSet && action.kind != check::ActionKind::kAdd) continue;
-    const check::Type& type = p.profile[action.target].type;
+    const check::Type& type = p.profile[action.field].type;
     if (a.value.kind == ValueKind::kUnset) continue;
     bool is_enum = type.kind == check::TypeKind::kEnum;
     if (is_enum != (a.value.kind == ValueKind::kEnum)) return false;
