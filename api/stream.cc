@@ -19,16 +19,10 @@ std::optional<qm::Error> Translate(const StreamOptions& options, qm::run::Option
     until = qm::event::ParseTimeArgument(options.until);
     if (!until) return Error::Of<ErrorKind::kBadUntil>({options.until});
   }
-  if (options.events.empty()) return Error::Of<ErrorKind::kNeedsEvents>();
-  if (options.commit_every < 1) return Error::Of<ErrorKind::kNeedsPositive>({"--commit-every"});
-  if (options.commit_ms < 1) return Error::Of<ErrorKind::kNeedsPositive>({"--commit-ms"});
-  if (options.state_dir && options.state_dir->empty()) return Error::Of<ErrorKind::kStateNeedsDirectory>();
-  if (options.state_dir && (options.out.empty() || options.rejects.empty()))
-    return Error::Of<ErrorKind::kStateNeedsOutputs>();
   out = qm::run::Options{options.events,   options.out,        options.rejects,        options.state_dir,
                          internal::Convert(options.engine),   *tz, until, options.commit_every,
                          options.commit_ms};
-  return std::nullopt;
+  return qm::run::CheckOptions(out);
 }
 
 qm::Lang LangOf(Language language) { return language == Language::kChinese ? qm::Lang::kZh : qm::Lang::kEn; }

@@ -56,10 +56,18 @@ struct EventsFd {
 
 }  // namespace
 
-Result Run(const Program& program, const Options& options, const Report& report) {
-  if (options.state_dir && options.state_dir->empty()) return Fail(Error::Of<ErrorKind::kStateNeedsDirectory>(), true);
+std::optional<Error> CheckOptions(const Options& options) {
+  if (options.events.empty()) return Error::Of<ErrorKind::kNeedsEvents>();
+  if (options.commit_every < 1) return Error::Of<ErrorKind::kNeedsPositive>({"--commit-every"});
+  if (options.commit_ms < 1) return Error::Of<ErrorKind::kNeedsPositive>({"--commit-ms"});
+  if (options.state_dir && options.state_dir->empty()) return Error::Of<ErrorKind::kStateNeedsDirectory>();
   if (options.state_dir && (options.out.empty() || options.rejects.empty()))
-    return Fail(Error::Of<ErrorKind::kStateNeedsOutputs>(), true);
+    return Error::Of<ErrorKind::kStateNeedsOutputs>();
+  return std::nullopt;
+}
+
+Result Run(const Program& program, const Options& options, const Report& report) {
+  if (std::optional<Error> wrong = CheckOptions(options)) return Fail(*wrong, true);
   // Before the state directory, which a first run creates, and before any output is opened.
   Error error;
   EventsFd events{internal::OpenEvents(options.events, error)};

@@ -52,6 +52,9 @@ struct Result {
   double seconds = 0;
 };
 
+// Why `options` contradict each other (a usage error), checked by Run first.
+std::optional<Error> CheckOptions(const Options& options);
+
 // The entry point. A failure that leaves a durable run's state at its last
 // commit says so; rerunning continues from there.
 Result Run(const Program& program, const Options& options, const Report& report = {});
