@@ -4,7 +4,7 @@
 grammar Qm;
 
 item
-  : (enumDecl | eventDecl | profileDecl | tagDecl | importDecl | ruleDecl) EOF
+  : (enumDecl | eventDecl | profileDecl | tagDecl | importDecl | zoneDecl | ruleDecl) EOF
   ;
 
 enumDecl    : ENUM name LBRACE members RBRACE ;
@@ -14,15 +14,22 @@ profileDecl : PROFILE LBRACE fieldList? RBRACE ;
 fieldList   : fieldDecl (COMMA? fieldDecl)* COMMA? ;
 fieldDecl   : name COLON typeRef (EQ literal)? ;
 typeRef     : name | ENUM LBRACE members RBRACE ;
-tagDecl     : TAG name STRING ;
+tagDecl     : TAG tagName STRING ;
+// D15: a tag's name may be quoted wherever a tag is named (E23: only tags).
+tagName     : name | STRING ;
 importDecl  : IMPORT STRING ;
+
+// v0.2 words are contextual, never reserved (SEMANTICS D, E1): each is an
+// IDENT recognized only where its form is.
+zoneDecl    : zoneKw (ZONE_OFFSET | name) ;   // D1: the builder accepts only `Z` as a name
+zoneKw      : {_input->LT(1)->getText() == "zone"}? IDENT ;
 
 ruleDecl    : (RULE name COLON)? WHEN trigger (AND expr)? THEN action (COMMA action)* ;
 
 trigger
   : ANY                                 # anyTrigger
-  | TAGGED name                         # taggedTrigger
-  | UNTAGGED name                       # untaggedTrigger
+  | TAGGED tagName                      # taggedTrigger
+  | UNTAGGED tagName                    # untaggedTrigger
   | name BECOMES literal                # becomesTrigger
   | NO (name | ANY) FOR DURATION        # quietTrigger
   | name                                # eventTrigger
@@ -34,7 +41,7 @@ unary   : NOT unary | primary ;
 
 primary
   : LPAREN expr RPAREN                      # parenExpr
-  | HAS name                                # hasExpr
+  | HAS tagName                             # hasExpr
   | operand predicateTail?                  # predicateExpr
   ;
 
@@ -51,6 +58,7 @@ cmpOp   : EQ | NE | LT | LE | GT | GE ;
 operand
   : aggregate
   | since
+  | clock
   | ref
   | constant
   ;
@@ -59,8 +67,20 @@ operand
 whereKw : {_input->LT(1)->getText() == "where"}? IDENT ;
 
 aggregate
-  : COUNT LPAREN (name | ANY) (whereKw expr)? (WITHIN DURATION)? RPAREN                        # countAgg
-  | aggFunc=(SUM | MIN | MAX | AVG) LPAREN (name | ANY) DOT name (whereKw expr)? (WITHIN DURATION)? RPAREN  # valueAgg
+  : COUNT LPAREN (name | ANY) (whereKw expr)? window? RPAREN                        # countAgg
+  | aggFunc=(SUM | MIN | MAX | AVG) LPAREN (name | ANY) DOT name (whereKw expr)? window? RPAREN  # valueAgg
+  ;
+
+// D2: `this` is a word only after `within`; the builder checks the unit.
+window  : WITHIN (DURATION | thisKw name) ;
+thisKw  : {_input->LT(1)->getText() == "this"}? IDENT ;
+
+// D1, E1: a clock function is its name directly followed by `(`.
+clock   : clockKw LPAREN ref RPAREN ;
+clockKw
+  : {(_input->LT(1)->getText() == "hour" || _input->LT(1)->getText() == "weekday" ||
+      _input->LT(1)->getText() == "day" || _input->LT(1)->getText() == "month") &&
+     _input->LA(2) == QmParser::LPAREN}? IDENT
   ;
 
 since   : SINCE LPAREN (ANY | name | PROFILE DOT name) RPAREN ;
@@ -79,8 +99,8 @@ action
 simpleAction
   : SET ref (ref | constant)                   # setAction
   | ADD ref (ref | constant)                   # addAction
-  | TAG name                                  # tagAction
-  | UNTAG name                                # untagAction
+  | TAG tagName                               # tagAction
+  | UNTAG tagName                             # untagAction
   | kind=(PUSH | INVITE) target (EVERY DURATION)?  # pushAction
   | NOTIFY target STRING                      # notifyAction
   ;
@@ -104,8 +124,15 @@ LPAREN: '(' | '\uFF08'; RPAREN: ')' | '\uFF09';
 COMMA: ',' | '\uFF0C'; COLON: ':' | '\uFF1A'; EQ: '=' | '\uFF1D';
 NE: '!='; LE: '<='; GE: '>='; LT: '<'; GT: '>'; DOT: '.';
 
-DURATION: [0-9]+ [dhms];
+// A3, D3: parts in strictly decreasing unit order, so `12h1d` lexes as a
+// longer IDENT and stays a name (E3); `-` before a digit negates (E3).
+DURATION: '-'? (DAYS HOURS? MINUTES? SECONDS? | HOURS MINUTES? SECONDS? | MINUTES SECONDS? | SECONDS);
+fragment DAYS: [0-9]+ 'd';
+fragment HOURS: [0-9]+ 'h';
+fragment MINUTES: [0-9]+ 'm';
+fragment SECONDS: [0-9]+ 's';
 NUMBER: '-'? [0-9]+ ('.' [0-9]+)?;
+ZONE_OFFSET: [+\-] [0-9] [0-9] ':' [0-9] [0-9];  // D1, E1: `+08:00`, `-05:30`
 IDENT: ID_CHAR+;
 STRING
   : '"' ('\\' ~[\r\n] | ~["\\\r\n])* '"'

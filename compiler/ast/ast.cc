@@ -30,8 +30,10 @@ std::string Str(const Operand& o) {
         if (a.field) s += "." + a.field->text;
         if (a.where) s += " where " + Str(*a.where);
         if (a.within) s += " within " + a.within->text;
+        if (a.within_this) s += " within this " + std::string(NameOf(*a.within_this));
         return s + ")";
       },
+      [](const Clock& c) { return std::string(NameOf(c.part)) + "(" + Str(c.arg) + ")"; },
       [](const Since& s) {
         return "since(" + std::string(s.profile_qualified ? "profile." : "") +
                (s.name ? s.name->text : "any") + ")";
@@ -154,6 +156,7 @@ std::string DebugString(const RuleFile& file) {
         },
         [](const TagDecl& d) { return "tag " + d.name.text + " \"" + d.description + "\""; },
         [](const ImportDecl& d) { return "import \"" + d.path + "\""; },
+        [](const ZoneDecl& d) { return "zone " + d.text; },
         [](const Rule& r) {
           std::string s = "rule " + (r.name ? r.name->text : std::string("_")) + ": when " + Str(r.trigger);
           if (r.condition) s += " if " + Str(*r.condition);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "compiler/source/source.h"
+#include "compiler/value/value.h"
 
 namespace qm::ast {
 
@@ -59,6 +60,8 @@ struct Aggregate {
   std::optional<Ident> field;   // sum/min/max/avg
   ExprPtr where;                // optional
   std::optional<Literal> within;
+  std::optional<Period> within_this;  // D2: `within this month`
+  Span within_span;             // `within …` as written
   Span span;                    // `count(...)` as written
 };
 
@@ -67,8 +70,16 @@ struct Since {
   bool profile_qualified = false;
 };
 
+// `hour(ts)` and the other clock functions (D1).
+struct Clock {
+  ClockPart part;
+  Ident func;
+  Name arg;
+  Span span;
+};
+
 // A comparison operand.
-using Operand = std::variant<Name, Literal, Aggregate, Since>;
+using Operand = std::variant<Name, Literal, Aggregate, Since, Clock>;
 
 struct Compare { CmpOp op; std::unique_ptr<Operand> lhs, rhs; };
 struct InList { std::unique_ptr<Operand> operand; std::vector<Value> values; bool negated = false; };
@@ -145,8 +156,9 @@ struct EventDecl { Ident name; std::vector<FieldDecl> fields; };
 struct ProfileDecl { Span keyword; std::vector<FieldDecl> fields; };
 struct TagDecl { Ident name; std::string description; };
 struct ImportDecl { std::string path; Span span; };
+struct ZoneDecl { int minutes = 0; std::string text; Span span; };  // D1
 
-using Item = std::variant<EnumDecl, EventDecl, ProfileDecl, TagDecl, ImportDecl, Rule>;
+using Item = std::variant<EnumDecl, EventDecl, ProfileDecl, TagDecl, ImportDecl, ZoneDecl, Rule>;
 
 // One parsed file. Items whose syntax was wrong are left out; `poisoned`
 // names the declarations among them, so the checker does not report their

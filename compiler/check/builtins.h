@@ -34,6 +34,12 @@ inline std::optional<bool> InList(const Value& x, std::span<const Value> list) {
   return false;
 }
 
+// `hour(t)` and the other clock functions (D1): an int, unset when `t` is.
+inline Value Clock(ClockPart part, const Value& t, int zone_minutes) {
+  if (t.unset()) return {};
+  return Value::Int(ClockOf(part, t.i, zone_minutes));
+}
+
 // `x contains needle`: false when `x` is unset.
 inline bool Contains(const Value& x, std::string_view needle) {
   return !x.unset() && x.text.find(needle) != std::string_view::npos;

@@ -96,21 +96,6 @@ std::optional<TypeKind> BuiltinType(std::string_view name) {
   return std::nullopt;
 }
 
-std::optional<Help> Suggest(std::string_view name, const std::vector<std::string>& candidates) {
-  std::u32string target = utf8::Decode(name);
-  int best = -1;
-  const std::string* choice = nullptr;
-  for (const std::string& c : candidates) {
-    std::u32string cand = utf8::Decode(c);
-    int d = utf8::EditDistance(target, cand);
-    int longest = static_cast<int>(std::max(target.size(), cand.size()));
-    if (d == 0 || d > std::max(1, longest / 2) || d >= longest) continue;
-    if (best < 0 || d < best) { best = d; choice = &c; }
-  }
-  if (choice == nullptr) return std::nullopt;
-  return Help::Of<HelpKind::kDidYouMean>({*choice});
-}
-
 Diagnostic& Checker::Report(DiagKind kind, const Source* src, Span span, std::vector<std::string> args, std::optional<Help> help) {
   if (InfoOf(kind).severity == Severity::kError) rule_ok_ = false;
   Diagnostic& d = diags_.Add(kind, src, span, std::move(args));

@@ -120,6 +120,7 @@ struct Node {
   EventId event = kAnyEvent;      // kEventField; kSince (kAnyEvent: any event)
   FieldId field;                  // kEventField: a field of `event`; kProfileField, kSinceField: a profile field
   AggregateId aggregate;          // kAggregate
+  ClockPart clock = ClockPart::kHour;  // kClock
   TagId tag;                      // kHas
   std::vector<NodeId> operands;   // kCompare (2), kIn/kContains (1), kNot (1), kAnd/kOr (n)
   std::vector<Constant> constants;  // kConstant (1), kIn (list), kContains (1)
@@ -131,8 +132,15 @@ struct AggregateInfo {
   EventId event = kAnyEvent;  // event type or kAnyEvent (count only)
   FieldId field;              // sum/min/max/avg
   NodeId where = kNoNode;     // evaluated once per accepted event (C1)
-  int64_t within_ms = 0;      // 0: whole history
+  int64_t within_ms = 0;      // `within D`; 0: no such window
+  std::optional<Period> within_this;  // `within this month` (D2)
   std::string spelling;       // canonical text, the sharing key
+
+  bool Windowed() const { return within_ms > 0 || within_this.has_value(); }
+  // The window's first instant at `now` (A18, D2); the window ends at now.
+  int64_t WindowFrom(int64_t now, int zone_minutes) const {
+    return within_this ? PeriodStart(*within_this, now, zone_minutes) : now - within_ms;
+  }
 };
 
 enum class TriggerKind : uint8_t { kEvent, kAny, kTagged, kUntagged, kBecomes, kQuiet };
@@ -183,8 +191,11 @@ struct Rule {
   Span trigger_span;
 };
 
+inline constexpr int kDefaultZoneMinutes = 8 * 60;  // D1: +08:00
+
 // The checked rule set. Immutable once built; rules are in file order (A9).
 struct Program {
+  int zone_minutes = kDefaultZoneMinutes;  // the rule zone (D1), minutes east of UTC
   std::vector<EnumInfo> enums;
   std::vector<EventInfo> events;
   std::vector<FieldInfo> profile;

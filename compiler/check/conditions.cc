@@ -110,7 +110,8 @@ NodeId Checker::Operand(const ast::Operand& o, const Scope& scope, std::optional
         return ErrorNode(l.span);
       },
       [&](const ast::Aggregate& a) -> NodeId { return AggregateNode(a, scope); },
-      [&](const ast::Since& s) -> NodeId { return SinceNode(s, scope); }},
+      [&](const ast::Since& s) -> NodeId { return SinceNode(s, scope); },
+      [&](const ast::Clock& c) -> NodeId { return ClockNode(c, scope); }},
       o);
 }
 
@@ -118,7 +119,8 @@ Span Checker::OperandSpan(const ast::Operand& o) {
   return std::visit(Overload{[](const ast::Name& n) { return n.span; },
                              [](const ast::Literal& l) { return l.span; },
                              [](const ast::Aggregate& a) { return a.span; },
-                             [](const ast::Since& s) { return s.name ? s.name->span : Span{}; }}, o);
+                             [](const ast::Since& s) { return s.name ? s.name->span : Span{}; },
+                             [](const ast::Clock& c) { return c.span; }}, o);
 }
 
 bool Checker::Comparable(const Type& a, const Type& b) {
@@ -222,6 +224,10 @@ NodeId Checker::AggregateNode(const ast::Aggregate& a, const Scope& scope) {
     info.within_ms = PositiveDuration(*a.within);
     spelling += " within " + FormatDuration(info.within_ms);
   }
+  if (a.within_this) {  // D2
+    info.within_this = a.within_this;
+    spelling += " within this " + std::string(NameOf(*a.within_this));
+  }
   spelling += ")";
   info.spelling = spelling;
   // Equal aggregates are computed once (shared subexpressions).
@@ -229,6 +235,21 @@ NodeId Checker::AggregateNode(const ast::Aggregate& a, const Scope& scope) {
   AggregateId id(it->second);
   if (fresh) p_.aggregates.push_back(std::move(info));
   return AddNode(Node{.kind = NodeKind::kAggregate, .type = type, .span = span, .aggregate = id});
+}
+
+// D1, E2: `hour(X)` where X is `ts` or a time field as a condition names it
+// (in a `where`, the aggregated event's own).
+NodeId Checker::ClockNode(const ast::Clock& c, const Scope& scope) {
+  NodeId arg = ResolveField(c.arg, scope);
+  if (IsError(arg)) return ErrorNode(c.span);
+  if (TypeOf(arg).kind != TypeKind::kTime) {
+    Report<DiagKind::kClockNeedsTime>(src_, c.arg.span, {c.func.text, SpanText(c.arg.span), p_.TypeName(TypeOf(arg))});
+    return ErrorNode(c.span);
+  }
+  Node n{NodeKind::kClock, Type{TypeKind::kInt}, c.span};
+  n.clock = c.part;
+  n.operands = {arg};
+  return AddNode(std::move(n));
 }
 
 NodeId Checker::SinceNode(const ast::Since& s, const Scope& scope) {

@@ -72,6 +72,16 @@ void Checker::DeclareAll() {
           p_.tags.push_back(TagInfo{d.name.text, d.description, src_, d.name.span});
         },
         [&](const ast::ImportDecl&) {},
+        [&](const ast::ZoneDecl& d) {  // D1: at most one across all files
+          if (zone_) {
+            Report<DiagKind::kDuplicateZone>(src_, d.span, {zone_->text},
+                   Help::Of<HelpKind::kFirstDefinedAt>({Where(zone_source_, zone_->span)}));
+            return;
+          }
+          zone_ = &d;
+          zone_source_ = src_;
+          p_.zone_minutes = d.minutes;
+        },
         [&](const ast::Rule&) {}},
         *si.item);
   }

@@ -54,13 +54,19 @@ struct Constraint {
 
 // What a comparison constrains: a field, or a value that is fixed for the
 // step (aggregates and since are computed once per snapshot).
-std::string FieldKey(const Node& n) {
+std::string FieldKey(const Program& p, const Node& n) {
   switch (n.kind) {
     case NodeKind::kProfileField: return "p" + std::to_string(n.field);
     case NodeKind::kEventField: return "e" + std::to_string(n.event) + "." + std::to_string(n.field);
     case NodeKind::kAggregate: return "a" + std::to_string(n.aggregate);
     case NodeKind::kSince: return "s" + std::to_string(n.event);
     case NodeKind::kSinceField: return "t" + std::to_string(n.field);
+    case NodeKind::kClock: {  // fixed for the step as its time is: `hour(ts) > 22 and hour(ts) < 8` never holds
+      const Node& time = p.nodes[n.operands[0]];
+      std::string inner = time.kind == NodeKind::kTs ? "ts" : FieldKey(p, time);
+      if (inner.empty()) return {};
+      return "c" + std::to_string(static_cast<int>(n.clock)) + ":" + inner;
+    }
     case NodeKind::kConstant: case NodeKind::kTs: case NodeKind::kCustomer: case NodeKind::kCompare:
     case NodeKind::kIn: case NodeKind::kContains: case NodeKind::kHas: case NodeKind::kNot: case NodeKind::kAnd:
     case NodeKind::kOr:
@@ -94,17 +100,17 @@ void Collect(const Program& p, NodeId id, std::vector<Constraint>& out) {
   } else if (n.kind == NodeKind::kNot && p.nodes[n.operands[0]].kind == NodeKind::kCompare &&
              p.nodes[p.nodes[n.operands[0]].operands[1]].kind == NodeKind::kConstant) {
     const Node& cmp = p.nodes[n.operands[0]];
-    std::string key = FieldKey(p.nodes[cmp.operands[0]]);
+    std::string key = FieldKey(p, p.nodes[cmp.operands[0]]);
     if (!key.empty()) {
       Constraint c{id, key, Negate(cmp.op), {p.nodes[cmp.operands[1]].constants[0]}, false, true};
       c.or_unset = true;
       out.push_back(std::move(c));
     }
   } else if (n.kind == NodeKind::kCompare && p.nodes[n.operands[1]].kind == NodeKind::kConstant) {
-    std::string key = FieldKey(p.nodes[n.operands[0]]);
+    std::string key = FieldKey(p, p.nodes[n.operands[0]]);
     if (!key.empty()) out.push_back({id, key, n.op, {p.nodes[n.operands[1]].constants[0]}, false, true});
   } else if (n.kind == NodeKind::kIn && !n.negated) {
-    std::string key = FieldKey(p.nodes[n.operands[0]]);
+    std::string key = FieldKey(p, p.nodes[n.operands[0]]);
     if (!key.empty()) out.push_back({id, key, CmpOp::kEq, n.constants, true, true});
   }
 }

@@ -196,4 +196,19 @@ std::string RenderJson(const Diagnostic& d, Lang lang) {
   return out;
 }
 
+std::optional<Help> Suggest(std::string_view name, const std::vector<std::string>& candidates) {
+  std::u32string target = utf8::Decode(name);
+  int best = -1;
+  const std::string* choice = nullptr;
+  for (const std::string& c : candidates) {
+    std::u32string cand = utf8::Decode(c);
+    int d = utf8::EditDistance(target, cand);
+    int longest = static_cast<int>(std::max(target.size(), cand.size()));
+    if (d == 0 || d > std::max(1, longest / 2) || d >= longest) continue;
+    if (best < 0 || d < best) { best = d; choice = &c; }
+  }
+  if (choice == nullptr) return std::nullopt;
+  return Help::Of<HelpKind::kDidYouMean>({*choice});
+}
+
 }  // namespace qm

@@ -115,6 +115,10 @@ struct Help {
   }
 };
 
+// "did you mean `X`?" over code points: the closest candidate within about
+// half the name's length, so 复购客户 finds 复购 and vip finds VIP only if close.
+std::optional<Help> Suggest(std::string_view name, const std::vector<std::string>& candidates);
+
 // One diagnostic. `source` is null for diagnostics about no file (an
 // unreadable command-line path); it must outlive the diagnostic.
 struct Diagnostic {

@@ -48,6 +48,7 @@ class Interpreter final : public ir::Evaluator {
       case NodeKind::kAggregate: return v.Aggregate(n.aggregate);
       case NodeKind::kSince: return v.Since(n.event);
       case NodeKind::kSinceField: return v.SinceField(n.field);
+      case NodeKind::kClock: return check::Clock(n.clock, Eval(n.operands[0], v), p_.zone_minutes);
       case NodeKind::kCompare: case NodeKind::kIn: case NodeKind::kContains: case NodeKind::kHas:
       case NodeKind::kNot: case NodeKind::kAnd: case NodeKind::kOr:
         return Value::Bool(Test(id, v));
@@ -73,7 +74,8 @@ class Interpreter final : public ir::Evaluator {
         for (NodeId o : n.operands) if (Test(o, v)) return true;
         return false;
       case NodeKind::kConstant: case NodeKind::kEventField: case NodeKind::kProfileField: case NodeKind::kTs:
-      case NodeKind::kCustomer: case NodeKind::kAggregate: case NodeKind::kSince: case NodeKind::kSinceField: {
+      case NodeKind::kCustomer: case NodeKind::kAggregate: case NodeKind::kSince: case NodeKind::kSinceField:
+      case NodeKind::kClock: {
         Value x = Eval(id, v);  // a bool-valued leaf
         return x.kind == ValueKind::kBool && x.i != 0;
       }

@@ -8,7 +8,7 @@ namespace {
 
 // StableHash of a canonical text of the program: stable across runs and builds.
 std::string Fingerprint(const check::Program& p) {
-  std::string text;
+  std::string text = "zone " + std::to_string(p.zone_minutes) + ";";  // clock code reads it (D1)
   for (const auto& e : p.enums) {
     text += "enum " + e.name + ":";
     for (const auto& m : e.members) text += m + ",";

@@ -1,5 +1,6 @@
 // The AST builder: ANTLR parse tree -> ast::RuleFile items with byte spans.
 #include "compiler/parse/internal/parser.h"
+#include "compiler/value/value.h"
 
 #include <charconv>
 
@@ -11,11 +12,19 @@ std::optional<ast::Item> Builder::BuildItem(QmParser::ItemContext* ctx) {
   if (auto* c = ctx->enumDecl()) item = ast::EnumDecl{Id(c->name()), Members(c->members())};
   else if (auto* c = ctx->eventDecl()) item = ast::EventDecl{Id(c->name()), Fields(c->fieldList())};
   else if (auto* c = ctx->profileDecl()) item = ast::ProfileDecl{SpanOf(c->PROFILE()), Fields(c->fieldList())};
-  else if (auto* c = ctx->tagDecl()) item = ast::TagDecl{Id(c->name()), StringText(c->STRING())};
+  else if (auto* c = ctx->tagDecl()) item = ast::TagDecl{TagName(c->tagName()), StringText(c->STRING())};
   else if (auto* c = ctx->importDecl()) item = ast::ImportDecl{StringText(c->STRING()), SpanOf(c)};
+  else if (auto* c = ctx->zoneDecl()) item = ZoneOf(c);
   else if (auto* c = ctx->ruleDecl()) item = RuleOf(c);
   if (!ok_) return std::nullopt;
   return item;
+}
+
+ast::Ident Builder::TagName(QmParser::TagNameContext* c) {
+  if (c->name() != nullptr) return Id(c->name());
+  ast::Ident id{StringText(c->STRING()), SpanOf(c)};
+  if (id.text.empty()) Fail<DiagKind::kEmptyTagName>(id.span);  // E23
+  return id;
 }
 
 Span Builder::SpanOf(antlr4::ParserRuleContext* c) const {
@@ -80,21 +89,13 @@ std::string Builder::StringText(antlr4::tree::TerminalNode* n) {
 ast::Literal Builder::DurationOf(antlr4::tree::TerminalNode* n) {
   std::string text = offsets_.Text(n->getSymbol());
   ast::Literal lit{ast::Literal::Kind::kDuration, text, 0, false, SpanOf(n)};
-  int64_t units = 0;
-  std::string_view digits(text.data(), text.size() - 1);
-  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), units);
-  if (ec != std::errc() || units > 1'000'000'000) {
+  bool negative = text.front() == '-';  // E3: `-1d12h` is minus the whole literal
+  std::optional<int64_t> ms = ParseDuration(std::string_view(text).substr(negative ? 1 : 0));
+  if (!ms) {  // the lexer admits only well-formed literals, so it is the range (A3, D3)
     Fail<DiagKind::kNumberOutOfRange>(lit.span, {text}, Help::Of<HelpKind::kRangeLimits>({}));
     return lit;
   }
-  int64_t unit_ms = 1000;
-  switch (text.back()) {
-    case 'd': unit_ms = 86'400'000; break;
-    case 'h': unit_ms = 3'600'000; break;
-    case 'm': unit_ms = 60'000; break;
-    default: break;
-  }
-  lit.duration_ms = units * unit_ms;
+  lit.duration_ms = negative ? -*ms : *ms;
   return lit;
 }
 
@@ -136,8 +137,8 @@ ast::Name Builder::NameOf(QmParser::RefContext* c) {
 
 ast::Trigger Builder::TriggerOf(QmParser::TriggerContext* c) {
   if (dynamic_cast<QmParser::AnyTriggerContext*>(c)) return ast::AnyTrigger{};
-  if (auto* t = dynamic_cast<QmParser::TaggedTriggerContext*>(c)) return ast::TagTrigger{Id(t->name()), false};
-  if (auto* t = dynamic_cast<QmParser::UntaggedTriggerContext*>(c)) return ast::TagTrigger{Id(t->name()), true};
+  if (auto* t = dynamic_cast<QmParser::TaggedTriggerContext*>(c)) return ast::TagTrigger{TagName(t->tagName()), false};
+  if (auto* t = dynamic_cast<QmParser::UntaggedTriggerContext*>(c)) return ast::TagTrigger{TagName(t->tagName()), true};
   if (auto* t = dynamic_cast<QmParser::BecomesTriggerContext*>(c))
     return ast::BecomesTrigger{Id(t->name()), ValueOf(t->literal())};
   if (auto* t = dynamic_cast<QmParser::QuietTriggerContext*>(c)) {
@@ -198,7 +199,7 @@ ast::ExprPtr Builder::Primary(QmParser::PrimaryContext* c) {
     return inner;
   }
   if (auto* h = dynamic_cast<QmParser::HasExprContext*>(c))
-    return std::make_unique<ast::Expr>(ast::Expr{span, ast::Has{Id(h->name())}});
+    return std::make_unique<ast::Expr>(ast::Expr{span, ast::Has{TagName(h->tagName())}});
   auto* p = dynamic_cast<QmParser::PredicateExprContext*>(c);
   auto lhs = std::make_unique<ast::Operand>(OperandOf(p->operand()));
   auto* tail = p->predicateTail();
@@ -233,8 +234,22 @@ ast::ExprPtr Builder::Primary(QmParser::PrimaryContext* c) {
   return std::make_unique<ast::Expr>(ast::Expr{span, std::move(list)});
 }
 
+ast::ZoneDecl Builder::ZoneOf(QmParser::ZoneDeclContext* c) {
+  ast::ZoneDecl zone;
+  zone.span = c->ZONE_OFFSET() ? SpanOf(c->ZONE_OFFSET()) : SpanOf(c->name());
+  zone.text = offsets_.Slice(zone.span);
+  std::optional<int> minutes = ParseOffset(zone.text);  // `Z` or ±HH:MM, HH <= 23 (E1)
+  if (!minutes || zone.text == "z") Fail<DiagKind::kInvalidZone>(zone.span, {zone.text});
+  else zone.minutes = *minutes;
+  return zone;
+}
+
 ast::Operand Builder::OperandOf(QmParser::OperandContext* c) {
   if (c->ref() != nullptr) return NameOf(c->ref());
+  if (auto* k = c->clock()) {
+    ast::Ident func = IdOfToken(k->clockKw()->IDENT());
+    return ast::Clock{*ClockPartNamed(func.text), func, NameOf(k->ref()), SpanOf(k)};
+  }
   if (c->constant() != nullptr) return ConstantOf(c->constant());
   if (auto* s = c->since()) {
     ast::Since since;
@@ -245,19 +260,32 @@ ast::Operand Builder::OperandOf(QmParser::OperandContext* c) {
   ast::Aggregate agg;
   agg.span = SpanOf(c);
   auto where_and_within = [&](QmParser::WhereKwContext* w, QmParser::ExprContext* e,
-                              antlr4::tree::TerminalNode* within) {
+                              QmParser::WindowContext* window) {
     if (w != nullptr) {
       int saved = depth_;
       agg.where = Deeper(SpanOf(w)) ? Expr(e) : Placeholder(SpanOf(w));
       depth_ = saved;
     }
-    if (within != nullptr) agg.within = DurationOf(within);
+    if (window == nullptr) return;
+    agg.within_span = SpanOf(window);
+    if (window->DURATION() != nullptr) {
+      agg.within = DurationOf(window->DURATION());
+      return;
+    }
+    ast::Ident unit = Id(window->name());  // D2
+    agg.within_this = PeriodNamed(unit.text);
+    if (!agg.within_this) {
+      std::vector<std::string> units;
+      for (Period p : {Period::kDay, Period::kWeek, Period::kMonth, Period::kQuarter, Period::kYear})
+        units.emplace_back(qm::NameOf(p));
+      Fail<DiagKind::kUnknownPeriod>(unit.span, {unit.text}, Suggest(unit.text, units));
+    }
   };
   if (auto* a = dynamic_cast<QmParser::CountAggContext*>(c->aggregate())) {
     agg.func = ast::AggFunc::kCount;
     if (a->ANY()) { agg.event = IdOfToken(a->ANY()); agg.is_any = true; }
     else agg.event = Id(a->name());
-    where_and_within(a->whereKw(), a->expr(), a->DURATION());
+    where_and_within(a->whereKw(), a->expr(), a->window());
     return agg;
   }
   auto* a = dynamic_cast<QmParser::ValueAggContext*>(c->aggregate());
@@ -276,7 +304,7 @@ ast::Operand Builder::OperandOf(QmParser::OperandContext* c) {
     agg.event = Id(names[0]);
     agg.field = Id(names[1]);
   }
-  where_and_within(a->whereKw(), a->expr(), a->DURATION());
+  where_and_within(a->whereKw(), a->expr(), a->window());
   return agg;
 }
 
@@ -304,9 +332,9 @@ ast::Action Builder::ActionOf(QmParser::ActionContext* c) {
     auto refs = s->ref();
     action.action = ast::AddAction{NameOf(refs[0]), ActionValueOf(refs.size() > 1 ? refs[1] : nullptr, s->constant())};
   } else if (auto* s = dynamic_cast<QmParser::TagActionContext*>(simple)) {
-    action.action = ast::TagAction{Id(s->name()), false};
+    action.action = ast::TagAction{TagName(s->tagName()), false};
   } else if (auto* s = dynamic_cast<QmParser::UntagActionContext*>(simple)) {
-    action.action = ast::TagAction{Id(s->name()), true};
+    action.action = ast::TagAction{TagName(s->tagName()), true};
   } else if (auto* s = dynamic_cast<QmParser::PushActionContext*>(simple)) {
     ast::PushAction push;
     push.invite = s->kind->getType() == QmLexer::INVITE;

@@ -6,15 +6,39 @@
 
 namespace qm::parse_internal {
 
-bool StartsItem(const std::vector<Lexeme>& toks, size_t i) {
+namespace {
+
+// Whether an item may end with a token of this type, so that a contextual
+// word after it (E1: `zone`, `cap`, `quiet`, ...) can start a declaration.
+bool EndsItem(size_t type) {
+  switch (type) {
+    case QmLexer::IDENT: case QmLexer::STRING: case QmLexer::NUMBER: case QmLexer::DURATION:
+    case QmLexer::RBRACE: case QmLexer::RPAREN: case QmLexer::TRUE: case QmLexer::FALSE:
+    case QmLexer::ZONE_OFFSET:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+bool StartsItem(const std::vector<Lexeme>& toks, size_t i, const Offsets& offsets) {
   auto type_at = [&](size_t k) -> size_t { return k < toks.size() ? toks[k].type : Token::EOF; };
   switch (toks[i].type) {
+    case QmLexer::IDENT: {
+      if (i > 0 && !EndsItem(toks[i - 1].type)) return false;
+      std::string word = offsets.Text(toks[i]);
+      if (word == "zone") return type_at(i + 1) == QmLexer::ZONE_OFFSET || type_at(i + 1) == QmLexer::IDENT;
+      return false;
+    }
     case QmLexer::EVENT: case QmLexer::IMPORT: case QmLexer::RULE: return true;
     case QmLexer::ENUM: return type_at(i + 1) == QmLexer::IDENT;
     case QmLexer::PROFILE: return type_at(i + 1) == QmLexer::LBRACE;
     case QmLexer::WHEN: return i == 0 || type_at(i - 1) != QmLexer::COLON;
     case QmLexer::TAG: {
-      if (type_at(i + 1) == QmLexer::IDENT && type_at(i + 2) == QmLexer::STRING) return true;
+      bool named = type_at(i + 1) == QmLexer::IDENT || type_at(i + 1) == QmLexer::STRING;  // D15
+      if (named && type_at(i + 2) == QmLexer::STRING) return true;
       if (i == 0) return true;
       size_t prev = type_at(i - 1);
       return prev != QmLexer::COMMA && prev != QmLexer::THEN && prev != QmLexer::DURATION;
@@ -53,6 +77,12 @@ void Poison(const std::vector<Lexeme>& toks, size_t begin, size_t end, const Off
   } else if ((kind == QmLexer::ENUM || kind == QmLexer::EVENT || kind == QmLexer::TAG) &&
              toks[begin + 1].type == QmLexer::IDENT) {
     file.poisoned_names.push_back(offsets.Text(toks[begin + 1]));
+  } else if (kind == QmLexer::TAG && toks[begin + 1].type == QmLexer::STRING) {
+    // A quoted tag name (D15); one with escapes is left unpoisoned, its uses
+    // are then reported as unknown, which is still true.
+    std::string quoted = offsets.Text(toks[begin + 1]);
+    if (quoted.size() >= 2 && quoted.front() == '"' && quoted.find('\\') == std::string::npos)
+      file.poisoned_names.push_back(quoted.substr(1, quoted.size() - 2));
   }
 }
 

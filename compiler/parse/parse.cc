@@ -47,7 +47,7 @@ ast::RuleFile Parse(const Source& source, Diagnostics& diags) {
 
   std::vector<size_t> starts;
   for (size_t i = 0; i < toks.size(); ++i) {
-    if (i == 0 || StartsItem(toks, i)) starts.push_back(i);
+    if (i == 0 || StartsItem(toks, i, offsets)) starts.push_back(i);
   }
   starts.push_back(toks.size());
 
@@ -88,7 +88,7 @@ ast::RuleFile Parse(const Source& source, Diagnostics& diags) {
     bool after_rule = k > 0 && (toks[starts[k - 1]].type == QmLexer::RULE ||
                                 toks[starts[k - 1]].type == QmLexer::WHEN);
     if (toks[begin].type == QmLexer::TAG && after_rule && begin + 1 < end &&
-        toks[begin + 1].type == QmLexer::IDENT &&
+        (toks[begin + 1].type == QmLexer::IDENT || toks[begin + 1].type == QmLexer::STRING) &&
         (begin + 2 >= end || toks[begin + 2].type != QmLexer::STRING)) {
       if (previous_ok) {
         Span span{toks[begin].span.begin, toks[begin + 1].span.end};

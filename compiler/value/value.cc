@@ -40,6 +40,18 @@ void CivilFromDays(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
   y += m <= 2;
 }
 
+constexpr int64_t kDayMs = 86'400'000;
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+// Local ms for a zone, saturated at the int64 bounds.
+int64_t Local(int64_t epoch_ms, int zone_minutes) {
+  int64_t local;
+  if (__builtin_add_overflow(epoch_ms, static_cast<int64_t>(zone_minutes) * 60'000, &local))
+    local = epoch_ms < 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+  return local;
+}
+
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 int Digits(std::string_view s, size_t at, size_t n) {
@@ -163,6 +175,69 @@ std::optional<int64_t> ParseRfc3339(std::string_view s) {
   return ms;
 }
 
+namespace {
+constexpr std::string_view kClockNames[] = {"hour", "weekday", "day", "month"};
+constexpr std::string_view kPeriodNames[] = {"day", "week", "month", "quarter", "year"};
+}  // namespace
+
+std::string_view NameOf(ClockPart part) { return kClockNames[static_cast<int>(part)]; }
+std::optional<ClockPart> ClockPartNamed(std::string_view name) {
+  for (size_t i = 0; i < std::size(kClockNames); ++i)
+    if (kClockNames[i] == name) return static_cast<ClockPart>(i);
+  return std::nullopt;
+}
+std::string_view NameOf(Period period) { return kPeriodNames[static_cast<int>(period)]; }
+std::optional<Period> PeriodNamed(std::string_view name) {
+  for (size_t i = 0; i < std::size(kPeriodNames); ++i)
+    if (kPeriodNames[i] == name) return static_cast<Period>(i);
+  return std::nullopt;
+}
+
+int64_t ClockOf(ClockPart part, int64_t epoch_ms, int zone_minutes) {
+  int64_t local = Local(epoch_ms, zone_minutes);
+  int64_t days = FloorDiv(local, kDayMs);
+  switch (part) {
+    case ClockPart::kHour: return (local - days * kDayMs) / 3'600'000;
+    case ClockPart::kWeekday: return days + 3 - FloorDiv(days + 3, 7) * 7 + 1;  // 1970-01-01 was a Thursday (4)
+    case ClockPart::kDay: case ClockPart::kMonth: {
+      int64_t y;
+      unsigned m, d;
+      CivilFromDays(days, y, m, d);
+      return part == ClockPart::kDay ? d : m;
+    }
+  }
+  return 0;
+}
+
+int64_t PeriodStart(Period period, int64_t epoch_ms, int zone_minutes) {
+  int64_t days = FloorDiv(Local(epoch_ms, zone_minutes), kDayMs);
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(days, y, m, d);
+  int64_t start = days;
+  switch (period) {
+    case Period::kDay: break;
+    case Period::kWeek: start = days - (ClockOf(ClockPart::kWeekday, epoch_ms, zone_minutes) - 1); break;
+    case Period::kMonth: start = DaysFromCivil(y, m, 1); break;
+    case Period::kQuarter: start = DaysFromCivil(y, (m - 1) / 3 * 3 + 1, 1); break;
+    case Period::kYear: start = DaysFromCivil(y, 1, 1); break;
+  }
+  int64_t local_start;
+  if (__builtin_mul_overflow(start, kDayMs, &local_start)) return std::numeric_limits<int64_t>::min();
+  int64_t utc;
+  if (__builtin_sub_overflow(local_start, static_cast<int64_t>(zone_minutes) * 60'000, &utc))
+    return std::numeric_limits<int64_t>::min();
+  return utc;
+}
+
+int64_t NextTimeOfDay(int64_t epoch_ms, int minute_of_day, int zone_minutes) {
+  int64_t local = Local(epoch_ms, zone_minutes);
+  int64_t day_start = FloorDiv(local, kDayMs) * kDayMs;
+  int64_t at = day_start + static_cast<int64_t>(minute_of_day) * 60'000;
+  if (at <= local) at += kDayMs;
+  return at - static_cast<int64_t>(zone_minutes) * 60'000;
+}
+
 std::string FormatTime(int64_t epoch_ms, int offset_minutes) {
   // Saturated: a hostile state record may hold any int64 (`qm state show`).
   int64_t local;
@@ -214,6 +289,31 @@ std::string FormatTime(int64_t epoch_ms, int offset_minutes) {
   *p++ = ':';
   put(off % 60, 2);
   return std::string(buf, p);
+}
+
+std::optional<int64_t> ParseDuration(std::string_view text) {
+  static constexpr std::string_view kUnits = "dhms";
+  static constexpr int64_t kUnitMs[] = {86'400'000, 3'600'000, 60'000, 1000};
+  static constexpr int64_t kMaxPart = 1'000'000'000;
+  if (text.empty()) return std::nullopt;
+  int64_t total = 0;
+  size_t next_unit = 0;  // units must strictly decrease
+  size_t i = 0;
+  while (i < text.size()) {
+    int64_t part = 0;
+    size_t digits = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++digits) {
+      part = part * 10 + (text[i] - '0');
+      if (part > kMaxPart) return std::nullopt;
+    }
+    if (digits == 0 || i == text.size()) return std::nullopt;
+    size_t unit = kUnits.find(text[i++]);
+    if (unit == std::string_view::npos || unit < next_unit) return std::nullopt;
+    next_unit = unit + 1;
+    total += part * kUnitMs[unit];
+  }
+  if (total > kMaxPart * kUnitMs[0]) return std::nullopt;
+  return total;
 }
 
 std::string FormatDuration(int64_t ms) {

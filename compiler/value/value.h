@@ -35,8 +35,31 @@ Decimal IntToDecimal(int64_t v);
 std::optional<int64_t> ParseRfc3339(std::string_view text);
 // `YYYY-MM-DDTHH:MM:SS[.mmm]±HH:MM` at `offset_minutes` (A39).
 std::string FormatTime(int64_t epoch_ms, int offset_minutes);
+// Local calendar time in a fixed zone (D1, D2). Times are epoch ms; the zone
+// is minutes east of UTC. Times near the int64 bounds saturate.
+enum class ClockPart : uint8_t { kHour, kWeekday, kDay, kMonth };
+// The names rules write: `hour`, `weekday`, `day`, `month`.
+std::string_view NameOf(ClockPart part);
+std::optional<ClockPart> ClockPartNamed(std::string_view name);
+// hour 0-23, weekday 1 (Monday)-7, day 1-31, month 1-12 (D1).
+int64_t ClockOf(ClockPart part, int64_t epoch_ms, int zone_minutes);
+enum class Period : uint8_t { kDay, kWeek, kMonth, kQuarter, kYear };
+// `day`, `week`, `month`, `quarter`, `year` (as in `within this month`).
+std::string_view NameOf(Period period);
+std::optional<Period> PeriodNamed(std::string_view name);
+// The start (00:00 local) of the period that holds `epoch_ms`; weeks start on
+// Monday, quarters in January, April, July and October (D2).
+int64_t PeriodStart(Period period, int64_t epoch_ms, int zone_minutes);
+// The first instant after `epoch_ms` whose local time of day is `minute_of_day`
+// (D5: where a deferred action is due).
+int64_t NextTimeOfDay(int64_t epoch_ms, int minute_of_day, int zone_minutes);
 // `+08:00`, `-05:30` or `Z` -> minutes.
 std::optional<int> ParseOffset(std::string_view text);
+// A duration literal (A3, D3): parts `<digits><d|h|m|s>` in strictly
+// decreasing unit order, each unit at most once and at most 10^9 of it, the
+// total at most 10^9 days: `90m`, `1d12h`. No sign. nullopt otherwise.
+// Rule files, event fields (A37, E3) and `--lateness` all read durations here.
+std::optional<int64_t> ParseDuration(std::string_view text);
 // A duration in the largest unit that divides it: `90m`, `3h`, `7d`, `0s` (A42).
 std::string FormatDuration(int64_t ms);
 // Money with exactly 2 decimals: `199.00`, `-5.50` (A42).

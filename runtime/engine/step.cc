@@ -54,8 +54,9 @@ Value Step::Aggregate(int32_t a) const {
   const check::AggregateInfo& info = p_.aggregates[a];
   const AggregateState& st = state->aggregates[a];
   check::Type type = info.field >= 0 ? p_.events[info.event].fields[info.field].type : check::Type{check::TypeKind::kInt};
-  if (info.within_ms == 0) return ValueOf(info, type, st);
-  return ValueOf(info, type, st.Window(now - info.within_ms, now));  // A18: now - D <= ts <= now
+  if (!info.Windowed()) return ValueOf(info, type, st);
+  // A18: now - D <= ts <= now; D2: period start <= ts <= now
+  return ValueOf(info, type, st.Window(info.WindowFrom(now, p_.zone_minutes), now));
 }
 
 }  // namespace qm::engine_internal

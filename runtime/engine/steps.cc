@@ -58,10 +58,10 @@ void Engine::Impl::AddToAggregates(CustomerState& s, const event::Event& e) {
       d = v.d;
     }
     AggregateState& st = s.aggregates[a];
-    if (info.within_ms == 0) {
+    if (!info.Windowed()) {
       st.Add(i, d);
     } else {
-      int64_t from = e.ts - info.within_ms;
+      int64_t from = info.WindowFrom(e.ts, p_.zone_minutes);  // nothing earlier is read again
       while (st.head < st.window.size() && st.window[st.head].ts < from) ++st.head;
       if (st.head > 32 && st.head * 2 > st.window.size()) {
         st.window.erase(st.window.begin(), st.window.begin() + st.head);

@@ -125,18 +125,8 @@ std::optional<int64_t> DurationOf(const Member& m) {
     if (!seconds || __builtin_mul_overflow(*seconds, 1000, &ms)) return std::nullopt;
     return ms;
   }
-  if (m.kind != JsonKind::kString || m.text.size() < 2) return std::nullopt;
-  std::string_view s = m.text;
-  char unit = s.back();
-  int64_t unit_ms = unit == 'd' ? 86'400'000 : unit == 'h' ? 3'600'000 : unit == 'm' ? 60'000 : unit == 's' ? 1000 : 0;
-  if (unit_ms == 0) return std::nullopt;
-  int64_t v = 0;
-  for (char c : s.substr(0, s.size() - 1)) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-    if (v > 1'000'000'000) return std::nullopt;
-  }
-  return v * unit_ms;
+  if (m.kind != JsonKind::kString) return std::nullopt;
+  return ParseDuration(m.text);  // E3: the literal grammar, compound parts included
 }
 
 }  // namespace

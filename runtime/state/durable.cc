@@ -30,7 +30,7 @@ using namespace state_internal;
 // read and rewritten as 2 at the next commit. A format 1 directory from a
 // development build before that release (its checkpoint had two more fields)
 // is refused as older, not called corrupt (docs/state.md).
-constexpr int64_t kFormatVersion = 2;
+constexpr int64_t kFormatVersion = 3;  // 3: the rule zone and calendar windows (D1, D2) in the schema
 constexpr std::string_view kVersionKey = "m:version";
 constexpr std::string_view kSchemaKey = "m:schema";
 constexpr std::string_view kCheckpointKey = "m:checkpoint";

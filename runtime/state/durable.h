@@ -54,7 +54,16 @@ struct Schema {
   std::vector<Enum> enums;
   std::vector<std::string> tags;
   std::vector<std::string> aggregates;   // spelling and value type
-  std::vector<int64_t> aggregate_windows;  // `within`, ms; 0 for whole history
+  std::vector<int64_t> aggregate_windows;  // `within`, ms; 0 for whole history; -1 - Period for `within this` (D2)
+  int64_t zone_minutes = check::kDefaultZoneMinutes;  // the rule zone (D1)
+
+  // The first instant of aggregate `a`'s window at `now`; kNever for none.
+  int64_t WindowFrom(size_t a, int64_t now) const {
+    int64_t w = aggregate_windows[a];
+    if (w > 0) return now - w;
+    if (w < 0) return PeriodStart(static_cast<Period>(-1 - w), now, static_cast<int>(zone_minutes));
+    return kNever;
+  }
   std::vector<std::string> quiet_rules;  // rule name and trigger
   std::vector<std::string> targets;      // push/invite targets (ir::Program::targets)
   std::vector<Rule> rules;

@@ -56,8 +56,8 @@ struct Printer {
       if (!first) out += ",";
       first = false;
       AppendJsonString(out, key.substr(0, key.rfind(" : ")));
-      int64_t within = schema.aggregate_windows[a];
-      const Totals t = within > 0 ? st.Window(s.clock - within, s.clock) : static_cast<const Totals&>(st);
+      int64_t from = schema.WindowFrom(a, s.clock);
+      const Totals t = from != kNever ? st.Window(from, s.clock) : static_cast<const Totals&>(st);
       out += ":{\"count\":" + std::to_string(t.count);
       if (key.rfind("count(", 0) != 0) {  // A19: the sum of nothing is 0; min and max are unset
         out += ",\"sum\":" + Number(key, t.ClampedSum(), t.dsum) +

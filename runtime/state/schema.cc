@@ -250,7 +250,7 @@ Schema Schema::Of(const ir::Program& program) {
   for (const check::AggregateInfo& a : p.aggregates) {
     check::Type type = a.field >= 0 ? p.events[a.event].fields[a.field].type : check::Type{check::TypeKind::kInt};
     s.aggregates.push_back(a.spelling + " : " + p.TypeName(type));
-    s.aggregate_windows.push_back(a.within_ms);
+    s.aggregate_windows.push_back(a.within_this ? -1 - static_cast<int64_t>(*a.within_this) : a.within_ms);
   }
   for (int32_t r : program.quiet_rules) {
     const check::Trigger& t = p.rules[r].trigger;
@@ -258,6 +258,7 @@ Schema Schema::Of(const ir::Program& program) {
                             " for " + FormatDuration(t.duration_ms));
   }
   s.targets = program.targets;
+  s.zone_minutes = p.zone_minutes;
   for (const check::Rule& r : p.rules) {
     add_file(r.source);
     Rule rule{r.name, {}};
@@ -283,6 +284,7 @@ std::string Schema::Encode() const {
   w.Strings(targets);
   w.U(rules.size());
   for (const Rule& r : rules) w.S(r.name), w.Strings(r.actions);
+  w.I(zone_minutes);  // format 3
   return out;
 }
 
@@ -302,14 +304,15 @@ std::optional<Schema> Schema::Decode(std::string_view bytes) {
   s.targets = r.Strings();
   s.rules.resize(r.Count());
   for (Rule& rule : s.rules) rule.name = r.S(), rule.actions = r.Strings();
-  if (!r.done()) return std::nullopt;
+  if (!r.done()) s.zone_minutes = r.I();  // format 2 has no zone: +08:00 was implied
+  if (!r.done() || s.zone_minutes < -24 * 60 || s.zone_minutes > 24 * 60) return std::nullopt;
   for (const std::string& t : s.targets)
     if (t.rfind("p:", 0) != 0 && t.rfind("i:", 0) != 0) return std::nullopt;
   for (const auto* keys : {&s.aggregates, &s.quiet_rules})
     for (const std::string& k : *keys)
       if (k.find(" : ") == std::string::npos) return std::nullopt;
   for (int64_t within : s.aggregate_windows)
-    if (within < 0) return std::nullopt;
+    if (within < -1 - static_cast<int64_t>(Period::kYear)) return std::nullopt;
   return s;
 }
 

@@ -52,6 +52,11 @@ TEST_F(DecodeTest, ReadsNumbersExactly) {
   EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"d":-1})"), "wrong_type/d");
   ASSERT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"d":60.0})"), "");
   EXPECT_EQ(event_.fields[7].i, 60'000);
+  // E3: a string uses the literal grammar, compound parts included.
+  ASSERT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"d":"1d12h"})"), "");
+  EXPECT_EQ(event_.fields[7].i, 36 * 3'600'000LL);
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"d":"12h1d"})"), "wrong_type/d");
+  EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"d":"-1h"})"), "wrong_type/d");
 }
 
 TEST_F(DecodeTest, RejectsInTheOrderOfA38) {

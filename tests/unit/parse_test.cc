@@ -61,7 +61,18 @@ INSTANTIATE_TEST_SUITE_P(
         ParseCase{.src = "when order and x = 618大促 then tag VIP#1 comment",
                   .ast = "rule _: when order if (= x 618大促) then tag VIP\n"},
         ParseCase{.src = "\xEF\xBB\xBFimport \"schema.qm\" // BOM skipped", .ast = "import \"schema.qm\"\n"},
+        // D3, E3: compound durations in decreasing unit order; `12h1d` stays a name;
+        // `-` negates the whole literal.
+        ParseCase{.src = "when order and since(order) > 1d12h and x = 12h1d and since(order) > -2h30m then tag x",
+                  .ast = "rule _: when order if (and (> since(order) 1d12h) (= x 12h1d) (> since(order) -2h30m)) then tag x\n"},
+        ParseCase{.src = "when no order for 1h0m30s then after 2d12h push x every 1d1s", 
+                  .ast = "rule _: when no order for 1h0m30s then after 2d12h push x every 1d1s\n"},
+        // D15, E23: quoted tag names wherever a tag is named.
+        ParseCase{.src = "tag \"来源-天猫\" \"d\"\nwhen tagged \"来源-天猫\" and has \"a b\" then untag \"a/b\", tag c",
+                  .ast = "tag 来源-天猫 \"d\"\nrule _: when tagged 来源-天猫 if (has a b) then untag a/b, tag c\n"},
         // Errors.
+        ParseCase{.src = "when order then tag \"\"", .error_code = "E0008"},
+        ParseCase{.src = "when order and a > 1000000000d1s then tag x", .error_code = "E0007"},
         ParseCase{.src = "when order and then tag x", .error_code = "E0002"},
         ParseCase{.src = "when order and true then tag x", .error_code = "E0002"},  // B9
         ParseCase{.src = "when order and count(order within 7d where a = 1) > 1 then tag x", .error_code = "E0002"},

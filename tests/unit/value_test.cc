@@ -52,6 +52,58 @@ TEST(Time, FormatsInTheGivenZone) {
   EXPECT_FALSE(ParseOffset("Asia/Shanghai"));
 }
 
+TEST(Durations, ParseTheLiteralGrammar) {  // A3, D3, E3
+  EXPECT_EQ(ParseDuration("90m"), 90 * 60'000);
+  EXPECT_EQ(ParseDuration("1d12h"), 36 * 3'600'000LL);
+  EXPECT_EQ(ParseDuration("1h0m30s"), 3'630'000);
+  EXPECT_EQ(ParseDuration("1000000000d"), 1'000'000'000LL * 86'400'000);
+  EXPECT_FALSE(ParseDuration("12h1d"));
+  EXPECT_FALSE(ParseDuration("1d1d"));
+  EXPECT_FALSE(ParseDuration("1000000000d1s"));  // more than 10^9 days in all
+  EXPECT_FALSE(ParseDuration("1000000001s"));
+  EXPECT_FALSE(ParseDuration("-1d"));
+  EXPECT_FALSE(ParseDuration("1d "));
+  EXPECT_FALSE(ParseDuration("d"));
+  EXPECT_FALSE(ParseDuration(""));
+  EXPECT_FALSE(ParseDuration("1D"));
+}
+
+TEST(Clock, LocalPartsInTheRuleZone) {  // D1
+  int64_t t = *ParseRfc3339("2024-12-31T23:30:00+08:00");  // a Tuesday
+  EXPECT_EQ(ClockOf(ClockPart::kHour, t, 480), 23);
+  EXPECT_EQ(ClockOf(ClockPart::kWeekday, t, 480), 2);
+  EXPECT_EQ(ClockOf(ClockPart::kDay, t, 480), 31);
+  EXPECT_EQ(ClockOf(ClockPart::kMonth, t, 480), 12);
+  EXPECT_EQ(ClockOf(ClockPart::kHour, t, 0), 15);  // the same instant in UTC
+  EXPECT_EQ(ClockOf(ClockPart::kHour, t, 540), 0);  // +09:00: already January
+  EXPECT_EQ(ClockOf(ClockPart::kMonth, t, 540), 1);
+  EXPECT_EQ(ClockOf(ClockPart::kWeekday, t, 540), 3);
+  int64_t sunday = *ParseRfc3339("1969-12-28T12:00:00Z");  // before the epoch
+  EXPECT_EQ(ClockOf(ClockPart::kWeekday, sunday, 0), 7);
+  EXPECT_EQ(ClockOf(ClockPart::kHour, sunday, -300), 7);
+}
+
+TEST(Clock, PeriodStartsAtLocalMidnight) {  // D2
+  int64_t t = *ParseRfc3339("2024-08-15T03:00:00+08:00");  // a Thursday
+  EXPECT_EQ(PeriodStart(Period::kDay, t, 480), *ParseRfc3339("2024-08-15T00:00:00+08:00"));
+  EXPECT_EQ(PeriodStart(Period::kWeek, t, 480), *ParseRfc3339("2024-08-12T00:00:00+08:00"));
+  EXPECT_EQ(PeriodStart(Period::kMonth, t, 480), *ParseRfc3339("2024-08-01T00:00:00+08:00"));
+  EXPECT_EQ(PeriodStart(Period::kQuarter, t, 480), *ParseRfc3339("2024-07-01T00:00:00+08:00"));
+  EXPECT_EQ(PeriodStart(Period::kYear, t, 480), *ParseRfc3339("2024-01-01T00:00:00+08:00"));
+  // In UTC the same instant is still the 14th.
+  EXPECT_EQ(PeriodStart(Period::kDay, t, 0), *ParseRfc3339("2024-08-14T00:00:00Z"));
+  int64_t monday = *ParseRfc3339("2024-08-12T00:00:00+08:00");
+  EXPECT_EQ(PeriodStart(Period::kWeek, monday, 480), monday);
+}
+
+TEST(Clock, NextTimeOfDayIsStrictlyLater) {  // D5
+  int64_t t = *ParseRfc3339("2024-08-15T23:00:00+08:00");
+  EXPECT_EQ(NextTimeOfDay(t, 8 * 60, 480), *ParseRfc3339("2024-08-16T08:00:00+08:00"));
+  int64_t at8 = *ParseRfc3339("2024-08-16T08:00:00+08:00");
+  EXPECT_EQ(NextTimeOfDay(at8, 8 * 60, 480), *ParseRfc3339("2024-08-17T08:00:00+08:00"));
+  EXPECT_EQ(NextTimeOfDay(at8 - 1, 8 * 60, 480), at8);
+}
+
 TEST(Spelling, DurationsAndMoney) {
   EXPECT_EQ(FormatDuration(90 * 60'000), "90m");
   EXPECT_EQ(FormatDuration(3 * 3'600'000), "3h");

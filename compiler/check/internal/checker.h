@@ -24,9 +24,6 @@ inline constexpr const char* kBuiltinTypes[] = {"int", "number", "money", "bool"
 std::string Basename(const std::string& path);
 // `int`, `number`, ...: a built-in type name (enums may not take these names).
 std::optional<TypeKind> BuiltinType(std::string_view name);
-// "did you mean" over code points: the closest candidate within about half
-// the name's length, so 复购客户 finds 复购 and vip finds VIP only if close.
-std::optional<Help> Suggest(std::string_view name, const std::vector<std::string>& candidates);
 
 class Checker {
  public:
@@ -71,6 +68,8 @@ class Checker {
   };
 
   void DeclareAll();
+  const ast::ZoneDecl* zone_ = nullptr;
+  const Source* zone_source_ = nullptr;
 
   std::vector<std::string> Members(const std::vector<ast::Ident>& idents);
 
@@ -142,6 +141,7 @@ class Checker {
   NodeId AggregateNode(const ast::Aggregate& a, const Scope& scope);
 
   NodeId SinceNode(const ast::Since& s, const Scope& scope);
+  NodeId ClockNode(const ast::Clock& c, const Scope& scope);
 
   // ---------------------------------------------------------------- actions
   std::optional<Action> ActionOf(const ast::Action& a, const Scope& scope);

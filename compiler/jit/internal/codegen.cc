@@ -54,12 +54,13 @@ class Codegen {
     compare_ = declare("qm_rt_compare", i32_, {ptr_, ptr_});
     in_ = declare("qm_rt_in", i32_, {ptr_, ptr_, i32_});
     contains_ = declare("qm_rt_contains", i8_, {ptr_, ptr_});
+    clock_ = declare("qm_rt_clock", void_, {ptr_, i32_, i32_, ptr_});
     // What the runtime calls may touch: they read anything (the engine's
     // state) and write only through their pointer arguments, which they do
     // not keep. Saying so lets LLVM keep values in registers across calls
     // and keeps the optimizer's alias queries cheap on large rule sets.
     for (llvm::Function* f : {event_field_, profile_field_, aggregate_, since_, since_field_, now_, customer_,
-                              has_tag_, compare_, in_, contains_}) {
+                              has_tag_, compare_, in_, contains_, clock_}) {
       f->setDoesNotThrow();
       f->setWillReturn();
       f->setMemoryEffects(llvm::MemoryEffects::readOnly() | llvm::MemoryEffects::argMemOnly(llvm::ModRefInfo::ModRef));
@@ -135,7 +136,7 @@ class Codegen {
     const Node& n = p_.nodes[id];
     std::string key = std::to_string(static_cast<int>(n.kind)) + ":" + std::to_string(static_cast<int>(n.op)) + ":" +
                       std::to_string(n.negated) + ":" + std::to_string(n.event) + ":" + std::to_string(n.field) + ":" +
-                      std::to_string(n.aggregate) + ":" + std::to_string(n.tag);
+                      std::to_string(n.aggregate) + ":" + std::to_string(n.tag) + ":" + std::to_string(static_cast<int>(n.clock));
     if (n.kind == NodeKind::kConstant || n.kind == NodeKind::kIn || n.kind == NodeKind::kContains) {
       key += "#" + std::to_string(constants_.index.at(id));  // equal texts still get one slot each: fine
     }
@@ -166,6 +167,10 @@ class Codegen {
       case NodeKind::kSinceField: b_.CreateCall(since_field_, {view_, b_.getInt32(n.field), slot}); break;
       case NodeKind::kTs: b_.CreateCall(now_, {view_, slot}); break;
       case NodeKind::kCustomer: b_.CreateCall(customer_, {view_, slot}); break;
+      case NodeKind::kClock:
+        b_.CreateCall(clock_, {Slot(n.operands[0]), b_.getInt32(static_cast<int32_t>(n.clock)),
+                               b_.getInt32(p_.zone_minutes), slot});
+        break;
       case NodeKind::kConstant:  // ConstSlot above
       case NodeKind::kCompare: case NodeKind::kIn: case NodeKind::kContains: case NodeKind::kHas:
       case NodeKind::kNot: case NodeKind::kAnd: case NodeKind::kOr:
@@ -212,7 +217,8 @@ class Codegen {
         return acc;
       }
       case NodeKind::kConstant: case NodeKind::kEventField: case NodeKind::kProfileField: case NodeKind::kTs:
-      case NodeKind::kCustomer: case NodeKind::kAggregate: case NodeKind::kSince: case NodeKind::kSinceField: {
+      case NodeKind::kCustomer: case NodeKind::kAggregate: case NodeKind::kSince: case NodeKind::kSinceField:
+      case NodeKind::kClock: {
         // A bool-valued leaf.
         llvm::Value* slot = Slot(id);
         return b_.CreateAnd(IsSet(slot), b_.CreateICmpNE(LoadInt(slot), b_.getInt64(0)));
@@ -332,7 +338,7 @@ class Codegen {
   llvm::IRBuilder<> b_;
   llvm::Type *i8_, *i32_, *i64_, *f64_, *ptr_, *void_;
   llvm::Function *event_field_, *profile_field_, *aggregate_, *since_, *since_field_, *now_, *customer_, *has_tag_,
-      *compare_, *in_, *contains_;
+      *compare_, *in_, *contains_, *clock_;
   llvm::Value* view_ = nullptr;
   llvm::Value* consts_ = nullptr;
   std::unordered_map<std::string, llvm::Value*> slots_, bools_;

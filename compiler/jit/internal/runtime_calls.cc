@@ -26,6 +26,9 @@ int32_t qm_rt_in(const Value* x, const Value* list, int32_t n) {
 }
 
 uint8_t qm_rt_contains(const Value* haystack, const Value* needle) { return check::Contains(*haystack, needle->text); }
+void qm_rt_clock(const Value* t, int32_t part, int32_t zone_minutes, Value* out) {
+  *out = check::Clock(static_cast<ClockPart>(part), *t, zone_minutes);
+}
 }
 
 std::vector<std::pair<std::string, void*>> RuntimeSymbols() {
@@ -41,6 +44,7 @@ std::vector<std::pair<std::string, void*>> RuntimeSymbols() {
       {"qm_rt_compare", reinterpret_cast<void*>(&qm_rt_compare)},
       {"qm_rt_in", reinterpret_cast<void*>(&qm_rt_in)},
       {"qm_rt_contains", reinterpret_cast<void*>(&qm_rt_contains)},
+      {"qm_rt_clock", reinterpret_cast<void*>(&qm_rt_clock)},
   };
 }
 

@@ -107,7 +107,7 @@ std::vector<size_t> ReportLexicalProblems(const std::vector<Lexeme>& tokens, con
 // Where a new top-level item starts. Keywords that also occur inside rules
 // (`when` after `rule X:`, `tag` as an action, `profile.x`, inline `enum {`)
 // start an item only in their declaration form.
-bool StartsItem(const std::vector<Lexeme>& toks, size_t i);
+bool StartsItem(const std::vector<Lexeme>& toks, size_t i, const Offsets& offsets);
 
 // A conservative nesting estimate, so a 10,000-deep input never reaches the
 // recursive parser; the exact A47 limit is checked while building the AST.
@@ -132,6 +132,9 @@ class Builder {
     Fail(K, span, std::move(args.values), std::move(help));
   }
   void Fail(DiagKind kind, Span span, std::vector<std::string> args, std::optional<Help> help);
+
+  // D15: `来源天猫` and `"来源天猫"` name the same tag.
+  ast::Ident TagName(QmParser::TagNameContext* c);
 
   std::vector<ast::Ident> Members(QmParser::MembersContext* c);
 
@@ -164,6 +167,8 @@ class Builder {
   ast::ExprPtr Primary(QmParser::PrimaryContext* c);
 
   ast::Operand OperandOf(QmParser::OperandContext* c);
+
+  ast::ZoneDecl ZoneOf(QmParser::ZoneDeclContext* c);
 
   ast::ActionValue ActionValueOf(QmParser::RefContext* ref, QmParser::ConstantContext* constant);
 
