@@ -67,8 +67,16 @@ operand
 whereKw : {_input->LT(1)->getText() == "where"}? IDENT ;
 
 aggregate
-  : COUNT LPAREN (name | ANY) (whereKw expr)? window? RPAREN                        # countAgg
+  : COUNT LPAREN distinctKw (name | ANY) DOT name (whereKw expr)? window? RPAREN   # distinctAgg
+  | COUNT LPAREN (name | ANY) (whereKw expr)? window? RPAREN                        # countAgg
   | aggFunc=(SUM | MIN | MAX | AVG) LPAREN (name | ANY) DOT name (whereKw expr)? window? RPAREN  # valueAgg
+  ;
+
+// D10, E1: `distinct` only when followed by `NAME .`, so `count(distinct)`
+// still counts an event type called `distinct`.
+distinctKw
+  : {_input->LT(1)->getText() == "distinct" && (_input->LA(2) == QmParser::IDENT || _input->LA(2) == QmParser::ANY) &&
+     _input->LA(3) == QmParser::DOT}? IDENT
   ;
 
 // D2: `this` is a word only after `within`; the builder checks the unit.

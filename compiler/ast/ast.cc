@@ -26,7 +26,7 @@ std::string Str(const Operand& o) {
       [](const Name& n) { return Str(n); },
       [](const Literal& l) { return Str(l); },
       [](const Aggregate& a) {
-        std::string s = std::string(Spelling(a.func)) + "(" + a.event.text;
+        std::string s = std::string(Spelling(a.func)) + "(" + (a.distinct ? "distinct " : "") + a.event.text;
         if (a.field) s += "." + a.field->text;
         if (a.where) s += " where " + Str(*a.where);
         if (a.within) s += " within " + a.within->text;

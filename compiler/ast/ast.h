@@ -57,7 +57,8 @@ struct Aggregate {
   AggFunc func;
   Ident event;                  // `any` is an Ident with text "any" and is_any set
   bool is_any = false;
-  std::optional<Ident> field;   // sum/min/max/avg
+  std::optional<Ident> field;   // sum/min/max/avg, count(distinct …)
+  bool distinct = false;        // `count(distinct E.f …)` (D10)
   ExprPtr where;                // optional
   std::optional<Literal> within;
   std::optional<Period> within_this;  // D2: `within this month`

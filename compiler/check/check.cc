@@ -12,6 +12,11 @@ CheckResult Check(const std::vector<SourceItem>& items, const std::vector<const 
   return checker.Finish();
 }
 
+Type AggregateInfo::ValueType(const Program& p) const {
+  if (func == AggFunc::kCount) return Type{TypeKind::kInt};
+  return p.events[event].fields[field].type;
+}
+
 std::string_view Spelling(ActionKind kind) {
   switch (kind) {
     case ActionKind::kSet: return "set";

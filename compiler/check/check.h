@@ -130,13 +130,17 @@ struct Node {
 struct AggregateInfo {
   AggFunc func;
   EventId event = kAnyEvent;  // event type or kAnyEvent (count only)
-  FieldId field;              // sum/min/max/avg
+  FieldId field;              // sum/min/max/avg, count(distinct …)
+  bool distinct = false;      // count(distinct E.f …) (D10)
   NodeId where = kNoNode;     // evaluated once per accepted event (C1)
   int64_t within_ms = 0;      // `within D`; 0: no such window
   std::optional<Period> within_this;  // `within this month` (D2)
   std::string spelling;       // canonical text, the sharing key
 
   bool Windowed() const { return within_ms > 0 || within_this.has_value(); }
+  // The type of the aggregate's value: a count is an int; sum/min/max/avg
+  // have their field's type.
+  Type ValueType(const struct Program& p) const;
   // The window's first instant at `now` (A18, D2); the window ends at now.
   int64_t WindowFrom(int64_t now, int zone_minutes) const {
     return within_this ? PeriodStart(*within_this, now, zone_minutes) : now - within_ms;

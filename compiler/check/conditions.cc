@@ -182,8 +182,13 @@ NodeId Checker::AggregateNode(const ast::Aggregate& a, const Scope& scope) {
   }
   AggregateInfo info;
   info.func = static_cast<AggFunc>(a.func);
-  std::string spelling = std::string(ast::Spelling(a.func)) + "(" + a.event.text;
+  info.distinct = a.distinct;
+  std::string spelling = std::string(ast::Spelling(a.func)) + "(" + (a.distinct ? "distinct " : "") + a.event.text;
   if (a.is_any) {
+    if (a.distinct) {
+      Report<DiagKind::kDistinctOverAny>(src_, span, {a.field->text}, Help::Of<HelpKind::kUseEventField>({}));
+      return ErrorNode(span);
+    }
     if (a.func != ast::AggFunc::kCount) {
       Report<DiagKind::kAggregateOverAny>(src_, span, {ast::Spelling(a.func), a.field ? a.field->text : ""},
              Help::Of<HelpKind::kUseEventField>({}));
@@ -205,7 +210,9 @@ NodeId Checker::AggregateNode(const ast::Aggregate& a, const Scope& scope) {
     }
     type = ev.fields[info.field].type;
     if (type.kind == TypeKind::kError) { rule_ok_ = false; return ErrorNode(span); }
-    if (type.kind != TypeKind::kInt && type.kind != TypeKind::kMoney && type.kind != TypeKind::kNumber) {
+    if (a.distinct) {
+      type = Type{TypeKind::kInt};  // E22: values of any type are counted
+    } else if (type.kind != TypeKind::kInt && type.kind != TypeKind::kMoney && type.kind != TypeKind::kNumber) {
       Report<DiagKind::kAggregateNeedsNumber>(src_, a.field->span,
              {ast::Spelling(a.func), ev.name + "." + a.field->text, p_.TypeName(type)});
       return ErrorNode(span);

@@ -281,6 +281,16 @@ ast::Operand Builder::OperandOf(QmParser::OperandContext* c) {
       Fail<DiagKind::kUnknownPeriod>(unit.span, {unit.text}, Suggest(unit.text, units));
     }
   };
+  if (auto* a = dynamic_cast<QmParser::DistinctAggContext*>(c->aggregate())) {
+    agg.func = ast::AggFunc::kCount;
+    agg.distinct = true;
+    auto names = a->name();
+    if (a->ANY()) { agg.event = IdOfToken(a->ANY()); agg.is_any = true; }
+    else agg.event = Id(names[0]);
+    agg.field = Id(names.back());
+    where_and_within(a->whereKw(), a->expr(), a->window());
+    return agg;
+  }
   if (auto* a = dynamic_cast<QmParser::CountAggContext*>(c->aggregate())) {
     agg.func = ast::AggFunc::kCount;
     if (a->ANY()) { agg.event = IdOfToken(a->ANY()); agg.is_any = true; }

@@ -53,7 +53,11 @@ Value ValueOf(const check::AggregateInfo& info, const check::Type& type, const s
 Value Step::Aggregate(int32_t a) const {
   const check::AggregateInfo& info = p_.aggregates[a];
   const AggregateState& st = state->aggregates[a];
-  check::Type type = info.field >= 0 ? p_.events[info.event].fields[info.field].type : check::Type{check::TypeKind::kInt};
+  check::Type type = info.ValueType(p_);
+  if (info.distinct) {  // D10
+    if (!info.Windowed()) return Value::Int(static_cast<int64_t>(st.distinct.size()));
+    return Value::Int(st.DistinctIn(info.WindowFrom(now, p_.zone_minutes), now));
+  }
   if (!info.Windowed()) return ValueOf(info, type, st);
   // A18: now - D <= ts <= now; D2: period start <= ts <= now
   return ValueOf(info, type, st.Window(info.WindowFrom(now, p_.zone_minutes), now));

@@ -51,23 +51,21 @@ void Engine::Impl::AddToAggregates(CustomerState& s, const event::Event& e) {
     if (info.where != check::kNoNode && !evaluator_.Filter(a, step_)) continue;
     int64_t i = 0;
     double d = 0;
+    std::optional<std::string> value;
     if (info.field >= 0) {
       const Value& v = e.fields[info.field];
-      if (v.unset()) continue;  // A19: events without the value are skipped
+      if (v.unset()) continue;  // A19, D10: events without the value are skipped
       i = v.i;
       d = v.d;
+      if (info.distinct) value = state::DistinctKey(v);
     }
     AggregateState& st = s.aggregates[a];
-    if (!info.Windowed()) {
-      st.Add(i, d);
+    if (info.Windowed()) {
+      st.Push({e.ts, i, d}, info.WindowFrom(e.ts, p_.zone_minutes), std::move(value));  // nothing earlier is read again
+    } else if (value) {
+      st.distinct.insert(std::move(*value));
     } else {
-      int64_t from = info.WindowFrom(e.ts, p_.zone_minutes);  // nothing earlier is read again
-      while (st.head < st.window.size() && st.window[st.head].ts < from) ++st.head;
-      if (st.head > 32 && st.head * 2 > st.window.size()) {
-        st.window.erase(st.window.begin(), st.window.begin() + st.head);
-        st.head = 0;
-      }
-      st.window.push_back({e.ts, i, d});
+      st.Add(i, d);
     }
   }
 }

@@ -57,6 +57,8 @@ struct Schema {
   std::vector<int64_t> aggregate_windows;  // `within`, ms; 0 for whole history; -1 - Period for `within this` (D2)
   int64_t zone_minutes = check::kDefaultZoneMinutes;  // the rule zone (D1)
 
+  // Whether aggregate `a` is a count(distinct …) (D10), by its spelling.
+  bool IsDistinct(size_t a) const { return aggregates[a].rfind("count(distinct ", 0) == 0; }
   // The first instant of aggregate `a`'s window at `now`; kNever for none.
   int64_t WindowFrom(size_t a, int64_t now) const {
     int64_t w = aggregate_windows[a];

@@ -51,12 +51,17 @@ struct Printer {
     first = true;
     for (size_t a = 0; a < s.aggregates.size(); ++a) {
       const AggregateState& st = s.aggregates[a];
-      if (st.count == 0 && st.window.empty()) continue;
+      if (st.empty()) continue;
       const std::string& key = schema.aggregates[a];
       if (!first) out += ",";
       first = false;
       AppendJsonString(out, key.substr(0, key.rfind(" : ")));
       int64_t from = schema.WindowFrom(a, s.clock);
+      if (schema.IsDistinct(a)) {  // D10
+        int64_t n = from != kNever ? st.DistinctIn(from, s.clock) : static_cast<int64_t>(st.distinct.size());
+        out += ":{\"count\":" + std::to_string(n) + "}";
+        continue;
+      }
       const Totals t = from != kNever ? st.Window(from, s.clock) : static_cast<const Totals&>(st);
       out += ":{\"count\":" + std::to_string(t.count);
       if (key.rfind("count(", 0) != 0) {  // A19: the sum of nothing is 0; min and max are unset

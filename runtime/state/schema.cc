@@ -248,7 +248,7 @@ Schema Schema::Of(const ir::Program& program) {
     s.enums.push_back({p.TypeName(check::Type{check::TypeKind::kEnum, check::EnumId(static_cast<int32_t>(e))}), p.enums[e].members});
   for (const check::TagInfo& t : p.tags) s.tags.push_back(t.name);
   for (const check::AggregateInfo& a : p.aggregates) {
-    check::Type type = a.field >= 0 ? p.events[a.event].fields[a.field].type : check::Type{check::TypeKind::kInt};
+    check::Type type = a.ValueType(p);
     s.aggregates.push_back(a.spelling + " : " + p.TypeName(type));
     s.aggregate_windows.push_back(a.within_this ? -1 - static_cast<int64_t>(*a.within_this) : a.within_ms);
   }

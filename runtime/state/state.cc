@@ -1,5 +1,6 @@
 #include "runtime/state/state.h"
 
+#include <cmath>
 #include <cstring>
 #include <deque>
 
@@ -99,6 +100,19 @@ CustomerState NewCustomer(const ir::Program& program) {
 
 std::unique_ptr<Store> MakeMemoryStore(const ir::Program& program) {
   return std::make_unique<MemoryStore>(program);
+}
+
+std::string DistinctKey(const Value& v) {
+  if (v.kind == ValueKind::kText) return std::string(v.text);
+  uint64_t bits;
+  if (v.kind == ValueKind::kNumber) {
+    double d = v.d == 0 ? 0.0 : v.d;  // -0 is 0
+    if (std::isnan(d)) d = std::numeric_limits<double>::quiet_NaN();
+    std::memcpy(&bits, &d, sizeof bits);
+  } else {
+    bits = static_cast<uint64_t>(v.i);
+  }
+  return std::string(reinterpret_cast<const char*>(&bits), sizeof bits);
 }
 
 }  // namespace qm::state

@@ -80,6 +80,35 @@ struct AggregateState : Totals {
   };
   std::vector<Entry> window;  // sorted by ts; [head, size) is live
   uint32_t head = 0;
+  // count(distinct …) (D10): the values seen (whole history), or each window
+  // entry's value (parallel to `window`), as DistinctKey spells them.
+  std::set<std::string> distinct;
+  std::vector<std::string> window_values;
+
+  bool empty() const { return count == 0 && head >= window.size() && distinct.empty(); }
+
+  // Appends an accepted event (ts not before the last entry's), with its
+  // value for a distinct aggregate, and drops the entries before `from`,
+  // which no later read can see.
+  void Push(Entry e, int64_t from, std::optional<std::string> value = std::nullopt) {
+    while (head < window.size() && window[head].ts < from) ++head;
+    if (head > 32 && head * 2 > window.size()) {
+      window.erase(window.begin(), window.begin() + head);
+      if (!window_values.empty()) window_values.erase(window_values.begin(), window_values.begin() + head);
+      head = 0;
+    }
+    window.push_back(e);
+    if (value) window_values.push_back(std::move(*value));
+  }
+
+  // The number of distinct values among the live entries with from <= ts <= to.
+  int64_t DistinctIn(int64_t from, int64_t to) const {
+    std::set<std::string_view> seen;
+    auto begin = std::lower_bound(window.begin() + head, window.end(), from,
+                                  [](const Entry& e, int64_t t) { return e.ts < t; });
+    for (auto it = begin; it != window.end() && it->ts <= to; ++it) seen.insert(window_values[it - window.begin()]);
+    return static_cast<int64_t>(seen.size());
+  }
 
   // The totals of the live entries with from <= ts <= to (A18). Inline: it
   // runs for every windowed aggregate a condition reads.
@@ -91,6 +120,10 @@ struct AggregateState : Totals {
     return totals;
   }
 };
+
+// A value's identity for count(distinct …): equal keys for values equal as
+// A16 says (D10, E22: text exactly, a number 0 and -0 alike, every NaN alike).
+std::string DistinctKey(const Value& v);
 
 // A pending `after` action (A27).
 struct PendingAfter {

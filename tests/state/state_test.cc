@@ -153,7 +153,8 @@ TEST(DurableState, KilledExamplesFinishAsOneRun) {
   int rounds = static_cast<int>(EnvInt("QM_KILL_ROUNDS", 6));
   uint32_t seed = 1;
   for (const char* dir : {"rules-examples/journey-cascade", "rules-examples/churn", "rules-examples/push-once",
-                          "rules-examples/repurchase-reminder", "tests/run/a32_a33_timer_order"}) {
+                          "rules-examples/repurchase-reminder", "tests/run/a32_a33_timer_order",
+                          "tests/run/d1_d2_d3_clock_and_calendar", "tests/run/d10_e22_count_distinct"}) {
     fs::path work = TempDir("kill_example");
     KillAndCompare(Example(dir), work, rounds, 2, seed++, "1");
     fs::remove_all(work);
@@ -402,7 +403,8 @@ TEST_F(Refusal, CompatibleChangesAreAcceptedAndTold) {
   ASSERT_EQ(show.code, 0) << show.err;
   EXPECT_EQ(Read(work_ / "show"),
             "{\"customer\":\"c2\",\"clock\":\"2024-01-01T00:01:40+00:00\",\"profile\":{\"stage\":\"新客\","
-            "\"spent\":null,\"visits\":null,\"last_order\":null,\"city\":null},\"tags\":[],\"aggregates\":{},"
+            "\"spent\":null,\"visits\":null,\"last_order\":null,\"city\":null},\"tags\":[],\"aggregates\":{"
+            "\"count(distinct visit.page within this week)\":{\"count\":1}},"
             "\"last_event\":{\"visit\":\"2024-01-01T00:01:40+00:00\"},\"pushed\":{},\"timers\":[{\"due\":"
             "\"2024-03-01T00:01:40+00:00\",\"rule\":\"流失\",\"when\":\"no order for 60d\"},{\"due\":"
             "\"2024-03-31T00:01:40+00:00\",\"rule\":\"久未访问\",\"when\":\"no visit for 90d\"}]}\n");

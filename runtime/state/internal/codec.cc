@@ -73,8 +73,12 @@ static bool Consistent(const CustomerState& s, const Schema& schema) {
   // for money) zero or negative, in either engine.
   for (const Stored& v : s.profile)
     if ((v.kind == ValueKind::kTime || v.kind == ValueKind::kDuration) && !SaneTime(v.i)) return false;
-  for (const AggregateState& a : s.aggregates) {
+  for (size_t i = 0; i < s.aggregates.size(); ++i) {
+    const AggregateState& a = s.aggregates[i];
     if (a.count < 0 || a.count > std::numeric_limits<int64_t>::max() / 100) return false;
+    // A distinct window holds one value per entry; other aggregates none (D10).
+    if (schema.IsDistinct(i) ? a.window_values.size() != a.window.size() : !a.window_values.empty() || !a.distinct.empty())
+      return false;
     for (const AggregateState::Entry& e : a.window)
       if (!SaneTime(e.ts)) return false;
   }
@@ -108,11 +112,11 @@ void EncodeState(const CustomerState& s, std::string& out) {
   for (size_t t = 0; t < s.tags.size(); ++t)
     if (s.tags[t]) w.U(t);
   size_t live = 0;
-  for (const AggregateState& a : s.aggregates) live += a.count != 0 || a.head < a.window.size();
+  for (const AggregateState& a : s.aggregates) live += !a.empty();
   w.U(live);
   for (size_t i = 0; i < s.aggregates.size(); ++i) {
     const AggregateState& a = s.aggregates[i];
-    if (a.count == 0 && a.head >= a.window.size()) continue;
+    if (a.empty()) continue;
     w.U(i);
     w.I(a.count);
     w.I(static_cast<int64_t>(static_cast<unsigned __int128>(a.sum) >> 64));
@@ -151,6 +155,19 @@ void EncodeState(const CustomerState& s, std::string& out) {
     w.U(static_cast<uint64_t>(a.action));
     w.I(a.unless);
     PutStored(w, a.value);
+  }
+  // Format 3 from here on; a format 2 record ends above.
+  size_t distinct = 0;
+  for (const AggregateState& a : s.aggregates) distinct += !a.distinct.empty() || !a.window_values.empty();
+  w.U(distinct);
+  for (size_t i = 0; i < s.aggregates.size(); ++i) {  // count(distinct …) values (D10)
+    const AggregateState& a = s.aggregates[i];
+    if (a.distinct.empty() && a.window_values.empty()) continue;
+    w.U(i);
+    w.U(a.distinct.size());
+    for (const std::string& v : a.distinct) w.S(v);
+    w.U(a.window_values.size() - std::min<size_t>(a.head, a.window_values.size()));
+    for (size_t e = a.head; e < a.window_values.size(); ++e) w.S(a.window_values[e]);
   }
 }
 
@@ -218,6 +235,15 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
     a.unless = static_cast<int32_t>(r.I());
     a.value = GetStored(r);
     if (!s.afters.insert(std::move(a)).second) return false;  // one seq twice: not a record we wrote
+  }
+  if (r.done()) return Consistent(s, schema);  // format 2
+  for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
+    size_t index = r.Index(shape.aggregates);
+    if (!r.ok()) break;
+    AggregateState& a = s.aggregates[index];
+    for (size_t k = r.Count(); k > 0 && r.ok(); --k) a.distinct.insert(r.S());
+    a.window_values.resize(r.Count());
+    for (std::string& v : a.window_values) v = r.S();
   }
   return r.done() && Consistent(s, schema);
 }
