@@ -7,7 +7,8 @@ namespace qianmian {
 namespace internal {
 
 Stats Convert(const qm::engine::Stats& stats) {
-  return Stats{stats.lines, stats.events, stats.timer_steps, stats.actions, stats.rejects};
+  return Stats{stats.lines,      stats.events,     stats.timer_steps,   stats.actions,
+               stats.rejects,    stats.suppressed, stats.pending_timers, stats.pending_deferred};
 }
 
 qm::EngineKind Convert(Engine engine) {

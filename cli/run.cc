@@ -31,6 +31,15 @@ void PrintSummary(const qianmian::Stats& stats, double seconds, std::FILE* to) {
   }
   std::fprintf(to, "  actions: %lld%s\n", static_cast<long long>(total_actions), actions.c_str());
   std::fprintf(to, "  rejects: %lld%s\n", static_cast<long long>(total_rejects), rejects.c_str());
+  std::string suppressed;
+  int64_t total_suppressed = 0;
+  for (const auto& [reason, n] : stats.suppressed) {
+    suppressed += " " + reason + "=" + std::to_string(n);
+    total_suppressed += n;
+  }
+  std::fprintf(to, "  suppressed: %lld%s\n", static_cast<long long>(total_suppressed), suppressed.c_str());
+  std::fprintf(to, "  pending: %lld timers, %lld deferred\n", static_cast<long long>(stats.pending_timers),
+               static_cast<long long>(stats.pending_deferred));
 }
 
 // Parses `qm run`'s arguments; returns an exit code on a usage error.

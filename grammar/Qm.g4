@@ -4,7 +4,7 @@
 grammar Qm;
 
 item
-  : (enumDecl | eventDecl | profileDecl | tagDecl | importDecl | zoneDecl | ruleDecl) EOF
+  : (enumDecl | eventDecl | profileDecl | tagDecl | importDecl | zoneDecl | capDecl | quietDecl | ruleDecl) EOF
   ;
 
 enumDecl    : ENUM name LBRACE members RBRACE ;
@@ -23,6 +23,15 @@ importDecl  : IMPORT STRING ;
 // IDENT recognized only where its form is.
 zoneDecl    : zoneKw (ZONE_OFFSET | name) ;   // D1: the builder accepts only `Z` as a name
 zoneKw      : {_input->LT(1)->getText() == "zone"}? IDENT ;
+
+// D4: `cap push 2 per 7d [for (A, "B")]`; the builder checks the count.
+capDecl     : capKw kind=(PUSH | INVITE) NUMBER perKw DURATION (FOR LPAREN target (COMMA target)* RPAREN)? ;
+capKw       : {_input->LT(1)->getText() == "cap"}? IDENT ;
+perKw       : {_input->LT(1)->getText() == "per"}? IDENT ;
+
+// D5: `quiet push 22:00-08:00 [defer|drop]`; the builder checks the times and the word.
+quietDecl   : quietKw kind=(PUSH | INVITE | NOTIFY) CLOCK_RANGE name? ;
+quietKw     : {_input->LT(1)->getText() == "quiet"}? IDENT ;
 
 ruleDecl    : (RULE name COLON)? WHEN trigger (AND expr)? THEN action (COMMA action)* ;
 
@@ -141,6 +150,7 @@ fragment MINUTES: [0-9]+ 'm';
 fragment SECONDS: [0-9]+ 's';
 NUMBER: '-'? [0-9]+ ('.' [0-9]+)?;
 ZONE_OFFSET: [+\-] [0-9] [0-9] ':' [0-9] [0-9];  // D1, E1: `+08:00`, `-05:30`
+CLOCK_RANGE: [0-9] [0-9] ':' [0-9] [0-9] '-' [0-9] [0-9] ':' [0-9] [0-9];  // D5, E1: `22:00-08:00`, no spaces
 IDENT: ID_CHAR+;
 STRING
   : '"' ('\\' ~[\r\n] | ~["\\\r\n])* '"'

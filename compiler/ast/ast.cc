@@ -1,5 +1,7 @@
 #include "compiler/ast/ast.h"
 
+#include <cstdio>
+
 #include "compiler/source/overload.h"
 
 namespace qm::ast {
@@ -157,6 +159,18 @@ std::string DebugString(const RuleFile& file) {
         [](const TagDecl& d) { return "tag " + d.name.text + " \"" + d.description + "\""; },
         [](const ImportDecl& d) { return "import \"" + d.path + "\""; },
         [](const ZoneDecl& d) { return "zone " + d.text; },
+        [](const CapDecl& d) {
+          std::string s = std::string("cap ") + (d.invite ? "invite " : "push ") + std::to_string(d.count) + " per " + d.per.text;
+          for (size_t i = 0; i < d.targets.size(); ++i) s += (i ? ", " : " for (") + d.targets[i].first;
+          return s + (d.targets.empty() ? "" : ")");
+        },
+        [](const QuietDecl& d) {
+          static const char* kKinds[] = {"push", "invite", "notify"};
+          char range[16];
+          std::snprintf(range, sizeof range, "%02d:%02d-%02d:%02d", d.start_minute / 60, d.start_minute % 60,
+                        d.end_minute / 60, d.end_minute % 60);
+          return std::string("quiet ") + kKinds[static_cast<int>(d.kind)] + " " + range + (d.drop ? " drop" : " defer");
+        },
         [](const Rule& r) {
           std::string s = "rule " + (r.name ? r.name->text : std::string("_")) + ": when " + Str(r.trigger);
           if (r.condition) s += " if " + Str(*r.condition);

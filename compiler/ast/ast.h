@@ -116,9 +116,16 @@ struct PushAction {
   bool invite = false;
   std::string target;
   Span target_span;
+  bool target_quoted = false;     // a string target may hold placeholders (D6)
   std::optional<Literal> every;
 };
-struct NotifyAction { std::string target; Span target_span; std::string message; Span message_span; };
+struct NotifyAction {
+  std::string target;
+  Span target_span;
+  std::string message;
+  Span message_span;
+  bool target_quoted = false;
+};
 using SimpleAction = std::variant<SetAction, AddAction, TagAction, PushAction, NotifyAction>;
 
 struct Action {
@@ -158,8 +165,25 @@ struct ProfileDecl { Span keyword; std::vector<FieldDecl> fields; };
 struct TagDecl { Ident name; std::string description; };
 struct ImportDecl { std::string path; Span span; };
 struct ZoneDecl { int minutes = 0; std::string text; Span span; };  // D1
+// `cap push 2 per 7d for (A, "B")` (D4).
+struct CapDecl {
+  bool invite = false;
+  int64_t count = 0;
+  Literal per;
+  std::vector<std::pair<std::string, Span>> targets;  // empty: every target
+  Span span;
+};
+// `quiet push 22:00-08:00 drop` (D5).
+enum class QuietKind { kPush, kInvite, kNotify };
+struct QuietDecl {
+  QuietKind kind = QuietKind::kPush;
+  int start_minute = 0, end_minute = 0;  // of the local day
+  bool drop = false;
+  Span range_span;
+  Span span;
+};
 
-using Item = std::variant<EnumDecl, EventDecl, ProfileDecl, TagDecl, ImportDecl, ZoneDecl, Rule>;
+using Item = std::variant<EnumDecl, EventDecl, ProfileDecl, TagDecl, ImportDecl, ZoneDecl, CapDecl, QuietDecl, Rule>;
 
 // One parsed file. Items whose syntax was wrong are left out; `poisoned`
 // names the declarations among them, so the checker does not report their

@@ -24,19 +24,107 @@ std::optional<Action> Checker::ActionOf(const ast::Action& a, const Scope& scope
       },
       [&](const ast::PushAction& p) {
         out.kind = p.invite ? ActionKind::kInvite : ActionKind::kPush;
-        out.text = p.target;
         if (p.every) out.every_ms = PositiveDuration(*p.every);
-        return true;
+        return TargetOf(p.target, p.target_span, p.target_quoted, scope, out);
       },
       [&](const ast::NotifyAction& n) {
         out.kind = ActionKind::kNotify;
-        out.text = n.target;
         out.message = n.message;
-        return true;
+        std::optional<Template> body = TemplateOf(n.message, n.message_span, scope);
+        bool target_ok = TargetOf(n.target, n.target_span, n.target_quoted, scope, out);
+        if (!body) return false;
+        out.body = std::move(*body);
+        return target_ok;
       }},
       a.action);
   if (!ok) return std::nullopt;
   return out;
+}
+
+bool Checker::TargetOf(const std::string& text, Span span, bool quoted, const Scope& scope, Action& out) {
+  out.text = text;
+  if (!quoted) {
+    out.target = Template{{text}, {}};
+    // D6: `push 活动` where 活动 is a field sends the word, not the field's value.
+    bool field = p_.FindProfileField(text) >= 0 || (scope.event >= 0 && FindField(p_.events[scope.event].fields, text) >= 0);
+    if (field) Report<DiagKind::kBareTargetIsField>(src_, span, {text, "\"{" + text + "}\""});
+    return true;
+  }
+  std::optional<Template> t = TemplateOf(text, span, scope);
+  if (!t) return false;
+  if (t->fixed()) out.text = t->texts[0];  // `{{` and `}}` as the braces they stand for
+  out.target = std::move(*t);
+  return true;
+}
+
+std::optional<Template> Checker::TemplateOf(const std::string& text, Span span, const Scope& scope) {
+  // Spans point into the string when it has no escapes (its bytes are then
+  // the source's), else at the whole string.
+  bool exact = SpanText(span) == "\"" + text + "\"";
+  auto at = [&](size_t from, size_t to) {
+    return exact ? Span{span.begin + 1 + static_cast<int32_t>(from), span.begin + 1 + static_cast<int32_t>(to)} : span;
+  };
+  Template t;
+  t.texts.emplace_back();
+  bool ok = true;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if ((c == '{' || c == '}') && i + 1 < text.size() && text[i + 1] == c) {  // `{{`, `}}`
+      t.texts.back() += c;
+      ++i;
+      continue;
+    }
+    if (c == '}') {
+      Report<DiagKind::kStrayBrace>(src_, at(i, i + 1), {"}", "{name}", "}}"});
+      ok = false;
+      continue;
+    }
+    if (c != '{') {
+      t.texts.back() += c;
+      continue;
+    }
+    size_t close = text.find('}', i + 1);
+    std::string_view inner = close == std::string::npos ? std::string_view() : std::string_view(text).substr(i + 1, close - i - 1);
+    size_t dot = inner.find('.');
+    bool well_formed = !inner.empty() && inner.find_first_of(" \t{") == std::string_view::npos &&
+                       (dot == std::string_view::npos || (dot > 0 && dot + 1 < inner.size() && inner.find('.', dot + 1) == std::string_view::npos));
+    if (!well_formed) {  // E5: any other brace is an error, so a typo is caught
+      Report<DiagKind::kStrayBrace>(src_, at(i, i + 1), {"{", "{name}", "{{"});
+      ok = false;
+      // `{}` or `{a b}`: one mistake, one error; an unclosed `{` ends the scan.
+      if (close == std::string::npos || inner.find('{') != std::string_view::npos) break;
+      i = close;
+      continue;
+    }
+    // D6: a placeholder names what a condition may name (A13).
+    Span name_span = at(i + 1, close);
+    ast::Name name;
+    name.span = name_span;
+    if (dot == std::string_view::npos) {
+      name.name = ast::Ident{std::string(inner), name_span};
+    } else {
+      std::string q(inner.substr(0, dot));
+      if (q == "profile") name.profile_qualified = true;
+      else name.qualifier = ast::Ident{q, at(i + 1, i + 1 + dot)};
+      name.name = ast::Ident{std::string(inner.substr(dot + 1)), at(i + 2 + dot, close)};
+    }
+    NodeId node = ResolveField(name, scope);
+    i = close;
+    if (IsError(node)) { ok = false; continue; }
+    const Node& n = p_.nodes[node];
+    ActionValue v;
+    v.type = n.type;
+    switch (n.kind) {
+      case NodeKind::kEventField: v.kind = ActionValue::Kind::kEventField; v.event = n.event; v.field = n.field; break;
+      case NodeKind::kProfileField: v.kind = ActionValue::Kind::kProfileField; v.field = n.field; break;
+      case NodeKind::kTs: v.kind = ActionValue::Kind::kTs; break;
+      default: v.kind = ActionValue::Kind::kCustomer; break;
+    }
+    t.values.push_back(v);
+    t.texts.emplace_back();
+  }
+  if (!ok) return std::nullopt;
+  return t;
 }
 
 int32_t Checker::ProfileTarget(const ast::Name& n) {

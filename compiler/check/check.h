@@ -5,6 +5,7 @@
 #ifndef QM_COMPILER_CHECK_CHECK_H_
 #define QM_COMPILER_CHECK_CHECK_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -161,22 +162,39 @@ enum class ActionKind : uint8_t { kSet, kAdd, kTag, kUntag, kPush, kInvite, kNot
 // The language's word for an action (`set`, `push`, ...), as rules write it
 // and output lines spell it (A28).
 std::string_view Spelling(ActionKind kind);
+// A push or invite target as push histories and state keep it: `p:VIP群`,
+// `i:…` (A26: de-duplication is per kind and target).
+inline std::string TargetKey(ActionKind kind, std::string_view target) {
+  std::string key = kind == ActionKind::kInvite ? "i:" : "p:";
+  key += target;
+  return key;
+}
 // The value of set/add: a constant, a field of the triggering event, a
 // profile field, or the step time (`set vip_since ts`).
 struct ActionValue {
-  enum class Kind : uint8_t { kConstant, kEventField, kProfileField, kTs } kind = Kind::kConstant;
+  enum class Kind : uint8_t { kConstant, kEventField, kProfileField, kTs, kCustomer } kind = Kind::kConstant;
   Constant constant;
   EventId event;
   FieldId field;
   Type type;
 };
+// A string target or notify message with placeholders (D6, E5): texts and
+// the values between them (texts.size() == values.size() + 1). A fixed text
+// has no values and is its one text, `{{` and `}}` already made braces.
+struct Template {
+  std::vector<std::string> texts;
+  std::vector<ActionValue> values;
+  bool fixed() const { return values.empty(); }
+};
+
 struct Action {
   ActionKind kind;
   FieldId field;               // set/add: a profile field
   TagId tag;                   // tag/untag
   ActionValue value;           // set/add
-  std::string text;            // push/invite/notify target
-  std::string message;         // notify
+  std::string text;            // push/invite/notify target as written (the text, when fixed)
+  std::string message;         // notify, as written
+  Template target, body;       // push/invite/notify target and notify message (D6)
   int64_t every_ms = 0;        // push/invite; 0 = once ever
   int64_t after_ms = 0;        // 0 = immediate
   EventId unless = kNoUnless;  // or kAnyEvent, or an event type
@@ -197,9 +215,38 @@ struct Rule {
 
 inline constexpr int kDefaultZoneMinutes = 8 * 60;  // D1: +08:00
 
+// `cap push N per D [for (…)]` (D4, E21).
+struct Cap {
+  ActionKind kind;  // kPush or kInvite
+  int64_t count = 0;
+  int64_t per_ms = 0;
+  std::vector<std::string> targets;  // fixed texts; empty: every target of the kind
+  const Source* source = nullptr;
+  Span span;
+  bool Covers(ActionKind k, std::string_view target) const {
+    return k == kind && (targets.empty() || std::find(targets.begin(), targets.end(), target) != targets.end());
+  }
+};
+
+// `quiet push 22:00-08:00 [defer|drop]` (D5, E7).
+struct Quiet {
+  ActionKind kind;  // kPush, kInvite or kNotify
+  int start_minute = 0, end_minute = 0;  // local minutes of the day; start != end
+  bool drop = false;
+  const Source* source = nullptr;
+  Span span;
+  // [start, end), wrapping midnight when start > end.
+  bool Holds(int minute) const {
+    return start_minute < end_minute ? minute >= start_minute && minute < end_minute
+                                     : minute >= start_minute || minute < end_minute;
+  }
+};
+
 // The checked rule set. Immutable once built; rules are in file order (A9).
 struct Program {
   int zone_minutes = kDefaultZoneMinutes;  // the rule zone (D1), minutes east of UTC
+  std::vector<Cap> caps;       // declaration order (D4)
+  std::vector<Quiet> quiets;   // declaration order (D5, E7)
   std::vector<EnumInfo> enums;
   std::vector<EventInfo> events;
   std::vector<FieldInfo> profile;

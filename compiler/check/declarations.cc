@@ -82,6 +82,22 @@ void Checker::DeclareAll() {
           zone_source_ = src_;
           p_.zone_minutes = d.minutes;
         },
+        [&](const ast::CapDecl& d) {  // D4
+          Cap cap{d.invite ? ActionKind::kInvite : ActionKind::kPush, d.count, PositiveDuration(d.per), {}, src_, d.span};
+          for (const auto& [target, span] : d.targets) {
+            if (target.find_first_of("{}") != std::string::npos) {  // E5: fixed texts
+              Report<DiagKind::kPlaceholderInFixedText>(src_, span, {target});
+              continue;
+            }
+            cap.targets.push_back(target);
+          }
+          p_.caps.push_back(std::move(cap));
+        },
+        [&](const ast::QuietDecl& d) {  // D5
+          ActionKind kind = d.kind == ast::QuietKind::kInvite ? ActionKind::kInvite
+                            : d.kind == ast::QuietKind::kNotify ? ActionKind::kNotify : ActionKind::kPush;
+          p_.quiets.push_back(Quiet{kind, d.start_minute, d.end_minute, d.drop, src_, d.span});
+        },
         [&](const ast::Rule&) {}},
         *si.item);
   }

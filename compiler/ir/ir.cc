@@ -1,7 +1,7 @@
 #include "compiler/ir/ir.h"
 
 #include <algorithm>
-#include <unordered_map>
+#include <unordered_set>
 
 namespace qm::ir {
 namespace {
@@ -65,8 +65,7 @@ Program Lower(check::Program checked) {
   p.becomes_rules.resize(c.profile.size());
   p.rearmed_by_event.resize(events);
   p.aggregates_by_event.resize(events);
-  p.push_target.resize(c.rules.size());
-  std::unordered_map<std::string, int32_t> target_ids;
+  std::unordered_set<std::string> target_ids;
   for (size_t r = 0; r < c.rules.size(); ++r) {
     const check::Rule& rule = c.rules[r];
     const check::Trigger& t = rule.trigger;
@@ -89,14 +88,10 @@ Program Lower(check::Program checked) {
       }
     }
     for (const check::Action& a : rule.actions) {
-      int32_t target = -1;
-      if (a.kind == check::ActionKind::kPush || a.kind == check::ActionKind::kInvite) {
-        std::string key = (a.kind == check::ActionKind::kInvite ? "i:" : "p:") + a.text;
-        auto [it, fresh] = target_ids.emplace(key, static_cast<int32_t>(p.targets.size()));
-        if (fresh) p.targets.push_back(key);
-        target = it->second;
-      }
-      p.push_target[r].push_back(target);
+      bool push = a.kind == check::ActionKind::kPush || a.kind == check::ActionKind::kInvite;
+      if (!push || !a.target.fixed()) continue;
+      std::string key = check::TargetKey(a.kind, a.text);
+      if (target_ids.insert(key).second) p.targets.push_back(std::move(key));
     }
   }
   for (size_t a = 0; a < c.aggregates.size(); ++a) {

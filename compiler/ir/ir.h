@@ -27,8 +27,7 @@ struct Program {
   std::vector<std::vector<int32_t>> rearmed_by_event;
   // Per event type: the aggregates an accepted event of that type feeds.
   std::vector<std::vector<int32_t>> aggregates_by_event;
-  // Interned push/invite targets: action (rule, index) -> target id.
-  std::vector<std::vector<int32_t>> push_target;
+  // The fixed push/invite targets the rules name, as TargetKey spells them.
   std::vector<std::string> targets;
   // Stable hash of the rule set's schema and rules.
   std::string fingerprint;

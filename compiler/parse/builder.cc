@@ -15,6 +15,8 @@ std::optional<ast::Item> Builder::BuildItem(QmParser::ItemContext* ctx) {
   else if (auto* c = ctx->tagDecl()) item = ast::TagDecl{TagName(c->tagName()), StringText(c->STRING())};
   else if (auto* c = ctx->importDecl()) item = ast::ImportDecl{StringText(c->STRING()), SpanOf(c)};
   else if (auto* c = ctx->zoneDecl()) item = ZoneOf(c);
+  else if (auto* c = ctx->capDecl()) item = CapOf(c);
+  else if (auto* c = ctx->quietDecl()) item = QuietOf(c);
   else if (auto* c = ctx->ruleDecl()) item = RuleOf(c);
   if (!ok_) return std::nullopt;
   return item;
@@ -244,6 +246,49 @@ ast::ZoneDecl Builder::ZoneOf(QmParser::ZoneDeclContext* c) {
   return zone;
 }
 
+ast::CapDecl Builder::CapOf(QmParser::CapDeclContext* c) {
+  ast::CapDecl cap;
+  cap.span = SpanOf(c);
+  cap.invite = c->kind->getType() == QmLexer::INVITE;
+  std::string count = offsets_.Text(c->NUMBER()->getSymbol());
+  auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), cap.count);
+  if (ec != std::errc() || end != count.data() + count.size() || cap.count < 1)
+    Fail<DiagKind::kCapCountNotPositive>(SpanOf(c->NUMBER()), {count});
+  cap.per = DurationOf(c->DURATION());
+  for (auto* t : c->target()) cap.targets.emplace_back(TargetText(t), SpanOf(t));
+  return cap;
+}
+
+ast::QuietDecl Builder::QuietOf(QmParser::QuietDeclContext* c) {
+  ast::QuietDecl quiet;
+  quiet.span = SpanOf(c);
+  switch (c->kind->getType()) {
+    case QmLexer::INVITE: quiet.kind = ast::QuietKind::kInvite; break;
+    case QmLexer::NOTIFY: quiet.kind = ast::QuietKind::kNotify; break;
+    default: quiet.kind = ast::QuietKind::kPush; break;
+  }
+  quiet.range_span = SpanOf(c->CLOCK_RANGE());
+  std::string range = offsets_.Slice(quiet.range_span);  // HH:MM-HH:MM, digits by the lexer
+  auto minute_of_day = [&](size_t at, int& out) {
+    int hh = (range[at] - '0') * 10 + (range[at + 1] - '0'), mm = (range[at + 3] - '0') * 10 + (range[at + 4] - '0');
+    if (hh > 23 || mm > 59) {
+      Span s{quiet.range_span.begin + static_cast<int32_t>(at), quiet.range_span.begin + static_cast<int32_t>(at) + 5};
+      Fail<DiagKind::kInvalidTimeOfDay>(s, {range.substr(at, 5)});
+    }
+    out = hh * 60 + mm;
+  };
+  minute_of_day(0, quiet.start_minute);
+  minute_of_day(6, quiet.end_minute);
+  if (ok_ && quiet.start_minute == quiet.end_minute) Fail<DiagKind::kQuietIsEmpty>(quiet.range_span, {range});
+  if (c->name() != nullptr) {
+    ast::Ident policy = Id(c->name());
+    if (policy.text == "drop") quiet.drop = true;
+    else if (policy.text != "defer")
+      Fail<DiagKind::kUnknownQuietPolicy>(policy.span, {policy.text}, Suggest(policy.text, {"defer", "drop"}));
+  }
+  return quiet;
+}
+
 ast::Operand Builder::OperandOf(QmParser::OperandContext* c) {
   if (c->ref() != nullptr) return NameOf(c->ref());
   if (auto* k = c->clock()) {
@@ -350,11 +395,12 @@ ast::Action Builder::ActionOf(QmParser::ActionContext* c) {
     push.invite = s->kind->getType() == QmLexer::INVITE;
     push.target = TargetText(s->target());
     push.target_span = SpanOf(s->target());
+    push.target_quoted = s->target()->STRING() != nullptr;
     if (s->DURATION()) push.every = DurationOf(s->DURATION());
     action.action = std::move(push);
   } else if (auto* s = dynamic_cast<QmParser::NotifyActionContext*>(simple)) {
-    action.action = ast::NotifyAction{TargetText(s->target()), SpanOf(s->target()),
-                                      StringText(s->STRING()), SpanOf(s->STRING())};
+    action.action = ast::NotifyAction{TargetText(s->target()), SpanOf(s->target()), StringText(s->STRING()),
+                                      SpanOf(s->STRING()), s->target()->STRING() != nullptr};
   }
   return action;
 }

@@ -14,7 +14,7 @@ bool EndsItem(size_t type) {
   switch (type) {
     case QmLexer::IDENT: case QmLexer::STRING: case QmLexer::NUMBER: case QmLexer::DURATION:
     case QmLexer::RBRACE: case QmLexer::RPAREN: case QmLexer::TRUE: case QmLexer::FALSE:
-    case QmLexer::ZONE_OFFSET:
+    case QmLexer::ZONE_OFFSET: case QmLexer::CLOCK_RANGE:
       return true;
     default:
       return false;
@@ -29,7 +29,10 @@ bool StartsItem(const std::vector<Lexeme>& toks, size_t i, const Offsets& offset
     case QmLexer::IDENT: {
       if (i > 0 && !EndsItem(toks[i - 1].type)) return false;
       std::string word = offsets.Text(toks[i]);
-      if (word == "zone") return type_at(i + 1) == QmLexer::ZONE_OFFSET || type_at(i + 1) == QmLexer::IDENT;
+      size_t next = type_at(i + 1);
+      if (word == "zone") return next == QmLexer::ZONE_OFFSET || next == QmLexer::IDENT;
+      if (word == "cap") return next == QmLexer::PUSH || next == QmLexer::INVITE;
+      if (word == "quiet") return next == QmLexer::PUSH || next == QmLexer::INVITE || next == QmLexer::NOTIFY;
       return false;
     }
     case QmLexer::EVENT: case QmLexer::IMPORT: case QmLexer::RULE: return true;

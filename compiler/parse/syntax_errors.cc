@@ -43,6 +43,7 @@ std::string DescribeExpected(const antlr4::misc::IntervalSet& set, const antlr4:
       case QmLexer::DURATION: parts.push_back("a duration such as `7d`"); break;
       case QmLexer::STRING: parts.push_back("a string"); break;
       case QmLexer::ZONE_OFFSET: parts.push_back("a zone such as `+08:00`"); break;
+      case QmLexer::CLOCK_RANGE: parts.push_back("hours such as `22:00-08:00`"); break;
       case Token::EOF: parts.push_back("the end of the item"); break;
       default: {
         std::string lit = vocab.getLiteralName(t);

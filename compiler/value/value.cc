@@ -230,6 +230,11 @@ int64_t PeriodStart(Period period, int64_t epoch_ms, int zone_minutes) {
   return utc;
 }
 
+int MinuteOfDay(int64_t epoch_ms, int zone_minutes) {
+  int64_t local = Local(epoch_ms, zone_minutes);
+  return static_cast<int>((local - FloorDiv(local, kDayMs) * kDayMs) / 60'000);
+}
+
 int64_t NextTimeOfDay(int64_t epoch_ms, int minute_of_day, int zone_minutes) {
   int64_t local = Local(epoch_ms, zone_minutes);
   int64_t day_start = FloorDiv(local, kDayMs) * kDayMs;
@@ -477,23 +482,36 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
 }
 
-std::string FormatJsonValue(const Value& v, const std::vector<std::string>& enum_members, int tz_minutes) {
-  std::string out;
+std::string FormatPlainValue(const Value& v, const std::vector<std::string>& enum_members, int tz_minutes) {
   switch (v.kind) {
-    case ValueKind::kUnset: return "null";
+    case ValueKind::kUnset: return "";
     case ValueKind::kInt: return std::to_string(v.i);
     case ValueKind::kMoney: return FormatMoney(v.i);
     case ValueKind::kNumber: return FormatNumber(v.d);
     case ValueKind::kBool: return v.i ? "true" : "false";
-    case ValueKind::kText: AppendJsonString(out, v.text); return out;
-    case ValueKind::kTime: AppendJsonString(out, FormatTime(v.i, tz_minutes)); return out;
-    case ValueKind::kDuration: AppendJsonString(out, FormatDuration(v.i)); return out;
+    case ValueKind::kText: return std::string(v.text);
+    case ValueKind::kTime: return FormatTime(v.i, tz_minutes);
+    case ValueKind::kDuration: return FormatDuration(v.i);
     case ValueKind::kEnum:
-      if (v.i < 0 || static_cast<uint64_t>(v.i) >= enum_members.size()) return "null";
-      AppendJsonString(out, enum_members[v.i]);
-      return out;
+      if (v.i < 0 || static_cast<uint64_t>(v.i) >= enum_members.size()) return "";
+      return enum_members[v.i];
     case ValueKind::kDecimal:
-    case ValueKind::kRatio: return "null";  // literals and averages are never stored or printed
+    case ValueKind::kRatio: return "";  // literals and averages are never stored or printed
+  }
+  return "";
+}
+
+std::string FormatJsonValue(const Value& v, const std::vector<std::string>& enum_members, int tz_minutes) {
+  switch (v.kind) {
+    case ValueKind::kText: case ValueKind::kTime: case ValueKind::kDuration: case ValueKind::kEnum: {
+      if (v.kind == ValueKind::kEnum && (v.i < 0 || static_cast<uint64_t>(v.i) >= enum_members.size())) return "null";
+      std::string out;
+      AppendJsonString(out, FormatPlainValue(v, enum_members, tz_minutes));
+      return out;
+    }
+    case ValueKind::kUnset: case ValueKind::kDecimal: case ValueKind::kRatio: return "null";
+    case ValueKind::kInt: case ValueKind::kMoney: case ValueKind::kNumber: case ValueKind::kBool:
+      return FormatPlainValue(v, enum_members, tz_minutes);  // `null` for a non-finite number
   }
   return "null";
 }

@@ -50,6 +50,8 @@ std::optional<Period> PeriodNamed(std::string_view name);
 // The start (00:00 local) of the period that holds `epoch_ms`; weeks start on
 // Monday, quarters in January, April, July and October (D2).
 int64_t PeriodStart(Period period, int64_t epoch_ms, int zone_minutes);
+// Minutes since local midnight, 0-1439 (D5).
+int MinuteOfDay(int64_t epoch_ms, int zone_minutes);
 // The first instant after `epoch_ms` whose local time of day is `minute_of_day`
 // (D5: where a deferred action is due).
 int64_t NextTimeOfDay(int64_t epoch_ms, int minute_of_day, int zone_minutes);
@@ -112,6 +114,9 @@ void AppendJsonString(std::string& out, std::string_view s);
 // at `tz_minutes`; an enum member by its name in `enum_members`. The one
 // spelling of values in actions, `qm state show` and the explanations.
 std::string FormatJsonValue(const Value& v, const std::vector<std::string>& enum_members, int tz_minutes);
+// The same spelling without JSON quoting, as placeholders print values (D6,
+// E5): text as is, unset as the empty string, a non-finite number as `null`.
+std::string FormatPlainValue(const Value& v, const std::vector<std::string>& enum_members, int tz_minutes);
 
 }  // namespace qm
 

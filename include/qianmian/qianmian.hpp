@@ -85,6 +85,11 @@ struct Stats {
   int64_t timer_steps = 0;
   std::map<std::string, int64_t> actions;  // by kind: "tag", "push", ...
   std::map<std::string, int64_t> rejects;  // by reason: "bad_json", ...
+  // Attempts that emitted nothing, by reason: "once", "every" (already
+  // sent), "cap" (a frequency cap was full), "quiet" (quiet hours, drop).
+  std::map<std::string, int64_t> suppressed;
+  int64_t pending_timers = 0;    // `no` timers and `after` actions still to fire
+  int64_t pending_deferred = 0;  // actions held by quiet hours until they end
 };
 
 // Runs a rule set over events fed one line at a time. Not thread-safe; use

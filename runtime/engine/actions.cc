@@ -11,27 +11,55 @@ void Engine::Impl::ApplyRule(int32_t r, ChangeLog& log) {
   const check::Rule& rule = p_.rules[r];
   for (size_t a = 0; a < rule.actions.size(); ++a) {
     const check::Action& action = rule.actions[a];
-    Value value = ActionValue(action);
+    Resolved resolved = Resolve(action);
     if (action.after_ms > 0) {
-      PendingAfter pending{next_seq_++, step_.now + action.after_ms, r, static_cast<int32_t>(a), action.unless,
-                           Stored::Of(value)};
-      timers_.insert(TimerKey{pending.due, step_.state->id, step_.state, 1, pending.seq, pending.unless});
-      step_.state->afters.insert(std::move(pending));
+      Schedule(PendingAfter{next_seq_++, step_.now + action.after_ms, r, static_cast<int32_t>(a), action.unless,
+                            Stored::Of(resolved.value), std::move(resolved.target), std::move(resolved.message)});
       continue;
     }
-    Apply(r, static_cast<int32_t>(a), value, log);
+    Apply(r, static_cast<int32_t>(a), resolved, log);
   }
 }
 
-Value Engine::Impl::ActionValue(const check::Action& a) const {
-  if (a.kind != check::ActionKind::kSet && a.kind != check::ActionKind::kAdd) return {};
-  switch (a.value.kind) {
-    case check::ActionValue::Kind::kConstant: return ConstantValue(a.value.constant);
-    case check::ActionValue::Kind::kEventField: return step_.EventField(a.value.field);
-    case check::ActionValue::Kind::kProfileField: return step_.ProfileField(a.value.field);
+void Engine::Impl::Schedule(PendingAfter pending) {
+  timers_.insert(TimerKey{pending.due, step_.state->id, step_.state, 1, pending.seq, pending.unless, pending.deferred});
+  step_.state->afters.insert(std::move(pending));
+}
+
+Engine::Impl::Resolved Engine::Impl::Resolve(const check::Action& a) const {
+  Resolved r;
+  switch (a.kind) {
+    case check::ActionKind::kSet: case check::ActionKind::kAdd: r.value = Read(a.value); break;
+    case check::ActionKind::kTag: case check::ActionKind::kUntag: break;
+    case check::ActionKind::kPush: case check::ActionKind::kInvite: r.target = Render(a.target); break;
+    case check::ActionKind::kNotify:
+      r.target = Render(a.target);
+      r.message = Render(a.body);
+      break;
+  }
+  return r;
+}
+
+Value Engine::Impl::Read(const check::ActionValue& v) const {
+  switch (v.kind) {
+    case check::ActionValue::Kind::kConstant: return ConstantValue(v.constant);
+    case check::ActionValue::Kind::kEventField: return step_.EventField(v.field);
+    case check::ActionValue::Kind::kProfileField: return step_.ProfileField(v.field);
     case check::ActionValue::Kind::kTs: return Value::Time(step_.now);
+    case check::ActionValue::Kind::kCustomer: return Value::Text(*step_.customer);
   }
   return {};
+}
+
+std::string Engine::Impl::Render(const check::Template& t) const {
+  if (t.fixed()) return t.texts[0];
+  std::string out = t.texts[0];
+  for (size_t i = 0; i < t.values.size(); ++i) {
+    // D6: as A42 spells values, without JSON quotes; unset is empty.
+    out += FormatPlainValue(Read(t.values[i]), p_.MembersOf(t.values[i].type), options_.tz_minutes);
+    out += t.texts[i + 1];
+  }
+  return out;
 }
 
 std::string Engine::Impl::Prefix(const std::string& rule) {
@@ -71,10 +99,11 @@ void Engine::Impl::ChangeField(const check::Rule& rule, int32_t f, const Value& 
   Emit(kind, line);
 }
 
-void Engine::Impl::Apply(int32_t r, int32_t index, const Value& value, ChangeLog& log) {
+void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, ChangeLog& log) {
   const check::Rule& rule = p_.rules[r];
   const check::Action& a = rule.actions[index];
   CustomerState& s = *step_.state;
+  const Value& value = resolved.value;
   switch (a.kind) {
     case check::ActionKind::kSet:
       if (value.unset()) return;  // A24
@@ -108,28 +137,74 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Value& value, ChangeLog
     }
     case check::ActionKind::kPush:
     case check::ActionKind::kInvite: {
-      int32_t target = program_.push_target[r][index];
-      auto it = std::find_if(s.pushes.begin(), s.pushes.end(), [&](const auto& p) { return p.first == target; });
-      if (it != s.pushes.end() && (a.every_ms == 0 || step_.now - it->second < a.every_ms)) return;  // A26
-      if (it == s.pushes.end()) s.pushes.emplace_back(target, step_.now);
+      // E6: A26, then the caps (D4), then quiet hours (D5).
+      std::string key = check::TargetKey(a.kind, resolved.target);
+      auto it = std::find_if(s.pushes.begin(), s.pushes.end(), [&](const auto& p) { return p.first == key; });
+      if (it != s.pushes.end() && (a.every_ms == 0 || step_.now - it->second < a.every_ms)) {
+        ++stats_.suppressed[a.every_ms == 0 ? "once" : "every"];
+        return;
+      }
+      if (CapFull(a.kind, resolved.target)) {
+        ++stats_.suppressed["cap"];
+        return;
+      }
+      if (HeldByQuiet(r, index, a.kind, resolved)) return;
+      if (it == s.pushes.end()) s.pushes.emplace_back(key, step_.now);
       else it->second = step_.now;
+      if (caps_window_ms_ > 0) {
+        std::erase_if(s.emissions, [&](const state::Emission& e) { return e.ts <= step_.now - caps_window_ms_; });
+        s.emissions.push_back({step_.now, std::move(key)});
+      }
       std::string_view kind = check::Spelling(a.kind);
       std::string line = Prefix(rule.name) + "\"action\":\"" + std::string(kind) + "\",\"target\":";
-      AppendJsonString(line, a.text);
+      AppendJsonString(line, resolved.target);
       line += "}\n";
       Emit(kind, line);
       return;
     }
     case check::ActionKind::kNotify: {
+      if (HeldByQuiet(r, index, a.kind, resolved)) return;  // never capped (D4)
       std::string line = Prefix(rule.name) + "\"action\":\"notify\",\"target\":";
-      AppendJsonString(line, a.text);
+      AppendJsonString(line, resolved.target);
       line += ",\"message\":";
-      AppendJsonString(line, a.message);
+      AppendJsonString(line, resolved.message);
       line += "}\n";
       Emit(check::Spelling(a.kind), line);
       return;
     }
   }
+}
+
+bool Engine::Impl::CapFull(check::ActionKind kind, const std::string& target) const {
+  const std::vector<state::Emission>& emitted = step_.state->emissions;
+  for (const check::Cap& cap : p_.caps) {
+    if (!cap.Covers(kind, target)) continue;
+    int64_t n = 0;
+    for (const state::Emission& e : emitted) {
+      // E21: `p:`/`i:` and the target, as TargetKey wrote them.
+      bool same_kind = (e.key[0] == 'i') == (kind == check::ActionKind::kInvite);
+      if (same_kind && e.ts > step_.now - cap.per_ms && e.ts <= step_.now &&
+          cap.Covers(kind, std::string_view(e.key).substr(2)))
+        ++n;
+    }
+    if (n >= cap.count) return true;
+  }
+  return false;
+}
+
+bool Engine::Impl::HeldByQuiet(int32_t r, int32_t index, check::ActionKind kind, const Resolved& resolved) {
+  int minute = MinuteOfDay(step_.now, p_.zone_minutes);
+  for (const check::Quiet& q : p_.quiets) {
+    if (q.kind != kind || !q.Holds(minute)) continue;  // E7: the first window that holds decides
+    if (q.drop) {
+      ++stats_.suppressed["quiet"];
+    } else {
+      Schedule(PendingAfter{next_seq_++, NextTimeOfDay(step_.now, q.end_minute, p_.zone_minutes), r, index,
+                            check::kNoUnless, Stored{}, resolved.target, resolved.message, /*deferred=*/true});
+    }
+    return true;
+  }
+  return false;
 }
 
 }  // namespace qm::engine

@@ -15,6 +15,11 @@ void Engine::ProcessLine(std::string_view line, int64_t line_number) { impl_->Pr
 void Engine::FireUntil(int64_t until) { impl_->FireUntil(until); }
 void Engine::Resume() { impl_->Resume(); }
 
+const Stats& Engine::stats() const {
+  impl_->CountPending(stats_.pending_timers, stats_.pending_deferred);
+  return stats_;
+}
+
 
 void Engine::Impl::ProcessLine(std::string_view line, int64_t line_number) {
   ++stats_.lines;
@@ -48,7 +53,7 @@ void Engine::Impl::Resume() {
     for (size_t q = 0; q < s.quiet_due.size(); ++q)
       if (s.quiet_due[q] != kNever) timers_.insert(TimerKey{s.quiet_due[q], s.id, &s, 0, q});
     for (const PendingAfter& a : s.afters) {
-      timers_.insert(TimerKey{a.due, s.id, &s, 1, a.seq, a.unless});
+      timers_.insert(TimerKey{a.due, s.id, &s, 1, a.seq, a.unless, a.deferred});
       next_seq_ = std::max(next_seq_, a.seq + 1);
     }
   });

@@ -43,6 +43,13 @@ struct Stats {
   int64_t timer_steps = 0;
   std::map<std::string, int64_t> actions;  // by kind
   std::map<std::string, int64_t> rejects;  // by reason
+  // Push/invite/notify attempts that emitted nothing, by reason: `once` and
+  // `every` (A26), `cap` (D4), `quiet` (D5 drop).
+  std::map<std::string, int64_t> suppressed;
+  // Still pending when the stats were read: `no` timers and `after`
+  // actions, and actions deferred by quiet hours (D5).
+  int64_t pending_timers = 0;
+  int64_t pending_deferred = 0;
 };
 
 class Engine {
@@ -57,7 +64,7 @@ class Engine {
   void ProcessLine(std::string_view line, int64_t line_number);
   // Fires every pending timer due at or before `until`, in order (C3, B8).
   void FireUntil(int64_t until);
-  const Stats& stats() const { return stats_; }
+  const Stats& stats() const;
 
   // Continues from a store loaded from a state directory: rebuilds the timer
   // queue from the states' pending timers.
@@ -66,7 +73,7 @@ class Engine {
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;
-  Stats stats_;
+  mutable Stats stats_;  // the pending counts are taken when read
 };
 
 }  // namespace qm::engine

@@ -57,7 +57,12 @@ void Engine::Impl::FireGroup(CustomerState& s, int64_t due, const std::vector<Ti
       ApplyRule(w.rule, log);
     } else {
       const PendingAfter& a = afters[w.index];
-      Apply(a.rule, a.action, a.value.view(), log);
+      const check::Action& action = p_.rules[a.rule].actions[a.action];
+      // Targets and messages were resolved when scheduled (D6); a record
+      // from before v0.2 has only fixed ones.
+      Resolved resolved{a.value.view(), a.target ? *a.target : Render(action.target),
+                        a.message ? *a.message : Render(action.body)};
+      Apply(a.rule, a.action, resolved, log);
     }
   }
   Cascade(log);

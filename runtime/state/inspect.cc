@@ -83,7 +83,7 @@ struct Printer {
     out += "},\"pushed\":{";
     for (size_t p = 0; p < s.pushes.size(); ++p) {
       if (p > 0) out += ",";
-      const std::string& target = schema.targets[s.pushes[p].first];  // `p:VIP群` or `i:…`
+      const std::string& target = s.pushes[p].first;  // `p:VIP群` or `i:…`
       AppendJsonString(out, (target[0] == 'i' ? "invite " : "push ") + target.substr(2));
       out += ":" + Time(s.pushes[p].second);
     }

@@ -84,7 +84,6 @@ Remap MakeRemap(const Schema& old, const Schema& now) {
   m.aggregates = map_all(old.aggregates, now.aggregates);
   m.events = map_all(old.events, now.events);
   m.quiet = map_all(old.quiet_rules, now.quiet_rules);
-  m.targets = map_all(old.targets, now.targets);
   auto rule_index = IndexBy(now.rules, [](const Schema::Rule& r) { return r.name; });
   for (const Schema::Rule& r : old.rules) {
     int32_t to = Lookup(rule_index, r.name);
@@ -130,8 +129,10 @@ int64_t RemapState(CustomerState&& old, const Remap& m, const ir::Program& progr
       to.quiet_due[q] = from + t.duration_ms;
     }
   }
-  for (auto& [target, last] : old.pushes)
-    if (m.targets[target] >= 0) to.pushes.emplace_back(m.targets[target], last);
+  // Push histories are kept by target name, whatever the rules now say: a
+  // target pushed once stays pushed if a rule names it again (A26).
+  to.pushes = std::move(old.pushes);
+  to.emissions = std::move(old.emissions);
   int64_t dropped = 0;
   while (!old.afters.empty()) {
     PendingAfter a = std::move(old.afters.extract(old.afters.begin()).value());

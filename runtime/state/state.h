@@ -125,7 +125,7 @@ struct AggregateState : Totals {
 // A16 says (D10, E22: text exactly, a number 0 and -0 alike, every NaN alike).
 std::string DistinctKey(const Value& v);
 
-// A pending `after` action (A27).
+// A pending `after` action (A27), or one deferred by quiet hours (D5).
 struct PendingAfter {
   uint64_t seq;          // scheduling order
   int64_t due;
@@ -133,6 +133,16 @@ struct PendingAfter {
   int32_t action;        // index in the rule's actions
   int32_t unless;        // check::kNoUnless, check::kAnyEvent, or an event type
   Stored value;          // set/add value, evaluated when scheduled
+  // push/invite/notify target and notify message, resolved when scheduled
+  // (D6); absent in records from before v0.2, whose texts were all fixed.
+  std::optional<std::string> target, message;
+  bool deferred = false;  // by quiet hours (D5), not by `after`
+};
+
+// An emitted push or invite, kept while a cap's window can see it (D4).
+struct Emission {
+  int64_t ts;
+  std::string key;  // check::TargetKey: kind and target
 };
 
 // Pending `after`s ordered by (unless, seq): an event cancels its own range in
@@ -156,7 +166,8 @@ struct CustomerState {
   std::vector<int64_t> last_event;   // per event type: ts of the latest accepted one (since, A20)
   int64_t last_any = kNever;
   std::vector<int64_t> quiet_due;    // per quiet rule: due time, kNever when disarmed
-  std::vector<std::pair<int32_t, int64_t>> pushes;  // (target id, last emission)
+  std::vector<std::pair<std::string, int64_t>> pushes;  // (check::TargetKey, last emission), A26
+  std::vector<Emission> emissions;   // in time order, for caps (D4)
   PendingAfters afters;
   int64_t clock = kNever;            // A34
   bool seen = false;                 // has had an accepted event

@@ -154,7 +154,8 @@ TEST(DurableState, KilledExamplesFinishAsOneRun) {
   uint32_t seed = 1;
   for (const char* dir : {"rules-examples/journey-cascade", "rules-examples/churn", "rules-examples/push-once",
                           "rules-examples/repurchase-reminder", "tests/run/a32_a33_timer_order",
-                          "tests/run/d1_d2_d3_clock_and_calendar", "tests/run/d10_e22_count_distinct"}) {
+                          "tests/run/d1_d2_d3_clock_and_calendar", "tests/run/d10_e22_count_distinct",
+                          "tests/run/d4_d5_d6_e6_caps_quiet_placeholders"}) {
     fs::path work = TempDir("kill_example");
     KillAndCompare(Example(dir), work, rounds, 2, seed++, "1");
     fs::remove_all(work);

@@ -143,6 +143,12 @@ class Checker {
   NodeId SinceNode(const ast::Since& s, const Scope& scope);
   NodeId ClockNode(const ast::Clock& c, const Scope& scope);
 
+  // A push/invite/notify target (D6): a bare name is that text (warned
+  // about when it names a field); a string may hold placeholders.
+  bool TargetOf(const std::string& text, Span span, bool quoted, const Scope& scope, Action& out);
+  // A string's placeholders resolved as condition names (D6, E5).
+  std::optional<Template> TemplateOf(const std::string& text, Span span, const Scope& scope);
+
   // ---------------------------------------------------------------- actions
   std::optional<Action> ActionOf(const ast::Action& a, const Scope& scope);
 

@@ -169,6 +169,8 @@ class Builder {
   ast::Operand OperandOf(QmParser::OperandContext* c);
 
   ast::ZoneDecl ZoneOf(QmParser::ZoneDeclContext* c);
+  ast::CapDecl CapOf(QmParser::CapDeclContext* c);
+  ast::QuietDecl QuietOf(QmParser::QuietDeclContext* c);
 
   ast::ActionValue ActionValueOf(QmParser::RefContext* ref, QmParser::ConstantContext* constant);
 

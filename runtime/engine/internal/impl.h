@@ -54,6 +54,7 @@ struct TimerKey {
   uint8_t kind;  // 0: `no` rule (id = quiet index), 1: `after` (id = seq)
   uint64_t id;
   int32_t unless = 0;  // an `after`'s, to find it in its customer's PendingAfters; not part of the order
+  bool deferred = false;  // an action deferred by quiet hours (D5); not part of the order
   bool operator<(const TimerKey& o) const {
     if (due != o.due) return due < o.due;
     if (customer != o.customer) {
@@ -91,7 +92,9 @@ class Engine::Impl {
   Impl(const ir::Program& program, ir::Evaluator& evaluator, state::Store& store, Output& output,
        Options options, Stats& stats)
       : program_(program), p_(program.checked), evaluator_(evaluator), store_(store), out_(output),
-        options_(options), stats_(stats), decoder_(program), step_(program.checked) {}
+        options_(options), stats_(stats), decoder_(program), step_(program.checked) {
+    for (const check::Cap& cap : p_.caps) caps_window_ms_ = std::max(caps_window_ms_, cap.per_ms);
+  }
 
   // ---------------------------------------------------------------- input
   void ProcessLine(std::string_view line, int64_t line_number);
@@ -102,6 +105,11 @@ class Engine::Impl {
   // the relative order of `after` sequence numbers matters (A33), so new ones
   // continue after the largest pending one.
   void Resume();
+
+  void CountPending(int64_t& timers, int64_t& deferred) const {
+    timers = deferred = 0;
+    for (const TimerKey& k : timers_) ++(k.deferred ? deferred : timers);
+  }
 
  private:
   // A38's line; D8: with the customer as written once check 7 passed.
@@ -129,8 +137,18 @@ class Engine::Impl {
   // --------------------------------------------------------------- actions
   void ApplyRule(int32_t r, ChangeLog& log);
 
-  // The value of set/add, read when the action is applied or scheduled (A24, A27).
-  Value ActionValue(const check::Action& a) const;
+  // What an action reads when it applies or is scheduled: set/add's value
+  // (A24, A27), a target and a message with their placeholders filled (D6).
+  struct Resolved {
+    Value value;
+    std::string target, message;
+  };
+  Resolved Resolve(const check::Action& a) const;
+  Value Read(const check::ActionValue& v) const;
+  std::string Render(const check::Template& t) const;
+
+  // Queues a delayed or deferred action of the current step's customer.
+  void Schedule(PendingAfter pending);
 
   std::string Prefix(const std::string& rule);
 
@@ -140,7 +158,13 @@ class Engine::Impl {
   // (A28) unless nothing changes (A22), and records the change for A29.
   void ChangeField(const check::Rule& rule, int32_t f, const Value& to, const Value* by, ChangeLog& log);
 
-  void Apply(int32_t r, int32_t index, const Value& value, ChangeLog& log);
+  void Apply(int32_t r, int32_t index, const Resolved& resolved, ChangeLog& log);
+
+  // D4: whether a cap covering this push/invite is full at the step time.
+  bool CapFull(check::ActionKind kind, const std::string& target) const;
+  // D5: whether quiet hours hold the action now (dropped, or deferred to
+  // the window's end).
+  bool HeldByQuiet(int32_t r, int32_t index, check::ActionKind kind, const Resolved& resolved);
 
   const ir::Program& program_;
   const check::Program& p_;
@@ -153,6 +177,7 @@ class Engine::Impl {
   event::Event event_buf_;
   std::set<TimerKey> timers_;
   uint64_t next_seq_ = 1;
+  int64_t caps_window_ms_ = 0;  // the longest cap window: older emissions are dropped (D4)
 
   std::string prefix_;
   int64_t prefix_time_ = 0;

@@ -5,6 +5,7 @@
 
 namespace qm::state_internal {
 
+using state::Emission;
 using state::AggregateState;
 using state::kNever;
 using state::PendingAfter;
@@ -86,7 +87,9 @@ static bool Consistent(const CustomerState& s, const Schema& schema) {
   if (!sane_or_never(s.clock) || !sane_or_never(s.last_any)) return false;
   for (int64_t t : s.last_event) if (!sane_or_never(t)) return false;
   for (int64_t t : s.quiet_due) if (!sane_or_never(t)) return false;
-  for (const auto& [target, last] : s.pushes) if (!SaneTime(last)) return false;
+  auto target_key = [](const std::string& k) { return k.size() >= 2 && (k[0] == 'p' || k[0] == 'i') && k[1] == ':'; };
+  for (const auto& [key, last] : s.pushes) if (!SaneTime(last) || !target_key(key)) return false;
+  for (const Emission& e : s.emissions) if (!SaneTime(e.ts) || !target_key(e.key)) return false;
   return true;
 }
 
@@ -145,8 +148,7 @@ void EncodeState(const CustomerState& s, std::string& out) {
   w.U(armed);
   for (size_t q = 0; q < s.quiet_due.size(); ++q)
     if (s.quiet_due[q] != kNever) w.U(q), w.I(s.quiet_due[q]);
-  w.U(s.pushes.size());
-  for (const auto& [target, last] : s.pushes) w.U(static_cast<uint64_t>(target)), w.I(last);
+  w.U(0);  // format 2's pushes by target id; format 3 keeps them by name, below
   w.U(s.afters.size());
   for (const PendingAfter& a : s.afters) {
     w.U(a.seq);
@@ -168,6 +170,17 @@ void EncodeState(const CustomerState& s, std::string& out) {
     for (const std::string& v : a.distinct) w.S(v);
     w.U(a.window_values.size() - std::min<size_t>(a.head, a.window_values.size()));
     for (size_t e = a.head; e < a.window_values.size(); ++e) w.S(a.window_values[e]);
+  }
+  w.U(s.pushes.size());  // A26, by check::TargetKey
+  for (const auto& [key, last] : s.pushes) w.S(key), w.I(last);
+  w.U(s.emissions.size());  // D4
+  for (const Emission& e : s.emissions) w.I(e.ts), w.S(e.key);
+  for (const PendingAfter& a : s.afters) {  // D5, D6: in the order written above
+    w.U(a.deferred);
+    w.U(a.target.has_value());
+    if (a.target) w.S(*a.target);
+    w.U(a.message.has_value());
+    if (a.message) w.S(*a.message);
   }
 }
 
@@ -221,22 +234,29 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
     if (r.ok()) s.quiet_due[q] = r.I();
   }
   s.pushes.resize(r.Count());
-  for (auto& [target, last] : s.pushes) {
-    target = static_cast<int32_t>(r.Index(shape.targets));
+  for (auto& [key, last] : s.pushes) {
+    size_t target = r.Index(shape.targets);
+    if (!r.ok()) return false;
+    key = schema.targets[target];  // `p:VIP群`: format 2 wrote an index into these
     last = r.I();
   }
   s.afters.clear();
-  for (size_t n = r.Count(), k = 0; k < n && r.ok(); ++k) {
-    PendingAfter a;
+  std::vector<PendingAfter> afters(r.Count());
+  for (PendingAfter& a : afters) {
+    if (!r.ok()) return false;
     a.seq = r.U();
     a.due = r.I();
     a.rule = static_cast<int32_t>(r.Index(shape.rules));
     a.action = static_cast<int32_t>(r.U());
     a.unless = static_cast<int32_t>(r.I());
     a.value = GetStored(r);
-    if (!s.afters.insert(std::move(a)).second) return false;  // one seq twice: not a record we wrote
   }
-  if (r.done()) return Consistent(s, schema);  // format 2
+  auto keep_afters = [&] {
+    for (PendingAfter& a : afters)
+      if (!s.afters.insert(std::move(a)).second) return false;  // one seq twice: not a record we wrote
+    return true;
+  };
+  if (r.done()) return keep_afters() && Consistent(s, schema);  // format 2
   for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
     size_t index = r.Index(shape.aggregates);
     if (!r.ok()) break;
@@ -245,7 +265,18 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
     a.window_values.resize(r.Count());
     for (std::string& v : a.window_values) v = r.S();
   }
-  return r.done() && Consistent(s, schema);
+  for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
+    std::string key = r.S();
+    s.pushes.emplace_back(std::move(key), r.I());
+  }
+  s.emissions.resize(r.Count());
+  for (Emission& e : s.emissions) e.ts = r.I(), e.key = r.S();
+  for (PendingAfter& a : afters) {
+    a.deferred = r.U() != 0;
+    if (r.U() != 0) a.target = r.S();
+    if (r.U() != 0) a.message = r.S();
+  }
+  return r.done() && keep_afters() && Consistent(s, schema);
 }
 
 // -------------------------------------------------------------- checkpoint

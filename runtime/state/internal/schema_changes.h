@@ -19,7 +19,7 @@ using state::Schema;
 // How states written under `old` map onto `program` (indexes old -> new, -1
 // where the new rule set has no such thing).
 struct Remap {
-  std::vector<int32_t> fields, tags, aggregates, events, quiet, targets, rules;
+  std::vector<int32_t> fields, tags, aggregates, events, quiet, rules;
   std::vector<std::vector<int32_t>> members;  // per old field: its enum's members, old -> new
   std::vector<std::vector<bool>> after_kept;  // per old rule, per action: same action in the new rule
   std::vector<int32_t> new_quiet;             // quiet rules the old schema did not have
