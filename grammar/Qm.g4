@@ -109,7 +109,7 @@ constant : STRING | NUMBER | DURATION | TRUE | FALSE ;
 literal  : constant | name ;
 
 action
-  : AFTER DURATION simpleAction (UNLESS (name | ANY))?   # delayedAction
+  : AFTER DURATION simpleAction (UNLESS (name | ANY) (whereKw expr)?)?   # delayedAction  // D7: `unless E where`
   | simpleAction                                         # immediateAction
   ;
 

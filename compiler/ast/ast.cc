@@ -81,6 +81,7 @@ std::string Str(const Action& a) {
       a.action);
   if (a.after) s = "after " + a.after->text + " " + s;
   if (a.unless) s += " unless " + a.unless->text;
+  if (a.unless_where) s += " where " + Str(*a.unless_where);
   return s;
 }
 std::string Str(const Trigger& t) {

@@ -134,6 +134,7 @@ struct Action {
   SimpleAction action;
   std::optional<Ident> unless;    // `unless E` (text "any" with unless_any)
   bool unless_any = false;
+  ExprPtr unless_where;           // `unless E where COND` (D7)
 };
 
 struct Rule {

@@ -14,6 +14,13 @@ std::optional<Action> Checker::ActionOf(const ast::Action& a, const Scope& scope
   out.span = a.span;
   if (a.after) out.after_ms = PositiveDuration(*a.after);
   if (a.unless) out.unless = a.unless_any ? kAnyEvent : ResolveEvent(*a.unless);
+  if (a.unless_where && (a.unless_any || out.unless >= 0)) {  // D7: as an aggregate's `where` over E (B2-B5)
+    Scope inner = scope;
+    inner.in_where = true;
+    inner.where_event = out.unless;
+    out.unless_where = Condition(*a.unless_where, inner);
+    if (IsError(out.unless_where)) return std::nullopt;
+  }
   bool ok = std::visit(Overload{
       [&](const ast::SetAction& s) { return SetOrAdd(s.field, s.value, scope, /*add=*/false, out); },
       [&](const ast::AddAction& s) { return SetOrAdd(s.field, s.value, scope, /*add=*/true, out); },

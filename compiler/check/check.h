@@ -198,6 +198,7 @@ struct Action {
   int64_t every_ms = 0;        // push/invite; 0 = once ever
   int64_t after_ms = 0;        // 0 = immediate
   EventId unless = kNoUnless;  // or kAnyEvent, or an event type
+  NodeId unless_where = kNoNode;  // `unless E where COND` (D7)
   const Source* source = nullptr;
   Span span;
 };

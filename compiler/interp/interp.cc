@@ -31,10 +31,7 @@ class Interpreter final : public ir::Evaluator {
     }
   }
 
-  bool Filter(int32_t aggregate, const ir::StepView& view) override {
-    NodeId where = p_.aggregates[aggregate].where;
-    return where == check::kNoNode || Test(where, view);
-  }
+  bool Filter(int32_t filter, const ir::StepView& view) override { return Test(program_.filters[filter], view); }
 
  private:
   Value Eval(NodeId id, const ir::StepView& v) const {

@@ -87,6 +87,11 @@ Program Lower(check::Program checked) {
         break;
       }
     }
+    p.unless_filter.emplace_back();
+    for (const check::Action& a : rule.actions) {
+      p.unless_filter.back().push_back(a.unless_where == check::kNoNode ? -1 : static_cast<int32_t>(p.filters.size()));
+      if (a.unless_where != check::kNoNode) p.filters.push_back(a.unless_where);
+    }
     for (const check::Action& a : rule.actions) {
       bool push = a.kind == check::ActionKind::kPush || a.kind == check::ActionKind::kInvite;
       if (!push || !a.target.fixed()) continue;
@@ -95,6 +100,9 @@ Program Lower(check::Program checked) {
     }
   }
   for (size_t a = 0; a < c.aggregates.size(); ++a) {
+    check::NodeId where = c.aggregates[a].where;
+    p.aggregate_filter.push_back(where == check::kNoNode ? -1 : static_cast<int32_t>(p.filters.size()));
+    if (where != check::kNoNode) p.filters.push_back(where);
     int32_t e = c.aggregates[a].event;
     for (size_t k = 0; k < events; ++k) {
       if (e == check::kAnyEvent || e == static_cast<int32_t>(k)) p.aggregates_by_event[k].push_back(static_cast<int32_t>(a));

@@ -27,6 +27,12 @@ struct Program {
   std::vector<std::vector<int32_t>> rearmed_by_event;
   // Per event type: the aggregates an accepted event of that type feeds.
   std::vector<std::vector<int32_t>> aggregates_by_event;
+  // Every `where` tested on an accepted event, as condition nodes: the
+  // aggregates' (C1) and the `unless`es' (D7). Evaluator::Filter takes an
+  // index into this list.
+  std::vector<check::NodeId> filters;
+  std::vector<int32_t> aggregate_filter;            // by aggregate; -1: no `where`
+  std::vector<std::vector<int32_t>> unless_filter;  // by rule and action; -1: no `where`
   // The fixed push/invite targets the rules name, as TargetKey spells them.
   std::vector<std::string> targets;
   // Stable hash of the rule set's schema and rules.
@@ -71,8 +77,9 @@ class Evaluator {
   // holds.
   virtual void MatchRules(const std::vector<int32_t>& candidates, const StepView& view,
                           std::vector<int32_t>& matched) = 0;
-  // Whether an accepted event passes aggregate `aggregate`'s `where` (C1).
-  virtual bool Filter(int32_t aggregate, const StepView& view) = 0;
+  // Whether the step's accepted event passes filter `filter` (Program::filters):
+  // an aggregate's `where` (C1) or an `unless`'s (D7).
+  virtual bool Filter(int32_t filter, const StepView& view) = 0;
 };
 
 }  // namespace qm::ir

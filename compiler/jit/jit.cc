@@ -160,9 +160,8 @@ class JitEvaluator final : public ir::Evaluator {
     }
   }
 
-  bool Filter(int32_t aggregate, const ir::StepView& view) override {
-    PredicateFn fn = code_->where_fns[aggregate];
-    return fn == nullptr || fn(&view, constants_.values.data());
+  bool Filter(int32_t filter, const ir::StepView& view) override {
+    return code_->where_fns[filter](&view, constants_.values.data());
   }
 
  private:

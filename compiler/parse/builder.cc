@@ -376,6 +376,11 @@ ast::Action Builder::ActionOf(QmParser::ActionContext* c) {
     action.after = DurationOf(d->DURATION());
     if (d->ANY()) { action.unless = IdOfToken(d->ANY()); action.unless_any = true; }
     else if (d->name()) action.unless = Id(d->name());
+    if (d->whereKw() != nullptr) {  // D7: counts as a nesting level, as in aggregates (B5)
+      int saved = depth_;
+      action.unless_where = Deeper(SpanOf(d->whereKw())) ? Expr(d->expr()) : Placeholder(SpanOf(d->whereKw()));
+      depth_ = saved;
+    }
     simple = d->simpleAction();
   } else {
     simple = dynamic_cast<QmParser::ImmediateActionContext*>(c)->simpleAction();

@@ -22,18 +22,26 @@ void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e) {
       ArmQuiet(s, static_cast<int32_t>(q),
                e.ts + p_.rules[program_.quiet_rules[q]].trigger.duration_ms);
   }
-  // A27: an accepted E before the due time cancels `after ... unless E`.
+  Begin(s, &e, e.ts);
+  // A27: an accepted E before the due time cancels `after ... unless E`;
+  // D7: with `where`, only when the event passes it.
   for (int32_t unless : {int32_t{check::kAnyEvent}, type}) {
     if (s.afters.empty()) break;
-    auto first = s.afters.lower_bound(AfterOrder::Key{unless, 0});
+    auto it = s.afters.lower_bound(AfterOrder::Key{unless, 0});
     auto last = s.afters.lower_bound(AfterOrder::Key{unless + 1, 0});
-    for (auto it = first; it != last; ++it) timers_.erase(TimerKey{it->due, s.id, &s, 1, it->seq});
-    s.afters.erase(first, last);
+    while (it != last) {
+      int32_t filter = program_.unless_filter[it->rule][it->action];
+      if (filter >= 0 && !evaluator_.Filter(filter, step_)) {
+        ++it;
+        continue;
+      }
+      timers_.erase(TimerKey{it->due, s.id, &s, 1, it->seq});
+      it = s.afters.erase(it);
+    }
   }
   for (int32_t q : program_.rearmed_by_event[type])
     ArmQuiet(s, q, e.ts + p_.rules[program_.quiet_rules[q]].trigger.duration_ms);
   s.clock = std::max(s.clock, e.ts);
-  Begin(s, &e, e.ts);
   AddToAggregates(s, e);
   std::vector<int32_t> matched;
   evaluator_.MatchEvent(type, step_, matched);
@@ -48,7 +56,8 @@ void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e) {
 void Engine::Impl::AddToAggregates(CustomerState& s, const event::Event& e) {
   for (int32_t a : program_.aggregates_by_event[e.type]) {
     const check::AggregateInfo& info = p_.aggregates[a];
-    if (info.where != check::kNoNode && !evaluator_.Filter(a, step_)) continue;
+    int32_t filter = program_.aggregate_filter[a];
+    if (filter >= 0 && !evaluator_.Filter(filter, step_)) continue;
     int64_t i = 0;
     double d = 0;
     std::optional<std::string> value;

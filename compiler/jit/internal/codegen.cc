@@ -74,7 +74,7 @@ class Codegen {
     const size_t events = p_.events.size();
     names.event_fns.assign(events, "");
     names.rule_fns.assign(p_.rules.size(), "");
-    names.where_fns.assign(p_.aggregates.size(), "");
+    names.where_fns.assign(program_.filters.size(), "");
     for (size_t e = 0; e < events; ++e) {
       const std::vector<int32_t>& rules = program_.rules_by_event[e];
       if (rules.empty()) continue;
@@ -96,12 +96,11 @@ class Codegen {
       b_.CreateRet(b_.CreateZExt(RuleHolds(static_cast<int32_t>(r)), i8_));
       names.rule_fns[r] = name;
     }
-    for (size_t a = 0; a < p_.aggregates.size(); ++a) {
-      if (p_.aggregates[a].where == check::kNoNode) continue;
-      std::string name = "qm_where_" + std::to_string(a);
+    for (size_t f = 0; f < program_.filters.size(); ++f) {
+      std::string name = "qm_where_" + std::to_string(f);
       Begin(name, i8_, {ptr_, ptr_});
-      b_.CreateRet(b_.CreateZExt(Bool(p_.aggregates[a].where), i8_));
-      names.where_fns[a] = name;
+      b_.CreateRet(b_.CreateZExt(Bool(program_.filters[f]), i8_));
+      names.where_fns[f] = name;
     }
     return std::move(module_);
   }

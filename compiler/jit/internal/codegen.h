@@ -28,7 +28,7 @@ ConstantTable BuildConstants(const ir::Program& program);
 // Names of the generated functions; empty where none was generated.
 //   event_fns[e]: void(view, consts, uint8_t* out), out[k] for rules_by_event[e][k]
 //   rule_fns[r]:  uint8_t(view, consts), for rules with an internal trigger
-//   where_fns[a]: uint8_t(view, consts), for aggregates with a `where`
+//   where_fns[f]: uint8_t(view, consts), for ir::Program::filters[f]
 struct FunctionNames {
   std::vector<std::string> event_fns, rule_fns, where_fns;
 };
