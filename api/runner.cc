@@ -58,19 +58,29 @@ Runner::Runner(const RuleSet& rules, RunOptions options, LineCallback on_action,
     impl_->error = "tz must be an offset such as +08:00 or Z, not " + options.tz;
     return;
   }
+  std::optional<int64_t> lateness = options.lateness.empty() ? 0 : qm::ParseDuration(options.lateness);
+  if (!lateness) {
+    impl_->error = qm::Error::Of<qm::ErrorKind::kBadLateness>({options.lateness}).Message(impl_->rules->lang);
+    return;
+  }
   const qm::Program& program = *impl_->rules->compiled.program;
   impl_->evaluator = program.MakeEvaluator(internal::Convert(options.engine), &impl_->error);
   if (!impl_->evaluator) return;
   impl_->store = qm::state::MakeMemoryStore(program.ir());
   impl_->output = std::make_unique<CallbackOutput>(std::move(on_action), std::move(on_reject));
   impl_->engine = std::make_unique<qm::engine::Engine>(program.ir(), *impl_->evaluator, *impl_->store,
-                                                       *impl_->output, qm::engine::Options{*tz});
+                                                       *impl_->output,
+                                                       qm::engine::Options{.tz_minutes = *tz, .lateness_ms = *lateness});
 }
 
 Runner::~Runner() = default;
 
 void Runner::Feed(std::string_view line) {
   if (impl_->engine) impl_->engine->ProcessLine(line, ++impl_->line);
+}
+
+void Runner::EndOfInput() {
+  if (impl_->engine) impl_->engine->ReleaseAll();
 }
 
 bool Runner::FireUntil(std::string_view time) {

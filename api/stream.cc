@@ -19,9 +19,22 @@ std::optional<qm::Error> Translate(const StreamOptions& options, qm::run::Option
     until = qm::event::ParseTimeArgument(options.until);
     if (!until) return Error::Of<ErrorKind::kBadUntil>({options.until});
   }
-  out = qm::run::Options{options.events,   options.out,        options.rejects,        options.state_dir,
-                         internal::Convert(options.engine),   *tz, until, options.commit_every,
-                         options.commit_ms};
+  int64_t lateness = 0;
+  if (!options.lateness.empty()) {  // E3: the duration literal grammar
+    std::optional<int64_t> ms = qm::ParseDuration(options.lateness);
+    if (!ms) return Error::Of<ErrorKind::kBadLateness>({options.lateness});
+    lateness = *ms;
+  }
+  out = qm::run::Options{.events = options.events,
+                         .out = options.out,
+                         .rejects = options.rejects,
+                         .state_dir = options.state_dir,
+                         .engine = internal::Convert(options.engine),
+                         .tz_minutes = *tz,
+                         .until = until,
+                         .lateness_ms = lateness,
+                         .commit_every = options.commit_every,
+                         .commit_ms = options.commit_ms};
   return qm::run::CheckOptions(out);
 }
 

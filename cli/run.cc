@@ -48,8 +48,8 @@ std::optional<int> ParseRunArgs(const std::vector<std::string>& args, std::vecto
   lang = LangOfArgs(args, lang);
   Flags flags;
   if (auto usage = SplitFlags(args,
-                              {"--events", "--out", "--rejects", "--state", "--engine", "--tz", "--until", "--lang",
-                               "--commit-every", "--commit-ms"},
+                              {"--events", "--out", "--rejects", "--state", "--engine", "--tz", "--until", "--lateness",
+                               "--lang", "--commit-every", "--commit-ms"},
                               {"--dump-ir"}, "run", flags))
     return Usage(*usage, lang);
   rules = flags.positional;
@@ -62,6 +62,7 @@ std::optional<int> ParseRunArgs(const std::vector<std::string>& args, std::vecto
     else if (flag == "--state") o.state_dir = v;
     else if (flag == "--tz") o.tz = v;
     else if (flag == "--until") o.until = v;
+    else if (flag == "--lateness") o.lateness = v;
     else if (flag == "--engine") {
       if (v != "interp" && v != "jit") return Usage(Error::Of<ErrorKind::kEngineTakes>(), lang);
       o.engine = v == "jit" ? qianmian::Engine::kJit : qianmian::Engine::kInterpreter;

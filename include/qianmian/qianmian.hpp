@@ -74,6 +74,9 @@ class RuleSet {
 struct RunOptions {
   Engine engine = Engine::kJit;
   std::string tz = "+08:00";  // the zone output times are written in (A39)
+  // Events may arrive this much out of order (a duration such as "2h"; empty:
+  // none): each waits until one that much later has been fed (D9).
+  std::string lateness;
 };
 
 using LineCallback = std::function<void(std::string_view line)>;
@@ -105,6 +108,9 @@ class Runner {
 
   // Processes one JSON Lines input line (without '\n').
   void Feed(std::string_view line);
+  // The input has ended: processes the events `lateness` still holds, as
+  // `qm run` does at the end of its input. Call it before FireUntil.
+  void EndOfInput();
   // Fires the timers due at or before `time` (RFC 3339 or epoch seconds),
   // as `qm run --until`. Returns false when `time` is not a valid time.
   bool FireUntil(std::string_view time);
@@ -130,6 +136,9 @@ struct StreamOptions {
   Engine engine = Engine::kJit;
   std::string tz = "+08:00";
   std::string until;  // when set: fire the timers due by then at the end (RFC 3339 or epoch seconds)
+  // When set (a duration such as "2h"): events may arrive up to this much out
+  // of order; each waits until an event that much later has been read (D9).
+  std::string lateness;
   int64_t commit_every = 1000000;  // lines between commits of a durable run
   int64_t commit_ms = 1000;        // and at most this long between them
 };

@@ -1,5 +1,7 @@
 #include "runtime/engine/engine.h"
 
+#include <limits>
+
 #include "compiler/diag/diag.h"
 #include "runtime/engine/internal/impl.h"
 
@@ -14,6 +16,10 @@ Engine::~Engine() = default;
 void Engine::ProcessLine(std::string_view line, int64_t line_number) { impl_->ProcessLine(line, line_number); }
 void Engine::FireUntil(int64_t until) { impl_->FireUntil(until); }
 void Engine::Resume() { impl_->Resume(); }
+void Engine::ReleaseAll() { impl_->ReleaseThrough(std::numeric_limits<int64_t>::max()); }
+std::vector<state::HeldLine> Engine::held() const { return impl_->Held(); }
+int64_t Engine::high_mark() const { return impl_->high_mark(); }
+void Engine::Restore(std::vector<state::HeldLine> held, int64_t high_mark) { impl_->Restore(std::move(held), high_mark); }
 
 const Stats& Engine::stats() const {
   impl_->CountPending(stats_.pending_timers, stats_.pending_deferred);
@@ -35,8 +41,28 @@ void Engine::Impl::ProcessLine(std::string_view line, int64_t line_number) {
     Reject(line_number, reject.reason, reject.field, reject.customer);
     return;
   }
+  if (options_.lateness_ms == 0) {  // D9 with D = 0: exactly v0.1
+    Release(line_number);
+    return;
+  }
+  // D9: the line waits until the watermark M - D passes its ts.
+  high_mark_ = std::max(high_mark_, event_buf_.ts);
+  held_.emplace(std::pair{event_buf_.ts, line_number}, std::string(line));
+  ReleaseThrough(high_mark_ - options_.lateness_ms);
+}
+
+void Engine::Impl::ReleaseThrough(int64_t watermark) {
+  while (!held_.empty() && held_.begin()->first.first <= watermark) {
+    auto node = held_.extract(held_.begin());
+    event::Reject reject;
+    bool decoded = decoder_.Decode(node.mapped(), event_buf_, reject);  // it passed once: it passes again
+    if (decoded) Release(node.key().second);
+  }
+}
+
+void Engine::Impl::Release(int64_t line_number) {
   CustomerState* s = store_.Find(event_buf_.customer);
-  if (s != nullptr && event_buf_.ts < s->clock) {  // A34, A38 check 10
+  if (s != nullptr && event_buf_.ts < s->clock) {  // A34, A38 check 10; E8: before any timer fires
     Reject(line_number, "late", "ts", event_buf_.customer);
     return;
   }
@@ -44,6 +70,18 @@ void Engine::Impl::ProcessLine(std::string_view line, int64_t line_number) {
   if (s == nullptr) s = &store_.Create(event_buf_.customer);
   ++stats_.events;
   RunEvent(*s, event_buf_);
+}
+
+std::vector<state::HeldLine> Engine::Impl::Held() const {
+  std::vector<state::HeldLine> out;
+  for (const auto& [key, text] : held_) out.push_back({key.first, key.second, text});
+  return out;
+}
+
+void Engine::Impl::Restore(std::vector<state::HeldLine> held, int64_t high_mark) {
+  high_mark_ = high_mark;
+  held_.clear();
+  for (state::HeldLine& h : held) held_.emplace(std::pair{h.ts, h.line_number}, std::move(h.text));
 }
 
 void Engine::Impl::Resume() {

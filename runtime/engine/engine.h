@@ -26,6 +26,7 @@ inline constexpr int kDefaultTzMinutes = 8 * 60;
 struct Options {
   int tz_minutes = kDefaultTzMinutes;  // output zone (--tz), A39
   int cascade_limit = 8;    // A30
+  int64_t lateness_ms = 0;  // --lateness (D9): 0 processes each line as it arrives
 };
 
 // Receives the engine's output. Lines end with '\n'.
@@ -64,6 +65,13 @@ class Engine {
   void ProcessLine(std::string_view line, int64_t line_number);
   // Fires every pending timer due at or before `until`, in order (C3, B8).
   void FireUntil(int64_t until);
+  // End of input: releases every line --lateness still holds (D9).
+  void ReleaseAll();
+  // The lines --lateness holds, in release order, and the greatest ts seen;
+  // a durable run commits them and restores them when it continues.
+  std::vector<state::HeldLine> held() const;
+  int64_t high_mark() const;
+  void Restore(std::vector<state::HeldLine> held, int64_t high_mark);
   const Stats& stats() const;
 
   // Continues from a store loaded from a state directory: rebuilds the timer

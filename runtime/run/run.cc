@@ -58,6 +58,7 @@ struct EventsFd {
 
 std::optional<Error> CheckOptions(const Options& options) {
   if (options.events.empty()) return Error::Of<ErrorKind::kNeedsEvents>();
+  if (options.lateness_ms < 0) return Error::Of<ErrorKind::kBadLateness>({FormatDuration(options.lateness_ms)});
   if (options.commit_every < 1) return Error::Of<ErrorKind::kNeedsPositive>({"--commit-every"});
   if (options.commit_ms < 1) return Error::Of<ErrorKind::kNeedsPositive>({"--commit-ms"});
   if (options.state_dir && options.state_dir->empty()) return Error::Of<ErrorKind::kStateNeedsDirectory>();
@@ -101,7 +102,8 @@ Result Run(const Program& program, const Options& options, const Report& report)
                         if (report.message)
                           report.message(Error::Of<ErrorKind::kWarning>({std::string(warning)}).Message(options.lang));
                       });
-  engine::Engine engine(program.ir(), *evaluator, store, sink, engine::Options{options.tz_minutes});
+  engine::Engine engine(program.ir(), *evaluator, store, sink,
+                        engine::Options{.tz_minutes = options.tz_minutes, .lateness_ms = options.lateness_ms});
 
   input::LineReader reader(events.fd);
   int64_t number = 0;
@@ -110,6 +112,7 @@ Result Run(const Program& program, const Options& options, const Report& report)
     if (const std::optional<state::Checkpoint>& resumed = durable->resumed()) {
       number = resumed->input_lines;
       engine.Resume();
+      engine.Restore(resumed->held, resumed->high_mark);
       if (report.message)
         report.message(Error::Of<ErrorKind::kContinuing>({*options.state_dir, std::to_string(number),
                                                            std::to_string(store.size()), store.size() == 1 ? "" : "s"})
@@ -119,7 +122,7 @@ Result Run(const Program& program, const Options& options, const Report& report)
   auto last_commit = Clock::now();
   int64_t uncommitted = 0;
   auto commit = [&]() -> bool {
-    if (std::optional<Error> failed = durable->Commit(sink, reader, number)) {
+    if (std::optional<Error> failed = durable->Commit(sink, reader, number, engine)) {
       result.failure = Failure{false, *failed, {}};
       return false;
     }
@@ -158,6 +161,7 @@ Result Run(const Program& program, const Options& options, const Report& report)
                              {}};
     return result;
   }
+  engine.ReleaseAll();  // D9: end of input, then C3
   if (options.until) engine.FireUntil(*options.until);
   if (durable && !commit()) return result;
   std::optional<Error> failed = sink.Flush();

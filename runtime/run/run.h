@@ -24,6 +24,7 @@ struct Options {
   EngineKind engine = EngineKind::kJit;
   int tz_minutes = engine::kDefaultTzMinutes;
   std::optional<int64_t> until;  // fire the timers due by then at the end (B8)
+  int64_t lateness_ms = 0;       // --lateness (D9)
   int64_t commit_every = 1000000;  // lines between commits of a durable run
   int64_t commit_ms = 1000;        // and at most this long between them
   Lang lang = Lang::kEn;           // of the messages along the way

@@ -27,6 +27,11 @@ struct Checkpoint {
   int64_t actions_bytes = 0;         // of the actions output
   int64_t rejects_bytes = 0;         // of the rejects output
   int32_t tz_minutes = 0;            // --tz: a resumed run must print times alike
+  // D9: --lateness (a resumed run must hold lines alike), the greatest ts
+  // accepted so far, and the lines not yet released.
+  int64_t lateness_ms = 0;
+  int64_t high_mark = kNever;
+  std::vector<HeldLine> held;
 
   static constexpr int64_t kHeadBytes = 64 << 10;
   static constexpr int64_t kTailBytes = 4 << 10;

@@ -139,6 +139,14 @@ struct PendingAfter {
   bool deferred = false;  // by quiet hours (D5), not by `after`
 };
 
+// An input line held by `--lateness` until the watermark passes it (D9).
+// It passed checks 1-9 of A38 on arrival and is decoded again on release.
+struct HeldLine {
+  int64_t ts;
+  int64_t line_number;
+  std::string text;  // as decoded: after A40's trimming
+};
+
 // An emitted push or invite, kept while a cap's window can see it (D4).
 struct Emission {
   int64_t ts;

@@ -142,6 +142,15 @@ TEST(Cli, RunUsageErrors) {
   EXPECT_EQ(Qm("run " + rules.string() + " --events - --until yesterday --out " + out.string()).exit_code, 2);
   EXPECT_FALSE(fs::exists(out));
   EXPECT_EQ(Qm("run " + rules.string() + " --events - --tz Asia/Shanghai").exit_code, 2);
+  // E3: --lateness takes a duration literal, compound parts included.
+  Result lateness = Qm("run " + rules.string() + " --events - --lateness 12h1d --out " + out.string());
+  EXPECT_EQ(lateness.exit_code, 2);
+  EXPECT_NE(lateness.out.find("--lateness takes a duration such as `2h` or `1d12h`, not `12h1d`"), std::string::npos)
+      << lateness.out;
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_EQ(Qm("run " + rules.string() + " --events - --lateness -1h").exit_code, 2);
+  fs::path empty = Temp("empty.jsonl", "");
+  EXPECT_EQ(Qm("run " + rules.string() + " --events " + empty.string() + " --lateness 1d12h").exit_code, 0);
   EXPECT_EQ(Qm("run " + rules.string()).exit_code, 2);
   EXPECT_EQ(Qm("run --events -").exit_code, 2);
 }

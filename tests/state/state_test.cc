@@ -155,7 +155,8 @@ TEST(DurableState, KilledExamplesFinishAsOneRun) {
   for (const char* dir : {"rules-examples/journey-cascade", "rules-examples/churn", "rules-examples/push-once",
                           "rules-examples/repurchase-reminder", "tests/run/a32_a33_timer_order",
                           "tests/run/d1_d2_d3_clock_and_calendar", "tests/run/d10_e22_count_distinct",
-                          "tests/run/d4_d5_d6_e6_caps_quiet_placeholders"}) {
+                          "tests/run/d4_d5_d6_e6_caps_quiet_placeholders", "tests/run/d7_unless_where",
+                          "tests/run/d9_e8_lateness"}) {
     fs::path work = TempDir("kill_example");
     KillAndCompare(Example(dir), work, rounds, 2, seed++, "1");
     fs::remove_all(work);
@@ -168,7 +169,10 @@ TEST(DurableState, KilledLargeStreamFinishesAsOneRun) {
   fs::path work = TempDir("kill_large");
   int64_t events = EnvInt("QM_KILL_EVENTS", 1000000);
   WriteStream(work / "events.jsonl", events, 20000, 7);
-  Case c{fs::path(QM_SOURCE_DIR) / "tests/state/kill.qm", work / "events.jsonl", {"--until", "2026-01-01T00:00:00Z"}};
+  // Some customers' events come a day out of order: --lateness holds lines
+  // across commits (D9), and the rest are still rejected as late.
+  Case c{fs::path(QM_SOURCE_DIR) / "tests/state/kill.qm", work / "events.jsonl",
+         {"--until", "2026-01-01T00:00:00Z", "--lateness", "2h"}};
   KillAndCompare(c, work, static_cast<int>(EnvInt("QM_KILL_LARGE_ROUNDS", 1)), 8, 11, "20000");
   fs::remove_all(work);
 }
@@ -528,6 +532,13 @@ TEST_F(Refusal, OtherTimeZone) {
   Exit e = Run({"--tz", "Z"});
   EXPECT_EQ(e.code, 1);
   EXPECT_EQ(e.err, "qm: the state in `" + state_ + "` was written with --tz +08:00; give the same --tz to continue it\n");
+}
+
+// D9: the held lines belong to the --lateness they were held under.
+TEST_F(Refusal, OtherLateness) {
+  Exit e = Run({"--lateness", "1h"});
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(e.err, "qm: the state in `" + state_ + "` was written with --lateness 0s; give the same --lateness to continue it\n");
 }
 
 TEST_F(Refusal, InUse) {

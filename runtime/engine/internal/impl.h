@@ -6,6 +6,7 @@
 #define QM_RUNTIME_ENGINE_INTERNAL_IMPL_H_
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -101,6 +102,12 @@ class Engine::Impl {
 
   void FireUntil(int64_t until) { FireDue(until); }
 
+  // D9: releases the held lines with ts <= watermark in (ts, line) order.
+  void ReleaseThrough(int64_t watermark);
+  std::vector<state::HeldLine> Held() const;
+  int64_t high_mark() const { return high_mark_; }
+  void Restore(std::vector<state::HeldLine> held, int64_t high_mark);
+
   // Pending timers live in the states; the queue is rebuilt from them. Only
   // the relative order of `after` sequence numbers matters (A33), so new ones
   // continue after the largest pending one.
@@ -112,6 +119,10 @@ class Engine::Impl {
   }
 
  private:
+  // What v0.1 does with a decoded line (event_buf_): A34's check, the timers
+  // due by its ts, its step (D9: on release).
+  void Release(int64_t line_number);
+
   // A38's line; D8: with the customer as written once check 7 passed.
   void Reject(int64_t line_number, std::string_view reason, const std::string& field, std::string_view customer);
 
@@ -177,7 +188,9 @@ class Engine::Impl {
   event::Event event_buf_;
   std::set<TimerKey> timers_;
   uint64_t next_seq_ = 1;
-  int64_t caps_window_ms_ = 0;  // the longest cap window: older emissions are dropped (D4)
+  int64_t caps_window_ms_ = 0;
+  std::map<std::pair<int64_t, int64_t>, std::string> held_;  // (ts, line number) -> line (D9)
+  int64_t high_mark_ = kNever;  // the longest cap window: older emissions are dropped (D4)
 
   std::string prefix_;
   int64_t prefix_time_ = 0;

@@ -75,6 +75,10 @@ std::unique_ptr<DurableRun> DurableRun::Open(const Program& program, const Optio
         {dir, FormatTime(0, resumed->tz_minutes).substr(19)});  // `+08:00`, as --tz takes it
     return nullptr;
   }
+  if (resumed && resumed->lateness_ms != options.lateness_ms) {
+    failure.error = Error::Of<ErrorKind::kLatenessDiffers>({dir, FormatDuration(resumed->lateness_ms)});
+    return nullptr;
+  }
   run->out_ = OpenContinued(options.out, resumed ? resumed->actions_bytes : 0, dir, failure.error);
   if (run->out_ != nullptr)
     run->rejects_ = OpenContinued(options.rejects, resumed ? resumed->rejects_bytes : 0, dir, failure.error);
@@ -96,7 +100,8 @@ std::optional<Error> DurableRun::Begin(input::LineReader& reader) {
 
 // Outputs reach the disk before the commit that records their lengths, so a
 // crash leaves them at least as long as the state says.
-std::optional<Error> DurableRun::Commit(sink::FileSink& sink, const input::LineReader& reader, int64_t lines) {
+std::optional<Error> DurableRun::Commit(sink::FileSink& sink, const input::LineReader& reader, int64_t lines,
+                                        const engine::Engine& engine) {
   std::optional<Error> failed = sink.Flush();
   for (auto [file, name] : {std::pair{out_, &options_.out}, {rejects_, &options_.rejects}})
     if (!failed && fdatasync(fileno(file)) != 0)
@@ -115,6 +120,9 @@ std::optional<Error> DurableRun::Commit(sink::FileSink& sink, const input::LineR
   c.actions_bytes = ftello(out_);
   c.rejects_bytes = ftello(rejects_);
   c.tz_minutes = options_.tz_minutes;
+  c.lateness_ms = options_.lateness_ms;
+  c.high_mark = engine.high_mark();
+  c.held = engine.held();
   return store_->Commit(c);
 }
 

@@ -38,7 +38,10 @@ class DurableRun {
 
   // Flushes and syncs the outputs, then commits every state touched since
   // the last commit with where the input and the outputs stand.
-  std::optional<Error> Commit(sink::FileSink& sink, const input::LineReader& reader, int64_t lines);
+  // Commits the input position, the outputs' lengths, the customers' states
+  // and the lines --lateness holds (D9).
+  std::optional<Error> Commit(sink::FileSink& sink, const input::LineReader& reader, int64_t lines,
+                              const engine::Engine& engine);
 
   // Closes the outputs; returns the first error.
   std::optional<Error> Close();

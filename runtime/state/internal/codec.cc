@@ -6,6 +6,7 @@
 namespace qm::state_internal {
 
 using state::Emission;
+using state::HeldLine;
 using state::AggregateState;
 using state::kNever;
 using state::PendingAfter;
@@ -292,6 +293,10 @@ std::string EncodeCheckpoint(const Checkpoint& c) {
   w.I(c.actions_bytes);
   w.I(c.rejects_bytes);
   w.I(c.tz_minutes);
+  w.I(c.lateness_ms);  // format 3 (D9)
+  w.I(c.high_mark);
+  w.U(c.held.size());
+  for (const HeldLine& h : c.held) w.I(h.ts), w.I(h.line_number), w.S(h.text);
   return out;
 }
 
@@ -306,7 +311,12 @@ std::optional<Checkpoint> DecodeCheckpoint(std::string_view bytes) {
   c.actions_bytes = r.I();
   c.rejects_bytes = r.I();
   c.tz_minutes = static_cast<int32_t>(r.I());
-  if (!r.done()) return std::nullopt;
+  if (r.done()) return c;  // format 2: nothing held
+  c.lateness_ms = r.I();
+  c.high_mark = r.I();
+  c.held.resize(r.Count());
+  for (HeldLine& h : c.held) h.ts = r.I(), h.line_number = r.I(), h.text = r.S();
+  if (!r.done() || c.lateness_ms < 0) return std::nullopt;
   return c;
 }
 
