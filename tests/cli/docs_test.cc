@@ -2,6 +2,7 @@
 // errors, and docs/diagnostics.md documents every diagnostic code.
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "compiler/driver/driver.h"
@@ -42,7 +43,7 @@ TEST(Docs, EveryDiagnosticCodeIsDocumented) {
 namespace qm {
 namespace {
 
-// Every numbered item of SEMANTICS.md (A1-A47, B1-B10, C1-C6) is cited by at
+// Every numbered item of SEMANTICS.md (A1-A47, B1-B10, C1-C6, D1-D15, E1-E23) is cited by at
 // least one test: a test file, a golden case or a case folder names it.
 TEST(Docs, EverySemanticsItemIsCitedByATest) {
   std::string corpus;
@@ -50,6 +51,8 @@ TEST(Docs, EverySemanticsItemIsCitedByATest) {
     std::string name = e.path().filename().string();
     for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     corpus += " " + name + " ";
+    // This file names every item; it cites none.
+    if (e.path().filename() == "docs_test.cc") continue;
     if (e.is_regular_file() && (e.path().extension() == ".cc" || e.path().extension() == ".qm"))
       corpus += Read(std::filesystem::relative(e.path(), QM_SOURCE_DIR).string());
   }
@@ -61,9 +64,15 @@ TEST(Docs, EverySemanticsItemIsCitedByATest) {
     }
     return false;
   };
-  for (auto [letter, last] : {std::pair{'A', 47}, {'B', 10}, {'C', 6}}) {
+  // D11-D14 (identity, merges, segments, renames) and their details are v0.2
+  // part 2 (issue 14): conformance cases 9101-9104 and 9106 stand for them
+  // until it lands (tests/run/pending_conformance.txt).
+  const std::set<std::string> part2 = {"D11", "D12", "D13", "D14", "E4",  "E9",  "E12", "E13",
+                                       "E14", "E15", "E16", "E17", "E18", "E19", "E20"};
+  for (auto [letter, last] : {std::pair{'A', 47}, {'B', 10}, {'C', 6}, {'D', 15}, {'E', 23}}) {
     for (int i = 1; i <= last; ++i) {
       std::string id = letter + std::to_string(i);
+      if (part2.count(id)) continue;
       EXPECT_TRUE(cited(id)) << id << " of SEMANTICS.md is not cited by any test";
     }
   }
