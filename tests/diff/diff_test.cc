@@ -4,6 +4,7 @@
 // the first seed.
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 
 #include "gtest/gtest.h"
 #include "tests/diff/generator.h"
@@ -21,17 +22,20 @@ TEST(Differential, InterpreterAndJitAgree) {
   int cases = EnvInt("QM_DIFF_CASES", 150);
   uint32_t seed = static_cast<uint32_t>(EnvInt("QM_DIFF_SEED", 1));
   int run = 0, actions = 0, skipped = 0;
+  std::map<std::string, int> skipped_by;  // error code
   for (uint32_t s = seed; run < cases; ++s) {
     difftest::Case c = difftest::Generator(s).Make();
     std::string why;
     auto program = testing_internal::CompileOrExplain("gen.qm", c.rules, why);
     if (!program) {  // e.g. a generated cascade cycle (E0401)
+      size_t at = why.find("error[");
+      ++skipped_by[at == std::string::npos ? "?" : why.substr(at + 6, 5)];
       ++skipped;
       continue;
     }
     std::string error;
-    auto [a, b] = testing_internal::RunBothEngines(*program, c.lines,
-                                                   c.until ? std::optional<int64_t>(c.until_ms) : std::nullopt, error);
+    auto [a, b] = testing_internal::RunBothEngines(
+        *program, c.lines, c.until ? std::optional<int64_t>(c.until_ms) : std::nullopt, error, c.lateness_ms);
     ASSERT_TRUE(error.empty()) << error;
     std::string context = "seed " + std::to_string(s) + "\n" + c.rules;
     ASSERT_EQ(a.actions, b.actions) << context;
@@ -40,7 +44,11 @@ TEST(Differential, InterpreterAndJitAgree) {
     actions += static_cast<int>(std::count(a.actions.begin(), a.actions.end(), '\n'));
     ++run;
   }
-  std::printf("%d generated cases (%d more did not check), %d actions compared\n", run, skipped, actions);
+  std::string why_skipped;
+  for (const auto& [code, n] : skipped_by) why_skipped += " " + code + "=" + std::to_string(n);
+  std::printf("%d generated cases (%d more did not check:%s), %d actions compared\n", run, skipped, why_skipped.c_str(),
+              actions);
+  EXPECT_LT(skipped * 5, run) << "the generator makes too many invalid rule files:" << why_skipped;
   EXPECT_GT(actions, cases);  // the generator must exercise the engines, not produce silence
 }
 

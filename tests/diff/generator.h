@@ -1,7 +1,10 @@
 // A seeded generator of valid rule files and event streams that mixes every
 // feature of the language (all triggers, conditions, aggregates with where and
 // within, since, every action kind, after/unless, every value type, unset and
-// malformed values, out-of-order and late events), for differential tests.
+// malformed values, out-of-order and late events; v0.2: the rule zone, clock
+// functions, calendar windows, compound durations, caps, quiet hours,
+// placeholders, `unless … where`, count(distinct …), quoted tag names and
+// --lateness), for differential tests.
 #ifndef QM_TESTS_DIFF_GENERATOR_H_
 #define QM_TESTS_DIFF_GENERATOR_H_
 
@@ -17,6 +20,7 @@ struct Case {
   std::vector<std::string> lines;
   bool until = false;
   int64_t until_ms = 0;
+  int64_t lateness_ms = 0;  // D9
 };
 
 class Generator {
@@ -26,6 +30,7 @@ class Generator {
   Case Make() {
     Case c;
     c.rules = kSchema;
+    c.rules += Delivery();
     int rules = 3 + Pick(12);
     for (int r = 0; r < rules; ++r) c.rules += Rule(r);
     int64_t ts = 1'704'067'200'000;  // 2024-01-01
@@ -37,6 +42,7 @@ class Generator {
     }
     c.until = Pick(2) == 0;
     c.until_ms = ts + Pick(72) * 3'600'000;
+    if (Pick(3) == 0) c.lateness_ms = (1 + Pick(6)) * 3'600'000;
     return c;
   }
 
@@ -59,7 +65,21 @@ tag t0 "0"
 tag t1 "1"
 tag t2 "2"
 tag t3 "3"
+tag "t-4" "quoted: D15"
 )";
+
+  // D1, D4, D5: a zone, caps and quiet hours, each only sometimes.
+  std::string Delivery() {
+    std::string out;
+    if (Pick(2)) out += std::string("zone ") + One({"+08:00", "Z", "-05:30", "+09:00"}) + "\n";
+    if (Pick(2)) out += "cap push " + std::to_string(1 + Pick(3)) + " per " + Dur() + "\n";
+    if (Pick(3) == 0) out += "cap push 1 per " + Dur() + " for (券, \"群-甲\")\n";
+    if (Pick(3) == 0) out += "cap invite 1 per " + Dur() + "\n";
+    static const char* const kRanges[] = {"22:00-08:00", "00:00-06:30", "12:00-13:00", "08:00-20:00"};
+    for (const char* kind : {"push", "invite", "notify"})
+      if (Pick(3) == 0) out += std::string("quiet ") + kind + " " + One(kRanges) + (Pick(2) ? " drop" : "") + "\n";
+    return out;
+  }
 
   int Pick(int n) { return static_cast<int>(rng_() % static_cast<uint32_t>(n)); }
   template <size_t N>
@@ -71,10 +91,23 @@ tag t3 "3"
     static const char* const kDecimals[] = {"0", "1", "2", "5", "-1", "1.5", "99.995", "0.01", "100", "0.1", "3"};
     return One(kDecimals);
   }
-  std::string Dur() { return std::to_string(1 + Pick(48)) + One({"h", "m", "d"}); }
+  std::string Dur() {
+    if (Pick(6) == 0) return std::to_string(1 + Pick(3)) + "d" + std::to_string(Pick(24)) + "h";  // D3
+    return std::to_string(1 + Pick(48)) + One({"h", "m", "d"});
+  }
   std::string Member() { return One({"甲", "乙", "丙", "丁"}); }
   std::string Word() { return One({"x", "y", "天猫", "京东", "无"}); }
-  std::string Tag() { return "t" + std::to_string(Pick(4)); }
+  std::string Tag() { return Pick(5) == 0 ? "\"t-4\"" : "t" + std::to_string(Pick(4)); }
+  // D1: a clock function of a time this rule can see.
+  std::string Clock(const std::string& event) {
+    std::string time = event == "a" && Pick(2) ? std::string(One({"a.at", "at"})) : std::string(One({"ts", "pat"}));
+    switch (Pick(4)) {
+      case 0: return "hour(" + time + ") " + Op() + " " + std::to_string(Pick(24));
+      case 1: return "weekday(" + time + ") " + (Pick(2) ? "in (6, 7)" : Op() + " " + std::to_string(1 + Pick(7)));
+      case 2: return "day(" + time + ") " + Op() + " " + std::to_string(1 + Pick(31));
+      default: return "month(" + time + ") " + Op() + " hour(ts)";
+    }
+  }
 
   // A condition; `event` is the triggering event (a, b) or empty.
   std::string Cond(const std::string& event, int depth) {
@@ -87,7 +120,9 @@ tag t3 "3"
       }
     }
     bool ev = !event.empty();
-    switch (Pick(ev ? 16 : 11)) {
+    int kind = Pick(ev ? 18 : 13);
+    if (!ev && kind >= 11) kind += 5;  // the clock and distinct cases, not the event-field ones
+    switch (kind) {
       case 0: return "pi " + Op() + " " + Dec();
       case 1: return "pm " + Op() + " " + Dec();
       case 2: return "pn " + Op() + " " + Dec();
@@ -106,22 +141,44 @@ tag t3 "3"
       case 12: return event + ".m " + Op() + " " + (Pick(2) ? Dec() : "pm");
       case 13: return event + ".t " + (Pick(2) ? "contains " + Word() : EqOp() + " " + Word());
       case 14: return event == "a" ? (Pick(2) ? "a.b" : "a.g " + Op() + " " + Member()) : "b.t " + EqOp() + " pt";
-      default: return event + ".t " + std::string(Pick(2) ? "in" : "not in") + " (" + Word() + ", " + Word() + ")";
+      case 15: return event + ".t " + std::string(Pick(2) ? "in" : "not in") + " (" + Word() + ", " + Word() + ")";
+      case 16: return Clock(event);
+      default:  // D10
+        return "count(distinct a." + std::string(One({"t", "g", "m", "n", "b", "at"})) + Where() + Within() + ") " + Op() +
+               " " + std::to_string(Pick(4));
     }
   }
 
   std::string Where() {
-    switch (Pick(4)) {
+    switch (Pick(5)) {
       case 0: return " where i > " + std::to_string(Pick(5));
       case 1: return " where t in (x, 天猫) or not b";
+      case 2: return " where hour(ts) < " + std::to_string(6 + Pick(12));
       default: return "";
     }
   }
-  std::string Within() { return Pick(2) ? " within " + Dur() : ""; }
+  std::string Within() {
+    switch (Pick(3)) {
+      case 0: return " within " + Dur();
+      case 1: return std::string(" within this ") + One({"day", "week", "month", "quarter", "year"});  // D2
+      default: return "";
+    }
+  }
+  // D6: a string target with placeholders, or a fixed one.
+  std::string Target(const std::string& event) {
+    switch (Pick(5)) {
+      case 0: return "\"券-{pg}\"";
+      case 1: return "\"群-{customer}\"";
+      case 2: return event == "a" ? "\"券-{a.t}\"" : "\"群-甲\"";
+      default: return One({"券", "群"});
+    }
+  }
 
   std::string Action(const std::string& event, bool allow_after) {
     if (allow_after && Pick(5) == 0) {
       std::string unless = Pick(2) ? std::string(" unless ") + One({"a", "b", "any"}) : "";
+      if (unless == " unless a" && Pick(2)) unless += " where i > 2 or t = x";  // D7
+      if (unless == " unless any" && Pick(2)) unless += " where hour(ts) >= 12";
       return "after " + Dur() + " " + Action(event, false) + unless;
     }
     bool ev = !event.empty();
@@ -136,9 +193,11 @@ tag t3 "3"
       case 7: return "add pn 0.1";
       case 8: return "tag " + Tag();
       case 9: return "untag " + Tag();
-      case 10: return "push " + std::string(One({"券", "群"})) + (Pick(2) ? " every " + Dur() : "");
-      case 11: return "invite " + std::string(One({"券", "群"}));
-      case 12: return "notify 客服 \"" + Word() + "\"";
+      case 10: return "push " + Target(event) + (Pick(2) ? " every " + Dur() : "");
+      case 11: return "invite " + Target(event);
+      case 12:
+        return std::string("notify ") + (Pick(3) == 0 ? "\"{pt}\"" : "客服") + " \"" + Word() +
+               (Pick(2) ? " {pi} {pm} {pn} {pg} {pat} {pd} {ts} {customer} {{x}}" : "") + "\"";
       case 13: return "add pm " + event + ".m";
       case 14: return "set pd " + std::string(One({"5m", "2h"}));
       default: return "add pi " + event + ".i";

@@ -25,15 +25,16 @@ struct Outputs {
   bool operator==(const Outputs&) const = default;
 };
 
-// Runs `lines` on `evaluator` with state in memory, then the timers due by
-// `until`.
+// Runs `lines` on `evaluator` with state in memory, releases what
+// `lateness_ms` held (D9), then fires the timers due by `until`.
 inline Outputs RunLines(const Program& program, ir::Evaluator& evaluator, const std::vector<std::string>& lines,
-                        std::optional<int64_t> until = std::nullopt) {
+                        std::optional<int64_t> until = std::nullopt, int64_t lateness_ms = 0) {
   auto store = state::MakeMemoryStore(program.ir());
   sink::StringSink sink;
-  engine::Engine engine(program.ir(), evaluator, *store, sink);
+  engine::Engine engine(program.ir(), evaluator, *store, sink, engine::Options{.lateness_ms = lateness_ms});
   int64_t n = 0;
   for (const std::string& line : lines) engine.ProcessLine(line, ++n);
+  engine.ReleaseAll();
   if (until) engine.FireUntil(*until);
   return {sink.actions, sink.rejects, sink.warnings};
 }
@@ -41,11 +42,12 @@ inline Outputs RunLines(const Program& program, ir::Evaluator& evaluator, const 
 // The outputs of the interpreter and of the JIT, in that order; `error` is
 // set when the JIT cannot be made.
 inline std::pair<Outputs, Outputs> RunBothEngines(const Program& program, const std::vector<std::string>& lines,
-                                                  std::optional<int64_t> until, std::string& error) {
+                                                  std::optional<int64_t> until, std::string& error,
+                                                  int64_t lateness_ms = 0) {
   auto jit = program.MakeEvaluator(EngineKind::kJit, &error);
   if (!jit) return {};
   auto interp = program.MakeEvaluator(EngineKind::kInterpreter, &error);
-  return {RunLines(program, *interp, lines, until), RunLines(program, *jit, lines, until)};
+  return {RunLines(program, *interp, lines, until, lateness_ms), RunLines(program, *jit, lines, until, lateness_ms)};
 }
 
 }  // namespace qm::testing_internal
