@@ -22,11 +22,13 @@ QM_FUZZ_SEEDS="$corpus/state" "$build/tests/fuzz/fuzz_state" -runs=0 "$corpus/st
 printf 'rules.qm\n--events\nevents.jsonl\n--out\na\n--rejects\nr\n--state\ns\n--commit-every\n1' > "$corpus/run/1"
 printf 'rules.qm\n--events\nevents.jsonl\n--until\n2030-01-01T00:00:00Z\n--engine\ninterp\n--tz\nZ' > "$corpus/run/2"
 printf 'rules.qm\n--events\n-\n--out\nevents.jsonl\n--rejects\n./r' > "$corpus/run/3"
+printf 'rules.qm\n--events\nevents.jsonl\n--out\na\n--rejects\nr\n--state\ns\n--lateness\n1d12h\n--commit-every\n1' > "$corpus/run/4"
 for target in check:rules decode:events state:state run:run; do
   name=${target%%:*} dir=${target##*:}
   # fuzz_run's qm prints to stdout and stderr on every input: closed (a crash report still shows).
   mask=0; [ "$name" = run ] && mask=3
+  dict=(); [ "$name" = check ] && dict=(-dict="$src/tests/fuzz/rules.dict")
   # TMPDIR: fuzz_run's scratch directory goes away with the corpus.
   TMPDIR="$corpus" "$build/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
-    -max_len=65536 -print_final_stats=1 -close_fd_mask=$mask "$corpus/$dir"
+    -max_len=65536 -print_final_stats=1 -close_fd_mask=$mask "${dict[@]}" "$corpus/$dir"
 done
