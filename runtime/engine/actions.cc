@@ -52,6 +52,7 @@ Value Engine::Impl::Read(const check::ActionValue& v) const {
 }
 
 std::string Engine::Impl::Render(const check::Template& t) const {
+  if (t.texts.empty()) return {};  // an action without a target (set, add, tag)
   if (t.fixed()) return t.texts[0];
   std::string out = t.texts[0];
   for (size_t i = 0; i < t.values.size(); ++i) {

@@ -19,6 +19,8 @@ n=0
 for f in $(find "$src/tests/check" "$src/rules-examples" "$src/tests/run" "$src/tests/fuzz/regressions" -name '*.qm'); do cp "$f" "$corpus/rules/$((n++)).qm"; done
 for f in $(find "$src/rules-examples" "$src/tests/run" -name 'events.jsonl'); do cp "$f" "$corpus/events/$((n++)).jsonl"; done
 QM_FUZZ_SEEDS="$corpus/state" "$build/tests/fuzz/fuzz_state" -runs=0 "$corpus/state" > /dev/null 2>&1
+# Inputs that once crashed a target, replayed first (regressions/state_*: state records).
+for f in "$src"/tests/fuzz/regressions/state_*; do cp "$f" "$corpus/state/"; done
 printf 'rules.qm\n--events\nevents.jsonl\n--out\na\n--rejects\nr\n--state\ns\n--commit-every\n1' > "$corpus/run/1"
 printf 'rules.qm\n--events\nevents.jsonl\n--until\n2030-01-01T00:00:00Z\n--engine\ninterp\n--tz\nZ' > "$corpus/run/2"
 printf 'rules.qm\n--events\n-\n--out\nevents.jsonl\n--rejects\n./r' > "$corpus/run/3"

@@ -156,7 +156,7 @@ TEST(DurableState, KilledExamplesFinishAsOneRun) {
                           "rules-examples/repurchase-reminder", "tests/run/a32_a33_timer_order",
                           "tests/run/d1_d2_d3_clock_and_calendar", "tests/run/d10_e22_count_distinct",
                           "tests/run/d4_d5_d6_e6_caps_quiet_placeholders", "tests/run/d7_unless_where",
-                          "tests/run/d9_e8_lateness"}) {
+                          "tests/run/d9_e8_lateness", "rules-examples/sop-caps", "rules-examples/late-feeds"}) {
     fs::path work = TempDir("kill_example");
     KillAndCompare(Example(dir), work, rounds, 2, seed++, "1");
     fs::remove_all(work);
@@ -189,6 +189,9 @@ TEST(DurableState, AppendedInputContinues) {
       if (root.filename() == "conformance" && pending.count(entry.path().filename().string())) continue;
       Case c{entry.path() / "rules.qm", entry.path() / "events.jsonl", {}};
       if (fs::exists(entry.path() / "args")) c.args = Words(Read(entry.path() / "args"));
+      // D9: every run releases what --lateness holds when its input ends, so
+      // input cut in pieces is not one input (the kill tests cover --lateness).
+      if (std::find(c.args.begin(), c.args.end(), "--lateness") != c.args.end()) continue;
       std::vector<std::string> without_until;
       for (size_t i = 0; i < c.args.size(); ++i) {
         if (c.args[i] == "--until") ++i;
