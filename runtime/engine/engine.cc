@@ -42,46 +42,52 @@ void Engine::Impl::ProcessLine(std::string_view line, int64_t line_number) {
     return;
   }
   if (options_.lateness_ms == 0) {  // D9 with D = 0: exactly v0.1
-    Release(line_number);
+    Release(event_buf_, line_number);
     return;
   }
-  // D9: the line waits until the watermark M - D passes its ts.
-  high_mark_ = std::max(high_mark_, event_buf_.ts);
-  held_.emplace(std::pair{event_buf_.ts, line_number}, std::string(line));
+  Hold(std::string(line), line_number);
   ReleaseThrough(high_mark_ - options_.lateness_ms);
+}
+
+// D9: the decoded line (event_buf_) waits until the watermark M - D passes
+// its ts. An Event owns its texts, so it moves into the buffer intact.
+void Engine::Impl::Hold(std::string line, int64_t line_number) {
+  high_mark_ = std::max(high_mark_, event_buf_.ts);
+  held_.emplace(std::pair{event_buf_.ts, line_number}, HeldEvent{std::move(event_buf_), std::move(line)});
 }
 
 void Engine::Impl::ReleaseThrough(int64_t watermark) {
   while (!held_.empty() && held_.begin()->first.first <= watermark) {
     auto node = held_.extract(held_.begin());
-    event::Reject reject;
-    bool decoded = decoder_.Decode(node.mapped(), event_buf_, reject);  // it passed once: it passes again
-    if (decoded) Release(node.key().second);
+    Release(node.mapped().event, node.key().second);
   }
 }
 
-void Engine::Impl::Release(int64_t line_number) {
-  CustomerState* s = store_.Find(event_buf_.customer);
-  if (s != nullptr && event_buf_.ts < s->clock) {  // A34, A38 check 10; E8: before any timer fires
-    Reject(line_number, "late", "ts", event_buf_.customer);
+void Engine::Impl::Release(const event::Event& e, int64_t line_number) {
+  CustomerState* s = store_.Find(e.customer);
+  if (s != nullptr && e.ts < s->clock) {  // A34, A38 check 10; E8: before any timer fires
+    Reject(line_number, "late", "ts", e.customer);
     return;
   }
-  FireDue(event_buf_.ts);
-  if (s == nullptr) s = &store_.Create(event_buf_.customer);
+  FireDue(e.ts);
+  if (s == nullptr) s = &store_.Create(e.customer);
   ++stats_.events;
-  RunEvent(*s, event_buf_);
+  RunEvent(*s, e);
 }
 
 std::vector<state::HeldLine> Engine::Impl::Held() const {
   std::vector<state::HeldLine> out;
-  for (const auto& [key, text] : held_) out.push_back({key.first, key.second, text});
+  for (const auto& [key, held] : held_) out.push_back({key.first, key.second, held.line});
   return out;
 }
 
 void Engine::Impl::Restore(std::vector<state::HeldLine> held, int64_t high_mark) {
-  high_mark_ = high_mark;
   held_.clear();
-  for (state::HeldLine& h : held) held_.emplace(std::pair{h.ts, h.line_number}, std::move(h.text));
+  for (state::HeldLine& h : held) {
+    event::Reject reject;
+    if (decoder_.Decode(h.text, event_buf_, reject)) Hold(std::move(h.text), h.line_number);  // it passed once
+  }
+  high_mark_ = high_mark;
 }
 
 void Engine::Impl::Resume() {

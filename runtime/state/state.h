@@ -84,6 +84,9 @@ struct AggregateState : Totals {
   // entry's value (parallel to `window`), as DistinctKey spells them.
   std::set<std::string> distinct;
   std::vector<std::string> window_values;
+  // How many live entries hold each value: the distinct count of the whole
+  // live window, which is what a read right after an event asks for.
+  std::unordered_map<std::string, int32_t> window_counts;
 
   bool empty() const { return count == 0 && head >= window.size() && distinct.empty(); }
 
@@ -91,23 +94,35 @@ struct AggregateState : Totals {
   // value for a distinct aggregate, and drops the entries before `from`,
   // which no later read can see.
   void Push(Entry e, int64_t from, std::optional<std::string> value = std::nullopt) {
-    while (head < window.size() && window[head].ts < from) ++head;
+    for (; head < window.size() && window[head].ts < from; ++head) {
+      if (window_values.empty()) continue;
+      auto it = window_counts.find(window_values[head]);
+      if (--it->second == 0) window_counts.erase(it);
+    }
     if (head > 32 && head * 2 > window.size()) {
       window.erase(window.begin(), window.begin() + head);
       if (!window_values.empty()) window_values.erase(window_values.begin(), window_values.begin() + head);
       head = 0;
     }
     window.push_back(e);
-    if (value) window_values.push_back(std::move(*value));
+    if (value) {
+      ++window_counts[*value];
+      window_values.push_back(std::move(*value));
+    }
   }
 
   // The number of distinct values among the live entries with from <= ts <= to.
   int64_t DistinctIn(int64_t from, int64_t to) const {
-    std::set<std::string_view> seen;
     auto begin = std::lower_bound(window.begin() + head, window.end(), from,
                                   [](const Entry& e, int64_t t) { return e.ts < t; });
-    for (auto it = begin; it != window.end() && it->ts <= to; ++it) seen.insert(window_values[it - window.begin()]);
-    return static_cast<int64_t>(seen.size());
+    if (begin == window.begin() + head && (begin == window.end() || window.back().ts <= to))
+      return static_cast<int64_t>(window_counts.size());  // every live entry is inside
+    // A later read (a timer step): sorted views of the entries inside.
+    thread_local std::vector<std::string_view> seen;
+    seen.clear();
+    for (auto it = begin; it != window.end() && it->ts <= to; ++it) seen.push_back(window_values[it - window.begin()]);
+    std::sort(seen.begin(), seen.end());
+    return std::unique(seen.begin(), seen.end()) - seen.begin();
   }
 
   // The totals of the live entries with from <= ts <= to (A18). Inline: it

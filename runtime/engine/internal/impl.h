@@ -119,9 +119,10 @@ class Engine::Impl {
   }
 
  private:
-  // What v0.1 does with a decoded line (event_buf_): A34's check, the timers
-  // due by its ts, its step (D9: on release).
-  void Release(int64_t line_number);
+  // What v0.1 does with a decoded line: A34's check, the timers due by its
+  // ts, its step (D9: on release).
+  void Release(const event::Event& e, int64_t line_number);
+  void Hold(std::string line, int64_t line_number);
 
   // A38's line; D8: with the customer as written once check 7 passed.
   void Reject(int64_t line_number, std::string_view reason, const std::string& field, std::string_view customer);
@@ -189,7 +190,11 @@ class Engine::Impl {
   std::set<TimerKey> timers_;
   uint64_t next_seq_ = 1;
   int64_t caps_window_ms_ = 0;
-  std::map<std::pair<int64_t, int64_t>, std::string> held_;  // (ts, line number) -> line (D9)
+  struct HeldEvent {
+    event::Event event;
+    std::string line;  // for a durable run's commit
+  };
+  std::map<std::pair<int64_t, int64_t>, HeldEvent> held_;  // by (ts, line number) (D9)
   int64_t high_mark_ = kNever;  // the longest cap window: older emissions are dropped (D4)
 
   std::string prefix_;

@@ -264,7 +264,7 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
     AggregateState& a = s.aggregates[index];
     for (size_t k = r.Count(); k > 0 && r.ok(); --k) a.distinct.insert(r.S());
     a.window_values.resize(r.Count());
-    for (std::string& v : a.window_values) v = r.S();
+    for (std::string& v : a.window_values) ++a.window_counts[v = r.S()];
   }
   for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
     std::string key = r.S();
