@@ -142,11 +142,11 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
       std::string key = check::TargetKey(a.kind, resolved.target);
       auto it = std::find_if(s.pushes.begin(), s.pushes.end(), [&](const auto& p) { return p.first == key; });
       if (it != s.pushes.end() && (a.every_ms == 0 || step_.now - it->second < a.every_ms)) {
-        ++stats_.suppressed[a.every_ms == 0 ? "once" : "every"];
+        ++suppressed_[a.every_ms == 0 ? kOnce : kEvery];
         return;
       }
       if (CapFull(a.kind, resolved.target)) {
-        ++stats_.suppressed["cap"];
+        ++suppressed_[kCap];
         return;
       }
       if (HeldByQuiet(r, index, a.kind, resolved)) return;
@@ -198,7 +198,7 @@ bool Engine::Impl::HeldByQuiet(int32_t r, int32_t index, check::ActionKind kind,
   for (const check::Quiet& q : p_.quiets) {
     if (q.kind != kind || !q.Holds(minute)) continue;  // E7: the first window that holds decides
     if (q.drop) {
-      ++stats_.suppressed["quiet"];
+      ++suppressed_[kQuiet];
     } else {
       Schedule(PendingAfter{next_seq_++, NextTimeOfDay(step_.now, q.end_minute, p_.zone_minutes), r, index,
                             check::kNoUnless, Stored{}, resolved.target, resolved.message, /*deferred=*/true});

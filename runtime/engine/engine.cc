@@ -22,7 +22,7 @@ int64_t Engine::high_mark() const { return impl_->high_mark(); }
 void Engine::Restore(std::vector<state::HeldLine> held, int64_t high_mark) { impl_->Restore(std::move(held), high_mark); }
 
 const Stats& Engine::stats() const {
-  impl_->CountPending(stats_.pending_timers, stats_.pending_deferred);
+  impl_->CountPending(stats_);
   return stats_;
 }
 

@@ -113,9 +113,14 @@ class Engine::Impl {
   // continue after the largest pending one.
   void Resume();
 
-  void CountPending(int64_t& timers, int64_t& deferred) const {
-    timers = deferred = 0;
-    for (const TimerKey& k : timers_) ++(k.deferred ? deferred : timers);
+  // The counts Stats takes when it is read: pending timers, and suppressed
+  // attempts (kept in an array here: they change on the hot path).
+  void CountPending(Stats& stats) const {
+    stats.pending_timers = stats.pending_deferred = 0;
+    for (const TimerKey& k : timers_) ++(k.deferred ? stats.pending_deferred : stats.pending_timers);
+    static constexpr const char* kReasons[] = {"once", "every", "cap", "quiet"};
+    for (int r = 0; r < kSuppressReasons; ++r)
+      if (suppressed_[r] > 0) stats.suppressed[kReasons[r]] = suppressed_[r];
   }
 
  private:
@@ -190,6 +195,8 @@ class Engine::Impl {
   std::set<TimerKey> timers_;
   uint64_t next_seq_ = 1;
   int64_t caps_window_ms_ = 0;
+  enum SuppressReason { kOnce, kEvery, kCap, kQuiet, kSuppressReasons };
+  int64_t suppressed_[kSuppressReasons] = {};
   struct HeldEvent {
     event::Event event;
     std::string line;  // for a durable run's commit
