@@ -11,10 +11,11 @@ void Engine::Impl::ApplyRule(int32_t r, ChangeLog& log) {
   const check::Rule& rule = p_.rules[r];
   for (size_t a = 0; a < rule.actions.size(); ++a) {
     const check::Action& action = rule.actions[a];
-    Resolved resolved = Resolve(action);
+    Resolved resolved;
+    Resolve(action, resolved);
     if (action.after_ms > 0) {
       Schedule(PendingAfter{next_seq_++, step_.now + action.after_ms, r, static_cast<int32_t>(a), action.unless,
-                            Stored::Of(resolved.value), std::move(resolved.target), std::move(resolved.message)});
+                            Stored::Of(resolved.value), std::string(resolved.target), std::string(resolved.message)});
       continue;
     }
     Apply(r, static_cast<int32_t>(a), resolved, log);
@@ -26,18 +27,22 @@ void Engine::Impl::Schedule(PendingAfter pending) {
   step_.state->afters.insert(std::move(pending));
 }
 
-Engine::Impl::Resolved Engine::Impl::Resolve(const check::Action& a) const {
-  Resolved r;
+void Engine::Impl::Resolve(const check::Action& a, Resolved& r) const {
   switch (a.kind) {
     case check::ActionKind::kSet: case check::ActionKind::kAdd: r.value = Read(a.value); break;
     case check::ActionKind::kTag: case check::ActionKind::kUntag: break;
-    case check::ActionKind::kPush: case check::ActionKind::kInvite: r.target = Render(a.target); break;
+    case check::ActionKind::kPush: case check::ActionKind::kInvite: r.target = Text(a.target, r.rendered_target); break;
     case check::ActionKind::kNotify:
-      r.target = Render(a.target);
-      r.message = Render(a.body);
+      r.target = Text(a.target, r.rendered_target);
+      r.message = Text(a.body, r.rendered_message);
       break;
   }
-  return r;
+}
+
+std::string_view Engine::Impl::Text(const check::Template& t, std::string& rendered) const {
+  if (t.fixed()) return t.texts.empty() ? std::string_view() : std::string_view(t.texts[0]);
+  rendered = Render(t);
+  return rendered;
 }
 
 Value Engine::Impl::Read(const check::ActionValue& v) const {
@@ -176,7 +181,7 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
   }
 }
 
-bool Engine::Impl::CapFull(check::ActionKind kind, const std::string& target) const {
+bool Engine::Impl::CapFull(check::ActionKind kind, std::string_view target) const {
   const std::vector<state::Emission>& emitted = step_.state->emissions;
   for (const check::Cap& cap : p_.caps) {
     if (!cap.Covers(kind, target)) continue;
@@ -194,6 +199,7 @@ bool Engine::Impl::CapFull(check::ActionKind kind, const std::string& target) co
 }
 
 bool Engine::Impl::HeldByQuiet(int32_t r, int32_t index, check::ActionKind kind, const Resolved& resolved) {
+  if (p_.quiets.empty()) return false;
   int minute = MinuteOfDay(step_.now, p_.zone_minutes);
   for (const check::Quiet& q : p_.quiets) {
     if (q.kind != kind || !q.Holds(minute)) continue;  // E7: the first window that holds decides
@@ -201,7 +207,8 @@ bool Engine::Impl::HeldByQuiet(int32_t r, int32_t index, check::ActionKind kind,
       ++suppressed_[kQuiet];
     } else {
       Schedule(PendingAfter{next_seq_++, NextTimeOfDay(step_.now, q.end_minute, p_.zone_minutes), r, index,
-                            check::kNoUnless, Stored{}, resolved.target, resolved.message, /*deferred=*/true});
+                            check::kNoUnless, Stored{}, std::string(resolved.target), std::string(resolved.message),
+                            /*deferred=*/true});
     }
     return true;
   }

@@ -55,7 +55,7 @@ Value Step::Aggregate(int32_t a) const {
   const AggregateState& st = state->aggregates[a];
   check::Type type = info.ValueType(p_);
   if (info.distinct) {  // D10
-    if (!info.Windowed()) return Value::Int(static_cast<int64_t>(st.distinct.size()));
+    if (!info.Windowed()) return Value::Int(st.DistinctSeen());
     return Value::Int(st.DistinctIn(info.WindowFrom(now, p_.zone_minutes), now));
   }
   if (!info.Windowed()) return ValueOf(info, type, st);

@@ -72,7 +72,7 @@ void Engine::Impl::AddToAggregates(CustomerState& s, const event::Event& e) {
     if (info.Windowed()) {
       st.Push({e.ts, i, d}, info.WindowFrom(e.ts, p_.zone_minutes), std::move(value));  // nothing earlier is read again
     } else if (value) {
-      st.distinct.insert(std::move(*value));
+      st.distinct.Make().seen.insert(std::move(*value));
     } else {
       st.Add(i, d);
     }

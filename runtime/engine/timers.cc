@@ -60,8 +60,10 @@ void Engine::Impl::FireGroup(CustomerState& s, int64_t due, const std::vector<Ti
       const check::Action& action = p_.rules[a.rule].actions[a.action];
       // Targets and messages were resolved when scheduled (D6); a record
       // from before v0.2 has only fixed ones.
-      Resolved resolved{a.value.view(), a.target ? *a.target : Render(action.target),
-                        a.message ? *a.message : Render(action.body)};
+      Resolved resolved;
+      resolved.value = a.value.view();
+      resolved.target = a.target ? std::string_view(*a.target) : Text(action.target, resolved.rendered_target);
+      resolved.message = a.message ? std::string_view(*a.message) : Text(action.body, resolved.rendered_message);
       Apply(a.rule, a.action, resolved, log);
     }
   }

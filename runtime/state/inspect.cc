@@ -58,7 +58,7 @@ struct Printer {
       AppendJsonString(out, key.substr(0, key.rfind(" : ")));
       int64_t from = schema.WindowFrom(a, s.clock);
       if (schema.IsDistinct(a)) {  // D10
-        int64_t n = from != kNever ? st.DistinctIn(from, s.clock) : static_cast<int64_t>(st.distinct.size());
+        int64_t n = from != kNever ? st.DistinctIn(from, s.clock) : st.DistinctSeen();
         out += ":{\"count\":" + std::to_string(n) + "}";
         continue;
       }

@@ -67,6 +67,32 @@ struct Totals {
   }
 };
 
+// An optional T owned by value: copies copy the T. Parts that most states
+// never need cost one pointer.
+template <class T>
+class Boxed {
+ public:
+  Boxed() = default;
+  Boxed(const Boxed& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
+  Boxed& operator=(const Boxed& o) {
+    p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
+    return *this;
+  }
+  Boxed(Boxed&&) noexcept = default;
+  Boxed& operator=(Boxed&&) noexcept = default;
+  T* get() const { return p_.get(); }
+  T* operator->() const { return p_.get(); }
+  T& operator*() const { return *p_; }
+  explicit operator bool() const { return p_ != nullptr; }
+  T& Make() {
+    if (!p_) p_ = std::make_unique<T>();
+    return *p_;
+  }
+
+ private:
+  std::unique_ptr<T> p_;
+};
+
 // One aggregate of one customer. Whole-history aggregates keep running
 // totals (O(1) memory), the Totals this derives from. Windowed ones keep the
 // accepted events inside the window exactly (timestamps and values), evicted
@@ -80,50 +106,57 @@ struct AggregateState : Totals {
   };
   std::vector<Entry> window;  // sorted by ts; [head, size) is live
   uint32_t head = 0;
-  // count(distinct …) (D10): the values seen (whole history), or each window
-  // entry's value (parallel to `window`), as DistinctKey spells them.
-  std::set<std::string> distinct;
-  std::vector<std::string> window_values;
-  // How many live entries hold each value: the distinct count of the whole
-  // live window, which is what a read right after an event asks for.
-  std::unordered_map<std::string, int32_t> window_counts;
+  // count(distinct …) only (D10), boxed: the other aggregates pay a pointer.
+  struct Distinct {
+    std::set<std::string> seen;        // whole history: every value seen
+    std::vector<std::string> window;   // windowed: each entry's value, parallel to `window`
+    // How many live entries hold each value: the distinct count of the whole
+    // live window, which is what a read right after an event asks for.
+    std::unordered_map<std::string, int32_t> counts;
+  };
+  Boxed<Distinct> distinct;
 
-  bool empty() const { return count == 0 && head >= window.size() && distinct.empty(); }
+  bool empty() const { return count == 0 && head >= window.size() && (!distinct || distinct->seen.empty()); }
 
   // Appends an accepted event (ts not before the last entry's), with its
-  // value for a distinct aggregate, and drops the entries before `from`,
-  // which no later read can see.
+  // value (DistinctKey) for a distinct aggregate, and drops the entries
+  // before `from`, which no later read can see.
   void Push(Entry e, int64_t from, std::optional<std::string> value = std::nullopt) {
+    Distinct* d = distinct.get();
     for (; head < window.size() && window[head].ts < from; ++head) {
-      if (window_values.empty()) continue;
-      auto it = window_counts.find(window_values[head]);
-      if (--it->second == 0) window_counts.erase(it);
+      if (d == nullptr) continue;
+      auto it = d->counts.find(d->window[head]);
+      if (--it->second == 0) d->counts.erase(it);
     }
     if (head > 32 && head * 2 > window.size()) {
       window.erase(window.begin(), window.begin() + head);
-      if (!window_values.empty()) window_values.erase(window_values.begin(), window_values.begin() + head);
+      if (d != nullptr) d->window.erase(d->window.begin(), d->window.begin() + head);
       head = 0;
     }
     window.push_back(e);
     if (value) {
-      ++window_counts[*value];
-      window_values.push_back(std::move(*value));
+      d = &distinct.Make();
+      ++d->counts[*value];
+      d->window.push_back(std::move(*value));
     }
   }
 
   // The number of distinct values among the live entries with from <= ts <= to.
   int64_t DistinctIn(int64_t from, int64_t to) const {
+    const Distinct* d = distinct.get();
+    if (d == nullptr) return 0;
     auto begin = std::lower_bound(window.begin() + head, window.end(), from,
                                   [](const Entry& e, int64_t t) { return e.ts < t; });
     if (begin == window.begin() + head && (begin == window.end() || window.back().ts <= to))
-      return static_cast<int64_t>(window_counts.size());  // every live entry is inside
+      return static_cast<int64_t>(d->counts.size());  // every live entry is inside
     // A later read (a timer step): sorted views of the entries inside.
     thread_local std::vector<std::string_view> seen;
     seen.clear();
-    for (auto it = begin; it != window.end() && it->ts <= to; ++it) seen.push_back(window_values[it - window.begin()]);
+    for (auto it = begin; it != window.end() && it->ts <= to; ++it) seen.push_back(d->window[it - window.begin()]);
     std::sort(seen.begin(), seen.end());
     return std::unique(seen.begin(), seen.end()) - seen.begin();
   }
+  int64_t DistinctSeen() const { return distinct ? static_cast<int64_t>(distinct->seen.size()) : 0; }
 
   // The totals of the live entries with from <= ts <= to (A18). Inline: it
   // runs for every windowed aggregate a condition reads.

@@ -156,11 +156,16 @@ class Engine::Impl {
 
   // What an action reads when it applies or is scheduled: set/add's value
   // (A24, A27), a target and a message with their placeholders filled (D6).
+  // The views point into the program's fixed texts or into `rendered_*`, so
+  // a Resolved is filled in place and never moved.
   struct Resolved {
     Value value;
-    std::string target, message;
+    std::string_view target, message;
+    std::string rendered_target, rendered_message;
   };
-  Resolved Resolve(const check::Action& a) const;
+  void Resolve(const check::Action& a, Resolved& r) const;
+  // A template's text: the fixed one as it is, or rendered into `rendered`.
+  std::string_view Text(const check::Template& t, std::string& rendered) const;
   Value Read(const check::ActionValue& v) const;
   std::string Render(const check::Template& t) const;
 
@@ -178,7 +183,7 @@ class Engine::Impl {
   void Apply(int32_t r, int32_t index, const Resolved& resolved, ChangeLog& log);
 
   // D4: whether a cap covering this push/invite is full at the step time.
-  bool CapFull(check::ActionKind kind, const std::string& target) const;
+  bool CapFull(check::ActionKind kind, std::string_view target) const;
   // D5: whether quiet hours hold the action now (dropped, or deferred to
   // the window's end).
   bool HeldByQuiet(int32_t r, int32_t index, check::ActionKind kind, const Resolved& resolved);

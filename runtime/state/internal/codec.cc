@@ -79,8 +79,8 @@ static bool Consistent(const CustomerState& s, const Schema& schema) {
     const AggregateState& a = s.aggregates[i];
     if (a.count < 0 || a.count > std::numeric_limits<int64_t>::max() / 100) return false;
     // A distinct window holds one value per entry; other aggregates none (D10).
-    if (schema.IsDistinct(i) ? a.window_values.size() != a.window.size() : !a.window_values.empty() || !a.distinct.empty())
-      return false;
+    size_t values = a.distinct ? a.distinct->window.size() : 0;
+    if (schema.IsDistinct(i) ? values != a.window.size() : a.distinct.get() != nullptr) return false;
     for (const AggregateState::Entry& e : a.window)
       if (!SaneTime(e.ts)) return false;
   }
@@ -161,16 +161,17 @@ void EncodeState(const CustomerState& s, std::string& out) {
   }
   // Format 3 from here on; a format 2 record ends above.
   size_t distinct = 0;
-  for (const AggregateState& a : s.aggregates) distinct += !a.distinct.empty() || !a.window_values.empty();
+  for (const AggregateState& a : s.aggregates) distinct += a.distinct.get() != nullptr;
   w.U(distinct);
   for (size_t i = 0; i < s.aggregates.size(); ++i) {  // count(distinct …) values (D10)
     const AggregateState& a = s.aggregates[i];
-    if (a.distinct.empty() && a.window_values.empty()) continue;
+    if (!a.distinct) continue;
+    const AggregateState::Distinct& d = *a.distinct;
     w.U(i);
-    w.U(a.distinct.size());
-    for (const std::string& v : a.distinct) w.S(v);
-    w.U(a.window_values.size() - std::min<size_t>(a.head, a.window_values.size()));
-    for (size_t e = a.head; e < a.window_values.size(); ++e) w.S(a.window_values[e]);
+    w.U(d.seen.size());
+    for (const std::string& v : d.seen) w.S(v);
+    w.U(d.window.size() - std::min<size_t>(a.head, d.window.size()));
+    for (size_t e = a.head; e < d.window.size(); ++e) w.S(d.window[e]);
   }
   w.U(s.pushes.size());  // A26, by check::TargetKey
   for (const auto& [key, last] : s.pushes) w.S(key), w.I(last);
@@ -262,9 +263,10 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
     size_t index = r.Index(shape.aggregates);
     if (!r.ok()) break;
     AggregateState& a = s.aggregates[index];
-    for (size_t k = r.Count(); k > 0 && r.ok(); --k) a.distinct.insert(r.S());
-    a.window_values.resize(r.Count());
-    for (std::string& v : a.window_values) ++a.window_counts[v = r.S()];
+    AggregateState::Distinct& d = a.distinct.Make();
+    for (size_t k = r.Count(); k > 0 && r.ok(); --k) d.seen.insert(r.S());
+    d.window.resize(r.Count());
+    for (std::string& v : d.window) ++d.counts[v = r.S()];
   }
   for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
     std::string key = r.S();
