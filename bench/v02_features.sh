@@ -6,6 +6,7 @@
 # the resident memory and the state directory per customer against peers20
 # alone.
 #   bench/v02_features.sh [EVENTS] [ROUNDS] [ENGINE]     default 1000000 3 jit
+# ROUNDS=0 measures only the memory and the state directory.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=$root/../shared/bench
@@ -54,8 +55,9 @@ run() {  # run NAME [FLAGS...]: events/s of peers20 (+ NAME.qm unless NAME is "-
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-printf '%-14s %12s %12s %7s\n' feature "peers20 ev/s" "+feature" ratio
+[ "$rounds" -gt 0 ] && printf '%-14s %12s %12s %7s\n' feature "peers20 ev/s" "+feature" ratio
 for variant in clock calendar distinct caps_quiet placeholders unless_where lateness all; do
+  [ "$rounds" -gt 0 ] || break
   base=() with=()
   for ((r = 0; r < rounds; r++)); do
     base+=("$(run -)")
