@@ -245,11 +245,9 @@ int64_t NextTimeOfDay(int64_t epoch_ms, int minute_of_day, int zone_minutes) {
 
 std::string FormatTime(int64_t epoch_ms, int offset_minutes) {
   // Saturated: a hostile state record may hold any int64 (`qm state show`).
-  int64_t local;
-  if (__builtin_add_overflow(epoch_ms, static_cast<int64_t>(offset_minutes) * 60'000, &local))
-    local = epoch_ms < 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
-  int64_t days = local / 86'400'000 - (local % 86'400'000 < 0 ? 1 : 0);
-  int64_t rem = local - days * 86'400'000;
+  int64_t local = Local(epoch_ms, offset_minutes);
+  int64_t days = FloorDiv(local, kDayMs);
+  int64_t rem = local - days * kDayMs;
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, y, m, d);
