@@ -35,6 +35,41 @@ TEST(Api, RunsAnExampleLikeQmRun) {
   }
 }
 
+// D9 through the API: a Runner with `lateness` holds events until one that
+// much later is fed, EndOfInput releases the rest; Stats counts suppressed
+// attempts (A26) and pending timers.
+TEST(Api, RunnerHoldsLateEventsUntilEndOfInput) {
+  auto rules = qianmian::RuleSet::FromText(
+      "r.qm", "event order { amount: money }\nwhen order then push 感谢, notify 客服 \"{amount}\", after 1d push 回访\n");
+  ASSERT_TRUE(rules.ok());
+  for (qianmian::Engine engine : {qianmian::Engine::kJit, qianmian::Engine::kInterpreter}) {
+    std::string actions, rejects;
+    qianmian::RunOptions options{engine, "+08:00"};
+    options.lateness = "2h";
+    qianmian::Runner runner(
+        rules, options, [&](std::string_view l) { (actions += l) += "\n"; },
+        [&](std::string_view l) { (rejects += l) += "\n"; });
+    ASSERT_EQ(runner.error(), "");
+    runner.Feed(R"({"type":"order","customer":"c1","ts":"2024-11-01T10:00:00+08:00","amount":2})");
+    runner.Feed(R"({"type":"order","customer":"c1","ts":"2024-11-01T09:00:00+08:00","amount":1})");
+    EXPECT_EQ(actions, "");  // both held: nothing 2 hours later yet
+    runner.EndOfInput();
+    EXPECT_EQ(actions,
+              "{\"ts\":\"2024-11-01T09:00:00+08:00\",\"customer\":\"c1\",\"rule\":\"r.qm:2\",\"action\":\"push\",\"target\":\"感谢\"}\n"
+              "{\"ts\":\"2024-11-01T09:00:00+08:00\",\"customer\":\"c1\",\"rule\":\"r.qm:2\",\"action\":\"notify\",\"target\":\"客服\",\"message\":\"1.00\"}\n"
+              "{\"ts\":\"2024-11-01T10:00:00+08:00\",\"customer\":\"c1\",\"rule\":\"r.qm:2\",\"action\":\"notify\",\"target\":\"客服\",\"message\":\"2.00\"}\n");
+    EXPECT_EQ(rejects, "");
+    qianmian::Stats stats = runner.stats();
+    EXPECT_EQ(stats.suppressed["once"], 1);
+    EXPECT_EQ(stats.pending_timers, 2);
+    EXPECT_EQ(stats.pending_deferred, 0);
+  }
+  qianmian::RunOptions bad;
+  bad.lateness = "12h1d";
+  qianmian::Runner refused(rules, bad, nullptr, nullptr);
+  EXPECT_NE(refused.error().find("--lateness"), std::string::npos) << refused.error();
+}
+
 TEST(Api, ReportsDiagnosticsInBothLanguages) {
   auto en = qianmian::RuleSet::FromText("r.qm", "event order\nwhen ordr then push x\n");
   ASSERT_FALSE(en.ok());
