@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "api/debug.h"
+#include "runtime/event/decode.h"
 #include "api/internal.h"
 
 namespace qianmian {
@@ -31,6 +32,10 @@ Diagnostic Convert(const qm::Diagnostic& d, qm::Lang lang) {
 std::string debug::DumpIr(const RuleSet& rules) {
   const qm::Program* program = internal::RuleSetAccess::Of(rules).compiled.program.get();
   return program != nullptr ? qm::jit::DumpIr(program->ir()) : "";
+}
+
+bool debug::ObjectMembers(std::string_view line, std::vector<std::pair<std::string, std::string>>& members) {
+  return qm::event::ObjectMembers(line, members);
 }
 
 namespace {

@@ -2,6 +2,8 @@
 #include "api/internal.h"
 #include "compiler/value/value.h"
 #include "runtime/event/decode.h"
+#include "runtime/state/durable.h"
+#include "runtime/state/inspect.h"
 
 namespace qianmian {
 namespace internal {
@@ -43,6 +45,7 @@ struct Runner::Impl {
   std::unique_ptr<CallbackOutput> output;
   std::unique_ptr<qm::engine::Engine> engine;
   int64_t line = 0;
+  int tz_minutes = 0;
   std::string error;
 };
 
@@ -63,6 +66,7 @@ Runner::Runner(const RuleSet& rules, RunOptions options, LineCallback on_action,
     impl_->error = qm::Error::Of<qm::ErrorKind::kBadLateness>({options.lateness}).Message(impl_->rules->lang);
     return;
   }
+  impl_->tz_minutes = *tz;
   const qm::Program& program = *impl_->rules->compiled.program;
   impl_->evaluator = program.MakeEvaluator(internal::Convert(options.engine), &impl_->error);
   if (!impl_->evaluator) return;
@@ -93,5 +97,28 @@ bool Runner::FireUntil(std::string_view time) {
 const std::string& Runner::error() const { return impl_->error; }
 
 Stats Runner::stats() const { return impl_->engine ? internal::Convert(impl_->engine->stats()) : Stats{}; }
+
+bool Runner::Customer(std::string_view customer, CustomerView& out) const {
+  if (!impl_->engine) return false;
+  const std::string id(customer);
+  const qm::state::CustomerState* state = impl_->store->Find(id);
+  if (state == nullptr || !state->seen) return false;
+  const qm::state::Schema schema = qm::state::Schema::Of(impl_->rules->compiled.program->ir());
+  static const std::vector<std::string> kNoMembers;
+  out.profile.clear();
+  for (size_t f = 0; f < state->profile.size(); ++f) {
+    const qm::Value v = state->profile[f].view();
+    const qm::state::Schema::Enum* e = schema.FindEnum(schema.fields[f].type);
+    out.profile.emplace_back(schema.fields[f].name,
+                             v.kind == qm::ValueKind::kUnset
+                                 ? std::nullopt
+                                 : std::optional(qm::FormatPlainValue(v, e ? e->members : kNoMembers, impl_->tz_minutes)));
+  }
+  out.tags.clear();
+  for (size_t t = 0; t < state->tags.size(); ++t)
+    if (state->tags[t]) out.tags.push_back(schema.tags[t]);
+  out.json = qm::state::CustomerJson(schema, id, *state, impl_->tz_minutes);
+  return true;
+}
 
 }  // namespace qianmian

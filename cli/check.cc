@@ -11,8 +11,7 @@ namespace qm::cli {
 int CheckCommand(const std::vector<std::string>& args, qianmian::Language lang) {
   lang = LangOfArgs(args, lang);
   Flags flags;
-  if (auto usage = SplitFlags(args, {"--format", "--lang"}, {"-h", "--help"}, "check", flags)) return Usage(*usage, lang);
-  if (flags.switches.size() > 0) return Usage("");
+  if (auto usage = SplitFlags(args, {"--format", "--lang"}, {}, "check", flags)) return Usage(*usage, lang);
   if (const std::string* v = flags.Get("--lang")) {  // first: the other messages follow it
     std::optional<qianmian::Language> chosen = ParseLang(*v);
     if (!chosen) return Usage(Error::Of<ErrorKind::kLangTakes>(), lang);

@@ -17,10 +17,16 @@ inline constexpr int kExitUsage = 2;
 
 // Prints `message` and the usage text to stderr; returns kExitUsage. An
 // empty message prints the usage text to stdout (`qm help`): exit 0.
-int Usage(const std::string& message);
+int Usage(const std::string& message, qianmian::Language lang);
 int Usage(const Error& error, qianmian::Language lang);
+// Whether `args` ask for help (`--help`, `-h`).
+bool IsHelpRequest(const std::vector<std::string>& args);
+// `qm COMMAND --help`: the command's synopsis and options; exit 0.
+int CommandHelp(const std::string& command, qianmian::Language lang);
 int CheckCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int RunCommand(const std::vector<std::string>& args, qianmian::Language lang);
+int TestCommand(const std::vector<std::string>& args, qianmian::Language lang);
+int DiffCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int StateCommand(const std::vector<std::string>& args, qianmian::Language lang);
 
 }  // namespace qm::cli

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 
 namespace {
 
@@ -52,13 +53,17 @@ int main(int argc, char** argv) {
   if (args.empty()) return Usage(qm::Error::Of<qm::ErrorKind::kNoCommand>(), DefaultLang());
   std::string command = args[0];
   args.erase(args.begin());
+  if (IsHelpRequest(args)) return CommandHelp(command, LangOfArgs(args, DefaultLang()));
   if (command == "check") return CheckCommand(args, DefaultLang());
   if (command == "run") return RunCommand(args, DefaultLang());
+  if (command == "test") return TestCommand(args, DefaultLang());
+  if (command == "diff") return DiffCommand(args, DefaultLang());
   if (command == "state") return StateCommand(args, DefaultLang());
   if (command == "version" || command == "--version") {
     std::puts("qm 0.1.0");
     return kExitOk;
   }
-  if (command == "-h" || command == "--help" || command == "help") return Usage("");
+  if (command == "-h" || command == "--help" || command == "help")
+    return args.empty() ? Usage("", DefaultLang()) : CommandHelp(args[0], DefaultLang());
   return Usage(qm::Error::Of<qm::ErrorKind::kUnknownCommand>({command}), DefaultLang());
 }

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -14,32 +16,38 @@
 namespace qm::cli {
 namespace {
 
-void PrintSummary(const qianmian::Stats& stats, double seconds, std::FILE* to) {
+// Counts by kind or reason (`push=2 tag=1`) and their total.
+std::pair<int64_t, std::string> Counts(const std::map<std::string, int64_t>& counts) {
+  std::string text;
+  int64_t total = 0;
+  for (const auto& [name, n] : counts) {
+    text += " " + name + "=" + std::to_string(n);
+    total += n;
+  }
+  return {total, text};
+}
+
+void PrintSummary(const qianmian::Stats& stats, double seconds, qianmian::Language lang, std::FILE* to) {
+  auto n = [](int64_t v) { return static_cast<long long>(v); };
+  double rate = seconds > 0 ? static_cast<double>(stats.events) / seconds : 0.0;
+  auto [actions, action_kinds] = Counts(stats.actions);
+  auto [rejects, reject_reasons] = Counts(stats.rejects);
+  auto [suppressed, suppressed_reasons] = Counts(stats.suppressed);
+  if (lang == qianmian::Language::kChinese) {
+    std::fprintf(to, "qm run：%lld 行，接受 %lld 个事件，%lld 次计时器步骤，用时 %.2f 秒（每秒 %.0f 个事件）\n",
+                 n(stats.lines), n(stats.events), n(stats.timer_steps), seconds, rate);
+    std::fprintf(to, "  动作：%lld%s\n", n(actions), action_kinds.c_str());
+    std::fprintf(to, "  拒收：%lld%s\n", n(rejects), reject_reasons.c_str());
+    std::fprintf(to, "  未发出：%lld%s\n", n(suppressed), suppressed_reasons.c_str());
+    std::fprintf(to, "  待处理：%lld 个计时器，%lld 个推迟的动作\n", n(stats.pending_timers), n(stats.pending_deferred));
+    return;
+  }
   std::fprintf(to, "qm run: %lld lines, %lld events accepted, %lld timer steps in %.2f s (%.0f events/s)\n",
-               static_cast<long long>(stats.lines), static_cast<long long>(stats.events),
-               static_cast<long long>(stats.timer_steps), seconds,
-               seconds > 0 ? static_cast<double>(stats.events) / seconds : 0.0);
-  std::string actions, rejects;
-  int64_t total_actions = 0, total_rejects = 0;
-  for (const auto& [kind, n] : stats.actions) {
-    actions += " " + kind + "=" + std::to_string(n);
-    total_actions += n;
-  }
-  for (const auto& [reason, n] : stats.rejects) {
-    rejects += " " + reason + "=" + std::to_string(n);
-    total_rejects += n;
-  }
-  std::fprintf(to, "  actions: %lld%s\n", static_cast<long long>(total_actions), actions.c_str());
-  std::fprintf(to, "  rejects: %lld%s\n", static_cast<long long>(total_rejects), rejects.c_str());
-  std::string suppressed;
-  int64_t total_suppressed = 0;
-  for (const auto& [reason, n] : stats.suppressed) {
-    suppressed += " " + reason + "=" + std::to_string(n);
-    total_suppressed += n;
-  }
-  std::fprintf(to, "  suppressed: %lld%s\n", static_cast<long long>(total_suppressed), suppressed.c_str());
-  std::fprintf(to, "  pending: %lld timers, %lld deferred\n", static_cast<long long>(stats.pending_timers),
-               static_cast<long long>(stats.pending_deferred));
+               n(stats.lines), n(stats.events), n(stats.timer_steps), seconds, rate);
+  std::fprintf(to, "  actions: %lld%s\n", n(actions), action_kinds.c_str());
+  std::fprintf(to, "  rejects: %lld%s\n", n(rejects), reject_reasons.c_str());
+  std::fprintf(to, "  suppressed: %lld%s\n", n(suppressed), suppressed_reasons.c_str());
+  std::fprintf(to, "  pending: %lld timers, %lld deferred\n", n(stats.pending_timers), n(stats.pending_deferred));
 }
 
 // Parses `qm run`'s arguments; returns an exit code on a usage error.
@@ -79,7 +87,7 @@ std::optional<int> ParseRunArgs(const std::vector<std::string>& args, std::vecto
   }
   if (rules.empty()) return Usage(Error::Of<ErrorKind::kNeedsRuleFile>({"run"}), lang);
   if (dump_ir) return std::nullopt;
-  if (std::string wrong = qianmian::CheckStreamOptions(o, lang); !wrong.empty()) return Usage(wrong);
+  if (std::string wrong = qianmian::CheckStreamOptions(o, lang); !wrong.empty()) return Usage(wrong, lang);
   return std::nullopt;
 }
 
@@ -113,9 +121,9 @@ int RunCommand(const std::vector<std::string>& args, qianmian::Language lang) {
       rules, options, [](std::string_view line) { std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data()); },
       progress);
   if (progress_shown) std::fputc('\n', stderr);
-  if (result.usage_error) return Usage(result.error);
+  if (result.usage_error) return Usage(result.error, lang);
   for (const qianmian::Diagnostic& d : result.state_changes) std::fputs(d.rendered.c_str(), stderr);
-  if (result.finished) PrintSummary(result.stats, result.seconds, stderr);
+  if (result.finished) PrintSummary(result.stats, result.seconds, lang, stderr);
   if (!result.ok()) {
     std::fprintf(stderr, "qm: %s\n", result.error.c_str());
     return kExitErrors;

@@ -1,46 +1,129 @@
-// The usage text every subcommand points to on a usage error.
+// The usage text (`qm help`, and after every usage error) and each
+// command's help (`qm CMD --help`), in English and Chinese.
 #include <cstdio>
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 
 namespace qm::cli {
 namespace {
 
-const char kUsage[] =
-    "usage: qm <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  check RULES.qm... [--format text|json] [--lang zh|en]\n"
-    "      type-check rule files; exit 0 when there is no error, 1 when there is one\n"
-    "  run RULES.qm... --events EVENTS.jsonl|- [--out ACTIONS.jsonl] [--rejects REJECTS.jsonl]\n"
-    "      [--engine jit|interp] [--tz +08:00] [--until TIME] [--lang zh|en]\n"
-    "      [--state DIR [--commit-every LINES] [--commit-ms MS]]\n"
-    "      run the rules over an event stream; actions to stdout, rejects to stderr by default;\n"
-    "      with --state, customers' state persists in DIR and a rerun continues exactly where the\n"
-    "      last commit (every 1000000 lines or 1000 ms by default) left off\n"
-    "  run RULES.qm... --dump-ir\n"
-    "      print the LLVM IR the JIT generates for the rules\n"
-    "  state show DIR [--customer ID] [--tz +08:00] [--lang zh|en]\n"
-    "      the customers a state directory keeps, one JSON object per line\n"
-    "  state stats DIR [--format text|json] [--lang zh|en]\n"
-    "      customers, pending timers, customers per tag and per value of each enum field\n"
-    "  version\n"
-    "      print the version\n";
+struct CommandText {
+  const char* name;
+  const char* synopsis;  // the same in both languages
+  const char* en;        // what it does, then its options
+  const char* zh;
+};
+
+const CommandText kCommands[] = {
+    {"check", "check RULES.qm... [--format text|json] [--lang zh|en]",
+     "Type-checks rule files (imports followed) and prints errors and warnings.\n"
+     "Exit 0 when there is no error (warnings allowed), 1 when there is one.\n"
+     "  --format text|json  text for people (stderr), or one JSON object per diagnostic (stdout)\n"
+     "  --lang zh|en        the language of every message (default: from LANG)\n",
+     "检查规则文件（含其导入的文件），列出错误和警告。\n"
+     "没有错误时退出码为 0（允许有警告），有错误时为 1。\n"
+     "  --format text|json  text 给人看（写到 stderr），json 每条诊断一行 JSON（写到 stdout）\n"
+     "  --lang zh|en        所有消息的语言（默认取自 LANG）\n"},
+    {"run",
+     "run RULES.qm... --events EVENTS.jsonl|- [--out ACTIONS.jsonl] [--rejects REJECTS.jsonl]\n"
+     "      [--engine jit|interp] [--tz +08:00] [--until TIME] [--lateness 2h] [--lang zh|en]\n"
+     "      [--state DIR [--commit-every LINES] [--commit-ms MS]] | --dump-ir",
+     "Runs the rules over an event stream (JSON Lines): actions to stdout, rejects to stderr,\n"
+     "a summary to stderr.\n"
+     "  --events FILE|-        the events; - reads standard input\n"
+     "  --out, --rejects FILE  write actions / rejects to files instead\n"
+     "  --engine jit|interp    the LLVM JIT (default) or the reference interpreter: same output\n"
+     "  --tz +08:00            the zone output times are written in\n"
+     "  --until TIME           at the end, fire the timers due by TIME (RFC 3339 or epoch seconds)\n"
+     "  --lateness 2h          events may arrive this much out of order; each waits until then\n"
+     "  --state DIR            keep customers' state in DIR; a rerun continues exactly where the\n"
+     "                         last commit (every --commit-every lines, 1000000, or --commit-ms, 1000) left off\n"
+     "  --dump-ir              print the LLVM IR the JIT generates, read no events\n",
+     "在事件流（JSON Lines）上运行规则：动作写到 stdout，拒收行和运行摘要写到 stderr。\n"
+     "  --events 文件|-        事件；- 表示从标准输入读\n"
+     "  --out、--rejects 文件  把动作 / 拒收行写到文件\n"
+     "  --engine jit|interp    LLVM JIT（默认）或参考解释器：输出相同\n"
+     "  --tz +08:00            输出时间所用的时区\n"
+     "  --until 时间           结束时触发到该时间为止到期的计时器（RFC 3339 或纪元秒数）\n"
+     "  --lateness 2h          事件最多可以乱序这么久；每个事件等到那时再处理\n"
+     "  --state 目录           把客户状态保存在该目录；重跑时从上次提交处（每 --commit-every 行，\n"
+     "                         默认 1000000，或每 --commit-ms 毫秒，默认 1000）精确接续\n"
+     "  --dump-ir              打印 JIT 生成的 LLVM IR，不读事件\n"},
+    {"test", "test [PATH...] [--engine jit|interp|both] [--format text|json|junit] [--lang zh|en]",
+     "Runs rule tests: .qmtest files and example folders (rules.qm, events.jsonl, expected.jsonl),\n"
+     "in PATH (default: the current directory), see docs/tooling.md.\n"
+     "Exit 0 when all pass, 1 when one fails or a test file cannot be read.\n"
+     "  --engine jit|interp|both   both: every case must pass on both engines\n"
+     "  --format text|json|junit   a report for people, JSON Lines, or JUnit XML for CI\n",
+     "运行规则测试：PATH 中的 .qmtest 文件和示例目录（rules.qm、events.jsonl、expected.jsonl），\n"
+     "默认为当前目录，见 docs/tooling.md。\n"
+     "全部通过时退出码为 0，有失败或测试文件无法读取时为 1。\n"
+     "  --engine jit|interp|both   both：每个用例都要在两个引擎上通过\n"
+     "  --format text|json|junit   给人看的报告、JSON Lines，或给 CI 的 JUnit XML\n"},
+    {"diff",
+     "diff OLD.qm NEW.qm --events EVENTS.jsonl|- [--until TIME] [--lateness 2h] [--tz +08:00]\n"
+     "      [--engine jit|interp] [--format text|json] [--lang zh|en]",
+     "Backtests a rule change: runs both rule sets over the same events and reports how the\n"
+     "actions change per rule, action and target, how many customers get different actions,\n"
+     "and the first differing lines of a few of them. Exit 0 when both ran, whatever changed.\n"
+     "  --events, --until, --lateness, --tz, --engine   as for run, applied to both rule sets\n"
+     "  --format text|json   a report for people, or one JSON object\n",
+     "回测一次规则改动：两套规则跑同一批事件，按规则、动作和对象报告动作数量的变化、\n"
+     "有多少客户得到的动作不同，并列出其中几位最先不同的行。两套都跑完即退出码 0，不论有无变化。\n"
+     "  --events、--until、--lateness、--tz、--engine   与 run 相同，两套规则都用\n"
+     "  --format text|json   给人看的报告，或一个 JSON 对象\n"},
+    {"state", "state show DIR [--customer ID] [--tz +08:00] | state stats DIR [--format text|json] [--lang zh|en]",
+     "Reads a state directory without its rules.\n"
+     "  show   each customer's state, one JSON object per line (--customer: only that one)\n"
+     "  stats  customers, pending timers, customers per tag and per value of each enum field\n",
+     "不需要规则即可读取状态目录。\n"
+     "  show   每位客户的状态，每行一个 JSON 对象（--customer：只看这一位）\n"
+     "  stats  客户数、待触发的计时器、每个标签和每个枚举字段取值的客户数\n"},
+    {"version", "version", "Prints the version.\n", "打印版本号。\n"},
+};
+
+std::string UsageText(Lang lang) {
+  std::string out = lang == Lang::kZh ? "用法：qm <命令> [选项]\n\n命令：\n" : "usage: qm <command> [options]\n\ncommands:\n";
+  for (const CommandText& c : kCommands) {
+    out += std::string("  ") + c.synopsis + "\n";
+    std::string what = lang == Lang::kZh ? c.zh : c.en;
+    out += "      " + what.substr(0, what.find('\n')) + "\n";
+  }
+  out += lang == Lang::kZh ? "\n`qm <命令> --help` 查看该命令的全部选项。\n"
+                           : "\n`qm <command> --help` shows all of a command's options.\n";
+  return out;
+}
 
 }  // namespace
 
-int Usage(const std::string& message) {
+int Usage(const std::string& message, qianmian::Language language) {
+  std::string usage = UsageText(LangOf(language));
   if (message.empty()) {
-    std::fputs(kUsage, stdout);
+    std::fputs(usage.c_str(), stdout);
     return kExitOk;
   }
-  std::fprintf(stderr, "qm: %s\n\n%s", message.c_str(), kUsage);
+  std::fprintf(stderr, "qm: %s\n\n%s", message.c_str(), usage.c_str());
   return kExitUsage;
 }
 
-int Usage(const Error& error, qianmian::Language lang) {
-  return Usage(error.Message(lang == qianmian::Language::kChinese ? Lang::kZh : Lang::kEn));
+int Usage(const Error& error, qianmian::Language lang) { return Usage(error.Message(LangOf(lang)), lang); }
+
+bool IsHelpRequest(const std::vector<std::string>& args) {
+  for (const std::string& a : args)
+    if (a == "--help" || a == "-h") return true;
+  return false;
+}
+
+int CommandHelp(const std::string& command, qianmian::Language language) {
+  for (const CommandText& c : kCommands) {
+    if (command != c.name) continue;
+    bool zh = language == qianmian::Language::kChinese;
+    std::printf("%sqm %s\n\n%s", zh ? "用法：" : "usage: ", c.synopsis, zh ? c.zh : c.en);
+    return kExitOk;
+  }
+  return Usage("", language);
 }
 
 }  // namespace qm::cli

@@ -81,6 +81,16 @@ struct RunOptions {
 
 using LineCallback = std::function<void(std::string_view line)>;
 
+// One customer's state as a Runner holds it.
+struct CustomerView {
+  // Every profile field in declaration order, with its value spelled as a
+  // `{field}` placeholder spells it (D6): enum members by name, money as
+  // "12.50", times in the run's tz; nullopt when unset.
+  std::vector<std::pair<std::string, std::optional<std::string>>> profile;
+  std::vector<std::string> tags;  // the tags set, in declaration order
+  std::string json;  // the line `qm state show` prints for the customer
+};
+
 // What a run has done so far.
 struct Stats {
   int64_t lines = 0;
@@ -117,6 +127,8 @@ class Runner {
   // Empty when the runner works.
   const std::string& error() const;
   Stats stats() const;
+  // The state of `customer` now; false when no event of theirs was accepted.
+  bool Customer(std::string_view customer, CustomerView& out) const;
 
  private:
   struct Impl;

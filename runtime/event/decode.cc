@@ -291,3 +291,30 @@ std::optional<int64_t> ParseTimeArgument(std::string_view text) {
 }
 
 }  // namespace qm::event
+
+namespace qm::event {
+
+bool ObjectMembers(std::string_view line, std::vector<std::pair<std::string, std::string>>& members) {
+  std::vector<event_internal::Member> read;
+  size_t count = 0;
+  bool is_object = false;
+  if (!JsonReader(line).ReadTop(is_object, read, count) || !is_object) return false;
+  members.clear();
+  for (size_t m = 0; m < count; ++m) {
+    const event_internal::Member& member = read[m];
+    std::string value;
+    switch (member.kind) {
+      case event_internal::JsonKind::kString: value = "\"" + member.text; break;
+      case event_internal::JsonKind::kNumber: value = std::string(member.raw); break;
+      case event_internal::JsonKind::kTrue: value = "true"; break;
+      case event_internal::JsonKind::kFalse: value = "false"; break;
+      case event_internal::JsonKind::kNull: value = "null"; break;
+      case event_internal::JsonKind::kObject: value = "{}"; break;
+      case event_internal::JsonKind::kArray: value = "[]"; break;
+    }
+    members.emplace_back(member.key, std::move(value));
+  }
+  return true;
+}
+
+}  // namespace qm::event

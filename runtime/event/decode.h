@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "compiler/ir/ir.h"
@@ -58,6 +59,11 @@ std::optional<int64_t> EpochMillisFromNumber(std::string_view number_text);
 // A time given as an argument (`--until`, B8): RFC 3339, or epoch seconds as
 // a JSON number, floored to the millisecond.
 std::optional<int64_t> ParseTimeArgument(std::string_view text);
+// The members of a JSON object line, in order, each value spelled so that
+// equal JSON values are equal strings: a string as '"' and its decoded text,
+// a number as written, true/false/null; an object or array as "{}" / "[]"
+// (not compared). False when `line` is not one JSON object.
+bool ObjectMembers(std::string_view line, std::vector<std::pair<std::string, std::string>>& members);
 // A JSON number's exact value times 10^scale, when integral and within int64.
 std::optional<int64_t> ScaledFromNumber(std::string_view number_text, int scale);
 

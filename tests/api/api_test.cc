@@ -115,6 +115,26 @@ TEST(Api, CountsWhatARunnerDid) {
   EXPECT_EQ(stats.rejects, (std::map<std::string, int64_t>{{"invalid_json", 1}}));
 }
 
+TEST(Api, ShowsACustomersState) {
+  auto rules = qianmian::RuleSet::FromText(
+      "r.qm", "enum 等级 { A, B }\nevent order { amount: money }\nprofile {\n  spend: money = 0\n  grade: 等级\n  note: text\n}\n"
+              "tag 已购 \"买过\"\ntag VIP \"大客\"\nwhen order then tag 已购, add spend order.amount, set grade A\n");
+  ASSERT_TRUE(rules.ok());
+  for (qianmian::Engine engine : {qianmian::Engine::kJit, qianmian::Engine::kInterpreter}) {
+    qianmian::Runner runner(rules, {.engine = engine}, nullptr, nullptr);
+    qianmian::CustomerView view;
+    EXPECT_FALSE(runner.Customer("小雪", view));
+    runner.Feed(R"({"type":"order","customer":"小雪","ts":"2024-01-01T00:00:00Z","amount":"12.5"})");
+    runner.Feed(R"({"type":"order","customer":"老王","ts":"2024-01-01T00:00:00Z","amount":"很多"})");
+    ASSERT_TRUE(runner.Customer("小雪", view));
+    EXPECT_EQ(view.profile, (std::vector<std::pair<std::string, std::optional<std::string>>>{
+                                {"spend", "12.50"}, {"grade", "A"}, {"note", std::nullopt}}));
+    EXPECT_EQ(view.tags, std::vector<std::string>{"已购"});
+    EXPECT_EQ(view.json.rfind(R"({"customer":"小雪","clock":"2024-01-01T08:00:00+08:00","profile":{"spend":12.50,"grade":"A","note":null},"tags":["已购"])", 0), 0u) << view.json;
+    EXPECT_FALSE(runner.Customer("老王", view));  // a rejected event leaves no state
+  }
+}
+
 // A durable run through the API, stopped after part of the stream and run
 // again over all of it, writes what one run over all of it writes.
 TEST(Api, RunStreamContinuesAStateDirectory) {
