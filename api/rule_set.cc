@@ -61,6 +61,36 @@ RuleSet RuleSet::FromText(const std::string& name, std::string text, Language la
   return Finish(qm::CompileText(name, std::move(text)), language);
 }
 
+namespace {
+
+bool Formatted(std::optional<std::string> result, const qm::driver::Compilation& c, std::string& formatted,
+               std::vector<Diagnostic>& diagnostics, Language language) {
+  qm::Lang lang = language == Language::kChinese ? qm::Lang::kZh : qm::Lang::kEn;
+  diagnostics.clear();
+  if (result) {
+    formatted = std::move(*result);
+    return true;
+  }
+  for (const qm::Diagnostic& d : c.diags.all()) diagnostics.push_back(internal::Convert(d, lang));
+  return false;
+}
+
+}  // namespace
+
+bool FormatFile(const std::string& path, std::string& formatted, std::vector<Diagnostic>& diagnostics,
+                Language language) {
+  qm::driver::Compilation c;
+  std::optional<std::string> result = qm::driver::FormatFile(path, c);
+  return Formatted(std::move(result), c, formatted, diagnostics, language);
+}
+
+bool FormatText(const std::string& name, std::string text, std::string& formatted,
+                std::vector<Diagnostic>& diagnostics, Language language) {
+  qm::driver::Compilation c;
+  std::optional<std::string> result = qm::driver::FormatText(name, std::move(text), c);
+  return Formatted(std::move(result), c, formatted, diagnostics, language);
+}
+
 bool RuleSet::ok() const { return impl_->compiled.program != nullptr; }
 const std::vector<Diagnostic>& RuleSet::diagnostics() const { return impl_->diagnostics; }
 int RuleSet::error_count() const { return impl_->compiled.compilation->diags.error_count(); }

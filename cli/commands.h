@@ -27,6 +27,8 @@ int CheckCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int RunCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int TestCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int DiffCommand(const std::vector<std::string>& args, qianmian::Language lang);
+int FmtCommand(const std::vector<std::string>& args, qianmian::Language lang);
+int ExplainCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int StateCommand(const std::vector<std::string>& args, qianmian::Language lang);
 
 }  // namespace qm::cli

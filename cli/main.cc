@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
   if (command == "run") return RunCommand(args, DefaultLang());
   if (command == "test") return TestCommand(args, DefaultLang());
   if (command == "diff") return DiffCommand(args, DefaultLang());
+  if (command == "fmt") return FmtCommand(args, DefaultLang());
+  if (command == "explain") return ExplainCommand(args, DefaultLang());
   if (command == "state") return StateCommand(args, DefaultLang());
   if (command == "version" || command == "--version") {
     std::puts("qm 0.1.0");

@@ -62,6 +62,26 @@ const CommandText kCommands[] = {
      "全部通过时退出码为 0，有失败或测试文件无法读取时为 1。\n"
      "  --engine jit|interp|both   both：每个用例都要在两个引擎上通过\n"
      "  --format text|json|junit   给人看的报告、JSON Lines，或给 CI 的 JUnit XML\n"},
+    {"explain",
+     "explain RULES.qm... --events EVENTS.jsonl|- --customer ID [--at TIME] [--rule NAME]\n"
+     "      [--until TIME] [--lateness 2h] [--tz +08:00] [--engine jit|interp] [--format text|json] [--lang zh|en]",
+     "Explains one customer's steps: the rules each step evaluated, why each did or did not hold\n"
+     "(the first part of its condition that failed, with the values it saw), what became of each\n"
+     "action (written, or not sent and why, deferred, scheduled), the customer's rejected lines,\n"
+     "and the timers still pending.\n"
+     "  --customer ID     the customer to explain\n"
+     "  --at TIME         only the steps up to TIME; the timers due by then fire\n"
+     "  --rule NAME       only this rule\n"
+     "  --until, --lateness, --tz, --engine   as for run\n"
+     "  --format text|json\n",
+     "解释一位客户的每个处理步骤：每步检查了哪些规则，各自为什么成立或不成立（条件中第一个\n"
+     "不满足的部分及其取值），每个动作的结果（已写出，或未发出及原因、推迟、已安排），\n"
+     "该客户被拒收的行，以及仍待执行的计时器。\n"
+     "  --customer 客户   要解释的客户\n"
+     "  --at 时间         只看到该时间为止的步骤；到那时到期的计时器会触发\n"
+     "  --rule 规则名     只看这一条规则\n"
+     "  --until、--lateness、--tz、--engine   与 run 相同\n"
+     "  --format text|json\n"},
     {"diff",
      "diff OLD.qm NEW.qm --events EVENTS.jsonl|- [--until TIME] [--lateness 2h] [--tz +08:00]\n"
      "      [--engine jit|interp] [--format text|json] [--lang zh|en]",
@@ -74,6 +94,16 @@ const CommandText kCommands[] = {
      "有多少客户得到的动作不同，并列出其中几位最先不同的行。两套都跑完即退出码 0，不论有无变化。\n"
      "  --events、--until、--lateness、--tz、--engine   与 run 相同，两套规则都用\n"
      "  --format text|json   给人看的报告，或一个 JSON 对象\n"},
+    {"fmt", "fmt [-w|--check] FILE.qm...|- [--lang zh|en]",
+     "Lays rule files out canonically (docs/tooling.md): spacing, indentation, optional commas and\n"
+     "full-width punctuation; tokens, comments and line breaks stay, so the rules mean the same.\n"
+     "Prints the result, or with -w rewrites each file that changes. Exit 1 when a file has syntax errors.\n"
+     "  -w        rewrite the files in place\n"
+     "  --check   change nothing; print a diff and exit 1 when a file is not formatted (for CI)\n",
+     "把规则文件整理成统一的格式（见 docs/tooling.md）：空格、缩进、可省略的逗号和全角符号；\n"
+     "记号、注释和换行都不变，因此规则的含义不变。输出结果，或用 -w 改写有变化的文件。有语法错误时退出码为 1。\n"
+     "  -w        直接改写文件\n"
+     "  --check   不做改动；文件未格式化时打印差异并以 1 退出（用于 CI）\n"},
     {"state", "state show DIR [--customer ID] [--tz +08:00] | state stats DIR [--format text|json] [--lang zh|en]",
      "Reads a state directory without its rules.\n"
      "  show   each customer's state, one JSON object per line (--customer: only that one)\n"

@@ -1,15 +1,40 @@
 #include "compiler/ast/ast.h"
 
+#include <cctype>
 #include <cstdio>
+#include <string_view>
 
 #include "compiler/source/overload.h"
 
 namespace qm::ast {
 namespace {
 
+// A string, quoted and escaped, so that no text inside it reads as syntax.
+std::string Quoted(std::string_view text) {
+  std::string out;
+  AppendJsonString(out, text);
+  return out;
+}
+
+// A tag name, quoted when written bare it would read as something else (D15:
+// `tag "满 100, 送券"` is one tag, `tag 满 100, 送券` is not).
+std::string TagName(std::string_view text) {
+  bool plain = !text.empty();
+  for (size_t i = 0; i < text.size() && plain; ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      plain = std::isalnum(c) || c == '_';
+    } else {  // full-width punctuation, curly quotes and the ideographic space lex apart from names
+      for (std::string_view apart : {"，", "（", "）", "：", "＝", "“", "”", "\u3000"})
+        plain = plain && text.compare(i, apart.size(), apart) != 0;
+    }
+  }
+  return plain ? std::string(text) : Quoted(text);
+}
+
 std::string Str(const Literal& l) {
   switch (l.kind) {
-    case Literal::Kind::kString: return "\"" + l.text + "\"";
+    case Literal::Kind::kString: return Quoted(l.text);
     default: return l.text;
   }
 }
@@ -50,7 +75,7 @@ std::string Str(const Expr& e) {
         return s + ")";
       },
       [](const Contains& c) { return "(contains " + Str(*c.operand) + " " + Str(c.value) + ")"; },
-      [](const Has& h) { return "(has " + h.tag.text + ")"; },
+      [](const Has& h) { return "(has " + TagName(h.tag.text) + ")"; },
       [](const BoolField& b) { return "(bool " + Str(b.field) + ")"; },
       [](const Not& n) { return "(not " + Str(*n.operand) + ")"; },
       [](const And& a) {
@@ -72,12 +97,14 @@ std::string Str(const Action& a) {
   std::string s = std::visit(Overload{
       [](const SetAction& x) { return "set " + Str(x.field) + " " + Str(x.value); },
       [](const AddAction& x) { return "add " + Str(x.field) + " " + Str(x.value); },
-      [](const TagAction& x) { return std::string(x.untag ? "untag " : "tag ") + x.tag.text; },
+      [](const TagAction& x) { return std::string(x.untag ? "untag " : "tag ") + TagName(x.tag.text); },
       [](const PushAction& x) {
-        return std::string(x.invite ? "invite " : "push ") + x.target +
+        return std::string(x.invite ? "invite " : "push ") + (x.target_quoted ? Quoted(x.target) : x.target) +
                (x.every ? " every " + x.every->text : "");
       },
-      [](const NotifyAction& x) { return "notify " + x.target + " \"" + x.message + "\""; }},
+      [](const NotifyAction& x) {
+        return "notify " + (x.target_quoted ? Quoted(x.target) : x.target) + " " + Quoted(x.message);
+      }},
       a.action);
   if (a.after) s = "after " + a.after->text + " " + s;
   if (a.unless) s += " unless " + a.unless->text;
@@ -88,7 +115,7 @@ std::string Str(const Trigger& t) {
   return std::visit(Overload{
       [](const EventTrigger& x) { return x.event.text; },
       [](const AnyTrigger&) { return std::string("any"); },
-      [](const TagTrigger& x) { return std::string(x.untagged ? "untagged " : "tagged ") + x.tag.text; },
+      [](const TagTrigger& x) { return std::string(x.untagged ? "untagged " : "tagged ") + TagName(x.tag.text); },
       [](const BecomesTrigger& x) { return x.field.text + " becomes " + Str(x.value); },
       [](const QuietTrigger& x) {
         return "no " + (x.event ? x.event->text : std::string("any")) + " for " + x.duration.text;
@@ -140,8 +167,12 @@ const char* Spelling(AggFunc f) {
 
 std::string DebugString(const RuleFile& file) {
   std::string out;
-  for (const Item& item : file.items) {
-    out += std::visit(Overload{
+  for (const Item& item : file.items) out += DebugString(item) + "\n";
+  return out;
+}
+
+std::string DebugString(const Item& item) {
+    return std::visit(Overload{
         [](const EnumDecl& d) {
           std::string s = "enum " + d.name.text + " {";
           for (size_t i = 0; i < d.members.size(); ++i) s += (i ? " " : "") + d.members[i].text;
@@ -157,12 +188,12 @@ std::string DebugString(const RuleFile& file) {
           for (size_t i = 0; i < d.fields.size(); ++i) s += (i ? ", " : "") + Str(d.fields[i]);
           return s + "}";
         },
-        [](const TagDecl& d) { return "tag " + d.name.text + " \"" + d.description + "\""; },
-        [](const ImportDecl& d) { return "import \"" + d.path + "\""; },
+        [](const TagDecl& d) { return "tag " + TagName(d.name.text) + " " + Quoted(d.description); },
+        [](const ImportDecl& d) { return "import " + Quoted(d.path); },
         [](const ZoneDecl& d) { return "zone " + d.text; },
         [](const CapDecl& d) {
           std::string s = std::string("cap ") + (d.invite ? "invite " : "push ") + std::to_string(d.count) + " per " + d.per.text;
-          for (size_t i = 0; i < d.targets.size(); ++i) s += (i ? ", " : " for (") + d.targets[i].first;
+          for (size_t i = 0; i < d.targets.size(); ++i) s += (i ? ", " : " for (") + TagName(d.targets[i].first);
           return s + (d.targets.empty() ? "" : ")");
         },
         [](const QuietDecl& d) {
@@ -179,9 +210,6 @@ std::string DebugString(const RuleFile& file) {
           for (size_t i = 0; i < r.actions.size(); ++i) s += (i ? ", " : "") + Str(r.actions[i]);
           return s;
         }}, item);
-    out += "\n";
-  }
-  return out;
 }
 
 }  // namespace qm::ast

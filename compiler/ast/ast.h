@@ -189,16 +189,33 @@ using Item = std::variant<EnumDecl, EventDecl, ProfileDecl, TagDecl, ImportDecl,
 // One parsed file. Items whose syntax was wrong are left out; `poisoned`
 // names the declarations among them, so the checker does not report their
 // uses as unknown (one mistake, one error).
+// A token as the formatter needs it (parse::Options::keep_tokens): what it
+// is, where, and whether a top-level item starts with it. Comments and
+// whitespace are not tokens; they are the text between tokens.
+enum class TokenKind : uint8_t {
+  kKeyword, kName, kString, kNumber, kDuration, kOffset, kClockRange,
+  kLBrace, kRBrace, kLParen, kRParen, kComma, kColon, kDot, kOperator,
+};
+struct Token {
+  TokenKind kind;
+  bool starts_item = false;
+  Span span;
+};
+
 struct RuleFile {
   const Source* source = nullptr;
   std::vector<Item> items;
+  std::vector<Token> tokens;  // only with parse::Options::keep_tokens
   std::vector<std::string> poisoned_names;
   bool profile_poisoned = false;  // a `profile` block had a syntax error
   bool has_syntax_errors = false;
 };
 
-// A readable, stable dump of the tree, for parser tests.
+// A readable, stable dump of the tree, for parser tests: one line per item.
+// It holds everything the item means and nothing of its layout, so equal
+// dumps mean equal programs (the rule fingerprint, ir::Program).
 std::string DebugString(const RuleFile& file);
+std::string DebugString(const Item& item);
 
 }  // namespace qm::ast
 

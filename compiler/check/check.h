@@ -210,6 +210,7 @@ struct Rule {
   std::vector<Action> actions;
   const Source* source = nullptr;
   Span span;
+  std::string meaning;  // ast::DebugString of the rule: what it says, not its layout
   Span name_span;     // the name, or `when` for an unnamed rule
   Span trigger_span;
 };

@@ -18,6 +18,7 @@ void Checker::CheckRules() {
     Rule out;
     out.source = src_;
     out.span = rule->span;
+    out.meaning = ast::DebugString(*si.item);
     Span name_span = rule->name ? rule->name->span : rule->when_span;
     out.name_span = name_span;
     out.trigger_span = rule->trigger_span;

@@ -1,4 +1,5 @@
 #include "compiler/driver/driver.h"
+#include "compiler/format/format.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -185,6 +186,23 @@ std::unique_ptr<Compilation> CompileFiles(const std::vector<std::string>& paths)
   for (const std::string& p : paths) loader.LoadPath(p);
   loader.Finish();
   return c;
+}
+
+std::optional<std::string> FormatText(const std::string& display_name, std::string text, Compilation& c) {
+  c.sources.push_back(std::make_unique<Source>(display_name, std::move(text)));
+  std::optional<std::string> formatted = format::Format(*c.sources.back(), c.diags);
+  c.diags.SortBy({c.sources.back().get()});
+  return formatted;
+}
+
+std::optional<std::string> FormatFile(const std::string& path, Compilation& c) {
+  ReadProblem problem;
+  std::optional<std::string> text = ReadFile(path, problem);
+  if (!text) {
+    Loader(c).Unreadable(problem, path, nullptr, {});
+    return std::nullopt;
+  }
+  return FormatText(path, std::move(*text), c);
 }
 
 std::unique_ptr<Compilation> CompileText(const std::string& display_name, std::string text) {

@@ -36,6 +36,12 @@ std::unique_ptr<Compilation> CompileFiles(const std::vector<std::string>& paths)
 // resolved relative to the working directory).
 std::unique_ptr<Compilation> CompileText(const std::string& display_name, std::string text);
 
+// `qm fmt`: one rule file read as CompileFiles reads it (imports are not
+// followed) and laid out canonically (format::Format). Nullopt when it cannot
+// be read or has syntax errors; the diagnostics are in `c`.
+std::optional<std::string> FormatFile(const std::string& path, Compilation& c);
+std::optional<std::string> FormatText(const std::string& display_name, std::string text, Compilation& c);
+
 }  // namespace qm::driver
 
 #endif  // QM_COMPILER_DRIVER_DRIVER_H_

@@ -10,9 +10,9 @@ using check::NodeId;
 using check::NodeKind;
 using ir::ConstantValue;
 
-class Interpreter final : public ir::Evaluator {
+class Reference final : public Interpreter {
  public:
-  explicit Interpreter(const ir::Program& program)
+  explicit Reference(const ir::Program& program)
       : program_(program), p_(program.checked), in_lists_(p_.nodes.size()) {
     for (size_t id = 0; id < p_.nodes.size(); ++id)
       if (p_.nodes[id].kind == NodeKind::kIn)
@@ -33,8 +33,19 @@ class Interpreter final : public ir::Evaluator {
 
   bool Filter(int32_t filter, const ir::StepView& view) override { return Test(program_.filters[filter], view); }
 
+  bool Trace(NodeId node, const ir::StepView& view, std::vector<Evaluated>& trace) const override {
+    return Test(node, view, &trace);
+  }
+
  private:
-  Value Eval(NodeId id, const ir::StepView& v) const {
+  // `trace`, when given, receives every node evaluated (Trace).
+  Value Eval(NodeId id, const ir::StepView& v, std::vector<Evaluated>* trace = nullptr) const {
+    Value value = Compute(id, v, trace);
+    if (trace != nullptr) trace->push_back({id, value});
+    return value;
+  }
+
+  Value Compute(NodeId id, const ir::StepView& v, std::vector<Evaluated>* trace) const {
     const Node& n = p_.nodes[id];
     switch (n.kind) {
       case NodeKind::kConstant: return ConstantValue(n.constants[0]);
@@ -45,39 +56,52 @@ class Interpreter final : public ir::Evaluator {
       case NodeKind::kAggregate: return v.Aggregate(n.aggregate);
       case NodeKind::kSince: return v.Since(n.event);
       case NodeKind::kSinceField: return v.SinceField(n.field);
-      case NodeKind::kClock: return check::Clock(n.clock, Eval(n.operands[0], v), p_.zone_minutes);
+      case NodeKind::kClock: return check::Clock(n.clock, Eval(n.operands[0], v, trace), p_.zone_minutes);
       case NodeKind::kCompare: case NodeKind::kIn: case NodeKind::kContains: case NodeKind::kHas:
       case NodeKind::kNot: case NodeKind::kAnd: case NodeKind::kOr:
-        return Value::Bool(Test(id, v));
+        return Value::Bool(Holds(id, v, trace));
     }
     return {};  // not reached: every kind is handled
   }
 
-  bool Test(NodeId id, const ir::StepView& v) const {
+  bool Test(NodeId id, const ir::StepView& v, std::vector<Evaluated>* trace = nullptr) const {
     const Node& n = p_.nodes[id];
     switch (n.kind) {
-      case NodeKind::kCompare: return check::CompareHolds(n.op, Eval(n.operands[0], v), Eval(n.operands[1], v));
-      case NodeKind::kIn: {
-        std::optional<bool> found = check::InList(Eval(n.operands[0], v), in_lists_[id]);
-        return found && *found != n.negated;  // C5: unset is false either way
-      }
-      case NodeKind::kContains: return check::Contains(Eval(n.operands[0], v), n.constants[0].text);
-      case NodeKind::kHas: return v.HasTag(n.tag);
-      case NodeKind::kNot: return !Test(n.operands[0], v);
-      case NodeKind::kAnd:
-        for (NodeId o : n.operands) if (!Test(o, v)) return false;
-        return true;
-      case NodeKind::kOr:
-        for (NodeId o : n.operands) if (Test(o, v)) return true;
-        return false;
       case NodeKind::kConstant: case NodeKind::kEventField: case NodeKind::kProfileField: case NodeKind::kTs:
       case NodeKind::kCustomer: case NodeKind::kAggregate: case NodeKind::kSince: case NodeKind::kSinceField:
       case NodeKind::kClock: {
-        Value x = Eval(id, v);  // a bool-valued leaf
+        Value x = Eval(id, v, trace);  // a bool-valued leaf
         return x.kind == ValueKind::kBool && x.i != 0;
       }
+      default: {
+        bool holds = Holds(id, v, trace);
+        if (trace != nullptr) trace->push_back({id, Value::Bool(holds)});
+        return holds;
+      }
     }
-    return false;  // not reached: every kind is handled
+  }
+
+  // A condition node's truth (not a leaf).
+  bool Holds(NodeId id, const ir::StepView& v, std::vector<Evaluated>* trace) const {
+    const Node& n = p_.nodes[id];
+    switch (n.kind) {
+      case NodeKind::kCompare:
+        return check::CompareHolds(n.op, Eval(n.operands[0], v, trace), Eval(n.operands[1], v, trace));
+      case NodeKind::kIn: {
+        std::optional<bool> found = check::InList(Eval(n.operands[0], v, trace), in_lists_[id]);
+        return found && *found != n.negated;  // C5: unset is false either way
+      }
+      case NodeKind::kContains: return check::Contains(Eval(n.operands[0], v, trace), n.constants[0].text);
+      case NodeKind::kHas: return v.HasTag(n.tag);
+      case NodeKind::kNot: return !Test(n.operands[0], v, trace);
+      case NodeKind::kAnd:
+        for (NodeId o : n.operands) if (!Test(o, v, trace)) return false;
+        return true;
+      case NodeKind::kOr:
+        for (NodeId o : n.operands) if (Test(o, v, trace)) return true;
+        return false;
+      default: return false;  // leaves are Test's
+    }
   }
 
   const ir::Program& program_;
@@ -87,8 +111,8 @@ class Interpreter final : public ir::Evaluator {
 
 }  // namespace
 
-std::unique_ptr<ir::Evaluator> MakeInterpreter(const ir::Program& program) {
-  return std::make_unique<Interpreter>(program);
+std::unique_ptr<Interpreter> MakeInterpreter(const ir::Program& program) {
+  return std::make_unique<Reference>(program);
 }
 
 }  // namespace qm::interp

@@ -21,9 +21,8 @@ std::string Fingerprint(const check::Program& p) {
   }
   for (const auto& f : p.profile) text += "profile " + f.name + "/" + p.TypeName(f.type) + ";";
   for (const auto& t : p.tags) text += "tag " + t.name + ";";
-  for (const auto& r : p.rules) {
-    text += "rule " + r.name + ":" + r.source->text().substr(r.span.begin, r.span.end - r.span.begin) + ";";
-  }
+  // A rule by its meaning, not its text: reformatting it (`qm fmt`) keeps the fingerprint.
+  for (const auto& r : p.rules) text += "rule " + r.name + ":" + r.meaning + ";";
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(StableHash(text)));
   return buf;

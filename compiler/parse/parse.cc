@@ -8,7 +8,32 @@ namespace qm::parse {
 
 using namespace parse_internal;
 
-ast::RuleFile Parse(const Source& source, Diagnostics& diags) {
+namespace {
+
+ast::TokenKind KindOf(size_t type) {
+  switch (type) {
+    case QmLexer::IDENT: return ast::TokenKind::kName;
+    case QmLexer::STRING: return ast::TokenKind::kString;
+    case QmLexer::NUMBER: return ast::TokenKind::kNumber;
+    case QmLexer::DURATION: return ast::TokenKind::kDuration;
+    case QmLexer::ZONE_OFFSET: return ast::TokenKind::kOffset;
+    case QmLexer::CLOCK_RANGE: return ast::TokenKind::kClockRange;
+    case QmLexer::LBRACE: return ast::TokenKind::kLBrace;
+    case QmLexer::RBRACE: return ast::TokenKind::kRBrace;
+    case QmLexer::LPAREN: return ast::TokenKind::kLParen;
+    case QmLexer::RPAREN: return ast::TokenKind::kRParen;
+    case QmLexer::COMMA: return ast::TokenKind::kComma;
+    case QmLexer::COLON: return ast::TokenKind::kColon;
+    case QmLexer::DOT: return ast::TokenKind::kDot;
+    case QmLexer::EQ: case QmLexer::NE: case QmLexer::LT: case QmLexer::LE: case QmLexer::GT: case QmLexer::GE:
+      return ast::TokenKind::kOperator;
+    default: return ast::TokenKind::kKeyword;
+  }
+}
+
+}  // namespace
+
+ast::RuleFile Parse(const Source& source, Diagnostics& diags, Options options) {
   ast::RuleFile file;
   file.source = &source;
   std::string_view text = source.text();
@@ -48,6 +73,15 @@ ast::RuleFile Parse(const Source& source, Diagnostics& diags) {
   std::vector<size_t> starts;
   for (size_t i = 0; i < toks.size(); ++i) {
     if (i == 0 || StartsItem(toks, i, offsets)) starts.push_back(i);
+  }
+  if (options.keep_tokens) {
+    file.tokens.reserve(toks.size());
+    size_t next_start = 0;
+    for (size_t i = 0; i < toks.size(); ++i) {
+      bool starts_item = next_start < starts.size() && starts[next_start] == i;
+      next_start += starts_item;
+      file.tokens.push_back({KindOf(toks[i].type), starts_item, toks[i].span});
+    }
   }
   starts.push_back(toks.size());
 

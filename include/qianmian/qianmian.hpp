@@ -71,6 +71,17 @@ class RuleSet {
   std::shared_ptr<const Impl> impl_;
 };
 
+// A rule file in its canonical layout (`qm fmt`, docs/tooling.md): spacing,
+// indentation, optional commas and full-width punctuation made canonical;
+// tokens, comments and line breaks kept, so the rules mean the same and
+// unnamed rules keep their names. False when the file cannot be read or has
+// syntax errors, which are then in `diagnostics` (as `qm check` renders them).
+bool FormatFile(const std::string& path, std::string& formatted, std::vector<Diagnostic>& diagnostics,
+                Language language = Language::kEnglish);
+// The same for in-memory text named `name`.
+bool FormatText(const std::string& name, std::string text, std::string& formatted,
+                std::vector<Diagnostic>& diagnostics, Language language = Language::kEnglish);
+
 struct RunOptions {
   Engine engine = Engine::kJit;
   std::string tz = "+08:00";  // the zone output times are written in (A39)
@@ -179,6 +190,31 @@ using ProgressCallback = std::function<void(int64_t lines, const Stats& stats, d
 // and the error are in the rule set's language.
 StreamResult RunStream(const RuleSet& rules, const StreamOptions& options, LineCallback on_message = nullptr,
                        ProgressCallback on_progress = nullptr);
+
+// `qm explain` (docs/tooling.md): one customer's steps over an events file,
+// with the rules each step evaluated, why each did or did not hold (the first
+// part of its condition that failed, with the values it saw), what became of
+// each action (written, suppressed and why, deferred, scheduled), the
+// customer's rejected lines and the timers still pending.
+struct ExplainOptions {
+  std::string events = "-";  // a path, or "-" for standard input
+  std::string customer;
+  std::string at;    // when set: only steps at or before this time (RFC 3339 or epoch seconds)
+  std::string rule;  // when set: only this rule
+  Engine engine = Engine::kJit;
+  std::string tz = "+08:00";
+  std::string lateness;  // as RunOptions::lateness
+  std::string until;     // as StreamOptions::until
+  bool json = false;     // the report as one JSON object instead of text
+};
+struct ExplainResult {
+  bool ok() const { return error.empty(); }
+  std::string error;         // in the rule set's language
+  bool usage_error = false;  // a bad option (`qm` exits 2)
+  std::string report;
+};
+// `rules` must be ok(). The report is in the rule set's language.
+ExplainResult Explain(const RuleSet& rules, const ExplainOptions& options);
 
 // Whether `tz` is an offset such as "+08:00", "-05:30" or "Z".
 bool IsValidTz(std::string_view tz);

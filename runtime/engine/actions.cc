@@ -14,6 +14,7 @@ void Engine::Impl::ApplyRule(int32_t r, ChangeLog& log) {
     Resolved resolved;
     Resolve(action, resolved);
     if (action.after_ms > 0) {
+      Observe(r, static_cast<int32_t>(a), Observer::Outcome::kScheduled, step_.now + action.after_ms);
       Schedule(PendingAfter{next_seq_++, step_.now + action.after_ms, r, static_cast<int32_t>(a), action.unless,
                             Stored::Of(resolved.value), std::string(resolved.target), std::string(resolved.message)});
       continue;
@@ -84,15 +85,16 @@ std::string Engine::Impl::Prefix(const std::string& rule) {
 }
 
 void Engine::Impl::Emit(std::string_view kind, const std::string& line) {
+  if (observer_ != nullptr) [[unlikely]] observer_->OnLine(line);
   out_.Action(line);
   ++stats_.actions[std::string(kind)];
 }
 
-void Engine::Impl::ChangeField(const check::Rule& rule, int32_t f, const Value& to, const Value* by, ChangeLog& log) {
+bool Engine::Impl::ChangeField(const check::Rule& rule, int32_t f, const Value& to, const Value* by, ChangeLog& log) {
   const check::FieldInfo& field = p_.profile[f];
   Stored& slot = step_.state->profile[f];
   Value from = slot.view();
-  if (!from.unset() && ValuesEqual(from, to)) return;
+  if (!from.unset() && ValuesEqual(from, to)) return false;
   const std::vector<std::string>& members = p_.MembersOf(field.type);
   auto json = [&](const Value& v) { return FormatJsonValue(v, members, options_.tz_minutes); };
   std::string_view kind = check::Spelling(by != nullptr ? check::ActionKind::kAdd : check::ActionKind::kSet);
@@ -103,6 +105,7 @@ void Engine::Impl::ChangeField(const check::Rule& rule, int32_t f, const Value& 
   log.Field(f, slot);
   slot = Stored::Of(to);
   Emit(kind, line);
+  return true;
 }
 
 void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, ChangeLog& log) {
@@ -112,11 +115,13 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
   const Value& value = resolved.value;
   switch (a.kind) {
     case check::ActionKind::kSet:
-      if (value.unset()) return;  // A24
-      ChangeField(rule, a.field, Convert(value, p_.profile[a.field].type), nullptr, log);
+      if (value.unset()) return Observe(r, index, Observer::Outcome::kUnsetValue);  // A24
+      Observe(r, index, ChangeField(rule, a.field, Convert(value, p_.profile[a.field].type), nullptr, log)
+                            ? Observer::Outcome::kApplied
+                            : Observer::Outcome::kNoChange);
       return;
     case check::ActionKind::kAdd: {
-      if (value.unset()) return;  // A25
+      if (value.unset()) return Observe(r, index, Observer::Outcome::kUnsetValue);  // A25
       const check::FieldInfo& field = p_.profile[a.field];
       Value by = Convert(value, field.type);
       Value from = s.profile[a.field].view();
@@ -126,19 +131,21 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
         case check::TypeKind::kMoney: to = Value::Money(SaturatingAdd(from.unset() ? 0 : from.i, by.i)); break;
         default: to = Value::Int(SaturatingAdd(from.unset() ? 0 : from.i, by.i)); break;
       }
-      ChangeField(rule, a.field, to, &by, log);
+      Observe(r, index, ChangeField(rule, a.field, to, &by, log) ? Observer::Outcome::kApplied
+                                                                 : Observer::Outcome::kNoChange);
       return;
     }
     case check::ActionKind::kTag:
     case check::ActionKind::kUntag: {
       uint8_t want = a.kind == check::ActionKind::kTag ? 1 : 0;
-      if (s.tags[a.tag] == want) return;  // A22
+      if (s.tags[a.tag] == want) return Observe(r, index, Observer::Outcome::kNoChange);  // A22
       log.Tag(a.tag, s.tags[a.tag]);
       s.tags[a.tag] = want;
       std::string line = Prefix(rule.name) + "\"action\":\"" + std::string(check::Spelling(a.kind)) + "\",\"tag\":";
       AppendJsonString(line, p_.tags[a.tag].name);
       line += "}\n";
       Emit(check::Spelling(a.kind), line);
+      Observe(r, index, Observer::Outcome::kApplied);
       return;
     }
     case check::ActionKind::kPush:
@@ -148,10 +155,15 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
       auto it = std::find_if(s.pushes.begin(), s.pushes.end(), [&](const auto& p) { return p.first == key; });
       if (it != s.pushes.end() && (a.every_ms == 0 || step_.now - it->second < a.every_ms)) {
         ++suppressed_[a.every_ms == 0 ? kOnce : kEvery];
-        return;
+        return Observe(r, index, Observer::Outcome::kAlreadySent, it->second);
       }
       if (CapFull(a.kind, resolved.target)) {
         ++suppressed_[kCap];
+        if (observer_ != nullptr) [[unlikely]] {
+          std::vector<int64_t> times;
+          CapFull(a.kind, resolved.target, &times);
+          Observe(r, index, Observer::Outcome::kCapFull, kNever, times);
+        }
         return;
       }
       if (HeldByQuiet(r, index, a.kind, resolved)) return;
@@ -166,6 +178,7 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
       AppendJsonString(line, resolved.target);
       line += "}\n";
       Emit(kind, line);
+      Observe(r, index, Observer::Outcome::kApplied);
       return;
     }
     case check::ActionKind::kNotify: {
@@ -176,12 +189,13 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
       AppendJsonString(line, resolved.message);
       line += "}\n";
       Emit(check::Spelling(a.kind), line);
+      Observe(r, index, Observer::Outcome::kApplied);
       return;
     }
   }
 }
 
-bool Engine::Impl::CapFull(check::ActionKind kind, std::string_view target) const {
+bool Engine::Impl::CapFull(check::ActionKind kind, std::string_view target, std::vector<int64_t>* times) const {
   const std::vector<state::Emission>& emitted = step_.state->emissions;
   for (const check::Cap& cap : p_.caps) {
     if (!cap.Covers(kind, target)) continue;
@@ -190,10 +204,13 @@ bool Engine::Impl::CapFull(check::ActionKind kind, std::string_view target) cons
       // E21: `p:`/`i:` and the target, as TargetKey wrote them.
       bool same_kind = (e.key[0] == 'i') == (kind == check::ActionKind::kInvite);
       if (same_kind && e.ts > step_.now - cap.per_ms && e.ts <= step_.now &&
-          cap.Covers(kind, std::string_view(e.key).substr(2)))
+          cap.Covers(kind, std::string_view(e.key).substr(2))) {
         ++n;
+        if (times != nullptr) times->push_back(e.ts);
+      }
     }
     if (n >= cap.count) return true;
+    if (times != nullptr) times->clear();
   }
   return false;
 }
@@ -205,8 +222,11 @@ bool Engine::Impl::HeldByQuiet(int32_t r, int32_t index, check::ActionKind kind,
     if (q.kind != kind || !q.Holds(minute)) continue;  // E7: the first window that holds decides
     if (q.drop) {
       ++suppressed_[kQuiet];
+      Observe(r, index, Observer::Outcome::kDropped);
     } else {
-      Schedule(PendingAfter{next_seq_++, NextTimeOfDay(step_.now, q.end_minute, p_.zone_minutes), r, index,
+      int64_t until = NextTimeOfDay(step_.now, q.end_minute, p_.zone_minutes);
+      Observe(r, index, Observer::Outcome::kDeferred, until);
+      Schedule(PendingAfter{next_seq_++, until, r, index,
                             check::kNoUnless, Stored{}, std::string(resolved.target), std::string(resolved.message),
                             /*deferred=*/true});
     }

@@ -72,6 +72,7 @@ void Engine::Impl::Release(const event::Event& e, int64_t line_number) {
   FireDue(e.ts);
   if (s == nullptr) s = &store_.Create(e.customer);
   ++stats_.events;
+  line_number_ = line_number;
   RunEvent(*s, e);
 }
 
@@ -115,6 +116,7 @@ void Engine::Impl::Reject(int64_t line_number, std::string_view reason, const st
     AppendJsonString(line, field);
   }
   line += "}\n";
+  if (observer_ != nullptr) [[unlikely]] observer_->OnReject(line, customer);
   out_.Reject(line);
   ++stats_.rejects[std::string(reason)];
 }

@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "compiler/ir/ir.h"
 #include "runtime/event/decode.h"
@@ -23,10 +24,55 @@ namespace qm::engine {
 // The output zone when none is given: +08:00, where Qianmian's users are.
 inline constexpr int kDefaultTzMinutes = 8 * 60;
 
+// Sees what the engine decides, for `qm explain` and `qm test --coverage`
+// (docs/tooling.md). Every call comes during the step it is about; rules and
+// actions are indexes into check::Program. Running with an observer never
+// changes what the engine does.
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  enum class StepKind : uint8_t { kEvent, kTimer, kCascade };
+  struct StepInfo {
+    StepKind kind;
+    const std::string& customer;
+    int64_t now;
+    int64_t line = 0;          // kEvent: the input line
+    int32_t event_type = -1;   // kEvent
+    int depth = 0;             // kCascade: 1 for the first cascade step
+  };
+  // What became of one action of a rule that held.
+  enum class Outcome : uint8_t {
+    kApplied,      // its line was written
+    kNoChange,     // set/add/tag/untag that changes nothing (A22)
+    kUnsetValue,   // set/add of an unset value (A24, A25)
+    kScheduled,    // `after`: due at `at`
+    kAlreadySent,  // push/invite sent at `at` before, once only or within `every` (A26)
+    kCapFull,      // a cap is full: the emissions in its window at `times` (D4)
+    kDeferred,     // quiet hours: deferred to `at` (D5)
+    kDropped,      // quiet hours: dropped (D5)
+    kCascadeLimit, // a cascade went deeper than the limit (A30): the rule did not run
+  };
+  virtual void OnStep(const StepInfo& step) = 0;
+  // The rules the step evaluated and, of them, those whose condition held.
+  virtual void OnEvaluated(const std::vector<int32_t>& candidates, const std::vector<int32_t>& matched,
+                           const ir::StepView& view) = 0;
+  virtual void OnAction(int32_t rule, int32_t action, Outcome outcome, int64_t at,
+                        const std::vector<int64_t>& times) = 0;
+  // A pending `after` was cancelled by this step's event (A27, D7).
+  virtual void OnCancelled(int32_t rule, int32_t action, int64_t due) = 0;
+  // A `no` rule's timer was (re)armed to fire at `due` (A35).
+  virtual void OnArmed(int32_t rule, int64_t due) = 0;
+  // A delayed or deferred action fires in this timer step.
+  virtual void OnFired(int32_t rule, int32_t action) = 0;
+  virtual void OnLine(std::string_view line) = 0;
+  virtual void OnReject(std::string_view line, std::string_view customer) = 0;
+};
+
 struct Options {
   int tz_minutes = kDefaultTzMinutes;  // output zone (--tz), A39
   int cascade_limit = 8;    // A30
   int64_t lateness_ms = 0;  // --lateness (D9): 0 processes each line as it arrives
+  Observer* observer = nullptr;
 };
 
 // Receives the engine's output. Lines end with '\n'.

@@ -16,6 +16,8 @@ void Engine::Impl::Begin(CustomerState& s, const event::Event* e, int64_t now) {
 
 void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e) {
   int32_t type = e.type;
+  if (observer_ != nullptr) [[unlikely]]
+    observer_->OnStep({Observer::StepKind::kEvent, e.customer, e.ts, line_number_, type});
   if (!s.seen) {
     s.seen = true;
     for (size_t q = 0; q < program_.quiet_rules.size(); ++q)  // A35: armed at the first event
@@ -36,6 +38,7 @@ void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e) {
         continue;
       }
       timers_.erase(TimerKey{it->due, s.id, &s, 1, it->seq});
+      if (observer_ != nullptr) [[unlikely]] observer_->OnCancelled(it->rule, it->action, it->due);
       it = s.afters.erase(it);
     }
   }
@@ -45,6 +48,7 @@ void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e) {
   AddToAggregates(s, e);
   std::vector<int32_t> matched;
   evaluator_.MatchEvent(type, step_, matched);
+  if (observer_ != nullptr) [[unlikely]] observer_->OnEvaluated(program_.rules_by_event[type], matched, step_);
   ChangeLog log;
   for (int32_t r : matched) ApplyRule(r, log);
   Cascade(log);
@@ -97,8 +101,11 @@ void Engine::Impl::Cascade(ChangeLog& log) {
     if (triggered.empty()) return;
     std::sort(triggered.begin(), triggered.end());
     triggered.erase(std::unique(triggered.begin(), triggered.end()), triggered.end());
+    if (observer_ != nullptr) [[unlikely]]
+      observer_->OnStep({Observer::StepKind::kCascade, *step_.customer, step_.now, 0, -1, depth});
     if (depth > options_.cascade_limit) {
       for (int32_t r : triggered) {
+        Observe(r, -1, Observer::Outcome::kCascadeLimit);
         std::string line = Prefix(p_.rules[r].name) + "\"action\":\"cascade_limit\",\"limit\":" +
                            std::to_string(options_.cascade_limit) + "}\n";
         Emit("cascade_limit", line);
@@ -111,6 +118,7 @@ void Engine::Impl::Cascade(ChangeLog& log) {
     std::vector<int32_t> matched;
     step_.event = nullptr;  // cascade steps have no triggering event (A13)
     evaluator_.MatchRules(triggered, step_, matched);
+    if (observer_ != nullptr) [[unlikely]] observer_->OnEvaluated(triggered, matched, step_);
     for (int32_t r : matched) ApplyRule(r, next);
     log = std::move(next);
   }

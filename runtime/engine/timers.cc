@@ -8,6 +8,7 @@ namespace qm::engine {
 void Engine::Impl::ArmQuiet(CustomerState& s, int32_t q, int64_t due) {
   if (s.quiet_due[q] != kNever) timers_.erase(TimerKey{s.quiet_due[q], s.id, &s, 0, static_cast<uint64_t>(q)});
   s.quiet_due[q] = due;
+  if (observer_ != nullptr) [[unlikely]] observer_->OnArmed(program_.quiet_rules[q], due);
   timers_.insert(TimerKey{due, s.id, &s, 0, static_cast<uint64_t>(q)});
 }
 
@@ -39,8 +40,10 @@ void Engine::Impl::FireGroup(CustomerState& s, int64_t due, const std::vector<Ti
   }
   std::sort(quiet_candidates.begin(), quiet_candidates.end());
   Begin(s, nullptr, due);
+  if (observer_ != nullptr) [[unlikely]] observer_->OnStep({Observer::StepKind::kTimer, *s.id, due});
   std::vector<int32_t> matched;
   evaluator_.MatchRules(quiet_candidates, step_, matched);
+  if (observer_ != nullptr) [[unlikely]] observer_->OnEvaluated(quiet_candidates, matched, step_);
   // The `no` rules' actions and the delayed actions, in rule file order, then scheduling order.
   struct Work { int32_t rule; int kind; uint64_t seq; size_t index; };
   std::vector<Work> work;
@@ -64,6 +67,7 @@ void Engine::Impl::FireGroup(CustomerState& s, int64_t due, const std::vector<Ti
       resolved.value = a.value.view();
       resolved.target = a.target ? std::string_view(*a.target) : Text(action.target, resolved.rendered_target);
       resolved.message = a.message ? std::string_view(*a.message) : Text(action.body, resolved.rendered_message);
+      if (observer_ != nullptr) [[unlikely]] observer_->OnFired(a.rule, a.action);
       Apply(a.rule, a.action, resolved, log);
     }
   }

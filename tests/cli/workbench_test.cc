@@ -6,6 +6,7 @@
 #include <libxml/tree.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -249,7 +250,7 @@ TEST(QmDiff, UsageAndInputErrors) {
 }
 
 TEST(Help, EveryCommandHasHelpInBothLanguages) {
-  for (const char* command : {"check", "run", "test", "diff", "state", "version"}) {
+  for (const char* command : {"check", "run", "test", "explain", "diff", "fmt", "state", "version"}) {
     Result en = Qm(std::string(command) + " --help --lang en");
     EXPECT_EQ(en.exit_code, 0) << command;
     EXPECT_EQ(en.out.rfind(std::string("usage: qm ") + command, 0), 0u) << en.out;
@@ -262,6 +263,74 @@ TEST(Help, EveryCommandHasHelpInBothLanguages) {
   Result zh = Qm("run --lang zh --bogus");
   EXPECT_EQ(zh.exit_code, 2);
   EXPECT_NE(zh.out.find("用法：qm <命令>"), std::string::npos) << zh.out;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(QmFmt, PrintsChecksAndRewrites) {
+  ExpectGolden("fmt tests/workbench/fmt/messy.qm", "fmt_messy.txt");
+  ExpectGolden("fmt --check tests/workbench/fmt/messy.qm rules-examples/grades/rules.qm", "fmt_check.txt");
+  ExpectGolden("fmt tests/workbench/fmt/broken.qm --lang en", "fmt_broken.en.txt");
+  ExpectGolden("fmt tests/workbench/fmt/broken.qm --lang zh", "fmt_broken.zh.txt");
+
+  fs::path dir = fs::temp_directory_path() / "qm_workbench_fmt";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::copy_file(fs::path(QM_SOURCE_DIR) / "tests/workbench/fmt/messy.qm", dir / "messy.qm");
+  Result w = Qm("fmt -w " + (dir / "messy.qm").string());
+  EXPECT_EQ(w.exit_code, 0) << w.out;
+  EXPECT_EQ(w.out, "");
+  EXPECT_EQ(Qm("fmt --check " + (dir / "messy.qm").string()).exit_code, 0);
+  EXPECT_EQ("exit 0\n" + ReadFile(dir / "messy.qm"),
+            ReadFile(fs::path(QM_SOURCE_DIR) / "tests/workbench/golden/fmt_messy.txt"));
+  EXPECT_FALSE(fs::exists(dir / ".messy.qm.qmfmt"));
+  // Full-width punctuation kept the original from running; the formatted file runs.
+  EXPECT_EQ(Qm("run tests/workbench/fmt/messy.qm --events tests/workbench/diff/events.jsonl").exit_code, 1);
+  Result after = Qm("run " + (dir / "messy.qm").string() + " --events tests/workbench/diff/events.jsonl", false);
+  EXPECT_EQ(after.exit_code, 0);
+  EXPECT_EQ(std::count(after.out.begin(), after.out.end(), '\n'), 3) << after.out;
+}
+
+TEST(QmFmt, UsageErrors) {
+  EXPECT_EQ(Qm("fmt").exit_code, 2);
+  EXPECT_EQ(Qm("fmt -w --check tests/workbench/fmt/messy.qm").exit_code, 2);
+  EXPECT_EQ(Qm("fmt -w -").exit_code, 2);
+  Result missing = Qm("fmt /nonexistent/x.qm");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.out.find("E0010"), std::string::npos) << missing.out;
+  Result stdin_fmt = Qm("fmt - < tests/workbench/fmt/messy.qm");
+  EXPECT_EQ(stdin_fmt.exit_code, 0);
+  EXPECT_EQ("exit 0\n" + stdin_fmt.out, ReadFile(fs::path(QM_SOURCE_DIR) / "tests/workbench/golden/fmt_messy.txt"));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(QmExplain, SaysWhyInBothLanguages) {
+  const std::string base =
+      "explain tests/workbench/explain/rules.qm --events tests/workbench/explain/events.jsonl --customer 小雪";
+  ExpectGolden(base + " --lang zh", "explain.zh.txt");
+  ExpectGolden(base + " --lang en", "explain.en.txt");
+  ExpectGolden(base + " --format json --engine interp", "explain.json");
+  ExpectGolden(base + " --rule 大客 --at 2024-05-01T23:00:00+08:00 --lang zh", "explain_rule_at.zh.txt");
+  ExpectGolden("explain rules-examples/sop-caps/rules.qm --events tests/workbench/explain/sop_events.jsonl --customer c1 "
+               "--until 2024-06-05T00:00:00+08:00 --lang zh",
+               "explain_caps_quiet.zh.txt");
+  ExpectGolden(base + " --customer 没有这个人 --lang en", "explain_nobody.en.txt");
+}
+
+TEST(QmExplain, UsageErrors) {
+  const std::string base = "explain tests/workbench/explain/rules.qm --events tests/workbench/explain/events.jsonl";
+  EXPECT_EQ(Qm(base).exit_code, 2);  // no --customer
+  EXPECT_EQ(Qm("explain tests/workbench/explain/rules.qm --customer a").exit_code, 2);
+  EXPECT_EQ(Qm(base + " --customer a --rule 没有").exit_code, 2);
+  EXPECT_EQ(Qm(base + " --customer a --at 明天").exit_code, 2);
+  EXPECT_EQ(Qm(base + " --customer a --format xml").exit_code, 2);
+  EXPECT_EQ(Qm("explain tests/workbench/explain/rules.qm --events /nonexistent --customer a").exit_code, 1);
+  EXPECT_EQ(Qm("explain tests/workbench/fmt/broken.qm --events x --customer a").exit_code, 1);
 }
 
 }  // namespace

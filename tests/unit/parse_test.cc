@@ -36,7 +36,7 @@ INSTANTIATE_TEST_SUITE_P(
         ParseCase{.src = "event reply\nevent order { amount: money, grade: enum { S, A } }",
                   .ast = "event reply {}\nevent order {amount: money, grade: enum{S A}}\n"},
         // A4: strings take \" \\ \n \t escapes.
-        ParseCase{.src = "tag 高意向 \"点击\\\"雷达\\\"\"", .ast = "tag 高意向 \"点击\"雷达\"\"\n"},
+        ParseCase{.src = "tag 高意向 \"点击\\\"雷达\\\"\"", .ast = "tag 高意向 \"点击\\\"雷达\\\"\"\n"},
         // The contract's design-card rule, named and unnamed.
         ParseCase{.src = "rule 首购:\n  when order and stage = 未购\n  then set stage 已购, tag 已购, push VIP群",
                   .ast = "rule 首购: when order if (= stage 未购) then set stage 已购, tag 已购, push VIP群\n"},
@@ -69,7 +69,7 @@ INSTANTIATE_TEST_SUITE_P(
                   .ast = "rule _: when no order for 1h0m30s then after 2d12h push x every 1d1s\n"},
         // D15, E23: quoted tag names wherever a tag is named.
         ParseCase{.src = "tag \"来源-天猫\" \"d\"\nwhen tagged \"来源-天猫\" and has \"a b\" then untag \"a/b\", tag c",
-                  .ast = "tag 来源-天猫 \"d\"\nrule _: when tagged 来源-天猫 if (has a b) then untag a/b, tag c\n"},
+                  .ast = "tag \"来源-天猫\" \"d\"\nrule _: when tagged \"来源-天猫\" if (has \"a b\") then untag \"a/b\", tag c\n"},
         // Errors.
         ParseCase{.src = "when order then tag \"\"", .error_code = "E0008"},
         ParseCase{.src = "when order and a > 1000000000d1s then tag x", .error_code = "E0007"},

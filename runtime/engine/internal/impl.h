@@ -93,7 +93,7 @@ class Engine::Impl {
   Impl(const ir::Program& program, ir::Evaluator& evaluator, state::Store& store, Output& output,
        Options options, Stats& stats)
       : program_(program), p_(program.checked), evaluator_(evaluator), store_(store), out_(output),
-        options_(options), stats_(stats), decoder_(program), step_(program.checked) {
+        options_(options), stats_(stats), observer_(options.observer), decoder_(program), step_(program.checked) {
     for (const check::Cap& cap : p_.caps) caps_window_ms_ = std::max(caps_window_ms_, cap.per_ms);
   }
 
@@ -178,12 +178,17 @@ class Engine::Impl {
 
   // Applies a set (`by` null) or add to profile field `f`: prints its line
   // (A28) unless nothing changes (A22), and records the change for A29.
-  void ChangeField(const check::Rule& rule, int32_t f, const Value& to, const Value* by, ChangeLog& log);
+  bool ChangeField(const check::Rule& rule, int32_t f, const Value& to, const Value* by, ChangeLog& log);
 
   void Apply(int32_t r, int32_t index, const Resolved& resolved, ChangeLog& log);
 
   // D4: whether a cap covering this push/invite is full at the step time.
-  bool CapFull(check::ActionKind kind, std::string_view target) const;
+  // With `times`, the emissions counted against the full cap.
+  bool CapFull(check::ActionKind kind, std::string_view target, std::vector<int64_t>* times = nullptr) const;
+  void Observe(int32_t r, int32_t index, Observer::Outcome outcome, int64_t at = kNever,
+               const std::vector<int64_t>& times = {}) {
+    if (observer_ != nullptr) [[unlikely]] observer_->OnAction(r, index, outcome, at, times);
+  }
   // D5: whether quiet hours hold the action now (dropped, or deferred to
   // the window's end).
   bool HeldByQuiet(int32_t r, int32_t index, check::ActionKind kind, const Resolved& resolved);
@@ -195,6 +200,8 @@ class Engine::Impl {
   Output& out_;
   Options options_;
   Stats& stats_;
+  Observer* observer_;  // null unless explaining or measuring coverage
+  int64_t line_number_ = 0;  // of the event being run
   event::Decoder decoder_;
   event::Event event_buf_;
   std::set<TimerKey> timers_;
