@@ -1,6 +1,7 @@
 // Explain: one customer's steps, through an engine observer (runtime/explain).
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -8,6 +9,7 @@
 #include "compiler/interp/interp.h"
 #include "runtime/event/decode.h"
 #include "runtime/explain/explain.h"
+#include "runtime/state/durable.h"
 
 namespace qianmian {
 namespace {
@@ -74,10 +76,48 @@ ExplainResult Explain(const RuleSet& rules, const ExplainOptions& options) {
   }
   std::unique_ptr<qm::interp::Interpreter> tracer = qm::interp::MakeInterpreter(program.ir());
   qm::explain::Explainer explainer(program.ir(), *tracer, o);
-  std::unique_ptr<qm::state::Store> store = qm::state::MakeMemoryStore(program.ir());
+  std::unique_ptr<qm::state::Store> store;
+  std::unique_ptr<qm::state::DurableStore> held_state;
+  qm::state::Store* store_ref = nullptr;
+  const qm::state::Checkpoint* resumed = nullptr;
+  if (!options.state_dir.empty()) {  // read, never written: BeginWriting is not called
+    std::error_code ec;
+    if (!std::filesystem::is_directory(options.state_dir, ec)) {
+      result.error = qm::Error::Of<qm::ErrorKind::kNoStateDirectory>({options.state_dir}).Message(lang);
+      return result;
+    }
+    qm::state::DurableStore::OpenResult opened = qm::state::DurableStore::Open(options.state_dir, program.ir());
+    if (!opened.changes.empty()) {
+      size_t n = opened.changes.size();
+      result.error = qm::Error::Of<qm::ErrorKind::kCannotContinueState>({options.state_dir, std::to_string(n), n == 1 ? "" : "s"})
+                         .Message(lang);
+      return result;
+    }
+    if (!opened.store) {
+      result.error = opened.error.value_or(qm::Error{}).Message(lang);
+      return result;
+    }
+    if (const auto& c = opened.store->checkpoint()) {
+      if (c->tz_minutes != *tz)
+        return usage(qm::Error::Of<qm::ErrorKind::kTzDiffers>({options.state_dir, qm::FormatTime(0, c->tz_minutes).substr(19)}));
+      if (c->lateness_ms != *lateness)
+        return usage(qm::Error::Of<qm::ErrorKind::kLatenessDiffers>({options.state_dir, qm::FormatDuration(c->lateness_ms)}));
+    }
+    held_state = std::move(opened.store);
+    resumed = held_state->checkpoint() ? &*held_state->checkpoint() : nullptr;
+    store_ref = held_state.get();
+  } else {
+    store = qm::state::MakeMemoryStore(program.ir());
+    store_ref = store.get();
+  }
   Discard discard;
-  qm::engine::Engine engine(program.ir(), *evaluator, *store, discard,
+  qm::engine::Engine engine(program.ir(), *evaluator, *store_ref, discard,
                             {.tz_minutes = *tz, .lateness_ms = *lateness, .observer = &explainer});
+  if (resumed != nullptr) {
+    engine.Restore(resumed->held, resumed->high_mark);
+    engine.Resume();
+  }
+  if (const qm::state::CustomerState* s = store_ref->Find(options.customer)) explainer.Seed(*s);
   int64_t line_number = 0;
   for (std::string line; std::getline(*in, line);) engine.ProcessLine(line, ++line_number);
   if (in->bad()) {

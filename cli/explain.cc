@@ -14,7 +14,7 @@ int ExplainCommand(const std::vector<std::string>& args, qianmian::Language lang
   Flags flags;
   if (auto usage = SplitFlags(args,
                               {"--events", "--customer", "--at", "--rule", "--until", "--lateness", "--tz", "--engine",
-                               "--format", "--lang"},
+                               "--format", "--lang", "--state"},
                               {}, "explain", flags))
     return Usage(*usage, language);
   qianmian::ExplainOptions o;
@@ -26,6 +26,7 @@ int ExplainCommand(const std::vector<std::string>& args, qianmian::Language lang
     else if (flag == "--until") o.until = v;
     else if (flag == "--lateness") o.lateness = v;
     else if (flag == "--tz") o.tz = v;
+    else if (flag == "--state") o.state_dir = v;
     else if (flag == "--engine") {
       if (v != "jit" && v != "interp") return Usage(Error::Of<ErrorKind::kEngineTakes>(), language);
       o.engine = v == "jit" ? qianmian::Engine::kJit : qianmian::Engine::kInterpreter;

@@ -63,7 +63,7 @@ const CommandText kCommands[] = {
      "  --engine jit|interp|both   both：每个用例都要在两个引擎上通过\n"
      "  --format text|json|junit   给人看的报告、JSON Lines，或给 CI 的 JUnit XML\n"},
     {"explain",
-     "explain RULES.qm... --events EVENTS.jsonl|- --customer ID [--at TIME] [--rule NAME]\n"
+     "explain RULES.qm... --events EVENTS.jsonl|- --customer ID [--at TIME] [--rule NAME] [--state DIR]\n"
      "      [--until TIME] [--lateness 2h] [--tz +08:00] [--engine jit|interp] [--format text|json] [--lang zh|en]",
      "Explains one customer's steps: the rules each step evaluated, why each did or did not hold\n"
      "(the first part of its condition that failed, with the values it saw), what became of each\n"
@@ -72,6 +72,8 @@ const CommandText kCommands[] = {
      "  --customer ID     the customer to explain\n"
      "  --at TIME         only the steps up to TIME; the timers due by then fire\n"
      "  --rule NAME       only this rule\n"
+     "  --state DIR       start from the states a durable run committed to DIR (only read);\n"
+     "                    the events are those that come after\n"
      "  --until, --lateness, --tz, --engine   as for run\n"
      "  --format text|json\n",
      "解释一位客户的每个处理步骤：每步检查了哪些规则，各自为什么成立或不成立（条件中第一个\n"
@@ -80,6 +82,7 @@ const CommandText kCommands[] = {
      "  --customer 客户   要解释的客户\n"
      "  --at 时间         只看到该时间为止的步骤；到那时到期的计时器会触发\n"
      "  --rule 规则名     只看这一条规则\n"
+     "  --state 目录      从持久运行提交到该目录的状态开始（只读）；事件为其后到来的事件\n"
      "  --until、--lateness、--tz、--engine   与 run 相同\n"
      "  --format text|json\n"},
     {"diff",

@@ -205,6 +205,10 @@ struct ExplainOptions {
   std::string tz = "+08:00";
   std::string lateness;  // as RunOptions::lateness
   std::string until;     // as StreamOptions::until
+  // When set: start from the customers' states a durable run committed to
+  // this directory (which is only read), the events being those that come
+  // after it.
+  std::string state_dir;
   bool json = false;     // the report as one JSON object instead of text
 };
 struct ExplainResult {

@@ -62,6 +62,12 @@ std::string_view PeriodWord(Period p, Lang lang) {
 Explainer::Explainer(const ir::Program& program, const interp::Interpreter& tracer, Options options)
     : program_(program), p_(program.checked), tracer_(tracer), options_(std::move(options)) {}
 
+void Explainer::Seed(const state::CustomerState& state) {
+  for (size_t q = 0; q < state.quiet_due.size(); ++q)
+    if (state.quiet_due[q] != state::kNever) pending_.push_back({program_.quiet_rules[q], -1, state.quiet_due[q]});
+  for (const state::PendingAfter& a : state.afters) pending_.push_back({a.rule, a.action, a.due});
+}
+
 void Explainer::OnStep(const StepInfo& step) {
   stream_now_ = std::max(stream_now_, step.now);
   active_ = step.customer == options_.customer && step.now <= options_.at;

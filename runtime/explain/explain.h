@@ -69,6 +69,9 @@ class Explainer final : public engine::Observer {
   void OnLine(std::string_view line) override;
   void OnReject(std::string_view line, std::string_view customer) override;
 
+  // The customer's timers pending in a state the run starts from (--state).
+  void Seed(const state::CustomerState& state);
+
   const std::vector<StepRecord>& steps() const { return steps_; }
   // The report: for people, or one JSON object.
   std::string Text() const;

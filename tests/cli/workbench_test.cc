@@ -334,3 +334,45 @@ TEST(QmExplain, UsageErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+// Explaining from a state directory continues where the run left off, and
+// reads the directory without writing it.
+TEST(QmExplain, StartsFromAStateDirectoryWithoutWritingIt) {
+  fs::path dir = fs::temp_directory_path() / "qm_workbench_explain_state";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string all = ReadFile(fs::path(QM_SOURCE_DIR) / "tests/workbench/explain/events.jsonl");
+  size_t third = 0;
+  for (int i = 0; i < 3; ++i) third = all.find('\n', third) + 1;
+  std::ofstream(dir / "d1.jsonl", std::ios::binary) << all.substr(0, third);
+  std::ofstream(dir / "d2.jsonl", std::ios::binary) << all.substr(third);
+  const std::string rules = "tests/workbench/explain/rules.qm";
+  Result run = Qm("run " + rules + " --events " + (dir / "d1.jsonl").string() + " --state " + (dir / "st").string() +
+                  " --out " + (dir / "a").string() + " --rejects " + (dir / "r").string());
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  auto listing = [&] {
+    std::string s;
+    for (const auto& e : fs::directory_iterator(dir / "st"))
+      s += e.path().filename().string() + " " + std::to_string(e.file_size()) + " " +
+           std::to_string(fs::last_write_time(e.path()).time_since_epoch().count()) + "\n";
+    return s;
+  };
+  std::string before = listing();
+  Result r = Qm("explain " + rules + " --events " + (dir / "d2.jsonl").string() + " --state " + (dir / "st").string() +
+                " --customer 小雪 --lang en");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(listing(), before);
+  // The VIP tag, given on day 1, is in the state day 2 starts from; the
+  // `after` scheduled on day 1 fires on day 2; the `no order` timer is pending.
+  EXPECT_NE(r.out.find("rule 浏览: does not hold: the customer has tag VIP"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("after 3d push 回访问卷 unless order (rule 回访) came due"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rule 沉睡 fires at 2024-06-01T10:00:00+08:00"), std::string::npos) << r.out;
+  EXPECT_EQ(Qm("explain " + rules + " --events " + (dir / "d2.jsonl").string() + " --state " + (dir / "st").string() +
+               " --customer 小雪 --tz Z").exit_code, 2);
+  EXPECT_EQ(Qm("explain " + rules + " --events " + (dir / "d2.jsonl").string() + " --state " + (dir / "none").string() +
+               " --customer 小雪").exit_code, 1);
+}
+
+}  // namespace
