@@ -24,6 +24,7 @@ struct RuleSetAccess {
   using Impl = RuleSet::Impl;
   static RuleSet Make(std::shared_ptr<const Impl> impl) { return RuleSet(std::move(impl)); }
   static const Impl& Of(const RuleSet& rules) { return *rules.impl_; }
+  static std::shared_ptr<const Impl> Share(const RuleSet& rules) { return rules.impl_; }
 };
 
 Diagnostic Convert(const qm::Diagnostic& d, qm::Lang lang);

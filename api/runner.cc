@@ -1,5 +1,7 @@
 // Runner: events fed one line at a time, state in memory.
 #include "api/internal.h"
+#include "compiler/interp/interp.h"
+#include "runtime/coverage/coverage.h"
 #include "compiler/value/value.h"
 #include "runtime/event/decode.h"
 #include "runtime/state/durable.h"
@@ -38,6 +40,32 @@ class CallbackOutput final : public qm::engine::Output {
 
 }  // namespace
 
+struct Coverage::Impl {
+  std::shared_ptr<const internal::RuleSetAccess::Impl> rules;
+  std::unique_ptr<qm::interp::Interpreter> tracer;
+  std::unique_ptr<qm::coverage::Coverage> observer;
+};
+
+Coverage::Coverage(const RuleSet& rules) : impl_(std::make_unique<Impl>()) {
+  if (internal::RuleSetAccess::Of(rules).compiled.program) impl_->rules = internal::RuleSetAccess::Share(rules);
+  if (!impl_->rules) return;
+  const qm::ir::Program& program = impl_->rules->compiled.program->ir();
+  impl_->tracer = qm::interp::MakeInterpreter(program);
+  impl_->observer = std::make_unique<qm::coverage::Coverage>(program, *impl_->tracer);
+}
+
+Coverage::~Coverage() = default;
+
+std::vector<Coverage::Item> Coverage::Items(Language language) const {
+  std::vector<Item> out;
+  if (!impl_->observer) return out;
+  const auto& rules = impl_->rules->compiled.program->ir().checked.rules;
+  for (const qm::coverage::Item& i :
+       impl_->observer->Items(language == Language::kChinese ? qm::Lang::kZh : qm::Lang::kEn))
+    out.push_back({i.rule >= 0 ? rules[i.rule].name : std::string(), i.what, i.covered});
+  return out;
+}
+
 struct Runner::Impl {
   std::shared_ptr<const RuleSet::Impl> rules;
   std::unique_ptr<qm::ir::Evaluator> evaluator;
@@ -67,6 +95,14 @@ Runner::Runner(const RuleSet& rules, RunOptions options, LineCallback on_action,
     return;
   }
   impl_->tz_minutes = *tz;
+  qm::engine::Observer* observer = nullptr;
+  if (options.coverage != nullptr) {
+    if (options.coverage->impl_->rules != impl_->rules) {
+      impl_->error = "the coverage is of another rule set";
+      return;
+    }
+    observer = options.coverage->impl_->observer.get();
+  }
   const qm::Program& program = *impl_->rules->compiled.program;
   impl_->evaluator = program.MakeEvaluator(internal::Convert(options.engine), &impl_->error);
   if (!impl_->evaluator) return;
@@ -74,7 +110,7 @@ Runner::Runner(const RuleSet& rules, RunOptions options, LineCallback on_action,
   impl_->output = std::make_unique<CallbackOutput>(std::move(on_action), std::move(on_reject));
   impl_->engine = std::make_unique<qm::engine::Engine>(program.ir(), *impl_->evaluator, *impl_->store,
                                                        *impl_->output,
-                                                       qm::engine::Options{.tz_minutes = *tz, .lateness_ms = *lateness});
+                                                       qm::engine::Options{.tz_minutes = *tz, .lateness_ms = *lateness, .observer = observer});
 }
 
 Runner::~Runner() = default;

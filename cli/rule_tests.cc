@@ -351,7 +351,8 @@ TestFile ReadExampleFolder(const std::string& dir, Lang lang) {
   return file;
 }
 
-CaseResult RunCase(const TestCase& test, const qianmian::RuleSet& rules, qianmian::Engine engine, Lang lang) {
+CaseResult RunCase(const TestCase& test, const qianmian::RuleSet& rules, qianmian::Engine engine, Lang lang,
+                   qianmian::Coverage* coverage) {
   auto start = std::chrono::steady_clock::now();
   CaseResult result;
   std::vector<Failure>& out = result.failures;
@@ -363,7 +364,7 @@ CaseResult RunCase(const TestCase& test, const qianmian::RuleSet& rules, qianmia
     return result;
   }
   std::vector<std::string> actions, rejects;
-  qianmian::Runner runner(rules, {.engine = engine, .tz = test.tz, .lateness = test.lateness},
+  qianmian::Runner runner(rules, {.engine = engine, .tz = test.tz, .lateness = test.lateness, .coverage = coverage},
                           [&](std::string_view line) { actions.emplace_back(line); },
                           [&](std::string_view line) { rejects.emplace_back(line); });
   if (!runner.error().empty()) {

@@ -61,7 +61,9 @@ struct CaseResult {
 };
 
 // Runs `test` on `engine`; `rules` is the compiled rule set of test.rules.
-CaseResult RunCase(const TestCase& test, const qianmian::RuleSet& rules, qianmian::Engine engine, Lang lang);
+// With `coverage` (of `rules`), the run reports what it exercised to it.
+CaseResult RunCase(const TestCase& test, const qianmian::RuleSet& rules, qianmian::Engine engine, Lang lang,
+                   qianmian::Coverage* coverage = nullptr);
 
 }  // namespace qm::cli
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -48,6 +49,24 @@ struct Outcome {
   bool passed() const { return file == nullptr && failures.empty(); }
 };
 
+struct CoverageReport {
+  std::vector<std::string> rules;
+  std::vector<qianmian::Coverage::Item> items;
+  size_t covered() const {
+    return static_cast<size_t>(std::count_if(items.begin(), items.end(), [](const auto& i) { return i.covered; }));
+  }
+  std::string Percent() const {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%.1f", items.empty() ? 100.0 : 100.0 * static_cast<double>(covered()) / static_cast<double>(items.size()));
+    return buf;
+  }
+  std::string Files() const {
+    std::string out;
+    for (const std::string& r : rules) out += (out.empty() ? "" : " ") + r;
+    return out;
+  }
+};
+
 std::string Label(const Outcome& o) {
   if (o.file != nullptr) return o.file->path;
   std::string where = o.test->line > 0 ? o.test->file + ":" + std::to_string(o.test->line) : o.test->file;
@@ -76,7 +95,7 @@ std::string Xml(std::string_view s) {
   return out;
 }
 
-void PrintText(const std::vector<Outcome>& outcomes, Lang lang) {
+void PrintText(const std::vector<Outcome>& outcomes, const std::vector<CoverageReport>& reports, Lang lang) {
   const std::string pass = Error::Of<ErrorKind::kTestPassed>().Message(lang),
                     fail = Error::Of<ErrorKind::kTestFailed>().Message(lang);
   int passed = 0;
@@ -93,9 +112,24 @@ void PrintText(const std::vector<Outcome>& outcomes, Lang lang) {
                                                              std::to_string(outcomes.size() - passed)})
                             .Message(lang);
   std::printf("\n%s\n", summary.c_str());
+  for (const CoverageReport& r : reports) {
+    std::printf("\n%s\n", Error::Of<ErrorKind::kCoverSummary>({r.Files(), r.Percent(), std::to_string(r.covered()),
+                                                                 std::to_string(r.items.size())})
+                               .Message(lang)
+                               .c_str());
+    std::string rule = "\x01";
+    for (const qianmian::Coverage::Item& i : r.items) {
+      if (i.covered) continue;
+      if (i.rule != rule) {
+        rule = i.rule;
+        std::printf("  %s\n", (rule.empty() ? Error::Of<ErrorKind::kCoverDeclarations>() : Error::Of<ErrorKind::kCoverRule>({rule})).Message(lang).c_str());
+      }
+      std::printf("      %s\n", i.what.c_str());
+    }
+  }
 }
 
-void PrintJson(const std::vector<Outcome>& outcomes) {
+void PrintJson(const std::vector<Outcome>& outcomes, const std::vector<CoverageReport>& reports) {
   int passed = 0;
   for (const Outcome& o : outcomes) {
     passed += o.passed();
@@ -111,6 +145,20 @@ void PrintJson(const std::vector<Outcome>& outcomes) {
       line += "]}";
     }
     std::puts(line.c_str());
+  }
+  for (const CoverageReport& r : reports) {
+    std::string line = "{\"coverage\":{\"rules\":[";
+    for (size_t i = 0; i < r.rules.size(); ++i) line += std::string(i ? "," : "") + Json(r.rules[i]);
+    line += "],\"percent\":" + r.Percent() + ",\"covered\":" + std::to_string(r.covered()) +
+            ",\"total\":" + std::to_string(r.items.size()) + ",\"missing\":[";
+    bool first = true;
+    for (const qianmian::Coverage::Item& i : r.items) {
+      if (i.covered) continue;
+      line += std::string(first ? "" : ",") + "{\"rule\":" + (i.rule.empty() ? std::string("null") : Json(i.rule)) +
+              ",\"what\":" + Json(i.what) + "}";
+      first = false;
+    }
+    std::puts((line + "]}}").c_str());
   }
   std::printf("{\"cases\":%zu,\"passed\":%d,\"failed\":%zu}\n", outcomes.size(), passed, outcomes.size() - passed);
 }
@@ -177,7 +225,7 @@ void PrintJunit(const std::vector<Outcome>& outcomes) {
 int TestCommand(const std::vector<std::string>& args, qianmian::Language language) {
   language = LangOfArgs(args, language);
   Flags flags;
-  if (auto usage = SplitFlags(args, {"--format", "--engine", "--lang"}, {}, "test", flags))
+  if (auto usage = SplitFlags(args, {"--format", "--engine", "--lang"}, {"--coverage"}, "test", flags))
     return Usage(*usage, language);
   if (const std::string* v = flags.Get("--lang")) {
     std::optional<qianmian::Language> chosen = ParseLang(*v);
@@ -209,7 +257,10 @@ int TestCommand(const std::vector<std::string>& args, qianmian::Language languag
     }
   }
 
+  const bool with_coverage = flags.switches.count("--coverage") > 0;
   std::map<std::vector<std::string>, qianmian::RuleSet> compiled;
+  std::map<std::vector<std::string>, std::unique_ptr<qianmian::Coverage>> coverage;
+  std::vector<std::vector<std::string>> rule_sets;  // in order of first use
   std::set<std::vector<std::string>> errors_shown;  // a rule set's errors are printed with its first case
   std::vector<Outcome> outcomes;
   for (const TestFile& file : files) {
@@ -219,12 +270,17 @@ int TestCommand(const std::vector<std::string>& args, qianmian::Language languag
     }
     for (const TestCase& test : file.cases) {
       auto it = compiled.find(test.rules);
-      if (it == compiled.end()) it = compiled.emplace(test.rules, qianmian::RuleSet::FromFiles(test.rules, language)).first;
+      if (it == compiled.end()) {
+        it = compiled.emplace(test.rules, qianmian::RuleSet::FromFiles(test.rules, language)).first;
+        rule_sets.push_back(test.rules);
+        if (with_coverage && it->second.ok()) coverage[test.rules] = std::make_unique<qianmian::Coverage>(it->second);
+      }
+      qianmian::Coverage* covered = with_coverage && coverage.count(test.rules) ? coverage[test.rules].get() : nullptr;
       Outcome outcome{.test = &test};
       std::vector<std::vector<Failure>> per_engine;
       const bool show_errors = it->second.ok() || errors_shown.insert(test.rules).second;
       for (qianmian::Engine engine : engines) {
-        CaseResult r = RunCase(test, it->second, engine, lang);
+        CaseResult r = RunCase(test, it->second, engine, lang, covered);
         if (!show_errors)
           for (Failure& f : r.failures) f.detail.clear();
         outcome.seconds += r.seconds;
@@ -248,9 +304,12 @@ int TestCommand(const std::vector<std::string>& args, qianmian::Language languag
     }
   }
 
-  if (format == "json") PrintJson(outcomes);
+  std::vector<CoverageReport> reports;
+  for (const std::vector<std::string>& rules : rule_sets)
+    if (coverage.count(rules)) reports.push_back({rules, coverage[rules]->Items(language)});
+  if (format == "json") PrintJson(outcomes, reports);
   else if (format == "junit") PrintJunit(outcomes);
-  else PrintText(outcomes, lang);
+  else PrintText(outcomes, reports, lang);
   std::fflush(stdout);
   bool all = std::all_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) { return o.passed(); });
   return all ? kExitOk : kExitErrors;

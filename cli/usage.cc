@@ -51,17 +51,21 @@ const CommandText kCommands[] = {
      "  --state 目录           把客户状态保存在该目录；重跑时从上次提交处（每 --commit-every 行，\n"
      "                         默认 1000000，或每 --commit-ms 毫秒，默认 1000）精确接续\n"
      "  --dump-ir              打印 JIT 生成的 LLVM IR，不读事件\n"},
-    {"test", "test [PATH...] [--engine jit|interp|both] [--format text|json|junit] [--lang zh|en]",
+    {"test", "test [PATH...] [--engine jit|interp|both] [--format text|json|junit] [--coverage] [--lang zh|en]",
      "Runs rule tests: .qmtest files and example folders (rules.qm, events.jsonl, expected.jsonl),\n"
      "in PATH (default: the current directory), see docs/tooling.md.\n"
      "Exit 0 when all pass, 1 when one fails or a test file cannot be read.\n"
      "  --engine jit|interp|both   both: every case must pass on both engines\n"
-     "  --format text|json|junit   a report for people, JSON Lines, or JUnit XML for CI\n",
+     "  --format text|json|junit   a report for people, JSON Lines, or JUnit XML for CI\n"
+     "  --coverage                 per rule set: what no case exercised (rules never held, conditions\n"
+     "                             never true or never false, timers, caps and quiet hours never hit)\n",
      "运行规则测试：PATH 中的 .qmtest 文件和示例目录（rules.qm、events.jsonl、expected.jsonl），\n"
      "默认为当前目录，见 docs/tooling.md。\n"
      "全部通过时退出码为 0，有失败或测试文件无法读取时为 1。\n"
      "  --engine jit|interp|both   both：每个用例都要在两个引擎上通过\n"
-     "  --format text|json|junit   给人看的报告、JSON Lines，或给 CI 的 JUnit XML\n"},
+     "  --format text|json|junit   给人看的报告、JSON Lines，或给 CI 的 JUnit XML\n"
+     "  --coverage                 按规则集列出没有用例覆盖到的部分（从未成立的规则、从未为真或\n"
+     "                             从未为假的条件、从未触发的计时器、从未满额的频控和免打扰时段）\n"},
     {"explain",
      "explain RULES.qm... --events EVENTS.jsonl|- --customer ID [--at TIME] [--rule NAME] [--state DIR]\n"
      "      [--until TIME] [--lateness 2h] [--tz +08:00] [--engine jit|interp] [--format text|json] [--lang zh|en]",

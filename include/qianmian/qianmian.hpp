@@ -82,12 +82,17 @@ bool FormatFile(const std::string& path, std::string& formatted, std::vector<Dia
 bool FormatText(const std::string& name, std::string text, std::string& formatted,
                 std::vector<Diagnostic>& diagnostics, Language language = Language::kEnglish);
 
+class Coverage;
+
 struct RunOptions {
   Engine engine = Engine::kJit;
   std::string tz = "+08:00";  // the zone output times are written in (A39)
   // Events may arrive this much out of order (a duration such as "2h"; empty:
   // none): each waits until one that much later has been fed (D9).
   std::string lateness;
+  // When set, the run reports what it exercised to this Coverage, which must
+  // be of the same RuleSet and outlive the Runner (`qm test --coverage`).
+  Coverage* coverage = nullptr;
 };
 
 using LineCallback = std::function<void(std::string_view line)>;
@@ -142,6 +147,31 @@ class Runner {
   bool Customer(std::string_view customer, CustomerView& out) const;
 
  private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// What of a rule set the Runners reporting to it exercised (`qm test
+// --coverage`, docs/tooling.md): each rule held; each part of each condition
+// seen true and seen false; each `no … for` timer fired, and re-armed before
+// it fired; each `after` come due, and cancelled by its `unless`; each cap
+// found full; each quiet-hours window holding an action.
+class Coverage {
+ public:
+  explicit Coverage(const RuleSet& rules);
+  ~Coverage();
+  Coverage(const Coverage&) = delete;
+  Coverage& operator=(const Coverage&) = delete;
+
+  struct Item {
+    std::string rule;  // empty for a declaration (cap, quiet)
+    std::string what;  // what must happen, said as what never did ("`amount >= 500` never false")
+    bool covered = false;
+  };
+  std::vector<Item> Items(Language language = Language::kEnglish) const;
+
+ private:
+  friend class Runner;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -161,8 +161,9 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
         ++suppressed_[kCap];
         if (observer_ != nullptr) [[unlikely]] {
           std::vector<int64_t> times;
-          CapFull(a.kind, resolved.target, &times);
-          Observe(r, index, Observer::Outcome::kCapFull, kNever, times);
+          int64_t which = -1;
+          CapFull(a.kind, resolved.target, &times, &which);
+          Observe(r, index, Observer::Outcome::kCapFull, which, times);
         }
         return;
       }
@@ -195,7 +196,8 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
   }
 }
 
-bool Engine::Impl::CapFull(check::ActionKind kind, std::string_view target, std::vector<int64_t>* times) const {
+bool Engine::Impl::CapFull(check::ActionKind kind, std::string_view target, std::vector<int64_t>* times,
+                           int64_t* which) const {
   const std::vector<state::Emission>& emitted = step_.state->emissions;
   for (const check::Cap& cap : p_.caps) {
     if (!cap.Covers(kind, target)) continue;
@@ -209,7 +211,10 @@ bool Engine::Impl::CapFull(check::ActionKind kind, std::string_view target, std:
         if (times != nullptr) times->push_back(e.ts);
       }
     }
-    if (n >= cap.count) return true;
+    if (n >= cap.count) {
+      if (which != nullptr) *which = &cap - p_.caps.data();
+      return true;
+    }
     if (times != nullptr) times->clear();
   }
   return false;

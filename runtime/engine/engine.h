@@ -47,7 +47,7 @@ class Observer {
     kUnsetValue,   // set/add of an unset value (A24, A25)
     kScheduled,    // `after`: due at `at`
     kAlreadySent,  // push/invite sent at `at` before, once only or within `every` (A26)
-    kCapFull,      // a cap is full: the emissions in its window at `times` (D4)
+    kCapFull,      // a cap is full: the emissions in its window at `times`; `at` is the cap's index (D4)
     kDeferred,     // quiet hours: deferred to `at` (D5)
     kDropped,      // quiet hours: dropped (D5)
     kCascadeLimit, // a cascade went deeper than the limit (A30): the rule did not run

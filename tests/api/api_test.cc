@@ -231,3 +231,28 @@ TEST(CApi, RunsAndReportsErrors) {
 }
 
 }  // namespace
+
+TEST(Api, CoverageCountsWhatRunsExercised) {
+  auto rules = qianmian::RuleSet::FromText("r.qm", "event order { amount: money }\nrule big: when order and amount >= 500 then push 券\n");
+  ASSERT_TRUE(rules.ok());
+  qianmian::Coverage coverage(rules);
+  auto missing = [&] {
+    std::string out;
+    for (const auto& i : coverage.Items()) if (!i.covered) out += i.rule + ": " + i.what + "\n";
+    return out;
+  };
+  EXPECT_EQ(missing(), "big: never held\nbig: `amount >= 500` never true\nbig: `amount >= 500` never false\n");
+  for (qianmian::Engine engine : {qianmian::Engine::kJit, qianmian::Engine::kInterpreter}) {
+    qianmian::Runner runner(rules, {.engine = engine, .coverage = &coverage}, nullptr, nullptr);
+    ASSERT_EQ(runner.error(), "");
+    runner.Feed(R"({"type":"order","customer":"c","ts":0,"amount":100})");
+  }
+  EXPECT_EQ(missing(), "big: never held\nbig: `amount >= 500` never true\n");
+  qianmian::Runner runner(rules, {.coverage = &coverage}, nullptr, nullptr);
+  runner.Feed(R"({"type":"order","customer":"c","ts":0,"amount":600})");
+  EXPECT_EQ(missing(), "");
+  // A Coverage belongs to one rule set.
+  auto other = qianmian::RuleSet::FromText("r.qm", "event order\nwhen order then push x\n");
+  qianmian::Runner wrong(other, {.coverage = &coverage}, nullptr, nullptr);
+  EXPECT_NE(wrong.error(), "");
+}

@@ -376,3 +376,17 @@ TEST(QmExplain, StartsFromAStateDirectoryWithoutWritingIt) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(QmTest, CoverageSaysWhatNoCaseExercised) {
+  ExpectGolden("test tests/workbench/coverage --coverage --lang en", "coverage.en.txt");
+  ExpectGolden("test tests/workbench/coverage --coverage --lang zh --engine both", "coverage.zh.txt");
+  ExpectGolden("test tests/workbench/coverage --coverage --format json", "coverage.json");
+  // The suite's own rule tests exercise every branch, timer and delayed action of their rules.
+  Result full = Qm("test tests/rules --coverage --engine both");
+  EXPECT_EQ(full.exit_code, 0) << full.out;
+  EXPECT_NE(full.out.find("coverage of tests/rules/timers.qm: 100.0%"), std::string::npos) << full.out;
+}
+
+}  // namespace

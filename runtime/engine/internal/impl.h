@@ -184,7 +184,8 @@ class Engine::Impl {
 
   // D4: whether a cap covering this push/invite is full at the step time.
   // With `times`, the emissions counted against the full cap.
-  bool CapFull(check::ActionKind kind, std::string_view target, std::vector<int64_t>* times = nullptr) const;
+  bool CapFull(check::ActionKind kind, std::string_view target, std::vector<int64_t>* times = nullptr,
+               int64_t* which = nullptr) const;
   void Observe(int32_t r, int32_t index, Observer::Outcome outcome, int64_t at = kNever,
                const std::vector<int64_t>& times = {}) {
     if (observer_ != nullptr) [[unlikely]] observer_->OnAction(r, index, outcome, at, times);
