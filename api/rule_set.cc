@@ -53,8 +53,9 @@ RuleSet Finish(qm::Compiled compiled, Language language) {
 
 }  // namespace
 
-RuleSet RuleSet::FromFiles(const std::vector<std::string>& paths, Language language) {
-  return Finish(qm::Compile(paths), language);
+RuleSet RuleSet::FromFiles(const std::vector<std::string>& paths, Language language,
+                           const std::vector<std::string>& allow) {
+  return Finish(qm::Compile(paths, allow), language);
 }
 
 RuleSet RuleSet::FromText(const std::string& name, std::string text, Language language) {

@@ -11,7 +11,7 @@ namespace qm::cli {
 int CheckCommand(const std::vector<std::string>& args, qianmian::Language lang) {
   lang = LangOfArgs(args, lang);
   Flags flags;
-  if (auto usage = SplitFlags(args, {"--format", "--lang"}, {}, "check", flags)) return Usage(*usage, lang);
+  if (auto usage = SplitFlags(args, {"--format", "--lang", "--allow"}, {}, "check", flags)) return Usage(*usage, lang);
   if (const std::string* v = flags.Get("--lang")) {  // first: the other messages follow it
     std::optional<qianmian::Language> chosen = ParseLang(*v);
     if (!chosen) return Usage(Error::Of<ErrorKind::kLangTakes>(), lang);
@@ -25,7 +25,7 @@ int CheckCommand(const std::vector<std::string>& args, qianmian::Language lang) 
   const std::vector<std::string>& files = flags.positional;
   if (files.empty()) return Usage(Error::Of<ErrorKind::kNeedsRuleFile>({"check"}), lang);
 
-  qianmian::RuleSet rules = qianmian::RuleSet::FromFiles(files, lang);
+  qianmian::RuleSet rules = qianmian::RuleSet::FromFiles(files, lang, AllowedCodes(flags));
   std::string out;
   for (const qianmian::Diagnostic& d : rules.diagnostics()) out += json ? d.json + "\n" : d.rendered;
   if (json) {

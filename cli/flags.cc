@@ -36,6 +36,22 @@ qianmian::Language LangOfArgs(const std::vector<std::string>& args, qianmian::La
   return fallback;
 }
 
+std::vector<std::string> AllowedCodes(const Flags& flags) {
+  std::vector<std::string> codes;
+  const std::string* v = flags.Get("--allow");
+  if (v == nullptr) return codes;
+  std::string code;
+  for (char c : *v + ",") {
+    if (c == ',' || c == ' ') {
+      if (!code.empty()) codes.push_back(code);
+      code.clear();
+    } else {
+      code += c;
+    }
+  }
+  return codes;
+}
+
 std::optional<qianmian::Language> ParseLang(const std::string& value) {
   if (value == "zh") return qianmian::Language::kChinese;
   if (value == "en") return qianmian::Language::kEnglish;

@@ -52,15 +52,17 @@ void PrintSummary(const qianmian::Stats& stats, double seconds, qianmian::Langua
 
 // Parses `qm run`'s arguments; returns an exit code on a usage error.
 std::optional<int> ParseRunArgs(const std::vector<std::string>& args, std::vector<std::string>& rules,
-                                qianmian::StreamOptions& o, bool& dump_ir, qianmian::Language& lang) {
+                                qianmian::StreamOptions& o, bool& dump_ir, qianmian::Language& lang,
+                                std::vector<std::string>& allow) {
   lang = LangOfArgs(args, lang);
   Flags flags;
   if (auto usage = SplitFlags(args,
                               {"--events", "--out", "--rejects", "--state", "--engine", "--tz", "--until", "--lateness",
-                               "--lang", "--commit-every", "--commit-ms"},
+                               "--lang", "--commit-every", "--commit-ms", "--allow"},
                               {"--dump-ir"}, "run", flags))
     return Usage(*usage, lang);
   rules = flags.positional;
+  allow = AllowedCodes(flags);
   dump_ir = flags.switches.count("--dump-ir") > 0;
   o.events.clear();
   for (const auto& [flag, v] : flags.values) {
@@ -79,6 +81,8 @@ std::optional<int> ParseRunArgs(const std::vector<std::string>& args, std::vecto
       long long n = std::strtoll(v.c_str(), &end, 10);
       if (v.empty() || *end != '\0' || n < 1) return Usage(Error::Of<ErrorKind::kNeedsPositiveValue>({flag, v}), lang);
       (flag == "--commit-every" ? o.commit_every : o.commit_ms) = n;
+    } else if (flag == "--allow") {
+      // read by AllowedCodes
     } else {  // --lang
       std::optional<qianmian::Language> chosen = ParseLang(v);
       if (!chosen) return Usage(Error::Of<ErrorKind::kLangTakes>(), lang);
@@ -97,9 +101,10 @@ int RunCommand(const std::vector<std::string>& args, qianmian::Language lang) {
   std::vector<std::string> files;
   qianmian::StreamOptions options;
   bool dump_ir = false;
-  if (std::optional<int> usage = ParseRunArgs(args, files, options, dump_ir, lang)) return *usage;
+  std::vector<std::string> allow;
+  if (std::optional<int> usage = ParseRunArgs(args, files, options, dump_ir, lang, allow)) return *usage;
 
-  qianmian::RuleSet rules = qianmian::RuleSet::FromFiles(files, lang);
+  qianmian::RuleSet rules = qianmian::RuleSet::FromFiles(files, lang, allow);
   for (const qianmian::Diagnostic& d : rules.diagnostics()) std::fputs(d.rendered.c_str(), stderr);
   if (!rules.ok()) return kExitErrors;  // A45: no event is read
   if (dump_ir) {  // the JIT's LLVM IR, before optimization; no event is read

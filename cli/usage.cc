@@ -17,19 +17,21 @@ struct CommandText {
 };
 
 const CommandText kCommands[] = {
-    {"check", "check RULES.qm... [--format text|json] [--lang zh|en]",
+    {"check", "check RULES.qm... [--format text|json] [--allow W0004,...] [--lang zh|en]",
      "Type-checks rule files (imports followed) and prints errors and warnings.\n"
      "Exit 0 when there is no error (warnings allowed), 1 when there is one.\n"
      "  --format text|json  text for people (stderr), or one JSON object per diagnostic (stdout)\n"
+     "  --allow CODES       leave out these warnings (`# qm: allow CODE` does it per declaration or rule)\n"
      "  --lang zh|en        the language of every message (default: from LANG)\n",
      "检查规则文件（含其导入的文件），列出错误和警告。\n"
      "没有错误时退出码为 0（允许有警告），有错误时为 1。\n"
      "  --format text|json  text 给人看（写到 stderr），json 每条诊断一行 JSON（写到 stdout）\n"
+     "  --allow 代码        不显示这些警告（`# qm: allow 代码` 可按声明或规则关闭）\n"
      "  --lang zh|en        所有消息的语言（默认取自 LANG）\n"},
     {"run",
      "run RULES.qm... --events EVENTS.jsonl|- [--out ACTIONS.jsonl] [--rejects REJECTS.jsonl]\n"
      "      [--engine jit|interp] [--tz +08:00] [--until TIME] [--lateness 2h] [--lang zh|en]\n"
-     "      [--state DIR [--commit-every LINES] [--commit-ms MS]] | --dump-ir",
+     "      [--state DIR [--commit-every LINES] [--commit-ms MS]] [--allow W0004,...] | --dump-ir",
      "Runs the rules over an event stream (JSON Lines): actions to stdout, rejects to stderr,\n"
      "a summary to stderr.\n"
      "  --events FILE|-        the events; - reads standard input\n"

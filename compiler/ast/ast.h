@@ -205,6 +205,7 @@ struct Token {
 struct RuleFile {
   const Source* source = nullptr;
   std::vector<Item> items;
+  std::vector<Span> item_spans;  // parallel to items: first token to last
   std::vector<Token> tokens;  // only with parse::Options::keep_tokens
   std::vector<std::string> poisoned_names;
   bool profile_poisoned = false;  // a `profile` block had a syntax error

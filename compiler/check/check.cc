@@ -159,7 +159,7 @@ void Checker::ReportUnused() {
   for (size_t i = 0; i < p_.events.size(); ++i)
     if (!used_events_.count(static_cast<int32_t>(i)))
       diags_.Add<DiagKind::kUnusedEvent>(p_.events[i].source, p_.events[i].span, {p_.events[i].name}).help =
-          Help::Of<HelpKind::kRemoveOrUse>({});
+          Help::Of<HelpKind::kKeepInputEvent>({});
   for (size_t i = 0; i < p_.tags.size(); ++i)
     if (!used_tags_.count(static_cast<int32_t>(i)))
       diags_.Add<DiagKind::kUnusedTag>(p_.tags[i].source, p_.tags[i].span, {p_.tags[i].name}).help =

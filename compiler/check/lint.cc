@@ -50,6 +50,7 @@ struct Constraint {
   bool is_in = false;
   bool positive = true;          // has / not has
   bool or_unset = false;         // from `not (x op c)`: also holds when x is unset (A17)
+  bool relation = false;         // `x op y` of two fields: key names both, `values` is empty
 };
 
 // What a comparison constrains: a field, or a value that is fixed for the
@@ -73,6 +74,17 @@ std::string FieldKey(const Program& p, const Node& n) {
       return {};  // not a field: the step time and the customer id change with every step
   }
   return {};
+}
+
+// `a op b` as `b op' a`.
+CmpOp Flip(CmpOp op) {
+  switch (op) {
+    case CmpOp::kLt: return CmpOp::kGt;
+    case CmpOp::kLe: return CmpOp::kGe;
+    case CmpOp::kGt: return CmpOp::kLt;
+    case CmpOp::kGe: return CmpOp::kLe;
+    default: return op;
+  }
 }
 
 CmpOp Negate(CmpOp op) {
@@ -109,6 +121,15 @@ void Collect(const Program& p, NodeId id, std::vector<Constraint>& out) {
   } else if (n.kind == NodeKind::kCompare && p.nodes[n.operands[1]].kind == NodeKind::kConstant) {
     std::string key = FieldKey(p, p.nodes[n.operands[0]]);
     if (!key.empty()) out.push_back({id, key, n.op, {p.nodes[n.operands[1]].constants[0]}, false, true});
+  } else if (n.kind == NodeKind::kCompare) {
+    // Two fields (`score >= 高档`): thresholds held in fields make rules exclusive as constants do.
+    std::string a = FieldKey(p, p.nodes[n.operands[0]]), b = FieldKey(p, p.nodes[n.operands[1]]);
+    if (!a.empty() && !b.empty() && a != b) {
+      CmpOp op = a < b ? n.op : Flip(n.op);
+      Constraint c{id, "r" + std::min(a, b) + "|" + std::max(a, b), op, {}, false, true};
+      c.relation = true;
+      out.push_back(std::move(c));
+    }
   } else if (n.kind == NodeKind::kIn && !n.negated) {
     std::string key = FieldKey(p, p.nodes[n.operands[0]]);
     if (!key.empty()) out.push_back({id, key, CmpOp::kEq, n.constants, true, true});
@@ -123,6 +144,16 @@ bool Equal(const Constant& a, const Constant& b) {
 // True when two constraints on the same key cannot both hold.
 bool Conflict(const Constraint& x, const Constraint& y) {
   if (x.key.rfind("has", 0) == 0) return x.positive != y.positive;
+  if (x.relation) {  // x - y compared with 0 on both sides
+    auto lower = [](CmpOp op) { return op == CmpOp::kGt || op == CmpOp::kGe; };
+    auto upper = [](CmpOp op) { return op == CmpOp::kLt || op == CmpOp::kLe; };
+    auto strict = [](CmpOp op) { return op == CmpOp::kGt || op == CmpOp::kLt; };
+    if ((x.op == CmpOp::kEq && y.op == CmpOp::kNe) || (x.op == CmpOp::kNe && y.op == CmpOp::kEq)) return true;
+    if (x.op == CmpOp::kEq) return strict(y.op);
+    if (y.op == CmpOp::kEq) return strict(x.op);
+    return (lower(x.op) && upper(y.op) && (strict(x.op) || strict(y.op))) ||
+           (upper(x.op) && lower(y.op) && (strict(x.op) || strict(y.op)));
+  }
   if (x.or_unset && y.or_unset) return false;  // both hold when the value is unset
   auto point_in = [](const Constant& c, const Constraint& k) {
     if (k.is_in) {
@@ -321,6 +352,130 @@ void CheckCascadeCycles(const Program& p, Diagnostics& diags) {
   }
 }
 
+// The traps of snapshot evaluation (A18) and of timers, each a warning with
+// the rule that springs it (docs/diagnostics.md W0009-W0011).
+void LintSnapshotTraps(const Program& p, Diagnostics& diags) {
+  // Per profile field, the first rule that changes it by `add` (or a set from
+  // a value that is not a constant), and the first that changes it at all.
+  std::vector<int32_t> added_by(p.profile.size(), -1), changed_by(p.profile.size(), -1);
+  std::vector<std::vector<int32_t>> writers(p.profile.size());
+  for (size_t r = 0; r < p.rules.size(); ++r) {
+    for (const Action& a : p.rules[r].actions) {
+      if (a.kind != ActionKind::kAdd && a.kind != ActionKind::kSet) continue;
+      if (changed_by[a.field] < 0) changed_by[a.field] = static_cast<int32_t>(r);
+      writers[a.field].push_back(static_cast<int32_t>(r));
+      if (a.after_ms == 0 && (a.kind == ActionKind::kAdd || a.value.kind != ActionValue::Kind::kConstant) &&
+          added_by[a.field] < 0)
+        added_by[a.field] = static_cast<int32_t>(r);
+    }
+  }
+  auto external = [](const Trigger& t) { return t.kind == TriggerKind::kEvent || t.kind == TriggerKind::kAny; };
+  for (size_t r = 0; r < p.rules.size(); ++r) {
+    const Rule& rule = p.rules[r];
+    // W0009: a threshold on a field another rule of the same event accumulates.
+    if (rule.condition != kNoNode && external(rule.trigger)) {
+      std::vector<NodeId> stack = {rule.condition};
+      bool warned = false;
+      while (!stack.empty() && !warned) {
+        const Node& n = p.nodes[stack.back()];
+        stack.pop_back();
+        for (NodeId o : n.operands) stack.push_back(o);
+        if (n.kind != NodeKind::kCompare || n.op == CmpOp::kEq || n.op == CmpOp::kNe) continue;
+        for (NodeId side : n.operands) {
+          const Node& f = p.nodes[side];
+          if (f.kind != NodeKind::kProfileField) continue;
+          for (int32_t w : writers[f.field]) {
+            if (static_cast<size_t>(w) == r || !external(p.rules[w].trigger) || !SameStep(p.rules[w].trigger, rule.trigger))
+              continue;
+            bool accumulates = false;
+            for (const Action& a : p.rules[w].actions)
+              accumulates |= a.field == f.field && a.after_ms == 0 &&
+                             (a.kind == ActionKind::kAdd ||
+                              (a.kind == ActionKind::kSet && a.value.kind != ActionValue::Kind::kConstant));
+            if (!accumulates) continue;
+            std::string event = rule.trigger.kind == TriggerKind::kEvent ? p.events[rule.trigger.event].name : "order";
+            std::string field = "amount";
+            for (const Action& a : p.rules[w].actions)
+              if (a.field == f.field && a.value.kind == ActionValue::Kind::kEventField)
+                field = p.events[a.value.event].fields[a.value.field].name, event = p.events[a.value.event].name;
+            diags.Add<DiagKind::kReadsStaleField>(rule.source, f.span, {p.profile[f.field].name, p.rules[w].name})
+                .help = Help::Of<HelpKind::kAggregateSeesEvent>({event, field});
+            warned = true;
+            break;
+          }
+          if (warned) break;
+        }
+      }
+    }
+    // W0010: `becomes V` of a field that `add` changes by more than one step
+    // at a time (adding 1 to an int passes through every value).
+    if (rule.trigger.kind == TriggerKind::kBecomes) {
+      for (int32_t w : writers[rule.trigger.field]) {
+        bool jumps = false;
+        for (const Action& a : p.rules[w].actions) {
+          if (a.kind != ActionKind::kAdd || a.field != rule.trigger.field) continue;
+          bool unit = a.value.kind == ActionValue::Kind::kConstant && p.profile[a.field].type.kind == TypeKind::kInt &&
+                      (a.value.constant.i == 1 || a.value.constant.i == -1);
+          jumps |= !unit;
+        }
+        if (!jumps) continue;
+        std::string value = TriggerText(rule);
+        value = value.substr(value.rfind(' ') + 1);
+        diags.Add<DiagKind::kBecomesAfterAdd>(rule.source, rule.trigger_span,
+                                              {p.profile[rule.trigger.field].name, p.rules[w].name, value})
+            .help = Help::Of<HelpKind::kThresholdOnce>({p.profile[rule.trigger.field].name, value});
+        break;
+      }
+    }
+    // W0011: `when no E for D and F = V` where events other than E change F:
+    // the timer runs from the customer's first event and from E only.
+    if (rule.trigger.kind == TriggerKind::kQuiet && rule.condition != kNoNode && rule.trigger.event != check::kAnyEvent) {
+      std::vector<NodeId> stack = {rule.condition};
+      bool warned = false;
+      while (!stack.empty() && !warned) {
+        const Node& n = p.nodes[stack.back()];
+        stack.pop_back();
+        for (NodeId o : n.operands) stack.push_back(o);
+        if (n.kind != NodeKind::kCompare && n.kind != NodeKind::kIn) continue;
+        const Node& f = p.nodes[n.operands[0]];
+        if (f.kind != NodeKind::kProfileField) continue;
+        // A rule of another event that can make the test hold: one that sets F
+        // to a constant the test accepts, or changes it some other way.
+        auto accepts = [&](const Constant& c) {
+          if (n.kind == NodeKind::kIn) {
+            bool found = false;
+            for (const Constant& v : n.constants) found |= Equal(c, v);
+            return found != n.negated;
+          }
+          if (p.nodes[n.operands[1]].kind != NodeKind::kConstant) return true;
+          std::optional<int> o = Order(c, p.nodes[n.operands[1]].constants[0]);
+          return !o || Holds(n.op, *o);
+        };
+        int32_t culprit = -1;
+        for (int32_t w : writers[f.field]) {
+          const Trigger& t = p.rules[w].trigger;
+          bool other_event = (t.kind == TriggerKind::kEvent && t.event != rule.trigger.event) || t.kind == TriggerKind::kAny;
+          if (!other_event || static_cast<size_t>(w) == r) continue;
+          bool can = false;
+          for (const Action& a : p.rules[w].actions) {
+            if (a.field != f.field || (a.kind != ActionKind::kSet && a.kind != ActionKind::kAdd)) continue;
+            can |= a.kind == ActionKind::kAdd || a.value.kind != ActionValue::Kind::kConstant || accepts(a.value.constant);
+          }
+          if (can) {
+            culprit = w;
+            break;
+          }
+        }
+        if (culprit < 0) continue;
+        std::string watched = p.events[rule.trigger.event].name;
+        diags.Add<DiagKind::kQuietTimerIgnoresField>(rule.source, f.span, {p.profile[f.field].name, p.rules[culprit].name, watched})
+            .help = Help::Of<HelpKind::kRemindAfterChange>({p.profile[f.field].name, FormatDuration(rule.trigger.duration_ms), watched});
+        warned = true;
+      }
+    }
+  }
+}
+
 void RunLints(const Program& p, Diagnostics& diags) {
   std::vector<std::vector<Constraint>> constraints(p.rules.size());
   for (size_t i = 0; i < p.rules.size(); ++i) {
@@ -386,6 +541,7 @@ void RunLints(const Program& p, Diagnostics& diags) {
       }
     }
   }
+  LintSnapshotTraps(p, diags);
 }
 
 }  // namespace qm::check_internal

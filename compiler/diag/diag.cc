@@ -110,6 +110,14 @@ Diagnostic& Diagnostics::Add(DiagKind kind, const Source* source, Span span,
   return items_.back();
 }
 
+void Diagnostics::DropWarnings(const std::function<bool(const Diagnostic&)>& silenced) {
+  std::erase_if(items_, [&](const Diagnostic& d) {
+    if (d.severity() != Severity::kWarning || !silenced(d)) return false;
+    --warnings_;
+    return true;
+  });
+}
+
 void Diagnostics::SortBy(const std::vector<const Source*>& file_order) {
   for (auto& [source, dropped] : dropped_)
     items_.push_back(Diagnostic{DiagKind::kTooManyDiagnostics, source, dropped.first,

@@ -5,6 +5,7 @@
 #define QM_COMPILER_DIAG_DIAG_H_
 
 #include <algorithm>
+#include <functional>
 #include <concepts>
 #include <cstddef>
 #include <optional>
@@ -172,6 +173,8 @@ class Diagnostics {
   int error_count() const { return errors_; }
   int warning_count() const { return warnings_; }
   bool has_errors() const { return errors_ > 0; }
+  // Removes the warnings `silenced` says to (`# qm: allow`, `--allow`).
+  void DropWarnings(const std::function<bool(const Diagnostic&)>& silenced);
   // Orders by file (in the given order of sources) then position, stably.
   void SortBy(const std::vector<const Source*>& file_order);
 

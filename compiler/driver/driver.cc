@@ -1,4 +1,5 @@
 #include "compiler/driver/driver.h"
+
 #include "compiler/format/format.h"
 
 #include <fcntl.h>
@@ -6,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -74,6 +76,86 @@ std::string Canonical(const std::string& path) {
   std::error_code ec;
   fs::path p = fs::weakly_canonical(fs::absolute(path, ec), ec);
   return ec ? path : p.string();
+}
+
+// The codes a `# qm: allow W0004, W0009` (or `//`) comment in `line` names;
+// `own_line` says the comment must be the whole line. A `#` inside a string
+// starts no comment.
+std::vector<std::string> AllowedBy(std::string_view line, bool own_line) {
+  size_t at = std::string_view::npos;
+  bool in_string = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '#' || (c == '/' && i + 1 < line.size() && line[i + 1] == '/')) {
+      at = i;
+      break;
+    } else if (own_line && c != ' ' && c != '\t' && c != '\r') {
+      return {};
+    }
+  }
+  if (at == std::string_view::npos) return {};
+  std::string_view comment = line.substr(at);
+  size_t key = comment.find("qm: allow");
+  if (key == std::string_view::npos) return {};
+  std::vector<std::string> codes;
+  std::string code;
+  for (char c : comment.substr(key + 9)) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      code += c;
+    } else if (!code.empty()) {
+      codes.push_back(code);
+      code.clear();
+    }
+  }
+  if (!code.empty()) codes.push_back(code);
+  return codes;
+}
+
+// Drops the warnings of `file` its `# qm: allow` comments silence: a comment
+// on the lines right above a declaration or rule, or at the end of one of
+// its lines, covers the warnings inside it.
+void ApplyAllowComments(const ast::RuleFile& file, Diagnostics& diags) {
+  if (file.source == nullptr || file.source->text().find("qm: allow") == std::string::npos) return;
+  const Source& source = *file.source;
+  std::vector<std::string_view> lines;
+  std::string_view text = source.text();
+  for (size_t start = 0; start <= text.size();) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  struct Allowed {
+    Span span;
+    std::vector<std::string> codes;
+  };
+  std::vector<Allowed> allowed;
+  for (const Span& span : file.item_spans) {
+    int first = source.Locate(span.begin).line - 1, last = source.Locate(std::max(span.begin, span.end - 1)).line - 1;
+    std::vector<std::string> codes;
+    for (int l = first - 1; l >= 0; --l) {  // the comment lines right above
+      std::string_view trimmed = lines[l].substr(std::min(lines[l].find_first_not_of(" \t"), lines[l].size()));
+      if (trimmed.empty() || (trimmed[0] != '#' && trimmed.substr(0, 2) != "//")) break;
+      for (std::string& c : AllowedBy(lines[l], true)) codes.push_back(std::move(c));
+    }
+    for (int l = first; l <= last && l < static_cast<int>(lines.size()); ++l)
+      for (std::string& c : AllowedBy(lines[l], false)) codes.push_back(std::move(c));
+    if (!codes.empty()) allowed.push_back({span, std::move(codes)});
+  }
+  if (allowed.empty()) return;
+  diags.DropWarnings([&](const Diagnostic& d) {
+    if (d.source != &source) return false;
+    for (const Allowed& a : allowed)
+      if (d.span.begin >= a.span.begin && d.span.begin < a.span.end)
+        return std::find(a.codes.begin(), a.codes.end(), InfoOf(d.kind).code) != a.codes.end();
+    return false;
+  });
 }
 
 class Loader {
@@ -166,6 +248,7 @@ class Loader {
     for (const auto& f : c_.files) files.push_back(f.get());
     check::CheckResult result = check::Check(items_, files, c_.diags);
     c_.program = std::move(result.program);
+    for (const auto& f : c_.files) ApplyAllowComments(*f, c_.diags);
     std::vector<const Source*> order;
     for (const auto& s : c_.sources) order.push_back(s.get());
     c_.diags.SortBy(order);
@@ -180,11 +263,15 @@ class Loader {
 
 }  // namespace
 
-std::unique_ptr<Compilation> CompileFiles(const std::vector<std::string>& paths) {
+std::unique_ptr<Compilation> CompileFiles(const std::vector<std::string>& paths, const std::vector<std::string>& allow) {
   auto c = std::make_unique<Compilation>();
   Loader loader(*c);
   for (const std::string& p : paths) loader.LoadPath(p);
   loader.Finish();
+  if (!allow.empty())
+    c->diags.DropWarnings([&](const Diagnostic& d) {
+      return std::find(allow.begin(), allow.end(), InfoOf(d.kind).code) != allow.end();
+    });
   return c;
 }
 

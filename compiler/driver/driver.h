@@ -29,8 +29,11 @@ struct Compilation {
 inline constexpr int64_t kMaxRuleFileBytes = 16 << 20;
 
 // Loads `paths` in order, following imports depth-first; every problem,
-// including unreadable files, is a diagnostic.
-std::unique_ptr<Compilation> CompileFiles(const std::vector<std::string>& paths);
+// including unreadable files, is a diagnostic. Warnings with a code in
+// `allow` (`--allow W0004`) are dropped, and so are those a `# qm: allow
+// CODE` comment silences for its declaration or rule (docs/diagnostics.md).
+std::unique_ptr<Compilation> CompileFiles(const std::vector<std::string>& paths,
+                                          const std::vector<std::string>& allow = {});
 
 // Compiles in-memory text as a file called `display_name` (imports are
 // resolved relative to the working directory).

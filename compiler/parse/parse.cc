@@ -158,6 +158,7 @@ ast::RuleFile Parse(const Source& source, Diagnostics& diags, Options options) {
       continue;
     }
     file.items.push_back(std::move(*item));
+    file.item_spans.push_back({toks[begin].span.begin, toks[end - 1].span.end});
   }
   return file;
 }

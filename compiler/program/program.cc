@@ -25,7 +25,9 @@ std::unique_ptr<ir::Evaluator> Program::MakeEvaluator(EngineKind engine, std::st
   return jit::MakeJit(ir_, error, stats);
 }
 
-Compiled Compile(const std::vector<std::string>& paths) { return Finish(driver::CompileFiles(paths)); }
+Compiled Compile(const std::vector<std::string>& paths, const std::vector<std::string>& allow) {
+  return Finish(driver::CompileFiles(paths, allow));
+}
 
 Compiled CompileText(const std::string& name, std::string text) {
   return Finish(driver::CompileText(name, std::move(text)));

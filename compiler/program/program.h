@@ -47,7 +47,7 @@ struct Compiled {
 
 // The entry point: rule files in order (imports followed), or in-memory
 // text named `name` (driver.h).
-Compiled Compile(const std::vector<std::string>& paths);
+Compiled Compile(const std::vector<std::string>& paths, const std::vector<std::string>& allow = {});
 Compiled CompileText(const std::string& name, std::string text);
 
 }  // namespace qm

@@ -50,8 +50,11 @@ struct RuleSetAccess;  // debugging views for `qm` (api/internal.h)
 // used by several Runners, one per thread.
 class RuleSet {
  public:
-  // Loads rule files in order, following imports.
-  static RuleSet FromFiles(const std::vector<std::string>& paths, Language language = Language::kEnglish);
+  // Loads rule files in order, following imports. Warnings whose code is in
+  // `allow` (e.g. "W0004") are left out, as `# qm: allow` comments leave out
+  // those of their declaration or rule.
+  static RuleSet FromFiles(const std::vector<std::string>& paths, Language language = Language::kEnglish,
+                           const std::vector<std::string>& allow = {});
   // Compiles in-memory text, named `name` in diagnostics and rule names.
   static RuleSet FromText(const std::string& name, std::string text, Language language = Language::kEnglish);
 
