@@ -39,14 +39,24 @@ constexpr size_t kMaxQuotedBytes = 300, kContextBefore = 120, kContextAfter = 18
 // Arguments quote user text (names, lines); a 100 KB name is shown by its start.
 constexpr size_t kMaxArgBytes = 200;
 
-std::string Format(std::string_view pattern, const std::vector<std::string>& args,
+constexpr char kEnglishMark = '\x1E', kChineseMark = '\x1F';
+
+// A Bilingual argument in `lang`; any other argument as it is.
+std::string_view In(std::string_view arg, Lang lang) {
+  if (arg.empty() || arg[0] != kEnglishMark) return arg;
+  size_t zh = arg.find(kChineseMark);
+  if (zh == std::string_view::npos) return arg.substr(1);
+  return lang == Lang::kZh ? arg.substr(zh + 1) : arg.substr(1, zh - 1);
+}
+
+std::string Format(std::string_view pattern, const std::vector<std::string>& args, Lang lang,
                    size_t max_arg_bytes = kMaxArgBytes) {
   std::string out;
   for (size_t i = 0; i < pattern.size(); ++i) {
     if (pattern[i] == '{' && i + 2 < pattern.size() && pattern[i + 2] == '}' &&
         pattern[i + 1] >= '0' && pattern[i + 1] <= '9') {
       size_t k = pattern[i + 1] - '0';
-      if (k < args.size()) out += Shortened(args[k], max_arg_bytes);
+      if (k < args.size()) out += Shortened(In(args[k], lang), max_arg_bytes);
       else out += pattern.substr(i, 3);  // a missing argument shows, never vanishes
       i += 2;
     } else {
@@ -57,6 +67,14 @@ std::string Format(std::string_view pattern, const std::vector<std::string>& arg
 }
 
 }  // namespace
+
+std::string Bilingual(std::string_view en, std::string_view zh) {
+  std::string out(1, kEnglishMark);
+  out += en;
+  out += kChineseMark;
+  out += zh;
+  return out;
+}
 
 const std::vector<DiagInfo>& AllDiagKinds() {
   static const std::vector<DiagInfo> kinds = {
@@ -82,18 +100,18 @@ const std::vector<ErrorInfo>& AllErrorKinds() {
 
 std::string Error::Message(Lang lang) const {
   const ErrorInfo& info = AllErrorKinds()[static_cast<size_t>(kind)];
-  return Format(lang == Lang::kZh ? info.zh : info.en, args, SIZE_MAX);  // a path or a system's reason, whole
+  return Format(lang == Lang::kZh ? info.zh : info.en, args, lang, SIZE_MAX);  // a path or a system's reason, whole
 }
 
 std::string Diagnostic::Message(Lang lang) const {
   const DiagInfo& info = InfoOf(kind);
-  return Format(lang == Lang::kZh ? info.zh : info.en, args);
+  return Format(lang == Lang::kZh ? info.zh : info.en, args, lang);
 }
 
 std::string Diagnostic::HelpText(Lang lang) const {
   if (!help) return {};
   const HelpInfo& info = AllHelps()[static_cast<size_t>(help->kind)];
-  return Format(lang == Lang::kZh ? info.zh : info.en, help->args);
+  return Format(lang == Lang::kZh ? info.zh : info.en, help->args, lang);
 }
 
 Diagnostic& Diagnostics::Add(DiagKind kind, const Source* source, Span span,

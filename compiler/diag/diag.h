@@ -96,6 +96,11 @@ constexpr int ArgCount(ErrorKind kind) {
   return kCounts[static_cast<size_t>(kind)];
 }
 
+// An argument that is words rather than a name or a value (`a condition`,
+// `the end of the file`): it carries both languages, and a message shows the
+// one it is rendered in.
+std::string Bilingual(std::string_view en, std::string_view zh);
+
 // Exactly the N arguments a message takes, written `{a, b}`: a call that
 // passes one too few or too many does not compile.
 template <int N>

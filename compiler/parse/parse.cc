@@ -101,7 +101,7 @@ ast::RuleFile Parse(const Source& source, Diagnostics& diags, Options options) {
     if (k > 0) previous_ok = diags.error_count() == errors_before && file.items.size() > items_before;
     errors_before = diags.error_count();
     items_before = file.items.size();
-    std::string end_description = end < toks.size() ? Quote(offsets.Text(toks[end])) : "the end of the file";
+    std::string end_description = end < toks.size() ? Quote(offsets.Text(toks[end])) : Bilingual("the end of the file", "文件结尾");
     Span end_span = end < toks.size() ? toks[end].span
                                       : Span{static_cast<int32_t>(source.text().size()),
                                              static_cast<int32_t>(source.text().size())};
@@ -129,6 +129,17 @@ ast::RuleFile Parse(const Source& source, Diagnostics& diags, Options options) {
         diags.Add<DiagKind::kTagWithoutComma>(&source, span, {offsets.Text(toks[begin + 1])});
       }
       file.has_syntax_errors = true;
+      continue;
+    }
+    // `tag 高意向` alone: the missing description is reported at the tag, not
+    // at whatever the next line starts with.
+    if (toks[begin].type == QmLexer::TAG && end == begin + 2 &&
+        (toks[begin + 1].type == QmLexer::IDENT || toks[begin + 1].type == QmLexer::STRING)) {
+      Span span{toks[begin].span.begin, toks[begin + 1].span.end};
+      std::string name = offsets.Text(toks[begin + 1]);
+      diags.Add<DiagKind::kTagWithoutDescription>(&source, span, {name}).help = Help::Of<HelpKind::kTagDescription>({name});
+      file.has_syntax_errors = true;
+      Poison(toks, begin, end, offsets, file);
       continue;
     }
     std::vector<std::unique_ptr<Token>> chunk;

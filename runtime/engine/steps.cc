@@ -1,6 +1,8 @@
 // Steps: an accepted event, its aggregates, and the cascade of net changes (A27, A29, A30, A34-A36).
 #include "runtime/engine/internal/impl.h"
 
+#include "compiler/diag/diag.h"
+
 #include <algorithm>
 
 namespace qm::engine {
@@ -109,8 +111,10 @@ void Engine::Impl::Cascade(ChangeLog& log) {
         std::string line = Prefix(p_.rules[r].name) + "\"action\":\"cascade_limit\",\"limit\":" +
                            std::to_string(options_.cascade_limit) + "}\n";
         Emit("cascade_limit", line);
-        out_.Warning("cascade limit " + std::to_string(options_.cascade_limit) + " reached for customer " +
-                     *step_.customer + ": rule `" + p_.rules[r].name + "` not run");
+        const std::string limit = std::to_string(options_.cascade_limit), rule = p_.rules[r].name;
+        out_.Warning(Bilingual("cascade limit " + limit + " reached for customer " + *step_.customer + ": rule `" + rule +
+                                   "` not run",
+                               "客户 " + *step_.customer + " 的级联达到上限 " + limit + " 层：规则 `" + rule + "` 未运行"));
       }
       return;
     }

@@ -97,8 +97,8 @@ Result Run(const Program& program, const Options& options, const Report& report)
   std::string jit_error;
   std::unique_ptr<ir::Evaluator> evaluator = program.MakeEvaluator(options.engine, &jit_error);
   if (!evaluator) return Fail(Error::Of<ErrorKind::kJitFailed>({jit_error}));
-  sink::FileSink sink(out, options.out.empty() ? "standard output" : options.out, rejects,
-                      options.rejects.empty() ? "standard error" : options.rejects, [&](std::string_view warning) {
+  sink::FileSink sink(out, options.out.empty() ? Bilingual("standard output", "标准输出") : options.out, rejects,
+                      options.rejects.empty() ? Bilingual("standard error", "标准错误") : options.rejects, [&](std::string_view warning) {
                         if (report.message)
                           report.message(Error::Of<ErrorKind::kWarning>({std::string(warning)}).Message(options.lang));
                       });

@@ -1,5 +1,6 @@
 #include "compiler/diag/diag.h"
 
+#include <regex>
 #include <set>
 #include <type_traits>
 
@@ -100,6 +101,44 @@ TEST(Diagnostics, AMissingArgumentShows) {
   EXPECT_EQ(diags.all()[0].Message(Lang::kEn), "cannot compare `x` (int) with `{2}` ({3})");
   diags.Add<DiagKind::kUnknownTag>(&a, {0, 1}, {"t"});
   EXPECT_EQ(diags.all()[1].Message(Lang::kEn), "unknown tag `t`");
+}
+
+}  // namespace
+}  // namespace qm
+
+namespace qm {
+namespace {
+
+// Every message in Chinese is Chinese (issue 12: "此处应为 the end of the
+// item"): after taking out what is quoted in backticks, placeholders,
+// options and a few names that stay as they are, no English word is left.
+TEST(Words, EveryChineseMessageIsChinese) {
+  static const std::set<std::string> kKept = {"qm",    "JSON", "Lines", "RFC",   "UTF",  "LLVM", "IR",   "JIT",
+                                              "CI",    "JUnit", "XML",  "state", "show", "stats", "text", "json",
+                                              "junit", "zh",   "en",   "jit",   "interp", "both", "true", "id",
+                                              "D4",    "D5",   "A18",  "A35",   "Z",    "tz",
+                                              // the language's own words and types, commands, formats
+                                              "int", "money", "number", "bool", "time", "duration", "where", "count",
+                                              "sum", "min", "max", "avg", "since", "hour", "weekday", "day", "month",
+                                              "run", "diff", "fmt", "explain", "check", "HH", "MM", "RocksDB", "FIFO"};
+  auto check = [&](std::string_view name, std::string_view zh) {
+    std::string text(zh);
+    // Quoted code, placeholders and options are not words of a language.
+    text = std::regex_replace(text, std::regex("`[^`]*`"), " ");
+    text = std::regex_replace(text, std::regex("\\{[0-9]\\}"), " ");
+    text = std::regex_replace(text, std::regex("--?[a-z-]+"), " ");
+    text = std::regex_replace(text, std::regex("[A-Za-z_.]+\\.(qm|jsonl)"), " ");  // file names
+    text = std::regex_replace(text, std::regex("v[0-9]+(\\.[0-9]+)*"), " ");       // versions
+    text = std::regex_replace(text, std::regex("[EW][0-9]{4}"), " ");
+    std::smatch m;
+    std::string rest = text;
+    while (std::regex_search(rest, m, std::regex("[A-Za-z][A-Za-z0-9]*"))) {
+      EXPECT_TRUE(kKept.count(m.str())) << name << ": `" << m.str() << "` in: " << zh;
+      rest = m.suffix();
+    }
+  };
+  for (const DiagInfo& d : AllDiagKinds()) check(d.name, d.zh);
+  for (const ErrorInfo& e : AllErrorKinds()) check(e.name, e.zh);
 }
 
 }  // namespace
