@@ -134,6 +134,76 @@ const std::string& Runner::error() const { return impl_->error; }
 
 Stats Runner::stats() const { return impl_->engine ? internal::Convert(impl_->engine->stats()) : Stats{}; }
 
+std::string Runner::SetProfile(std::string_view customer,
+                               const std::vector<std::pair<std::string, std::optional<std::string>>>& fields,
+                               const std::vector<std::string>& tags) {
+  if (!impl_->engine) return impl_->error;
+  const qm::check::Program& p = impl_->rules->compiled.program->ir().checked;
+  const qm::Lang lang = impl_->rules->lang;
+  // Every value is read before the state is touched: a bad one changes nothing.
+  std::vector<std::pair<int32_t, qm::Value>> values;
+  std::vector<std::string> texts;  // what text values view
+  texts.reserve(fields.size());
+  for (const auto& [name, text] : fields) {
+    qm::check::FieldId f = p.FindProfileField(name);
+    if (f < 0) return qm::Error::Of<qm::ErrorKind::kNoProfileField>({name}).Message(lang);
+    if (!text) {
+      values.emplace_back(f, qm::Value{});
+      continue;
+    }
+    const qm::check::Type& type = p.profile[f].type;
+    std::optional<qm::Value> v;
+    switch (type.kind) {
+      case qm::check::TypeKind::kInt:
+        if (auto n = qm::event::ScaledFromNumber(*text, 0)) v = qm::Value::Int(*n);
+        break;
+      case qm::check::TypeKind::kMoney:
+        if (auto n = qm::event::ScaledFromNumber(*text, 2)) v = qm::Value::Money(*n);
+        break;
+      case qm::check::TypeKind::kNumber: {
+        char* end = nullptr;
+        double d = std::strtod(text->c_str(), &end);
+        if (!text->empty() && *end == '\0') v = qm::Value::Number(d);
+        break;
+      }
+      case qm::check::TypeKind::kBool:
+        if (*text == "true" || *text == "false") v = qm::Value::Bool(*text == "true");
+        break;
+      case qm::check::TypeKind::kText:
+        texts.push_back(*text);
+        v = qm::Value::Text(texts.back());
+        break;
+      case qm::check::TypeKind::kTime:
+        if (auto t = qm::event::ParseTimeArgument(*text)) v = qm::Value::Time(*t);
+        break;
+      case qm::check::TypeKind::kDuration:
+        if (auto d = qm::ParseDuration(*text)) v = qm::Value::Duration(*d);
+        break;
+      case qm::check::TypeKind::kEnum: {
+        const std::vector<std::string>& members = p.MembersOf(type);
+        auto it = std::find(members.begin(), members.end(), *text);
+        if (it != members.end()) v = qm::Value::Enum(it - members.begin());
+        break;
+      }
+      default: break;
+    }
+    if (!v) return qm::Error::Of<qm::ErrorKind::kBadProfileValue>({*text, name, p.TypeName(type)}).Message(lang);
+    values.emplace_back(f, *v);
+  }
+  std::vector<int32_t> tag_ids;
+  for (const std::string& t : tags) {
+    qm::check::TagId id = p.FindTag(t);
+    if (id < 0) return qm::Error::Of<qm::ErrorKind::kNoTag>({t}).Message(lang);
+    tag_ids.push_back(id);
+  }
+  const std::string id(customer);
+  qm::state::CustomerState* state = impl_->store->Find(id);
+  if (state == nullptr) state = &impl_->store->Create(id);
+  for (const auto& [f, v] : values) state->profile[f] = qm::state::Stored::Of(v);
+  for (int32_t t : tag_ids) state->tags[t] = 1;
+  return "";
+}
+
 bool Runner::Customer(std::string_view customer, CustomerView& out) const {
   if (!impl_->engine) return false;
   const std::string id(customer);

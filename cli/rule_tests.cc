@@ -37,7 +37,21 @@ std::pair<std::string, std::string> Word(const std::string& line) {
   return {line.substr(0, space), Trim(std::string_view(line).substr(space))};
 }
 
+// Test files and the files they name are read whole: only regular files, at
+// most this large (a `events /dev/zero` must not hang `qm test`).
+constexpr uintmax_t kMaxTestFileBytes = 64 << 20;
+
 std::optional<std::string> ReadWhole(const fs::path& path, std::string& error) {
+  std::error_code ec;
+  fs::file_status status = fs::status(path, ec);
+  if (!ec && fs::exists(status) && !fs::is_regular_file(status)) {
+    error = fs::is_directory(status) ? Bilingual("it is a directory", "这是一个目录") : Bilingual("not a regular file", "不是普通文件");
+    return std::nullopt;
+  }
+  if (!ec && fs::exists(status) && fs::file_size(path, ec) > kMaxTestFileBytes) {
+    error = Bilingual("larger than 64 MiB", "大于 64 MiB");
+    return std::nullopt;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = std::strerror(errno);
@@ -84,7 +98,11 @@ class Reader {
     std::string why;
     std::optional<std::string> text = ReadWhole(file_.path, why);
     if (!text) return Fail(Error::Of<ErrorKind::kTestCannotRead>({file_.path, why}));
-    std::vector<std::string> lines = SplitLines(*text);
+    return Parse(*text);
+  }
+
+  TestFile Parse(std::string_view text) {
+    std::vector<std::string> lines = SplitLines(std::string(text));
     for (size_t i = 0; i < lines.size() && !file_.error; ++i) Line(lines[i], static_cast<int>(i + 1));
     if (file_.error) return file_;
     if (file_.cases.empty()) return Fail(Error::Of<ErrorKind::kTestNoCases>({file_.path}));
@@ -101,7 +119,7 @@ class Reader {
   }
 
  private:
-  enum class Block { kNone, kEvents, kActions, kRejects, kHas, kLacks, kCustomer };
+  enum class Block { kNone, kEvents, kActions, kRejects, kHas, kLacks, kCustomer, kGiven };
 
   TestFile Fail(const Error& error) {
     file_.error = error.Message(lang_);
@@ -144,7 +162,8 @@ class Reader {
     }
     static const std::pair<const char*, Block> kBlocks[] = {
         {"events", Block::kEvents}, {"actions", Block::kActions}, {"rejects", Block::kRejects},
-        {"has", Block::kHas},       {"lacks", Block::kLacks},     {"customer", Block::kCustomer}};
+        {"has", Block::kHas},       {"lacks", Block::kLacks},     {"customer", Block::kCustomer},
+        {"given", Block::kGiven}};
     for (const auto& [name, block] : kBlocks) {
       if (word != name) continue;
       if (file_.cases.empty()) return (void)Fail(Error::Of<ErrorKind::kTestOutsideCase>({file_.path, n, word}));
@@ -152,9 +171,9 @@ class Reader {
       block_ = block;
       block_indent_ = indent;
       if (block == Block::kActions && !c.actions) c.actions.emplace();
-      if (block == Block::kCustomer) {
+      if (block == Block::kCustomer || block == Block::kGiven) {
         if (rest.empty()) return (void)Fail(Error::Of<ErrorKind::kTestNeedsValue>({file_.path, n, word}));
-        c.customers.push_back({.line = number, .customer = rest});
+        (block == Block::kCustomer ? c.customers : c.given).push_back({.line = number, .customer = rest});
       } else if (!rest.empty()) {  // the lines are in a file: `events events.jsonl`
         std::string why;
         std::optional<std::string> text = ReadWhole(Near(rest), why);
@@ -180,7 +199,8 @@ class Reader {
       return;
     }
     if (block_ == Block::kCustomer) return CustomerLine(c.customers.back(), line, n);
-    static const char* const kNames[] = {"", "events", "actions", "rejects", "has", "lacks", "customer"};
+    if (block_ == Block::kGiven) return CustomerLine(c.given.back(), line, n);
+    static const char* const kNames[] = {"", "events", "actions", "rejects", "has", "lacks", "customer", "given"};
     std::vector<std::pair<std::string, std::string>> members;
     if (!qianmian::debug::ObjectMembers(line, members))
       return (void)Fail(Error::Of<ErrorKind::kTestNotJson>({file_.path, n, kNames[static_cast<int>(block_)], line}));
@@ -302,6 +322,9 @@ void CheckCustomer(const CustomerExpectation& e, qianmian::Runner& runner, Lang 
 }  // namespace
 
 TestFile ReadTestFile(const std::string& path, Lang lang) { return Reader(path, lang).Read(); }
+TestFile ParseTestFile(const std::string& path, std::string_view text, Lang lang) {
+  return Reader(path, lang).Parse(text);
+}
 
 bool IsExampleFolder(const std::string& dir) {
   return fs::is_regular_file(fs::path(dir) / "rules.qm") && fs::is_regular_file(fs::path(dir) / "events.jsonl") &&
@@ -370,6 +393,14 @@ CaseResult RunCase(const TestCase& test, const qianmian::RuleSet& rules, qianmia
   if (!runner.error().empty()) {
     out.push_back({runner.error(), ""});
     return result;
+  }
+  for (const CustomerExpectation& g : test.given) {
+    std::vector<std::string> tags = g.tags.value_or(std::vector<std::string>{});
+    tags.insert(tags.end(), g.has_tags.begin(), g.has_tags.end());
+    if (std::string wrong = runner.SetProfile(g.customer, g.fields, tags); !wrong.empty()) {
+      out.push_back({test.file + ":" + std::to_string(g.line) + ": " + wrong, ""});
+      return result;
+    }
   }
   for (const std::string& line : test.events) runner.Feed(line);
   runner.EndOfInput();

@@ -34,6 +34,7 @@ struct TestCase {
   std::vector<std::string> rejects;                 // exactly these (none when not given)
   std::vector<std::string> has, lacks;              // partial lines: these members match
   std::vector<CustomerExpectation> customers;
+  std::vector<CustomerExpectation> given;  // starting profiles and tags, before the events
 };
 
 // Reads a `.qmtest` file, or an example folder. A problem with the file
@@ -44,6 +45,8 @@ struct TestFile {
   std::optional<std::string> error;  // in the requested language
 };
 TestFile ReadTestFile(const std::string& path, Lang lang);
+// The same for `text` read from `path` (files it names are read beside it).
+TestFile ParseTestFile(const std::string& path, std::string_view text, Lang lang);
 TestFile ReadExampleFolder(const std::string& dir, Lang lang);
 // Whether `dir` is an example folder.
 bool IsExampleFolder(const std::string& dir);

@@ -148,6 +148,13 @@ class Runner {
   Stats stats() const;
   // The state of `customer` now; false when no event of theirs was accepted.
   bool Customer(std::string_view customer, CustomerView& out) const;
+  // Gives `customer` profile values and tags before their events (`qm test`'s
+  // `given`), as if earlier rules had set them: values spelled as a `{field}`
+  // placeholder spells them (money "12.50", enum members by name, times RFC
+  // 3339), nullopt for unset. Returns why it cannot, or empty.
+  std::string SetProfile(std::string_view customer,
+                         const std::vector<std::pair<std::string, std::optional<std::string>>>& fields,
+                         const std::vector<std::string>& tags);
 
  private:
   struct Impl;

@@ -256,3 +256,25 @@ TEST(Api, CoverageCountsWhatRunsExercised) {
   qianmian::Runner wrong(other, {.coverage = &coverage}, nullptr, nullptr);
   EXPECT_NE(wrong.error(), "");
 }
+
+TEST(Api, SetsAStartingProfile) {
+  auto rules = qianmian::RuleSet::FromText(
+      "r.qm", "enum 等级 { A, B }\nevent order { amount: money }\nprofile {\n  spend: money = 0\n  grade: 等级\n}\n"
+              "tag VIP \"大客\"\nwhen order and spend >= 100 and has VIP then push 老客券\n");
+  ASSERT_TRUE(rules.ok());
+  for (qianmian::Engine engine : {qianmian::Engine::kJit, qianmian::Engine::kInterpreter}) {
+    std::string actions;
+    qianmian::Runner runner(rules, {.engine = engine}, [&](std::string_view l) { actions += l; }, nullptr);
+    EXPECT_NE(runner.SetProfile("c", {{"spend", "12.505"}}, {}), "");  // not money
+    EXPECT_NE(runner.SetProfile("c", {{"grade", "C"}}, {}), "");
+    EXPECT_NE(runner.SetProfile("c", {{"nope", "1"}}, {}), "");
+    EXPECT_NE(runner.SetProfile("c", {}, {"nope"}), "");
+    EXPECT_EQ(runner.SetProfile("c", {{"spend", "120.50"}, {"grade", "B"}}, {"VIP"}), "");
+    runner.Feed(R"({"type":"order","customer":"c","ts":0,"amount":1})");
+    EXPECT_NE(actions.find("老客券"), std::string::npos) << actions;
+    qianmian::CustomerView view;
+    ASSERT_TRUE(runner.Customer("c", view));
+    EXPECT_EQ(view.profile[0].second, std::optional<std::string>("120.50"));
+    EXPECT_EQ(view.profile[1].second, std::optional<std::string>("B"));
+  }
+}

@@ -3,7 +3,8 @@
 # tree and runs each for a bounded time: fuzz_check seeded with the rule files
 # of the golden tests and examples, fuzz_decode with their event streams,
 # fuzz_state with real state records (written by the target itself), fuzz_run
-# with `qm run` command lines, fuzz_fmt with the rule files (idempotent, same tree).
+# with `qm run` command lines, fuzz_fmt with the rule files (idempotent, same tree),
+# fuzz_qmtest with the rule tests (.qmtest).
 # usage: run.sh SOURCE_DIR BUILD_DIR SECONDS_PER_TARGET
 set -euo pipefail
 src=$1 build=$2 seconds=${3:-20}
@@ -11,12 +12,13 @@ if [ ! -f "$build/build.ninja" ]; then
   CC=clang-19 CXX=clang++-19 cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DQM_FUZZ=ON -DQM_BUILD_TESTS=OFF > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
 fi
-cmake --build "$build" -j2 --target fuzz_check fuzz_fmt fuzz_decode fuzz_state fuzz_run
+cmake --build "$build" -j2 --target fuzz_check fuzz_fmt fuzz_qmtest fuzz_decode fuzz_state fuzz_run
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
-mkdir -p "$corpus/rules" "$corpus/events" "$corpus/state" "$corpus/run"
+mkdir -p "$corpus/rules" "$corpus/events" "$corpus/state" "$corpus/run" "$corpus/qmtest"
 n=0
 for f in $(find "$src/tests/check" "$src/rules-examples" "$src/tests/run" "$src/tests/fuzz/regressions" -name '*.qm'); do cp "$f" "$corpus/rules/$((n++)).qm"; done
+for f in $(find "$src/rules-examples" "$src/tests" -name '*.qmtest'); do cp "$f" "$corpus/qmtest/$((n++)).qmtest"; done
 for f in $(find "$src/rules-examples" "$src/tests/run" -name 'events.jsonl'); do cp "$f" "$corpus/events/$((n++)).jsonl"; done
 QM_FUZZ_SEEDS="$corpus/state" "$build/tests/fuzz/fuzz_state" -runs=0 "$corpus/state" > /dev/null 2>&1
 # Inputs that once crashed a target, replayed first (regressions/state_*: state records).
@@ -25,7 +27,7 @@ printf 'rules.qm\n--events\nevents.jsonl\n--out\na\n--rejects\nr\n--state\ns\n--
 printf 'rules.qm\n--events\nevents.jsonl\n--until\n2030-01-01T00:00:00Z\n--engine\ninterp\n--tz\nZ' > "$corpus/run/2"
 printf 'rules.qm\n--events\n-\n--out\nevents.jsonl\n--rejects\n./r' > "$corpus/run/3"
 printf 'rules.qm\n--events\nevents.jsonl\n--out\na\n--rejects\nr\n--state\ns\n--lateness\n1d12h\n--commit-every\n1' > "$corpus/run/4"
-for target in check:rules fmt:rules decode:events state:state run:run; do
+for target in check:rules fmt:rules qmtest:qmtest decode:events state:state run:run; do
   name=${target%%:*} dir=${target##*:}
   # fuzz_run's qm prints to stdout and stderr on every input: closed (a crash report still shows).
   mask=0; [ "$name" = run ] && mask=3
