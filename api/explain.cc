@@ -9,6 +9,7 @@
 #include "compiler/interp/interp.h"
 #include "runtime/event/decode.h"
 #include "runtime/explain/explain.h"
+#include "runtime/run/run.h"
 #include "runtime/state/durable.h"
 
 namespace qianmian {
@@ -58,16 +59,6 @@ ExplainResult Explain(const RuleSet& rules, const ExplainOptions& options) {
     o.rule = static_cast<int32_t>(it - checked.begin());
   }
 
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  if (options.events != "-") {
-    file.open(options.events, std::ios::binary);
-    if (!file) {
-      result.error = qm::Error::Of<qm::ErrorKind::kCannotOpenEvents>({options.events, std::strerror(errno)}).Message(lang);
-      return result;
-    }
-    in = &file;
-  }
   std::string error;
   std::unique_ptr<qm::ir::Evaluator> evaluator = program.MakeEvaluator(internal::Convert(options.engine), &error);
   if (!evaluator) {
@@ -119,9 +110,9 @@ ExplainResult Explain(const RuleSet& rules, const ExplainOptions& options) {
   }
   if (const qm::state::CustomerState* s = store_ref->Find(options.customer)) explainer.Seed(*s);
   int64_t line_number = 0;
-  for (std::string line; std::getline(*in, line);) engine.ProcessLine(line, ++line_number);
-  if (in->bad()) {
-    result.error = qm::Error::Of<qm::ErrorKind::kCannotReadEvents>({options.events, std::strerror(errno)}).Message(lang);
+  if (std::optional<qm::Error> failed =
+          qm::run::ForEachEventLine(options.events, [&](std::string_view line) { engine.ProcessLine(line, ++line_number); })) {
+    result.error = failed->Message(lang);
     return result;
   }
   engine.ReleaseAll();

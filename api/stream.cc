@@ -81,4 +81,9 @@ StreamResult RunStream(const RuleSet& rules, const StreamOptions& options, LineC
   return result;
 }
 
+std::string ForEachEventLine(const std::string& events, const LineCallback& on_line, Language language) {
+  std::optional<qm::Error> failed = qm::run::ForEachEventLine(events, on_line);
+  return failed ? failed->Message(language == Language::kChinese ? qm::Lang::kZh : qm::Lang::kEn) : std::string();
+}
+
 }  // namespace qianmian

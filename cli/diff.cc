@@ -138,25 +138,16 @@ int DiffCommand(const std::vector<std::string>& args, qianmian::Language languag
       return runners.back()->error().find("lateness") != std::string::npos ? kExitUsage : kExitErrors;
     }
   }
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  if (*events_path != "-") {
-    file.open(*events_path, std::ios::binary);
-    if (!file) {
-      std::fprintf(stderr, "qm: %s\n",
-                   Error::Of<ErrorKind::kCannotOpenEvents>({*events_path, std::strerror(errno)}).Message(lang).c_str());
-      return kExitErrors;
-    }
-    in = &file;
-  }
   int64_t lines = 0;
-  for (std::string line; std::getline(*in, line);) {
-    ++lines;
-    for (auto& r : runners) r->Feed(line);
-  }
-  if (in->bad()) {
-    std::fprintf(stderr, "qm: %s\n",
-                 Error::Of<ErrorKind::kCannotReadEvents>({*events_path, std::strerror(errno)}).Message(lang).c_str());
+  std::string failed = qianmian::ForEachEventLine(
+      *events_path,
+      [&](std::string_view line) {
+        ++lines;
+        for (auto& r : runners) r->Feed(line);
+      },
+      language);
+  if (!failed.empty()) {
+    std::fprintf(stderr, "qm: %s\n", failed.c_str());
     return kExitErrors;
   }
   for (auto& r : runners) r->EndOfInput();

@@ -260,6 +260,12 @@ struct ExplainResult {
 // `rules` must be ok(). The report is in the rule set's language.
 ExplainResult Explain(const RuleSet& rules, const ExplainOptions& options);
 
+// Reads an events stream ("-": standard input) line by line as RunStream
+// does (only a file, pipe, socket or terminal; overlong lines bounded; a read
+// error is an error, not the end). Returns why it stopped early, or empty.
+std::string ForEachEventLine(const std::string& events, const LineCallback& on_line,
+                             Language language = Language::kEnglish);
+
 // Whether `tz` is an offset such as "+08:00", "-05:30" or "Z".
 bool IsValidTz(std::string_view tz);
 

@@ -67,6 +67,26 @@ std::optional<Error> CheckOptions(const Options& options) {
   return std::nullopt;
 }
 
+std::optional<Error> ForEachEventLine(const std::string& events_path,
+                                      const std::function<void(std::string_view)>& on_line) {
+  Error error;
+  EventsFd events{internal::OpenEvents(events_path, error)};
+  if (events.fd < 0) return error;
+  input::LineReader reader(events.fd);
+  std::string_view line;
+  int64_t number = 0;
+  while (reader.Next(line)) {
+    ++number;
+    on_line(line);
+  }
+  if (reader.failed()) {
+    Error why = reader.ReadError(internal::EventsName(events_path));
+    return Error::Of<ErrorKind::kReadErrorAfterLine>(
+        {Bilingual(why.Message(Lang::kEn), why.Message(Lang::kZh)), std::to_string(number)});
+  }
+  return std::nullopt;
+}
+
 Result Run(const Program& program, const Options& options, const Report& report) {
   if (std::optional<Error> wrong = CheckOptions(options)) return Fail(*wrong, true);
   // Before the state directory, which a first run creates, and before any output is opened.

@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "compiler/program/program.h"
@@ -59,6 +60,12 @@ std::optional<Error> CheckOptions(const Options& options);
 // The entry point. A failure that leaves a durable run's state at its last
 // commit says so; rerunning continues from there.
 Result Run(const Program& program, const Options& options, const Report& report = {});
+
+// Reads the events `events` names ("-": standard input) line by line as Run
+// reads them: only a file, pipe, socket or terminal; an overlong line handed
+// on bounded (the engine rejects it); a read error is an error, never the
+// end of the input. For `qm diff` and `qm explain`.
+std::optional<Error> ForEachEventLine(const std::string& events, const std::function<void(std::string_view)>& on_line);
 
 }  // namespace qm::run
 

@@ -390,3 +390,20 @@ TEST(QmTest, CoverageSaysWhatNoCaseExercised) {
 }
 
 }  // namespace
+
+namespace {
+
+// diff and explain read events as `qm run` does: a device or a directory is
+// refused at once, never read forever (docs/hostile-input.md).
+TEST(Workbench, EventsThatAreNotAStreamAreRefused) {
+  for (const char* events : {"/dev/zero", "tests"}) {
+    Result d = Qm(std::string("diff tests/workbench/diff/old.qm tests/workbench/diff/new.qm --events ") + events);
+    EXPECT_EQ(d.exit_code, 1) << d.out;
+    EXPECT_NE(d.out.find("cannot read events"), std::string::npos) << d.out;
+    Result e = Qm(std::string("explain tests/workbench/diff/old.qm --customer u1 --events ") + events + " --lang zh");
+    EXPECT_EQ(e.exit_code, 1) << e.out;
+    EXPECT_NE(e.out.find("无法读取事件"), std::string::npos) << e.out;
+  }
+}
+
+}  // namespace
