@@ -22,6 +22,8 @@ namespace {
 
 // Every test under `path`, in path order: a file is a test file; a folder
 // is an example folder, or is searched for `.qmtest` files and examples.
+// Symbolic links to folders are not followed inside the search, so a link
+// loop cannot send it round forever.
 void Collect(const fs::path& path, Lang lang, std::vector<TestFile>& out) {
   std::error_code ec;
   if (!fs::is_directory(path, ec)) {
@@ -30,7 +32,7 @@ void Collect(const fs::path& path, Lang lang, std::vector<TestFile>& out) {
   }
   std::vector<fs::path> entries;
   for (const fs::directory_entry& e : fs::directory_iterator(path, ec))
-    if (e.is_directory() || e.path().extension() == ".qmtest") entries.push_back(e.path());
+    if ((e.is_directory() && !e.is_symlink()) || e.path().extension() == ".qmtest") entries.push_back(e.path());
   std::sort(entries.begin(), entries.end());
   if (IsExampleFolder(path.string())) {  // the example, then the test files beside it
     out.push_back(ReadExampleFolder(path.string(), lang));

@@ -407,3 +407,19 @@ TEST(Workbench, EventsThatAreNotAStreamAreRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(QmTest, ALinkLoopInTheSearchEnds) {
+  fs::path dir = fs::temp_directory_path() / "qm_workbench_loop";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "a");
+  fs::create_directory_symlink(dir, dir / "a" / "back");
+  fs::copy_file(fs::path(QM_SOURCE_DIR) / "tests/workbench/coverage/rules.qm", dir / "a" / "rules.qm");
+  fs::copy_file(fs::path(QM_SOURCE_DIR) / "tests/workbench/coverage/rules.qmtest", dir / "a" / "rules.qmtest");
+  Result r = Qm("test " + dir.string());
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("1 cases: 1 passed"), std::string::npos) << r.out;
+}
+
+}  // namespace
