@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   if (command == "explain") return ExplainCommand(args, DefaultLang());
   if (command == "state") return StateCommand(args, DefaultLang());
   if (command == "version" || command == "--version") {
-    std::puts("qm 0.1.0");
+    std::printf("qm %s\n", qianmian::Version());
     return kExitOk;
   }
   if (command == "-h" || command == "--help" || command == "help")

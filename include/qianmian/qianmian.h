@@ -14,8 +14,10 @@ extern "C" {
 typedef struct qm_ruleset qm_ruleset;
 typedef struct qm_runner qm_runner;
 
-/* Receives one output line (no trailing newline); `user` is what was given
- * to qm_runner_new. The line is valid only during the call. */
+/* Receives one output line (no trailing newline, NUL-terminated at
+ * `length`); `user` is what was given to qm_runner_new. The line is valid
+ * only during the call. No C++ exception ever crosses into C: a function
+ * that fails for want of memory returns NULL or 0, or drops the call. */
 typedef void (*qm_line_fn)(void* user, const char* line, size_t length);
 
 /* Compiles rule text; `language` is "en" or "zh" (NULL: "en"). Never NULL
@@ -37,12 +39,24 @@ void qm_ruleset_free(qm_ruleset* rules);
  * message to release with qm_free_string. */
 qm_runner* qm_runner_new(const qm_ruleset* rules, const char* engine, const char* tz, qm_line_fn on_action,
                          qm_line_fn on_reject, void* user, char** error);
+/* The same, with events allowed to arrive up to `lateness` out of order (a
+ * duration such as "2h"; NULL or "": none): each waits until an event that
+ * much later has been fed, or qm_runner_end_of_input (SEMANTICS.md D9). */
+qm_runner* qm_runner_new_with_lateness(const qm_ruleset* rules, const char* engine, const char* tz,
+                                       const char* lateness, qm_line_fn on_action, qm_line_fn on_reject,
+                                       void* user, char** error);
 /* Processes one input line (without its newline). */
 void qm_runner_feed(qm_runner* runner, const char* line, size_t length);
 /* Fires timers due at or before `time` (RFC 3339 or epoch seconds); 1 on
  * success, 0 when `time` is invalid. */
 int qm_runner_fire_until(qm_runner* runner, const char* time);
+/* The input has ended: processes the events lateness still holds. Call it
+ * before qm_runner_fire_until. */
+void qm_runner_end_of_input(qm_runner* runner);
 void qm_runner_free(qm_runner* runner);
+
+/* The library's version, e.g. "0.1.0"; static. */
+const char* qm_version(void);
 
 void qm_free_string(char* text);
 

@@ -266,6 +266,9 @@ ExplainResult Explain(const RuleSet& rules, const ExplainOptions& options);
 std::string ForEachEventLine(const std::string& events, const LineCallback& on_line,
                              Language language = Language::kEnglish);
 
+// The library's version (`qm version` prints it).
+const char* Version();
+
 // Whether `tz` is an offset such as "+08:00", "-05:30" or "Z".
 bool IsValidTz(std::string_view tz);
 

@@ -230,6 +230,41 @@ TEST(CApi, RunsAndReportsErrors) {
   qm_ruleset_free(bad);
 }
 
+// Lines a C callback gets end in NUL at `length`, as C code expects.
+void CollectChecked(void* user, const char* line, size_t length) {
+  EXPECT_EQ(line[length], '\0');
+  static_cast<std::string*>(user)->append(line).append("\n");
+}
+
+TEST(CApi, HoldsLateEventsAndSaysItsVersion) {
+  EXPECT_STREQ(qm_version(), qianmian::Version());
+  qm_ruleset* rules =
+      qm_ruleset_from_text("r.qm", "event order\nrule 单: when order then tag t\ntag t \"t\"\n", static_cast<size_t>(-1), "en");
+  ASSERT_TRUE(qm_ruleset_ok(rules));
+  for (const char* engine : {"jit", "interp"}) {
+    std::string out;
+    char* error = nullptr;
+    EXPECT_EQ(qm_runner_new_with_lateness(rules, engine, "Z", "often", CollectChecked, CollectChecked, &out, &error),
+              nullptr);
+    ASSERT_NE(error, nullptr);
+    qm_free_string(error);
+    error = nullptr;
+    qm_runner* runner = qm_runner_new_with_lateness(rules, engine, "Z", "2h", CollectChecked, CollectChecked, &out, &error);
+    ASSERT_NE(runner, nullptr) << (error ? error : "");
+    // Out of order by one hour: held, then processed in time order; without lateness the first would be late.
+    qm_runner_feed(runner, R"({"type":"order","customer":"a","ts":7200})", static_cast<size_t>(-1));
+    qm_runner_feed(runner, R"({"type":"order","customer":"b","ts":3600})", static_cast<size_t>(-1));
+    EXPECT_EQ(out, "");
+    qm_runner_end_of_input(runner);
+    EXPECT_EQ(out,
+              "{\"ts\":\"1970-01-01T01:00:00+00:00\",\"customer\":\"b\",\"rule\":\"单\",\"action\":\"tag\",\"tag\":\"t\"}\n"
+              "{\"ts\":\"1970-01-01T02:00:00+00:00\",\"customer\":\"a\",\"rule\":\"单\",\"action\":\"tag\",\"tag\":\"t\"}\n");
+    qm_runner_free(runner);
+  }
+  qm_runner_end_of_input(nullptr);
+  qm_ruleset_free(rules);
+}
+
 }  // namespace
 
 TEST(Api, CoverageCountsWhatRunsExercised) {

@@ -19,6 +19,7 @@ int main(void) {
   if (!qm_ruleset_ok(rules)) return 1;
   runner = qm_runner_new(rules, "interp", NULL, count_line, count_line, &lines, &error);
   if (runner == NULL) return 1;
+  if (qm_version() == NULL || strlen(qm_version()) == 0) return 1;
   qm_runner_feed(runner, "{\"type\":\"visit\",\"customer\":\"a\",\"ts\":1}", (size_t)-1);
   qm_runner_feed(runner, "{\"type\":\"visit\",\"customer\":\"b\",\"ts\":2}", (size_t)-1);
   qm_runner_free(runner);
