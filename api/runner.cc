@@ -7,6 +7,8 @@
 #include "runtime/state/durable.h"
 #include "runtime/state/inspect.h"
 
+#include <chrono>
+
 namespace qianmian {
 namespace internal {
 
@@ -21,24 +23,6 @@ qm::EngineKind Convert(Engine engine) {
 
 }  // namespace internal
 
-namespace {
-
-class CallbackOutput final : public qm::engine::Output {
- public:
-  CallbackOutput(LineCallback on_action, LineCallback on_reject)
-      : on_action_(std::move(on_action)), on_reject_(std::move(on_reject)) {}
-  void Action(std::string_view line) override { if (on_action_) on_action_(Trim(line)); }
-  void Reject(std::string_view line) override { if (on_reject_) on_reject_(Trim(line)); }
-  void Warning(std::string_view) override {}  // cascade_limit lines carry the same news
-
- private:
-  static std::string_view Trim(std::string_view line) {
-    return !line.empty() && line.back() == '\n' ? line.substr(0, line.size() - 1) : line;
-  }
-  LineCallback on_action_, on_reject_;
-};
-
-}  // namespace
 
 struct Coverage::Impl {
   std::shared_ptr<const internal::RuleSetAccess::Impl> rules;
@@ -66,78 +50,268 @@ std::vector<Coverage::Item> Coverage::Items(Language language) const {
   return out;
 }
 
+namespace {
+
+// Collects one call's lines for its delivery.
+class BatchOutput final : public qm::engine::Output {
+ public:
+  void Action(std::string_view line) override { Add(line, actions_); }
+  void Reject(std::string_view line) override { Add(line, rejects_); }
+  void Warning(std::string_view) override {}  // cascade_limit lines carry the same news
+  bool empty() const { return actions_.empty() && rejects_.empty(); }
+  // The views are made only now: the text may have moved while it grew.
+  const Batch& Take() {
+    batch_.actions.clear();
+    batch_.rejects.clear();
+    for (auto [from, size] : actions_) batch_.actions.emplace_back(text_.data() + from, size);
+    for (auto [from, size] : rejects_) batch_.rejects.emplace_back(text_.data() + from, size);
+    return batch_;
+  }
+  void Clear() {
+    text_.clear();
+    actions_.clear();
+    rejects_.clear();
+  }
+
+ private:
+  void Add(std::string_view line, std::vector<std::pair<size_t, size_t>>& to) {
+    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    to.emplace_back(text_.size(), line.size());
+    text_ += line;
+  }
+  std::string text_;
+  std::vector<std::pair<size_t, size_t>> actions_, rejects_;
+  Batch batch_;
+};
+
+}  // namespace
+
 struct Runner::Impl {
   std::shared_ptr<const RuleSet::Impl> rules;
+  qm::Lang lang = qm::Lang::kEn;
   std::unique_ptr<qm::ir::Evaluator> evaluator;
   std::unique_ptr<qm::state::Store> store;
-  std::unique_ptr<CallbackOutput> output;
+  qm::state::DurableStore* durable = nullptr;  // `store`, when it has a state directory
+  BatchOutput output;
+  Deliver deliver;
   std::unique_ptr<qm::engine::Engine> engine;
   int64_t line = 0;
   int tz_minutes = 0;
-  std::string error;
+  int64_t lateness_ms = 0;
+  int64_t fired_until = qm::state::kNever;
+  std::string position;  // given with the last line fed
+  bool busy = false;     // inside a call: its delivery may not call back
+  Stats own;             // the Runner's own counts (customers, deliveries, commits)
+
+  std::string Message(const qm::Error& e) const { return e.Message(lang); }
+
+  // Runs one call: its lines go to the host in one delivery, and when that
+  // fails the engine takes the call back (Engine::Mark/Undo).
+  template <class F>
+  Status Call(F body) {
+    if (busy) return {Message(qm::Error::Of<qm::ErrorKind::kReentrantCall>())};
+    busy = true;
+    struct Done {
+      bool& busy;
+      ~Done() { busy = false; }
+    } done{busy};
+    const int64_t line_before = line;
+    engine->Mark();
+    output.Clear();
+    body();
+    if (output.empty() || !deliver) return {};
+    std::string why;
+    try {
+      if (!deliver(output.Take())) why = Message(qm::Error::Of<qm::ErrorKind::kDeliveryRefused>());
+    } catch (const std::exception& e) {
+      why = e.what();
+    } catch (...) {
+      why = "an exception";
+    }
+    output.Clear();
+    if (why.empty()) return {};
+    engine->Undo();
+    line = line_before;
+    ++own.failed_deliveries;
+    return {Message(qm::Error::Of<qm::ErrorKind::kDeliveryFailed>({why}))};
+  }
 };
 
-Runner::Runner(const RuleSet& rules, RunOptions options, LineCallback on_action, LineCallback on_reject)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->rules = rules.impl_;
-  if (!rules.ok()) {
-    impl_->error = "the rule set has errors";
-    return;
-  }
-  std::optional<int> tz = qm::ParseOffset(options.tz);
-  if (!tz) {
-    impl_->error = "tz must be an offset such as +08:00 or Z, not " + options.tz;
-    return;
-  }
-  std::optional<int64_t> lateness = options.lateness.empty() ? 0 : qm::ParseDuration(options.lateness);
-  if (!lateness) {
-    impl_->error = qm::Error::Of<qm::ErrorKind::kBadLateness>({options.lateness}).Message(impl_->rules->lang);
-    return;
-  }
-  impl_->tz_minutes = *tz;
-  qm::engine::Observer* observer = nullptr;
-  if (options.coverage != nullptr) {
-    if (options.coverage->impl_->rules != impl_->rules) {
-      impl_->error = "the coverage is of another rule set";
-      return;
-    }
-    observer = options.coverage->impl_->observer.get();
-  }
-  const qm::Program& program = *impl_->rules->compiled.program;
-  impl_->evaluator = program.MakeEvaluator(internal::Convert(options.engine), &impl_->error);
-  if (!impl_->evaluator) return;
-  impl_->store = qm::state::MakeMemoryStore(program.ir());
-  impl_->output = std::make_unique<CallbackOutput>(std::move(on_action), std::move(on_reject));
-  impl_->engine = std::make_unique<qm::engine::Engine>(program.ir(), *impl_->evaluator, *impl_->store,
-                                                       *impl_->output,
-                                                       qm::engine::Options{.tz_minutes = *tz, .lateness_ms = *lateness, .observer = observer});
-}
-
+Runner::Runner() : impl_(std::make_unique<Impl>()) {}
 Runner::~Runner() = default;
 
-void Runner::Feed(std::string_view line) {
-  if (impl_->engine) impl_->engine->ProcessLine(line, ++impl_->line);
+std::unique_ptr<Runner> Runner::Create(const RuleSet& rules, const RunOptions& options, LineCallback on_action,
+                                       LineCallback on_reject, std::string* error) {
+  Deliver deliver;
+  if (on_action || on_reject)
+    deliver = [on_action = std::move(on_action), on_reject = std::move(on_reject)](const Batch& batch) {
+      if (on_action)
+        for (std::string_view line : batch.actions) on_action(line);
+      if (on_reject)
+        for (std::string_view line : batch.rejects) on_reject(line);
+      return true;
+    };
+  return Create(rules, options, std::move(deliver), error);
 }
 
-void Runner::EndOfInput() {
-  if (impl_->engine) impl_->engine->ReleaseAll();
+std::unique_ptr<Runner> Runner::Create(const RuleSet& rules, const RunOptions& options, Deliver deliver,
+                                       std::string* error) {
+  using qm::Error;
+  using qm::ErrorKind;
+  std::unique_ptr<Runner> runner(new Runner());
+  Impl& r = *runner->impl_;
+  r.rules = internal::RuleSetAccess::Share(rules);
+  r.lang = r.rules->lang;
+  r.deliver = std::move(deliver);
+  auto fail = [&](std::string why) -> std::unique_ptr<Runner> {
+    if (error != nullptr) *error = std::move(why);
+    return nullptr;
+  };
+  if (!rules.ok()) return fail(r.Message(Error::Of<ErrorKind::kRulesHaveErrors>()));
+  std::optional<int> tz = qm::ParseOffset(options.tz);
+  if (!tz) return fail(r.Message(Error::Of<ErrorKind::kBadTz>({options.tz})));
+  std::optional<int64_t> lateness = options.lateness.empty() ? 0 : qm::ParseDuration(options.lateness);
+  if (!lateness) return fail(r.Message(Error::Of<ErrorKind::kBadLateness>({options.lateness})));
+  r.tz_minutes = *tz;
+  r.lateness_ms = *lateness;
+  qm::engine::Observer* observer = nullptr;
+  if (options.coverage != nullptr) {
+    if (options.coverage->impl_->rules != r.rules)
+      return fail(r.Message(Error::Of<ErrorKind::kCoverageOfAnotherRuleSet>()));
+    observer = options.coverage->impl_->observer.get();
+  }
+  const qm::Program& program = *r.rules->compiled.program;
+  std::optional<qm::state::Checkpoint> resumed;
+  if (!options.state_dir.empty()) {
+    const std::string& dir = options.state_dir;
+    qm::state::DurableStore::OpenResult opened = qm::state::DurableStore::Open(dir, program.ir());
+    if (!opened.changes.empty()) {
+      size_t n = opened.changes.size();
+      std::string why =
+          r.Message(Error::Of<ErrorKind::kCannotContinueState>({dir, std::to_string(n), n == 1 ? "" : "s"}));
+      for (const qm::Diagnostic& d : opened.changes) why += "\n" + internal::Convert(d, r.lang).rendered;
+      return fail(why);
+    }
+    if (!opened.store) return fail(r.Message(opened.error.value_or(Error{})));
+    resumed = opened.store->checkpoint();
+    if (resumed && !resumed->host_position) return fail(r.Message(Error::Of<ErrorKind::kStateKeptByRun>({dir})));
+    if (resumed && resumed->tz_minutes != *tz)
+      return fail(r.Message(Error::Of<ErrorKind::kTzDiffers>({dir, qm::FormatTime(0, resumed->tz_minutes).substr(19)})));
+    if (resumed && resumed->lateness_ms != *lateness)
+      return fail(r.Message(Error::Of<ErrorKind::kLatenessDiffers>({dir, qm::FormatDuration(resumed->lateness_ms)})));
+    if (std::optional<Error> failed = opened.store->BeginWriting()) return fail(r.Message(*failed));
+    r.durable = opened.store.get();
+    r.store = std::move(opened.store);
+  } else {
+    r.store = qm::state::MakeMemoryStore(program.ir());
+  }
+  std::string jit_error;
+  r.evaluator = program.MakeEvaluator(internal::Convert(options.engine), &jit_error);
+  if (!r.evaluator) return fail(r.Message(Error::Of<ErrorKind::kJitFailed>({jit_error})));
+  r.engine = std::make_unique<qm::engine::Engine>(
+      program.ir(), *r.evaluator, *r.store, r.output,
+      qm::engine::Options{.tz_minutes = *tz, .lateness_ms = *lateness, .observer = observer});
+  if (resumed) {
+    r.line = resumed->input_lines;
+    r.position = *resumed->host_position;
+    r.engine->Resume();
+    r.engine->Restore(resumed->held, resumed->high_mark);
+  }
+  return runner;
 }
 
-bool Runner::FireUntil(std::string_view time) {
+FeedResult Runner::Feed(std::string_view line, std::string_view position) {
+  Impl& r = *impl_;
+  FeedResult result;
+  qm::engine::LineOutcome outcome;
+  result.status = r.Call([&] { outcome = r.engine->ProcessLine(line, ++r.line); });
+  if (!result.ok()) return result;
+  r.position.assign(position);
+  switch (outcome.kind) {
+    case qm::engine::LineOutcome::kAccepted: result.outcome = FeedResult::Outcome::kAccepted; break;
+    case qm::engine::LineOutcome::kHeld: result.outcome = FeedResult::Outcome::kHeld; break;
+    case qm::engine::LineOutcome::kBlank: result.outcome = FeedResult::Outcome::kBlank; break;
+    case qm::engine::LineOutcome::kRejected:
+      result.outcome = FeedResult::Outcome::kRejected;
+      result.reason = outcome.reason;
+      result.field = std::move(outcome.field);
+      result.customer = std::move(outcome.customer);
+      break;
+  }
+  return result;
+}
+
+Status Runner::EndOfInput() {
+  return impl_->Call([&] { impl_->engine->ReleaseAll(); });
+}
+
+Status Runner::FireUntil(std::string_view time) {
+  Impl& r = *impl_;
   std::optional<int64_t> until = qm::event::ParseTimeArgument(time);
-  if (!until) return false;
-  if (impl_->engine) impl_->engine->FireUntil(*until);
-  return true;
+  if (!until) return {r.Message(qm::Error::Of<qm::ErrorKind::kBadTime>({std::string(time)}))};
+  if (*until < r.fired_until)
+    return {r.Message(qm::Error::Of<qm::ErrorKind::kTimeGoesBack>(
+        {qm::FormatTime(*until, r.tz_minutes), qm::FormatTime(r.fired_until, r.tz_minutes)}))};
+  Status status = r.Call([&] { r.engine->FireUntil(*until); });
+  if (status.ok()) r.fired_until = *until;
+  return status;
 }
 
-const std::string& Runner::error() const { return impl_->error; }
+Runner::Committed Runner::Commit() {
+  Impl& r = *impl_;
+  Committed result;
+  if (r.busy) {
+    result.status.error = r.Message(qm::Error::Of<qm::ErrorKind::kReentrantCall>());
+    return result;
+  }
+  if (r.durable == nullptr) {
+    result.status.error = r.Message(qm::Error::Of<qm::ErrorKind::kCommitNeedsStateDirectory>());
+    return result;
+  }
+  qm::state::Checkpoint checkpoint;
+  checkpoint.input_lines = r.line;
+  checkpoint.tz_minutes = r.tz_minutes;
+  checkpoint.lateness_ms = r.lateness_ms;
+  checkpoint.high_mark = r.engine->high_mark();
+  checkpoint.held = r.engine->held();
+  checkpoint.host_position = r.position;
+  auto start = std::chrono::steady_clock::now();
+  if (std::optional<qm::Error> failed = r.durable->Commit(checkpoint)) {
+    result.status.error = r.Message(*failed);
+    return result;
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ++r.own.commits;
+  r.own.last_commit_seconds = seconds;
+  r.own.max_commit_seconds = std::max(r.own.max_commit_seconds, seconds);
+  result.position = r.position;
+  return result;
+}
 
-Stats Runner::stats() const { return impl_->engine ? internal::Convert(impl_->engine->stats()) : Stats{}; }
+std::optional<std::string> Runner::committed_position() const {
+  if (impl_->durable == nullptr || !impl_->durable->checkpoint()) return std::nullopt;
+  return impl_->durable->checkpoint()->host_position;
+}
+
+bool Runner::Forget(std::string_view customer) {
+  Impl& r = *impl_;
+  if (r.busy) return false;
+  return r.engine->Forget(std::string(customer));
+}
+
+Stats Runner::stats() const {
+  Stats s = internal::Convert(impl_->engine->stats());
+  s.customers = static_cast<int64_t>(impl_->store->size());
+  s.failed_deliveries = impl_->own.failed_deliveries;
+  s.commits = impl_->own.commits;
+  s.last_commit_seconds = impl_->own.last_commit_seconds;
+  s.max_commit_seconds = impl_->own.max_commit_seconds;
+  return s;
+}
 
 std::string Runner::SetProfile(std::string_view customer,
                                const std::vector<std::pair<std::string, std::optional<std::string>>>& fields,
                                const std::vector<std::string>& tags) {
-  if (!impl_->engine) return impl_->error;
   const qm::check::Program& p = impl_->rules->compiled.program->ir().checked;
   const qm::Lang lang = impl_->rules->lang;
   // Every value is read before the state is touched: a bad one changes nothing.
@@ -199,13 +373,13 @@ std::string Runner::SetProfile(std::string_view customer,
   const std::string id(customer);
   qm::state::CustomerState* state = impl_->store->Find(id);
   if (state == nullptr) state = &impl_->store->Create(id);
+  impl_->store->Touch(*state);
   for (const auto& [f, v] : values) state->profile[f] = qm::state::Stored::Of(v);
   for (int32_t t : tag_ids) state->tags[t] = 1;
   return "";
 }
 
 bool Runner::Customer(std::string_view customer, CustomerView& out) const {
-  if (!impl_->engine) return false;
   const std::string id(customer);
   const qm::state::CustomerState* state = impl_->store->Find(id);
   if (state == nullptr || !state->seen) return false;

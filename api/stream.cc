@@ -86,6 +86,6 @@ std::string ForEachEventLine(const std::string& events, const LineCallback& on_l
   return failed ? failed->Message(language == Language::kChinese ? qm::Lang::kZh : qm::Lang::kEn) : std::string();
 }
 
-const char* Version() { return "0.1.0"; }
+const char* Version() { return QM_VERSION; }
 
 }  // namespace qianmian

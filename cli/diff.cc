@@ -130,12 +130,13 @@ int DiffCommand(const std::vector<std::string>& args, qianmian::Language languag
   std::vector<std::unique_ptr<qianmian::Runner>> runners;
   for (int s = 0; s < 2; ++s) {
     Side& side = sides[s];
-    runners.push_back(std::make_unique<qianmian::Runner>(
+    std::string refused;
+    runners.push_back(qianmian::Runner::Create(
         rules[s], options, [&side, &customers](std::string_view l) { Record(side, customers, l); },
-        [&side](std::string_view l) { RecordReject(side, l); }));
-    if (!runners.back()->error().empty()) {
-      std::fprintf(stderr, "qm: %s\n", runners.back()->error().c_str());
-      return runners.back()->error().find("lateness") != std::string::npos ? kExitUsage : kExitErrors;
+        [&side](std::string_view l) { RecordReject(side, l); }, &refused));
+    if (!runners.back()) {
+      std::fprintf(stderr, "qm: %s\n", refused.c_str());
+      return refused.find("lateness") != std::string::npos ? kExitUsage : kExitErrors;
     }
   }
   int64_t lines = 0;
@@ -153,7 +154,7 @@ int DiffCommand(const std::vector<std::string>& args, qianmian::Language languag
   for (auto& r : runners) r->EndOfInput();
   if (const std::string* until = flags.Get("--until"))
     for (auto& r : runners)
-      if (!r->FireUntil(*until)) return Usage(Error::Of<ErrorKind::kBadUntil>({*until}), language);
+      if (!r->FireUntil(*until).ok()) return Usage(Error::Of<ErrorKind::kBadUntil>({*until}), language);
 
   // Counts that changed, in (rule, action, target) order.
   std::vector<Change> changes;

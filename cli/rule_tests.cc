@@ -387,13 +387,16 @@ CaseResult RunCase(const TestCase& test, const qianmian::RuleSet& rules, qianmia
     return result;
   }
   std::vector<std::string> actions, rejects;
-  qianmian::Runner runner(rules, {.engine = engine, .tz = test.tz, .lateness = test.lateness, .coverage = coverage},
-                          [&](std::string_view line) { actions.emplace_back(line); },
-                          [&](std::string_view line) { rejects.emplace_back(line); });
-  if (!runner.error().empty()) {
-    out.push_back({runner.error(), ""});
+  std::string refused;
+  std::unique_ptr<qianmian::Runner> made = qianmian::Runner::Create(
+      rules, {.engine = engine, .tz = test.tz, .lateness = test.lateness, .coverage = coverage},
+      [&](std::string_view line) { actions.emplace_back(line); },
+      [&](std::string_view line) { rejects.emplace_back(line); }, &refused);
+  if (!made) {
+    out.push_back({refused, ""});
     return result;
   }
+  qianmian::Runner& runner = *made;
   for (const CustomerExpectation& g : test.given) {
     std::vector<std::string> tags = g.tags.value_or(std::vector<std::string>{});
     tags.insert(tags.end(), g.has_tags.begin(), g.has_tags.end());
@@ -404,7 +407,7 @@ CaseResult RunCase(const TestCase& test, const qianmian::RuleSet& rules, qianmia
   }
   for (const std::string& line : test.events) runner.Feed(line);
   runner.EndOfInput();
-  if (!test.until.empty() && !runner.FireUntil(test.until)) {
+  if (!test.until.empty() && !runner.FireUntil(test.until).ok()) {
     out.push_back({Error::Of<ErrorKind::kBadUntil>({test.until}).Message(lang), ""});
     return result;
   }

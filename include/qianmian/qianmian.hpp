@@ -96,9 +96,51 @@ struct RunOptions {
   // When set, the run reports what it exercised to this Coverage, which must
   // be of the same RuleSet and outlive the Runner (`qm test --coverage`).
   Coverage* coverage = nullptr;
+  // When set, customers' states are kept in this directory (docs/state.md):
+  // loaded when the Runner is created, written by Commit() together with the
+  // host's position, so a restarted service continues exactly.
+  std::string state_dir;
 };
 
 using LineCallback = std::function<void(std::string_view line)>;
+
+// The lines one call produced, in the order they were written (LANGUAGE.md
+// section 5), each without its newline. The views are valid during the
+// delivery only.
+struct Batch {
+  std::vector<std::string_view> actions;
+  std::vector<std::string_view> rejects;
+};
+
+// Hands one call's lines on: to a queue, a message bus, a database. Returns
+// true when they are delivered. Returning false, or throwing, fails the call:
+// the Runner takes back everything the call did (customers' states, timers,
+// held lines, counts), so the same call again delivers the same lines. Called
+// only when a call wrote lines.
+using Deliver = std::function<bool(const Batch& batch)>;
+
+// Why a call did nothing; empty when it worked.
+struct Status {
+  std::string error;  // in the rule set's language
+  bool ok() const { return error.empty(); }
+};
+
+// What became of one fed line.
+struct FeedResult {
+  enum class Outcome {
+    kAccepted,  // its step ran
+    kHeld,      // `lateness` holds it until an event that much later arrives (D9)
+    kRejected,  // it was rejected: its reject line is in the batch
+    kBlank,     // a blank line: nothing to read (A40)
+    kFailed,    // the call did nothing: see `status`
+  };
+  Outcome outcome = Outcome::kFailed;
+  // kRejected: A38's reason ("invalid_json", "late", ...), the field when the
+  // reason names one, and the customer when the line named one (D8).
+  std::string reason, field, customer;
+  Status status;
+  bool ok() const { return status.ok(); }
+};
 
 // One customer's state as a Runner holds it.
 struct CustomerView {
@@ -122,29 +164,63 @@ struct Stats {
   std::map<std::string, int64_t> suppressed;
   int64_t pending_timers = 0;    // `no` timers and `after` actions still to fire
   int64_t pending_deferred = 0;  // actions held by quiet hours until they end
+  // A Runner's own counts.
+  int64_t customers = 0;         // customers in memory
+  int64_t failed_deliveries = 0; // calls taken back because delivery failed
+  int64_t commits = 0;
+  double last_commit_seconds = 0, max_commit_seconds = 0;
 };
 
-// Runs a rule set over events fed one line at a time. Not thread-safe; use
-// one Runner per thread or shard of customers.
+// Runs a rule set over events fed one line at a time. Not thread-safe: one
+// Runner per thread or per shard of customers. Calls made from inside a
+// delivery are refused (docs/embedding.md).
 class Runner {
  public:
-  // `rules` must be ok(). On a bad option or a JIT failure, `error()` says
-  // why and every call does nothing.
-  Runner(const RuleSet& rules, RunOptions options, LineCallback on_action, LineCallback on_reject);
+  // A Runner, or null with `*error` (when not null) saying why: the rules
+  // have errors, an option is wrong, the state directory cannot be used (its
+  // rules changed in a way it cannot continue, E0501; another process holds
+  // it), or the JIT failed.
+  static std::unique_ptr<Runner> Create(const RuleSet& rules, const RunOptions& options, Deliver deliver,
+                                        std::string* error = nullptr);
+  // The same, delivering line by line; a callback that throws fails the
+  // call as a failed Deliver does.
+  static std::unique_ptr<Runner> Create(const RuleSet& rules, const RunOptions& options, LineCallback on_action,
+                                        LineCallback on_reject, std::string* error = nullptr);
   ~Runner();
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 
-  // Processes one JSON Lines input line (without '\n').
-  void Feed(std::string_view line);
+  // Processes one JSON Lines input line (without '\n'). `position` is where
+  // the host's input stands after this line (an offset in a log, a message
+  // sequence number): Commit() records the last one fed.
+  FeedResult Feed(std::string_view line, std::string_view position = {});
   // The input has ended: processes the events `lateness` still holds, as
   // `qm run` does at the end of its input. Call it before FireUntil.
-  void EndOfInput();
+  Status EndOfInput();
   // Fires the timers due at or before `time` (RFC 3339 or epoch seconds),
-  // as `qm run --until`. Returns false when `time` is not a valid time.
-  bool FireUntil(std::string_view time);
-  // Empty when the runner works.
-  const std::string& error() const;
+  // as `qm run --until`. Refuses an invalid time and a time before one
+  // already fired to (timers never go back).
+  Status FireUntil(std::string_view time);
+
+  // A Runner with a state directory: makes every customer's state, the lines
+  // `lateness` holds and the position given with the last fed line durable,
+  // in one atomic, synced write. Returns that position.
+  struct Committed {
+    Status status;
+    std::string position;
+  };
+  Committed Commit();
+  // Where the state directory's last commit stands: the position to resume
+  // the input from; nullopt when nothing was committed yet (start from the
+  // beginning).
+  std::optional<std::string> committed_position() const;
+
+  // Removes every trace of `customer`: their state, pending timers and held
+  // lines leave memory now and, with a state directory, its files at the next
+  // Commit (PIPL deletion requests). False when the Runner has no such
+  // customer.
+  bool Forget(std::string_view customer);
+
   Stats stats() const;
   // The state of `customer` now; false when no event of theirs was accepted.
   bool Customer(std::string_view customer, CustomerView& out) const;
@@ -158,6 +234,7 @@ class Runner {
 
  private:
   struct Impl;
+  Runner();
   std::unique_ptr<Impl> impl_;
 };
 

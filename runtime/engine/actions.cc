@@ -87,7 +87,7 @@ std::string Engine::Impl::Prefix(const std::string& rule) {
 void Engine::Impl::Emit(std::string_view kind, const std::string& line) {
   if (observer_ != nullptr) [[unlikely]] observer_->OnLine(line);
   out_.Action(line);
-  ++stats_.actions[std::string(kind)];
+  Count(stats_.actions, kind);
 }
 
 bool Engine::Impl::ChangeField(const check::Rule& rule, int32_t f, const Value& to, const Value* by, ChangeLog& log) {

@@ -99,6 +99,19 @@ struct Stats {
   int64_t pending_deferred = 0;
 };
 
+// What became of one input line.
+struct LineOutcome {
+  enum Kind : uint8_t {
+    kAccepted,  // its step ran
+    kHeld,      // --lateness holds it until the watermark passes it (D9)
+    kRejected,  // a reject line was written
+    kBlank,     // nothing to read on it (A40)
+  };
+  Kind kind = kBlank;
+  std::string_view reason;        // kRejected: A38's reason (static text)
+  std::string field, customer;    // kRejected: as its reject line names them (D8)
+};
+
 class Engine {
  public:
   // All references must outlive the engine.
@@ -108,7 +121,7 @@ class Engine {
 
   // Processes one physical input line (without '\n'; A40's trimming and
   // skipping are done here). `line_number` counts from 1.
-  void ProcessLine(std::string_view line, int64_t line_number);
+  LineOutcome ProcessLine(std::string_view line, int64_t line_number);
   // Fires every pending timer due at or before `until`, in order (C3, B8).
   void FireUntil(int64_t until);
   // End of input: releases every line --lateness still holds (D9).
@@ -123,6 +136,18 @@ class Engine {
   // Continues from a store loaded from a state directory: rebuilds the timer
   // queue from the states' pending timers.
   void Resume();
+
+  // For hosts whose delivery of a call's lines can fail (docs/embedding.md):
+  // from Mark(), the engine records what it changes; Undo() puts every
+  // customer state, timer, held line and count back as it was at Mark() (and
+  // Mark()s again), so running the same input again writes the same lines.
+  // Undo rebuilds the timer queue: it costs a pass over every customer.
+  void Mark();
+  void Undo();
+
+  // Removes every trace of `customer`: state, pending timers, held lines
+  // (and the copies Mark keeps). False when there is no such customer.
+  bool Forget(const std::string& customer);
 
  private:
   class Impl;

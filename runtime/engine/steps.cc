@@ -17,6 +17,7 @@ void Engine::Impl::Begin(CustomerState& s, const event::Event* e, int64_t now) {
 }
 
 void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e) {
+  Save(s);
   int32_t type = e.type;
   if (observer_ != nullptr) [[unlikely]]
     observer_->OnStep({Observer::StepKind::kEvent, e.customer, e.ts, line_number_, type});

@@ -30,7 +30,9 @@ using namespace state_internal;
 // read and rewritten as 2 at the next commit. A format 1 directory from a
 // development build before that release (its checkpoint had two more fields)
 // is refused as older, not called corrupt (docs/state.md).
-constexpr int64_t kFormatVersion = 3;  // 3: the rule zone and calendar windows (D1, D2) in the schema
+// 3: the rule zone and calendar windows (D1, D2) in the schema; 4: the
+// checkpoint may hold a host's position (docs/embedding.md).
+constexpr int64_t kFormatVersion = 4;
 constexpr std::string_view kVersionKey = "m:version";
 constexpr std::string_view kSchemaKey = "m:schema";
 constexpr std::string_view kCheckpointKey = "m:checkpoint";
@@ -264,6 +266,13 @@ class DurableStoreImpl final : public DurableStore {
     Touch(s);
     return s;
   }
+  bool Erase(const std::string& customer) override {
+    CustomerState* s = memory_->Find(customer);
+    if (s == nullptr) return false;
+    if (s->dirty) dirty_.erase(std::find(dirty_.begin(), dirty_.end(), s));
+    erased_.push_back(customer);
+    return memory_->Erase(customer);
+  }
   size_t size() const override { return memory_->size(); }
   void ForEach(const std::function<void(CustomerState&)>& visit) override { memory_->ForEach(visit); }
   void Touch(CustomerState& s) override {
@@ -281,15 +290,18 @@ class DurableStoreImpl final : public DurableStore {
     std::sort(dirty_.begin(), dirty_.end(), [](const CustomerState* a, const CustomerState* b) { return *a->id < *b->id; });
     rocksdb::WriteBatch batch(last_batch_bytes_ + last_batch_bytes_ / 4);
     std::string key(kCustomerPrefix), value;
+    for (const std::string& id : erased_) {  // before the states: one may have come back since
+      key.resize(kCustomerPrefix.size());
+      key += id;
+      batch.Delete(key);
+    }
     for (CustomerState* s : dirty_) {
       key.resize(kCustomerPrefix.size());
       key += *s->id;
       value.clear();
       EncodeState(*s, value);
       batch.Put(key, value);
-      s->dirty = false;
     }
-    dirty_.clear();
     if (write_schema_) {
       batch.Put(rocksdb::Slice(kVersionKey.data(), kVersionKey.size()), std::to_string(kFormatVersion));
       batch.Put(rocksdb::Slice(kSchemaKey.data(), kSchemaKey.size()), schema_bytes_);
@@ -299,7 +311,11 @@ class DurableStoreImpl final : public DurableStore {
     options.sync = true;
     rocksdb::Status status = db_->Write(options, &batch);
     if (!status.ok()) return Error::Of<ErrorKind::kCommitFailed>({Describe(status)});
+    // Only now: a failed commit can be retried with everything still dirty.
+    for (CustomerState* s : dirty_) s->dirty = false;
+    dirty_.clear();
     last_batch_bytes_ = batch.GetDataSize();
+    erased_.clear();
     write_schema_ = false;
     checkpoint_ = checkpoint;
     return std::nullopt;
@@ -340,6 +356,7 @@ class DurableStoreImpl final : public DurableStore {
   bool writable_ = false;
   std::unique_ptr<Store> memory_;
   std::vector<CustomerState*> dirty_;
+  std::vector<std::string> erased_;  // since the last commit
   size_t last_batch_bytes_ = 0;
   std::optional<Checkpoint> checkpoint_;
   std::string schema_bytes_;

@@ -32,6 +32,10 @@ struct Checkpoint {
   int64_t lateness_ms = 0;
   int64_t high_mark = kNever;
   std::vector<HeldLine> held;
+  // A directory a host keeps through the API (docs/embedding.md): the
+  // position the host gave with the last line committed; then the input and
+  // output fields above are unused.
+  std::optional<std::string> host_position;
 
   static constexpr int64_t kHeadBytes = 64 << 10;
   static constexpr int64_t kTailBytes = 4 << 10;

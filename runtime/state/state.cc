@@ -15,20 +15,24 @@ class MemoryStore final : public Store {
   explicit MemoryStore(const ir::Program& program) : template_(NewCustomer(program)), slots_(1024) {}
 
   CustomerState* Find(const std::string& customer) override {
-    uint64_t h = Hash(customer);
-    for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
-      const Slot& slot = slots_[i];
-      if (slot.index == kEmpty) return nullptr;
-      if (slot.hash == h && slot.Holds(customer, ids_)) return &states_[slot.index];
-    }
+    size_t i = SlotOf(customer);
+    return i == kNoSlot ? nullptr : &states_[slots_[i].index];
   }
 
   CustomerState& Create(const std::string& customer) override {
-    if ((ids_.size() + 1) * 4 > slots_.size() * 3) Grow();
-    uint32_t index = static_cast<uint32_t>(ids_.size());
-    ids_.push_back(customer);
-    states_.push_back(template_);
-    states_.back().id = &ids_.back();
+    if ((used_slots_ + 1) * 4 > slots_.size() * 3) Grow();
+    uint32_t index;
+    if (free_.empty()) {
+      index = static_cast<uint32_t>(ids_.size());
+      ids_.push_back(customer);
+      states_.push_back(template_);
+    } else {  // an erased customer's place
+      index = free_.back();
+      free_.pop_back();
+      ids_[index] = customer;
+      states_[index] = template_;
+    }
+    states_[index].id = &ids_[index];
     Slot slot;
     slot.hash = Hash(customer);
     slot.index = index;
@@ -37,17 +41,33 @@ class MemoryStore final : public Store {
       std::memcpy(slot.id, customer.data(), customer.size());
     }
     Insert(slot);
-    return states_.back();
+    return states_[index];
   }
 
-  size_t size() const override { return ids_.size(); }
+  bool Erase(const std::string& customer) override {
+    size_t i = SlotOf(customer);
+    if (i == kNoSlot) return false;
+    uint32_t index = slots_[i].index;
+    slots_[i] = Slot{};
+    slots_[i].index = kErased;  // lookups probe on past it
+    states_[index] = CustomerState{};  // id null: ForEach skips it
+    ids_[index] = std::string();
+    ids_[index].shrink_to_fit();
+    free_.push_back(index);
+    return true;
+  }
+
+  size_t size() const override { return ids_.size() - free_.size(); }
 
   void ForEach(const std::function<void(CustomerState&)>& visit) override {
-    for (CustomerState& s : states_) visit(s);
+    for (CustomerState& s : states_)
+      if (s.id != nullptr) visit(s);
   }
 
  private:
   static constexpr uint32_t kEmpty = UINT32_MAX;
+  static constexpr uint32_t kErased = UINT32_MAX - 1;
+  static constexpr size_t kNoSlot = SIZE_MAX;
   // Ids up to kInline bytes (most are) are kept in the slot itself, so a
   // lookup reads one cache line instead of also chasing the id's string.
   static constexpr size_t kInline = 19;
@@ -64,20 +84,34 @@ class MemoryStore final : public Store {
   };
   static_assert(sizeof(Slot) == 32);
   static uint64_t Hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
+  size_t SlotOf(std::string_view customer) const {
+    uint64_t h = Hash(customer);
+    for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      const Slot& slot = slots_[i];
+      if (slot.index == kEmpty) return kNoSlot;
+      if (slot.hash == h && slot.index != kErased && slot.Holds(customer, ids_)) return i;
+    }
+  }
   void Insert(const Slot& slot) {
     size_t i = slot.hash & (slots_.size() - 1);
-    while (slots_[i].index != kEmpty) i = (i + 1) & (slots_.size() - 1);
+    while (slots_[i].index != kEmpty && slots_[i].index != kErased) i = (i + 1) & (slots_.size() - 1);
+    if (slots_[i].index == kEmpty) ++used_slots_;
     slots_[i] = slot;
   }
+  // Doubles the table when live customers fill half of it; otherwise only
+  // rebuilds it without the erased slots.
   void Grow() {
     std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.size() * 2, Slot{});
+    slots_.assign(size() * 2 >= old.size() ? old.size() * 2 : old.size(), Slot{});
+    used_slots_ = 0;
     for (const Slot& s : old)
-      if (s.index != kEmpty) Insert(s);
+      if (s.index != kEmpty && s.index != kErased) Insert(s);
   }
 
   CustomerState template_;
-  std::vector<Slot> slots_;  // size is a power of two, at most 3/4 full
+  std::vector<Slot> slots_;  // size is a power of two, at most 3/4 used (erased slots count)
+  size_t used_slots_ = 0;
+  std::vector<uint32_t> free_;  // erased customers' indexes, reused first
   std::deque<std::string> ids_;  // stable: states point at their ids
   std::deque<CustomerState> states_;  // push_back keeps references stable
 };

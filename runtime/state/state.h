@@ -241,6 +241,9 @@ class Store {
   // Creates the state of a new customer, initialized from `program`, with
   // `id` pointing at the store's stable copy of the customer id.
   virtual CustomerState& Create(const std::string& customer) = 0;
+  // Removes `customer`'s state; false when there is none. Its reference
+  // (and its id's) is invalid afterwards.
+  virtual bool Erase(const std::string& customer) = 0;
   virtual size_t size() const = 0;
   // Every state, in creation order.
   virtual void ForEach(const std::function<void(CustomerState&)>& visit) = 0;

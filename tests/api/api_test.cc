@@ -24,12 +24,11 @@ TEST(Api, RunsAnExampleLikeQmRun) {
   EXPECT_EQ(rules.rule_count(), 7u);
   for (qianmian::Engine engine : {qianmian::Engine::kJit, qianmian::Engine::kInterpreter}) {
     std::string actions, rejects;
-    qianmian::Runner runner(
-        rules, {engine, "+08:00"}, [&](std::string_view l) { (actions += l) += "\n"; },
+    auto runner = qianmian::Runner::Create(rules, {engine, "+08:00"}, [&](std::string_view l) { (actions += l) += "\n"; },
         [&](std::string_view l) { (rejects += l) += "\n"; });
-    ASSERT_EQ(runner.error(), "");
+    ASSERT_NE(runner, nullptr);
     std::istringstream events(Read(dir / "events.jsonl"));
-    for (std::string line; std::getline(events, line);) runner.Feed(line);
+    for (std::string line; std::getline(events, line);) runner->Feed(line);
     EXPECT_EQ(actions, Read(dir / "expected.jsonl"));
     EXPECT_EQ(rejects, Read(dir / "expected_rejects.jsonl"));
   }
@@ -46,28 +45,30 @@ TEST(Api, RunnerHoldsLateEventsUntilEndOfInput) {
     std::string actions, rejects;
     qianmian::RunOptions options{engine, "+08:00"};
     options.lateness = "2h";
-    qianmian::Runner runner(
-        rules, options, [&](std::string_view l) { (actions += l) += "\n"; },
+    auto runner = qianmian::Runner::Create(rules, options, [&](std::string_view l) { (actions += l) += "\n"; },
         [&](std::string_view l) { (rejects += l) += "\n"; });
-    ASSERT_EQ(runner.error(), "");
-    runner.Feed(R"({"type":"order","customer":"c1","ts":"2024-11-01T10:00:00+08:00","amount":2})");
-    runner.Feed(R"({"type":"order","customer":"c1","ts":"2024-11-01T09:00:00+08:00","amount":1})");
+    ASSERT_NE(runner, nullptr);
+    runner->Feed(R"({"type":"order","customer":"c1","ts":"2024-11-01T10:00:00+08:00","amount":2})");
+    runner->Feed(R"({"type":"order","customer":"c1","ts":"2024-11-01T09:00:00+08:00","amount":1})");
     EXPECT_EQ(actions, "");  // both held: nothing 2 hours later yet
-    runner.EndOfInput();
+    runner->EndOfInput();
     EXPECT_EQ(actions,
               "{\"ts\":\"2024-11-01T09:00:00+08:00\",\"customer\":\"c1\",\"rule\":\"r.qm:2\",\"action\":\"push\",\"target\":\"感谢\"}\n"
               "{\"ts\":\"2024-11-01T09:00:00+08:00\",\"customer\":\"c1\",\"rule\":\"r.qm:2\",\"action\":\"notify\",\"target\":\"客服\",\"message\":\"1.00\"}\n"
               "{\"ts\":\"2024-11-01T10:00:00+08:00\",\"customer\":\"c1\",\"rule\":\"r.qm:2\",\"action\":\"notify\",\"target\":\"客服\",\"message\":\"2.00\"}\n");
     EXPECT_EQ(rejects, "");
-    qianmian::Stats stats = runner.stats();
+    qianmian::Stats stats = runner->stats();
     EXPECT_EQ(stats.suppressed["once"], 1);
     EXPECT_EQ(stats.pending_timers, 2);
     EXPECT_EQ(stats.pending_deferred, 0);
   }
   qianmian::RunOptions bad;
   bad.lateness = "12h1d";
-  qianmian::Runner refused(rules, bad, nullptr, nullptr);
-  EXPECT_NE(refused.error().find("--lateness"), std::string::npos) << refused.error();
+  auto refused = qianmian::Runner::Create(rules, bad, nullptr, nullptr);
+  EXPECT_EQ(refused, nullptr);
+  std::string why;
+  EXPECT_EQ(qianmian::Runner::Create(rules, bad, nullptr, nullptr, &why), nullptr);
+  EXPECT_NE(why.find("--lateness"), std::string::npos) << why;
 }
 
 TEST(Api, ReportsDiagnosticsInBothLanguages) {
@@ -82,20 +83,19 @@ TEST(Api, ReportsDiagnosticsInBothLanguages) {
   EXPECT_NE(d.rendered.find("r.qm:2:6: error[E0101]"), std::string::npos);
   auto zh = qianmian::RuleSet::FromText("r.qm", "event order\nwhen ordr then push x\n", qianmian::Language::kChinese);
   EXPECT_EQ(zh.diagnostics()[0].message, "未声明的事件类型 `ordr`");
-  qianmian::Runner runner(en, {}, nullptr, nullptr);
-  EXPECT_NE(runner.error(), "");
-  runner.Feed("{}");  // does nothing, does not crash
+  auto runner = qianmian::Runner::Create(en, {}, nullptr, nullptr);
+  EXPECT_EQ(runner, nullptr);  // broken rules: no Runner
 }
 
 TEST(Api, FiresTimersUntilATime) {
   auto rules = qianmian::RuleSet::FromText("r.qm", "event order\nwhen order then after 1d push 提醒\n");
   ASSERT_TRUE(rules.ok());
   std::string actions;
-  qianmian::Runner runner(rules, {}, [&](std::string_view l) { actions += l; }, nullptr);
-  runner.Feed(R"({"type":"order","customer":"c","ts":"2024-01-01T00:00:00Z"})");
-  EXPECT_FALSE(runner.FireUntil("not a time"));
+  auto runner = qianmian::Runner::Create(rules, {}, [&](std::string_view l) { actions += l; }, nullptr);
+  runner->Feed(R"({"type":"order","customer":"c","ts":"2024-01-01T00:00:00Z"})");
+  EXPECT_FALSE(runner->FireUntil("not a time").ok());
   EXPECT_EQ(actions, "");
-  EXPECT_TRUE(runner.FireUntil("2024-01-02T00:00:00Z"));
+  EXPECT_TRUE(runner->FireUntil("2024-01-02T00:00:00Z").ok());
   EXPECT_EQ(actions, R"({"ts":"2024-01-02T08:00:00+08:00","customer":"c","rule":"r.qm:2","action":"push","target":"提醒"})");
 }
 
@@ -104,11 +104,11 @@ TEST(Api, CountsWhatARunnerDid) {
   ASSERT_TRUE(rules.ok());
   EXPECT_EQ(rules.error_count(), 0);
   EXPECT_EQ(rules.warning_count(), 0);
-  qianmian::Runner runner(rules, {}, nullptr, nullptr);
-  runner.Feed(R"({"type":"order","customer":"c","ts":0})");
-  runner.Feed(R"({"type":"order","customer":"c","ts":1})");
-  runner.Feed("{");
-  qianmian::Stats stats = runner.stats();
+  auto runner = qianmian::Runner::Create(rules, {}, nullptr, nullptr);
+  runner->Feed(R"({"type":"order","customer":"c","ts":0})");
+  runner->Feed(R"({"type":"order","customer":"c","ts":1})");
+  runner->Feed("{");
+  qianmian::Stats stats = runner->stats();
   EXPECT_EQ(stats.lines, 3);
   EXPECT_EQ(stats.events, 2);
   EXPECT_EQ(stats.actions, (std::map<std::string, int64_t>{{"push", 1}, {"tag", 1}}));  // a push is sent once
@@ -121,17 +121,17 @@ TEST(Api, ShowsACustomersState) {
               "tag 已购 \"买过\"\ntag VIP \"大客\"\nwhen order then tag 已购, add spend order.amount, set grade A\n");
   ASSERT_TRUE(rules.ok());
   for (qianmian::Engine engine : {qianmian::Engine::kJit, qianmian::Engine::kInterpreter}) {
-    qianmian::Runner runner(rules, {.engine = engine}, nullptr, nullptr);
+    auto runner = qianmian::Runner::Create(rules, {.engine = engine}, nullptr, nullptr);
     qianmian::CustomerView view;
-    EXPECT_FALSE(runner.Customer("小雪", view));
-    runner.Feed(R"({"type":"order","customer":"小雪","ts":"2024-01-01T00:00:00Z","amount":"12.5"})");
-    runner.Feed(R"({"type":"order","customer":"老王","ts":"2024-01-01T00:00:00Z","amount":"很多"})");
-    ASSERT_TRUE(runner.Customer("小雪", view));
+    EXPECT_FALSE(runner->Customer("小雪", view));
+    runner->Feed(R"({"type":"order","customer":"小雪","ts":"2024-01-01T00:00:00Z","amount":"12.5"})");
+    runner->Feed(R"({"type":"order","customer":"老王","ts":"2024-01-01T00:00:00Z","amount":"很多"})");
+    ASSERT_TRUE(runner->Customer("小雪", view));
     EXPECT_EQ(view.profile, (std::vector<std::pair<std::string, std::optional<std::string>>>{
                                 {"spend", "12.50"}, {"grade", "A"}, {"note", std::nullopt}}));
     EXPECT_EQ(view.tags, std::vector<std::string>{"已购"});
     EXPECT_EQ(view.json.rfind(R"({"customer":"小雪","clock":"2024-01-01T08:00:00+08:00","profile":{"spend":12.50,"grade":"A","note":null},"tags":["已购"])", 0), 0u) << view.json;
-    EXPECT_FALSE(runner.Customer("老王", view));  // a rejected event leaves no state
+    EXPECT_FALSE(runner->Customer("老王", view));  // a rejected event leaves no state
   }
 }
 
@@ -278,18 +278,18 @@ TEST(Api, CoverageCountsWhatRunsExercised) {
   };
   EXPECT_EQ(missing(), "big: never held\nbig: `amount >= 500` never true\nbig: `amount >= 500` never false\n");
   for (qianmian::Engine engine : {qianmian::Engine::kJit, qianmian::Engine::kInterpreter}) {
-    qianmian::Runner runner(rules, {.engine = engine, .coverage = &coverage}, nullptr, nullptr);
-    ASSERT_EQ(runner.error(), "");
-    runner.Feed(R"({"type":"order","customer":"c","ts":0,"amount":100})");
+    auto runner = qianmian::Runner::Create(rules, {.engine = engine, .coverage = &coverage}, nullptr, nullptr);
+    ASSERT_NE(runner, nullptr);
+    runner->Feed(R"({"type":"order","customer":"c","ts":0,"amount":100})");
   }
   EXPECT_EQ(missing(), "big: never held\nbig: `amount >= 500` never true\n");
-  qianmian::Runner runner(rules, {.coverage = &coverage}, nullptr, nullptr);
-  runner.Feed(R"({"type":"order","customer":"c","ts":0,"amount":600})");
+  auto runner = qianmian::Runner::Create(rules, {.coverage = &coverage}, nullptr, nullptr);
+  runner->Feed(R"({"type":"order","customer":"c","ts":0,"amount":600})");
   EXPECT_EQ(missing(), "");
   // A Coverage belongs to one rule set.
   auto other = qianmian::RuleSet::FromText("r.qm", "event order\nwhen order then push x\n");
-  qianmian::Runner wrong(other, {.coverage = &coverage}, nullptr, nullptr);
-  EXPECT_NE(wrong.error(), "");
+  auto wrong = qianmian::Runner::Create(other, {.coverage = &coverage}, nullptr, nullptr);
+  EXPECT_EQ(wrong, nullptr);
 }
 
 TEST(Api, SetsAStartingProfile) {
@@ -299,16 +299,16 @@ TEST(Api, SetsAStartingProfile) {
   ASSERT_TRUE(rules.ok());
   for (qianmian::Engine engine : {qianmian::Engine::kJit, qianmian::Engine::kInterpreter}) {
     std::string actions;
-    qianmian::Runner runner(rules, {.engine = engine}, [&](std::string_view l) { actions += l; }, nullptr);
-    EXPECT_NE(runner.SetProfile("c", {{"spend", "12.505"}}, {}), "");  // not money
-    EXPECT_NE(runner.SetProfile("c", {{"grade", "C"}}, {}), "");
-    EXPECT_NE(runner.SetProfile("c", {{"nope", "1"}}, {}), "");
-    EXPECT_NE(runner.SetProfile("c", {}, {"nope"}), "");
-    EXPECT_EQ(runner.SetProfile("c", {{"spend", "120.50"}, {"grade", "B"}}, {"VIP"}), "");
-    runner.Feed(R"({"type":"order","customer":"c","ts":0,"amount":1})");
+    auto runner = qianmian::Runner::Create(rules, {.engine = engine}, [&](std::string_view l) { actions += l; }, nullptr);
+    EXPECT_NE(runner->SetProfile("c", {{"spend", "12.505"}}, {}), "");  // not money
+    EXPECT_NE(runner->SetProfile("c", {{"grade", "C"}}, {}), "");
+    EXPECT_NE(runner->SetProfile("c", {{"nope", "1"}}, {}), "");
+    EXPECT_NE(runner->SetProfile("c", {}, {"nope"}), "");
+    EXPECT_EQ(runner->SetProfile("c", {{"spend", "120.50"}, {"grade", "B"}}, {"VIP"}), "");
+    runner->Feed(R"({"type":"order","customer":"c","ts":0,"amount":1})");
     EXPECT_NE(actions.find("老客券"), std::string::npos) << actions;
     qianmian::CustomerView view;
-    ASSERT_TRUE(runner.Customer("c", view));
+    ASSERT_TRUE(runner->Customer("c", view));
     EXPECT_EQ(view.profile[0].second, std::optional<std::string>("120.50"));
     EXPECT_EQ(view.profile[1].second, std::optional<std::string>("B"));
   }

@@ -428,11 +428,11 @@ TEST_F(Refusal, AnotherRuleSet) {
 }
 
 TEST_F(Refusal, NewerFormat) {
-  Put("m:version", "4");
+  Put("m:version", "5");
   Exit e = Run();
   EXPECT_EQ(e.code, 1);
   EXPECT_EQ(e.err, "qm: state directory `" + state_ +
-                       "` was written by a newer qm (state format 4; this qm reads format 3)\n");
+                       "` was written by a newer qm (state format 5; this qm reads format 4)\n");
 }
 
 std::string Get(const std::string& dir, const std::string& key) {
@@ -445,11 +445,11 @@ std::string Get(const std::string& dir, const std::string& key) {
   return value;
 }
 
-// Formats 1 (v0.1) and 2 (before the rule zone, D1) are read and rewritten
-// as format 3; format 1 from a development build before the release (a
+// Formats 1 (v0.1), 2 (before the rule zone, D1) and 3 (before hosts'
+// positions) are read and rewritten as format 4; format 1 from a development build before the release (a
 // longer checkpoint) is refused as older, not called corrupt.
 TEST_F(Refusal, OlderFormats) {
-  EXPECT_EQ(Get(state_, "m:version"), "3");
+  EXPECT_EQ(Get(state_, "m:version"), "4");
   std::string schema = Get(state_, "m:schema");
   Put("m:version", "2");
   Put("m:schema", schema.substr(0, schema.size() - 2));  // format 2 ends before the zone (+08:00: 2 bytes)
@@ -457,14 +457,14 @@ TEST_F(Refusal, OlderFormats) {
   Exit two = Run();
   EXPECT_EQ(two.code, 0) << two.err;
   EXPECT_EQ(Read(work_ / "a"), released);
-  EXPECT_EQ(Get(state_, "m:version"), "3");
+  EXPECT_EQ(Get(state_, "m:version"), "4");
   EXPECT_EQ(Get(state_, "m:schema"), schema);
 
   Put("m:version", "1");
   Exit e = Run();
   EXPECT_EQ(e.code, 0) << e.err;
   EXPECT_EQ(Read(work_ / "a"), released);
-  EXPECT_EQ(Get(state_, "m:version"), "3");
+  EXPECT_EQ(Get(state_, "m:version"), "4");
 
   Put("m:version", "1");
   Put("m:checkpoint", Get(state_, "m:checkpoint") + std::string("\x08\x01", 2));  // two more fields

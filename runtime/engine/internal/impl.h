@@ -98,7 +98,7 @@ class Engine::Impl {
   }
 
   // ---------------------------------------------------------------- input
-  void ProcessLine(std::string_view line, int64_t line_number);
+  LineOutcome ProcessLine(std::string_view line, int64_t line_number);
 
   void FireUntil(int64_t until) { FireDue(until); }
 
@@ -113,6 +113,10 @@ class Engine::Impl {
   // continue after the largest pending one.
   void Resume();
 
+  void Mark();
+  void Undo();
+  bool Forget(const std::string& customer);
+
   // The counts Stats takes when it is read: pending timers, and suppressed
   // attempts (kept in an array here: they change on the hot path).
   void CountPending(Stats& stats) const {
@@ -126,11 +130,21 @@ class Engine::Impl {
  private:
   // What v0.1 does with a decoded line: A34's check, the timers due by its
   // ts, its step (D9: on release).
-  void Release(const event::Event& e, int64_t line_number);
+  bool Release(const event::Event& e, int64_t line_number);
   void Hold(std::string line, int64_t line_number);
 
   // A38's line; D8: with the customer as written once check 7 passed.
   void Reject(int64_t line_number, std::string_view reason, const std::string& field, std::string_view customer);
+
+  // Every state a step changes passes here first (Mark/Undo).
+  void Save(CustomerState& s) {
+    if (undo_ != nullptr) [[unlikely]]
+      if (undo_->saved_set.insert(&s).second) undo_->saved.emplace_back(&s, s);
+  }
+  void Count(std::map<std::string, int64_t>& counts, std::string_view key) {
+    ++counts[std::string(key)];
+    if (undo_ != nullptr) [[unlikely]] undo_->counted.emplace_back(&counts, key);
+  }
 
   // --------------------------------------------------------------- timers
   void ArmQuiet(CustomerState& s, int32_t q, int64_t due);
@@ -214,7 +228,22 @@ class Engine::Impl {
     event::Event event;
     std::string line;  // for a durable run's commit
   };
-  std::map<std::pair<int64_t, int64_t>, HeldEvent> held_;  // by (ts, line number) (D9)
+  using HeldEvents = std::map<std::pair<int64_t, int64_t>, HeldEvent>;
+  HeldEvents held_;  // by (ts, line number) (D9)
+
+  // What changed since Mark(): enough to put it all back.
+  struct UndoLog {
+    Stats stats;  // the scalar counts only
+    int64_t suppressed[kSuppressReasons];
+    int64_t high_mark;
+    std::vector<std::pair<CustomerState*, CustomerState>> saved;  // as they were
+    std::set<const CustomerState*> saved_set;
+    std::vector<std::string> created;
+    std::vector<std::pair<std::map<std::string, int64_t>*, std::string>> counted;
+    std::vector<std::pair<int64_t, int64_t>> held_added;
+    std::vector<HeldEvents::node_type> released;
+  };
+  std::unique_ptr<UndoLog> undo_;  // null unless a host asked for Mark()
   int64_t high_mark_ = kNever;  // the longest cap window: older emissions are dropped (D4)
 
   std::string prefix_;

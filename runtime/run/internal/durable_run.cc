@@ -70,6 +70,10 @@ std::unique_ptr<DurableRun> DurableRun::Open(const Program& program, const Optio
       report.message(Error::Of<ErrorKind::kNote>({notice.Message(options.lang)}).Message(options.lang));
   std::unique_ptr<DurableRun> run(new DurableRun(options, std::move(opened.store)));
   const std::optional<state::Checkpoint>& resumed = run->resumed_;
+  if (resumed && resumed->host_position) {
+    failure.error = Error::Of<ErrorKind::kStateKeptByHost>({dir});
+    return nullptr;
+  }
   if (resumed && resumed->tz_minutes != options.tz_minutes) {
     failure.error = Error::Of<ErrorKind::kTzDiffers>(
         {dir, FormatTime(0, resumed->tz_minutes).substr(19)});  // `+08:00`, as --tz takes it

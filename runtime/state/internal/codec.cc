@@ -299,6 +299,7 @@ std::string EncodeCheckpoint(const Checkpoint& c) {
   w.I(c.high_mark);
   w.U(c.held.size());
   for (const HeldLine& h : c.held) w.I(h.ts), w.I(h.line_number), w.S(h.text);
+  if (c.host_position) w.S(*c.host_position);  // format 4: kept by a host through the API
   return out;
 }
 
@@ -318,6 +319,7 @@ std::optional<Checkpoint> DecodeCheckpoint(std::string_view bytes) {
   c.high_mark = r.I();
   c.held.resize(r.Count());
   for (HeldLine& h : c.held) h.ts = r.I(), h.line_number = r.I(), h.text = r.S();
+  if (!r.done()) c.host_position = r.S();
   if (!r.done() || c.lateness_ms < 0) return std::nullopt;
   return c;
 }
