@@ -257,7 +257,7 @@ Status Runner::FireUntil(std::string_view time) {
   return status;
 }
 
-Runner::Committed Runner::Commit() {
+Runner::Committed Runner::Commit(std::optional<std::string> position) {
   Impl& r = *impl_;
   Committed result;
   if (r.busy) {
@@ -268,6 +268,7 @@ Runner::Committed Runner::Commit() {
     result.status.error = r.Message(qm::Error::Of<qm::ErrorKind::kCommitNeedsStateDirectory>());
     return result;
   }
+  if (position) r.position = std::move(*position);
   qm::state::Checkpoint checkpoint;
   checkpoint.input_lines = r.line;
   checkpoint.tz_minutes = r.tz_minutes;

@@ -1,6 +1,7 @@
 // StateDirectory: `qm state` for every host.
 #include "compiler/value/value.h"
 #include "qianmian/qianmian.hpp"
+#include "runtime/state/durable.h"
 #include "runtime/state/inspect.h"
 
 namespace qianmian {
@@ -76,6 +77,13 @@ std::string StateDirectory::Summarize(StateSummary& out) {
     out.fields.push_back(std::move(field));
   }
   return "";
+}
+
+Status ForgetCustomer(const std::string& dir, const std::string& customer, bool* found, Language language) {
+  bool any = false;
+  std::optional<qm::Error> failed = qm::state::ForgetCustomer(dir, customer, any);
+  if (found != nullptr) *found = any;
+  return {failed ? failed->Message(language == Language::kChinese ? qm::Lang::kZh : qm::Lang::kEn) : ""};
 }
 
 }  // namespace qianmian

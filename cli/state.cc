@@ -1,5 +1,6 @@
 // `qm state show|stats DIR`: what a state directory holds, read without the
-// rule set, through the public API's StateDirectory.
+// rule set, through the public API's StateDirectory; `qm state forget DIR
+// --customer ID` removes every trace of one customer (ForgetCustomer).
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -85,7 +86,7 @@ int Stats(qianmian::StateDirectory& state, const std::string& dir, bool json) {
 
 int StateCommand(const std::vector<std::string>& args, qianmian::Language lang) {
   lang = LangOfArgs(args, lang);
-  if (args.empty() || (args[0] != "show" && args[0] != "stats"))
+  if (args.empty() || (args[0] != "show" && args[0] != "stats" && args[0] != "forget"))
     return Usage(Error::Of<ErrorKind::kStateTakes>(), lang);
   Flags flags;
   if (auto usage = SplitFlags(std::vector<std::string>(args.begin() + 1, args.end()), {"--customer", "--tz", "--format", "--lang"},
@@ -110,6 +111,17 @@ int StateCommand(const std::vector<std::string>& args, qianmian::Language lang) 
   if (dir.empty()) return Usage(Error::Of<ErrorKind::kNeedsStateDirectory>({args[0]}), lang);
   if (args[0] == "stats" && (has_customer || has_tz)) return Usage(Error::Of<ErrorKind::kShowOnlyOptions>(), lang);
   if (args[0] == "show" && has_format) return Usage(Error::Of<ErrorKind::kStatsOnlyOptions>(), lang);
+  if (args[0] == "forget") {
+    if (!has_customer || has_tz || has_format) return Usage(Error::Of<ErrorKind::kForgetTakesCustomer>(), lang);
+    bool found = false;
+    qianmian::Status status = qianmian::ForgetCustomer(dir, *customer, &found, lang);
+    if (!status.ok()) return Fail(status.error);
+    std::string quoted;
+    AppendJsonString(quoted, *customer);
+    if (!found) return Fail(Error::Of<ErrorKind::kNoCustomer>({quoted, dir}).Message(LangOf(lang)));
+    std::printf("%s\n", Error::Of<ErrorKind::kForgotten>({quoted, dir}).Message(LangOf(lang)).c_str());
+    return kExitOk;
+  }
   std::string error;
   std::unique_ptr<qianmian::StateDirectory> state = qianmian::StateDirectory::Open(dir, &error, lang);
   if (!state) return Fail(error);

@@ -113,13 +113,18 @@ const CommandText kCommands[] = {
      "记号、注释和换行都不变，因此规则的含义不变。输出结果，或用 -w 改写有变化的文件。有语法错误时退出码为 1。\n"
      "  -w        直接改写文件\n"
      "  --check   不做改动；文件未格式化时打印差异并以 1 退出（用于 CI）\n"},
-    {"state", "state show DIR [--customer ID] [--tz +08:00] | state stats DIR [--format text|json] [--lang zh|en]",
+    {"state", "state show DIR [--customer ID] [--tz +08:00] | state stats DIR [--format text|json] | "
+              "state forget DIR --customer ID [--lang zh|en]",
      "Reads a state directory without its rules.\n"
-     "  show   each customer's state, one JSON object per line (--customer: only that one)\n"
-     "  stats  customers, pending timers, customers per tag and per value of each enum field\n",
+     "  show    each customer's state, one JSON object per line (--customer: only that one)\n"
+     "  stats   customers, pending timers, customers per tag and per value of each enum field\n"
+     "  forget  removes every trace of one customer (their record, the lines --lateness held for\n"
+     "          them, and older copies in the directory's files): a PIPL deletion request\n",
      "不需要规则即可读取状态目录。\n"
-     "  show   每位客户的状态，每行一个 JSON 对象（--customer：只看这一位）\n"
-     "  stats  客户数、待触发的计时器、每个标签和每个枚举字段取值的客户数\n"},
+     "  show    每位客户的状态，每行一个 JSON 对象（--customer：只看这一位）\n"
+     "  stats   客户数、待触发的计时器、每个标签和每个枚举字段取值的客户数\n"
+     "  forget  删除一位客户的全部痕迹（其记录、--lateness 为其暂存的事件行以及目录文件中的旧副本），\n"
+     "          用于《个人信息保护法》规定的删除请求\n"},
     {"version", "version", "Prints the version.\n", "打印版本号。\n"},
 };
 

@@ -203,13 +203,16 @@ class Runner {
   Status FireUntil(std::string_view time);
 
   // A Runner with a state directory: makes every customer's state, the lines
-  // `lateness` holds and the position given with the last fed line durable,
-  // in one atomic, synced write. Returns that position.
+  // `lateness` holds and a position durable, in one atomic, synced write, and
+  // returns that position: `position` when given (a host whose own outputs
+  // must be cut back on restart puts their lengths in it), else the one given
+  // with the last fed line. A failed commit changes nothing and can be
+  // retried.
   struct Committed {
     Status status;
     std::string position;
   };
-  Committed Commit();
+  Committed Commit(std::optional<std::string> position = std::nullopt);
   // Where the state directory's last commit stands: the position to resume
   // the input from; nullopt when nothing was committed yet (start from the
   // beginning).
@@ -392,6 +395,14 @@ class StateDirectory {
   explicit StateDirectory(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Removes every trace of `customer` from a state directory that no run or
+// Runner holds (`qm state forget`, PIPL deletion requests): their record,
+// the lines `lateness` held for them, and the older versions of both in the
+// directory's files. `*found` says whether the directory had anything of
+// them. Messages are in `language`.
+Status ForgetCustomer(const std::string& dir, const std::string& customer, bool* found,
+                      Language language = Language::kEnglish);
 
 }  // namespace qianmian
 

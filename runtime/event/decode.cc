@@ -317,4 +317,15 @@ bool ObjectMembers(std::string_view line, std::vector<std::pair<std::string, std
   return true;
 }
 
+std::string CustomerOf(std::string_view line) {
+  std::vector<event_internal::Member> members;
+  size_t count = 0;
+  bool is_object = false;
+  event_internal::JsonReader reader(line);
+  if (!reader.ReadTop(is_object, members, count) || !is_object) return "";
+  for (size_t i = 0; i < count; ++i)
+    if (members[i].key == "customer" && members[i].kind == event_internal::JsonKind::kString) return members[i].text;
+  return "";
+}
+
 }  // namespace qm::event

@@ -56,6 +56,10 @@ inline constexpr size_t kMaxLineBytes = 1 << 20;
 // Epoch milliseconds from a JSON number's text: seconds, floored to the
 // millisecond, within A39's range (also used for `--until`).
 std::optional<int64_t> EpochMillisFromNumber(std::string_view number_text);
+// The customer id of a line that passed check 7 of A38 (a line --lateness
+// holds); empty for any other line.
+std::string CustomerOf(std::string_view line);
+
 // A time given as an argument (`--until`, B8): RFC 3339, or epoch seconds as
 // a JSON number, floored to the millisecond.
 std::optional<int64_t> ParseTimeArgument(std::string_view text);

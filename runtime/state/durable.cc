@@ -17,6 +17,7 @@
 #include <set>
 
 #include "runtime/state/durable.h"
+#include "runtime/event/decode.h"
 #include "runtime/state/internal/codec.h"
 #include "runtime/state/internal/schema_changes.h"
 
@@ -91,20 +92,21 @@ class SilentLogger final : public rocksdb::Logger {
   void Logv(const char*, va_list) override {}
 };
 
-// How a state directory is opened: kShow and kInspect never write anything
-// (kInspect takes a missing or empty directory for a new one; kShow refuses
-// it); kWrite creates what is missing.
-enum class Access { kShow, kInspect, kWrite };
+// kShow: an existing directory, read only (`qm state show`); kEdit: the
+// same, writable (`qm state forget`); kInspect: read only, a missing
+// directory is a new one; kWrite: a run's, created when missing.
+enum class Access { kShow, kEdit, kInspect, kWrite };
 
 // Opens `dir` and reads its metadata.
 Opened OpenDatabase(const std::string& dir, Access access) {
   namespace fs = std::filesystem;
-  const bool read_only = access != Access::kWrite;
+  const bool read_only = access == Access::kShow || access == Access::kInspect;
+  const bool existing = access == Access::kShow || access == Access::kEdit;
   Opened o;
   std::error_code ec;
   bool exists = fs::exists(dir, ec);
   if (access == Access::kInspect && !exists && !ec) return o;  // a new directory
-  if (access == Access::kShow && !exists) {
+  if (existing && !exists) {
     o.error = Error::Of<ErrorKind::kNoStateDirectory>({dir});
     return o;
   }
@@ -130,12 +132,12 @@ Opened OpenDatabase(const std::string& dir, Access access) {
     }
   }
   if (access == Access::kInspect && !has_database) return o;  // nothing committed yet: a new directory
-  if (access == Access::kShow && !has_database) {
+  if (existing && !has_database) {
     o.error = Error::Of<ErrorKind::kNoDatabase>({dir});
     return o;
   }
   rocksdb::Options options;
-  options.create_if_missing = !read_only;
+  options.create_if_missing = access == Access::kWrite;
   options.paranoid_checks = true;
   // No LOG file: on a full disk RocksDB's file logger asserts on its next
   // line (SIGABRT in a background thread). qm reports errors itself.
@@ -148,6 +150,8 @@ Opened OpenDatabase(const std::string& dir, Access access) {
   if (!status.ok()) {
     if (status.IsIOError() && status.ToString().find("While lock file") != std::string::npos)
       o.error = Error::Of<ErrorKind::kStateInUse>({dir});
+    else if (status.IsIOError() && status.ToString().find("lock hold by current process") != std::string::npos)
+      o.error = Error::Of<ErrorKind::kStateOpenHere>({dir});
     else if (status.IsCorruption() || status.IsInvalidArgument())
       o.error = Error::Of<ErrorKind::kStateCorrupt>({dir, Describe(status)});
     else
@@ -169,7 +173,7 @@ Opened OpenDatabase(const std::string& dir, Access access) {
     if (has_keys) {
       o.error = Error::Of<ErrorKind::kNoMetadata>({dir});
       o.db.reset();
-    } else if (access == Access::kShow) {
+    } else if (existing) {
       o.error = Error::Of<ErrorKind::kStateEmpty>({dir});
       o.db.reset();
     }
@@ -230,6 +234,26 @@ Error CorruptRecord(const std::string& dir, const std::string& id) {
   std::string quoted;
   AppendJsonString(quoted, id);
   return Error::Of<ErrorKind::kCorruptRecord>({dir, quoted});
+}
+
+// Makes deleted keys leave the directory's files (PIPL): the tables holding
+// them are rewritten without them, down to the last level, and the database
+// is reopened, which replaces the MANIFEST (it names tables' first and last
+// keys, which may be a deleted id) and deletes the old one.
+std::optional<Error> Scrub(std::unique_ptr<rocksdb::DB>& db, const std::string& dir, Access access,
+                           const std::vector<std::string>& keys) {
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (const std::string& key : keys) {
+    rocksdb::Slice k(key);
+    rocksdb::Status status = db->CompactRange(compact, &k, &k);
+    if (!status.ok()) return Error::Of<ErrorKind::kCommitFailed>({Describe(status)});
+  }
+  db.reset();
+  Opened o = OpenDatabase(dir, access);
+  if (!o.db) return o.error;
+  db = std::move(o.db);
+  return std::nullopt;
 }
 
 class DurableStoreImpl final : public DurableStore {
@@ -315,7 +339,14 @@ class DurableStoreImpl final : public DurableStore {
     for (CustomerState* s : dirty_) s->dirty = false;
     dirty_.clear();
     last_batch_bytes_ = batch.GetDataSize();
-    erased_.clear();
+    // A forgotten customer's older records leave the files now, not at some
+    // later compaction: theirs, and the checkpoints that held their lines.
+    if (!erased_.empty()) {
+      std::vector<std::string> keys{std::string(kCheckpointKey)};
+      for (const std::string& id : erased_) keys.push_back(std::string(kCustomerPrefix) + id);
+      erased_.clear();
+      if (std::optional<Error> failed = Scrub(db_, dir_, Access::kWrite, keys)) return failed;
+    }
     write_schema_ = false;
     checkpoint_ = checkpoint;
     return std::nullopt;
@@ -435,6 +466,34 @@ DurableStore::OpenResult DurableStore::Open(const std::string& dir, const ir::Pr
   }
   result.store = std::move(store);
   return result;
+}
+
+std::optional<Error> ForgetCustomer(const std::string& dir, const std::string& id, bool& found) {
+  found = false;
+  Opened o = OpenDatabase(dir, Access::kEdit);
+  if (!o.db) return o.error;
+  const std::string key = std::string(kCustomerPrefix) + id;
+  std::string value;
+  rocksdb::Status status = o.db->Get(rocksdb::ReadOptions(), key, &value);
+  if (!status.ok() && !status.IsNotFound()) return Error::Of<ErrorKind::kStateCorrupt>({dir, Describe(status)});
+  found = status.ok();
+  // Lines --lateness held for the customer are theirs too (D9).
+  Checkpoint checkpoint = *o.checkpoint;
+  auto theirs = [&](const HeldLine& h) { return event::CustomerOf(h.text) == id; };
+  size_t held = checkpoint.held.size();
+  checkpoint.held.erase(std::remove_if(checkpoint.held.begin(), checkpoint.held.end(), theirs), checkpoint.held.end());
+  found = found || checkpoint.held.size() != held;
+  if (!found) return std::nullopt;
+  rocksdb::WriteBatch batch;
+  batch.Delete(key);
+  batch.Put(rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()), EncodeCheckpoint(checkpoint));
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  status = o.db->Write(options, &batch);
+  if (!status.ok()) return Error::Of<ErrorKind::kCommitFailed>({Describe(status)});
+  std::optional<Error> failed = Scrub(o.db, dir, Access::kEdit, {key, std::string(kCheckpointKey)});
+  if (o.db) o.db->Flush(rocksdb::FlushOptions());
+  return failed;
 }
 
 std::unique_ptr<StateReader> StateReader::Open(const std::string& dir, Error* error) {

@@ -112,6 +112,12 @@ class DurableStore : public Store {
   virtual std::optional<Error> Commit(const Checkpoint& checkpoint) = 0;
 };
 
+// Removes every trace of customer `id` from a state directory no run holds
+// (`qm state forget`): its record, the lines --lateness held for it, and
+// their older versions in the directory's files. `found` says whether there
+// was anything.
+std::optional<Error> ForgetCustomer(const std::string& dir, const std::string& id, bool& found);
+
 // Read-only access to a state directory without its rule set (`qm state`):
 // states decoded against the stored schema.
 class StateReader {

@@ -35,9 +35,10 @@ struct RunOptions {
   bool close_stdin = false;
   std::vector<std::string> prefix;                      // e.g. {"strace", "-o", "/dev/null", ...}
   std::function<void()> in_child;                       // runs in the child before exec (setrlimit)
+  std::string binary = QM_BINARY;                       // or another program (the example host)
 };
 
-// Runs `qm ARGS`; standard error is returned in Exit::err.
+// Runs `qm ARGS` (or `o.binary ARGS`); standard error is returned in Exit::err.
 inline Exit RunQm(const std::vector<std::string>& args, const RunOptions& o = {}) {
   char err_path[] = "/tmp/qm_test_errXXXXXX";
   int err_fd = mkstemp(err_path);
@@ -50,7 +51,7 @@ inline Exit RunQm(const std::vector<std::string>& args, const RunOptions& o = {}
     if (o.close_stdin) close(0);
     if (o.in_child) o.in_child();
     std::vector<std::string> all = o.prefix;
-    all.push_back(QM_BINARY);
+    all.push_back(o.binary);
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (std::string& a : all) argv.push_back(a.data());
