@@ -39,9 +39,44 @@ struct Compiled {
   std::vector<PredicateFn> rule_fns, where_fns;
 };
 
-std::mutex cache_mutex;
-std::unordered_map<std::string, std::weak_ptr<Compiled>>& Cache() {
-  static auto* cache = new std::unordered_map<std::string, std::weak_ptr<Compiled>>();
+// Compiled code by program fingerprint. It outlives the evaluators (a
+// service recreating a Runner, or reloading rules it ran before, compiles
+// nothing), up to kCacheEntries rule sets, least recently used first out;
+// evaluators keep their own code alive. Each entry has its own lock, held
+// while it compiles: a rule set cached or compiled elsewhere never waits
+// behind another's compile.
+constexpr size_t kCacheEntries = 16;
+struct CacheEntry {
+  std::mutex compiling;
+  std::shared_ptr<Compiled> code;  // null until compiled
+  uint64_t last_used = 0;
+};
+struct Cache {
+  std::mutex mutex;  // guards `entries` and `clock`, never held while compiling
+  std::unordered_map<std::string, std::shared_ptr<CacheEntry>> entries;
+  uint64_t clock = 0;
+
+  std::shared_ptr<CacheEntry> Entry(const std::string& fingerprint) {
+    std::lock_guard<std::mutex> lock(mutex);
+    std::shared_ptr<CacheEntry>& entry = entries[fingerprint];
+    if (!entry) entry = std::make_shared<CacheEntry>();
+    entry->last_used = ++clock;
+    return entry;
+  }
+  // Drops the least recently used entries beyond the bound (and any whose
+  // compile failed).
+  void Trim() {
+    std::lock_guard<std::mutex> lock(mutex);
+    while (entries.size() > kCacheEntries) {
+      auto oldest = entries.begin();
+      for (auto it = entries.begin(); it != entries.end(); ++it)
+        if (it->second->last_used < oldest->second->last_used) oldest = it;
+      entries.erase(oldest);
+    }
+  }
+};
+Cache& TheCache() {
+  static auto* cache = new Cache();  // never destroyed: evaluators may outlive static destruction
   return *cache;
 }
 
@@ -175,11 +210,11 @@ class JitEvaluator final : public ir::Evaluator {
 
 std::unique_ptr<ir::Evaluator> MakeJit(const ir::Program& program, std::string* error, CompileStats* stats) {
   jit_internal::ConstantTable constants = jit_internal::BuildConstants(program);
+  std::shared_ptr<CacheEntry> entry = TheCache().Entry(program.fingerprint);
   std::shared_ptr<Compiled> code;
   {
-    std::lock_guard<std::mutex> lock(cache_mutex);
-    auto it = Cache().find(program.fingerprint);
-    if (it != Cache().end()) code = it->second.lock();
+    std::lock_guard<std::mutex> lock(entry->compiling);
+    code = entry->code;
     if (code && stats) stats->cache_hit = true;
     if (!code) {
       std::string message;
@@ -188,9 +223,10 @@ std::unique_ptr<ir::Evaluator> MakeJit(const ir::Program& program, std::string* 
         if (error) *error = message;
         return nullptr;
       }
-      Cache()[program.fingerprint] = code;
+      entry->code = code;
     }
   }
+  TheCache().Trim();
   return std::make_unique<JitEvaluator>(program, std::move(constants), std::move(code));
 }
 
