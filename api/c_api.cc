@@ -212,6 +212,11 @@ char* qm_runner_committed_position(const qm_runner* runner) {
   }, static_cast<char*>(nullptr));
 }
 
+int qm_runner_reload(qm_runner* runner, const qm_ruleset* rules) {
+  if (runner == nullptr || rules == nullptr) return 0;
+  return Guard([&] { return Done(runner, runner->runner->Reload(rules->rules)); }, 0);
+}
+
 int qm_runner_forget(qm_runner* runner, const char* customer) {
   if (runner == nullptr || customer == nullptr) return 0;
   return Guard([&] { return runner->runner->Forget(customer) ? 1 : 0; }, 0);

@@ -100,6 +100,8 @@ struct Runner::Impl {
   int64_t lateness_ms = 0;
   int64_t fired_until = qm::state::kNever;
   std::string position;  // given with the last line fed
+  RunOptions options;
+  Stats carried;         // what engines replaced by Reload counted
   bool busy = false;     // inside a call: its delivery may not call back
   Stats own;             // the Runner's own counts (customers, deliveries, commits)
 
@@ -162,6 +164,7 @@ std::unique_ptr<Runner> Runner::Create(const RuleSet& rules, const RunOptions& o
   Impl& r = *runner->impl_;
   r.rules = internal::RuleSetAccess::Share(rules);
   r.lang = r.rules->lang;
+  r.options = options;
   r.deliver = std::move(deliver);
   auto fail = [&](std::string why) -> std::unique_ptr<Runner> {
     if (error != nullptr) *error = std::move(why);
@@ -294,6 +297,63 @@ std::optional<std::string> Runner::committed_position() const {
   return impl_->durable->checkpoint()->host_position;
 }
 
+namespace {
+
+void Add(std::map<std::string, int64_t>& to, const std::map<std::string, int64_t>& from) {
+  for (const auto& [k, v] : from) to[k] += v;
+}
+
+}  // namespace
+
+Status Runner::Reload(const RuleSet& rules, std::vector<std::string>* notices) {
+  using qm::Error;
+  using qm::ErrorKind;
+  Impl& r = *impl_;
+  if (r.busy) return {r.Message(Error::Of<ErrorKind::kReentrantCall>())};
+  auto next = internal::RuleSetAccess::Share(rules);
+  if (!rules.ok()) return {r.Message(Error::Of<ErrorKind::kRulesHaveErrors>())};
+  if (r.options.coverage != nullptr) return {r.Message(Error::Of<ErrorKind::kCoverageOfAnotherRuleSet>())};
+  const qm::Program& now = *next->compiled.program;
+  std::string jit_error;
+  std::unique_ptr<qm::ir::Evaluator> evaluator = now.MakeEvaluator(internal::Convert(r.options.engine), &jit_error);
+  if (!evaluator) return {r.Message(Error::Of<ErrorKind::kJitFailed>({jit_error}))};
+  std::string name = r.options.state_dir.empty() ? qm::Bilingual("the Runner's memory", "Runner 的内存") : r.options.state_dir;
+  qm::state::Migration m = qm::state::Migrate(*r.store, r.rules->compiled.program->ir(), now.ir(), name);
+  if (!m.changes.empty()) {
+    size_t n = m.changes.size();
+    std::string why = r.Message(Error::Of<ErrorKind::kCannotContinueState>({name, std::to_string(n), n == 1 ? "" : "s"}));
+    for (const qm::Diagnostic& d : m.changes) why += "\n" + internal::Convert(d, r.lang).rendered;
+    return {why};
+  }
+  // Every check passed: the states have moved to `m.store`.
+  std::vector<qm::state::HeldLine> held = r.engine->held();
+  int64_t high_mark = r.engine->high_mark();
+  Stats counted = internal::Convert(r.engine->stats());
+  r.carried.lines += counted.lines;
+  r.carried.events += counted.events;
+  r.carried.timer_steps += counted.timer_steps;
+  Add(r.carried.actions, counted.actions);
+  Add(r.carried.rejects, counted.rejects);
+  Add(r.carried.suppressed, counted.suppressed);
+  r.engine.reset();
+  if (r.durable != nullptr) {
+    r.durable->Adopt(std::move(m.store), now.ir());
+  } else {
+    r.store = std::move(m.store);
+  }
+  r.evaluator = std::move(evaluator);
+  r.rules = std::move(next);
+  r.lang = r.rules->lang;
+  r.engine = std::make_unique<qm::engine::Engine>(
+      now.ir(), *r.evaluator, *r.store, r.output,
+      qm::engine::Options{.tz_minutes = r.tz_minutes, .lateness_ms = r.lateness_ms});
+  r.engine->Resume();
+  r.engine->Restore(std::move(held), high_mark);
+  if (notices != nullptr)
+    for (const qm::Error& notice : m.notices) notices->push_back(r.Message(notice));
+  return {};
+}
+
 bool Runner::Forget(std::string_view customer) {
   Impl& r = *impl_;
   if (r.busy) return false;
@@ -302,6 +362,13 @@ bool Runner::Forget(std::string_view customer) {
 
 Stats Runner::stats() const {
   Stats s = internal::Convert(impl_->engine->stats());
+  const Stats& carried = impl_->carried;
+  s.lines += carried.lines;
+  s.events += carried.events;
+  s.timer_steps += carried.timer_steps;
+  Add(s.actions, carried.actions);
+  Add(s.rejects, carried.rejects);
+  Add(s.suppressed, carried.suppressed);
   s.customers = static_cast<int64_t>(impl_->store->size());
   s.failed_deliveries = impl_->own.failed_deliveries;
   s.commits = impl_->own.commits;

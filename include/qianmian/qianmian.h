@@ -88,6 +88,10 @@ int qm_runner_commit(qm_runner* runner);
 /* The position of the state directory's last commit, to resume the input
  * from (free with qm_free_string); NULL when nothing was committed. */
 char* qm_runner_committed_position(const qm_runner* runner);
+/* Continues with `rules` keeping every customer's state (see Runner::Reload
+ * in qianmian.hpp); 1 on success, else 0 with the old rules kept and
+ * qm_runner_last_error saying why. */
+int qm_runner_reload(qm_runner* runner, const qm_ruleset* rules);
 /* Removes every trace of a customer (memory now, the state directory at the
  * next commit). 1 when there was such a customer, else 0. */
 int qm_runner_forget(qm_runner* runner, const char* customer);

@@ -218,6 +218,16 @@ class Runner {
   // beginning).
   std::optional<std::string> committed_position() const;
 
+  // Continues with `rules` in place of the Runner's, keeping every
+  // customer's state, pending timers, push history and held lines, remapped
+  // by name as a durable rerun remaps them (docs/state.md, "Changing the
+  // rules"); a state directory gets the new schema at the next Commit.
+  // Refused, the old rules kept, when `rules` have errors, when a change
+  // would lose what states keep (E0501, each change rendered in the error),
+  // with a Coverage, or when the JIT fails. `notices`, when given, receives
+  // the compatible changes worth telling (new aggregates start empty, ...).
+  Status Reload(const RuleSet& rules, std::vector<std::string>* notices = nullptr);
+
   // Removes every trace of `customer`: their state, pending timers and held
   // lines leave memory now and, with a state directory, its files at the next
   // Commit (PIPL deletion requests). False when the Runner has no such

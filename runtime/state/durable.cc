@@ -352,6 +352,17 @@ class DurableStoreImpl final : public DurableStore {
     return std::nullopt;
   }
 
+  void Adopt(std::unique_ptr<Store> memory, const ir::Program& program) override {
+    dirty_.clear();  // they pointed into the old memory
+    memory_ = std::move(memory);
+    memory_->ForEach([&](CustomerState& s) {
+      s.dirty = false;
+      Touch(s);
+    });
+    schema_bytes_ = Schema::Of(program).Encode();
+    write_schema_ = true;
+  }
+
   // Loads every stored customer, remapped when the schema changed.
   std::optional<Error> Load(const std::string& dir, const ir::Program& program, const Schema& old, bool changed,
                             std::vector<Error>& notices) {
@@ -466,6 +477,23 @@ DurableStore::OpenResult DurableStore::Open(const std::string& dir, const ir::Pr
   }
   result.store = std::move(store);
   return result;
+}
+
+Migration Migrate(Store& from, const ir::Program& old, const ir::Program& now, const std::string& name) {
+  Migration m;
+  Schema was = Schema::Of(old), is = Schema::Of(now);
+  m.changes = IncompatibleChanges(was, now, name);
+  if (!m.changes.empty()) return m;
+  DescribeChanges(was, is, m.notices);
+  Remap remap = MakeRemap(was, is);
+  m.store = MakeMemoryStore(now);
+  int64_t dropped = 0;
+  from.ForEach([&](CustomerState& s) {
+    CustomerState& to = m.store->Create(*s.id);
+    dropped += RemapState(std::move(s), remap, now, to);
+  });
+  if (dropped > 0) m.notices.push_back(Error::Of<ErrorKind::kAftersDropped>({std::to_string(dropped)}));
+  return m;
 }
 
 std::optional<Error> ForgetCustomer(const std::string& dir, const std::string& id, bool& found) {

@@ -110,7 +110,24 @@ class DurableStore : public Store {
   // Writes every state touched since the last commit and `checkpoint` in one
   // atomic, synced batch.
   virtual std::optional<Error> Commit(const Checkpoint& checkpoint) = 0;
+
+  // Continues with the states of `memory`, kept for `program` (Migrate's):
+  // the next commit writes them all, with the new schema.
+  virtual void Adopt(std::unique_ptr<Store> memory, const ir::Program& program) = 0;
 };
+
+// Moving customers' states to another version of a rule set in memory (a
+// service reloading its rules): the same check and remapping by name as a
+// durable rerun makes (docs/state.md, "Changing the rules").
+struct Migration {
+  std::unique_ptr<Store> store;  // the states under `now`; null when refused
+  std::vector<Diagnostic> changes;  // why `now` cannot continue them (E0501)
+  std::vector<Error> notices;       // compatible changes worth telling
+};
+// Moves every state of `from` (kept for `old`) into a new memory store for
+// `now`; `from` is left empty of them. Refused, touching nothing, when a
+// change would lose what states keep; `name` names the states in messages.
+Migration Migrate(Store& from, const ir::Program& old, const ir::Program& now, const std::string& name);
 
 // Removes every trace of customer `id` from a state directory no run holds
 // (`qm state forget`): its record, the lines --lateness held for it, and

@@ -515,3 +515,123 @@ TEST(DurableApi, StateForgetCommandLeavesNoTrace) {
 }
 
 }  // namespace
+
+namespace {
+
+// Reloading rules in place keeps every customer's state: what a Runner
+// writes after Reload equals what a durable Runner writes when it is
+// stopped, and started again on the new rules over the same directory (the
+// durable rerun of docs/state.md). Nobody gets a once-only push twice.
+TEST(Reload, KeepsStateAsADurableRerunDoes) {
+  for (const char* dir : {"rules-examples/journey-cascade", "rules-examples/churn",
+                          "rules-examples/repurchase-reminder", "rules-examples/sop-caps"}) {
+    Example e = Load(dir);
+    std::string v1 = Read(e.rules);
+    // One rule more, at the end: the others keep their names (A10).
+    std::string v2 = v1 + "\nrule 重载后新增:\n  when order then push 重载通知\n";
+    auto old_rules = qianmian::RuleSet::FromText("rules.qm", v1), new_rules = qianmian::RuleSet::FromText("rules.qm", v2);
+    ASSERT_TRUE(old_rules.ok() && new_rules.ok()) << dir;
+    std::vector<std::string> lines = Lines(Read(e.events));
+    size_t half = lines.size() / 3;
+    for (qianmian::Engine engine : kEngines) {
+      Delivered reloaded;
+      auto runner = qianmian::Runner::Create(old_rules, {.engine = engine, .lateness = e.lateness},
+                                             [&](const qianmian::Batch& b) { return reloaded.Take(b), true; });
+      for (size_t i = 0; i < half; ++i) runner->Feed(lines[i]);
+      std::vector<std::string> notices;
+      qianmian::Status s = runner->Reload(new_rules, &notices);
+      ASSERT_TRUE(s.ok()) << s.error;
+      for (size_t i = half; i < lines.size(); ++i) runner->Feed(lines[i]);
+      runner->EndOfInput();
+      if (!e.until.empty()) runner->FireUntil(e.until);
+
+      fs::path work = TempDir("reload");
+      Delivered rerun;
+      qianmian::RunOptions options{.engine = engine, .lateness = e.lateness, .state_dir = (work / "state").string()};
+      {
+        auto first = qianmian::Runner::Create(old_rules, options, [&](const qianmian::Batch& b) { return rerun.Take(b), true; });
+        for (size_t i = 0; i < half; ++i) first->Feed(lines[i]);
+        ASSERT_TRUE(first->Commit().status.ok());
+      }
+      auto second = qianmian::Runner::Create(new_rules, options, [&](const qianmian::Batch& b) { return rerun.Take(b), true; });
+      ASSERT_NE(second, nullptr);
+      for (size_t i = half; i < lines.size(); ++i) second->Feed(lines[i]);
+      second->EndOfInput();
+      if (!e.until.empty()) second->FireUntil(e.until);
+      EXPECT_TRUE(reloaded.actions == rerun.actions) << dir;
+      EXPECT_TRUE(reloaded.rejects == rerun.rejects) << dir;
+      EXPECT_NE(reloaded.actions.find("重载通知"), std::string::npos) << dir;
+      // The lines before the reload are those of the old rules alone.
+      Delivered old_only = Reference(old_rules, e, engine);
+      EXPECT_EQ(old_only.actions.find("重载通知"), std::string::npos);
+      EXPECT_EQ(runner->stats().lines, static_cast<int64_t>(lines.size()));  // counts go on across a reload
+      fs::remove_all(work);
+    }
+  }
+}
+
+TEST(Reload, ARefusedReloadKeepsTheOldRules) {
+  const std::string v1 = "event order { amount: money }\nprofile { spend: money = 0, 等级: text }\n"
+                         "tag 已购 \"买过\"\nwhen order then add spend order.amount, tag 已购, push 首购礼\n";
+  auto rules = qianmian::RuleSet::FromText("r.qm", v1);
+  ASSERT_TRUE(rules.ok());
+  for (qianmian::Engine engine : kEngines) {
+    std::string actions;
+    auto runner = qianmian::Runner::Create(rules, {.engine = engine},
+                                           [&](std::string_view l) { (actions += l) += '\n'; }, nullptr);
+    runner->Feed(R"({"type":"order","customer":"c","ts":1,"amount":5})");
+    // Dropping a field and a tag the state keeps would lose them (E0501).
+    auto dropping = qianmian::RuleSet::FromText("r.qm", "event order { amount: money }\nwhen order then push 首购礼\n");
+    qianmian::Status s = runner->Reload(dropping);
+    EXPECT_EQ(s.error.rfind("these rules cannot continue the state in `the Runner's memory`: 3 incompatible changes", 0), 0u)
+        << s.error;
+    EXPECT_NE(s.error.find("error[E0501]: profile field `spend` (money) is kept in state"), std::string::npos) << s.error;
+    auto broken = qianmian::RuleSet::FromText("r.qm", "event order\nwhen ordr then push x\n");
+    EXPECT_EQ(runner->Reload(broken).error, "the rule set has errors");
+    // The old rules go on, with the customer's state intact.
+    runner->Feed(R"({"type":"order","customer":"c","ts":2,"amount":7})");
+    qianmian::CustomerView view;
+    ASSERT_TRUE(runner->Customer("c", view));
+    EXPECT_EQ(view.profile[0].second, std::optional<std::string>("12.00"));
+    EXPECT_EQ(actions.find("首购礼", actions.find("首购礼") + 1), std::string::npos);  // once, not twice
+    // A compatible reload is told what changed.
+    auto adding = qianmian::RuleSet::FromText("r.qm", v1 + "when order and count(order within 30d) >= 2 then push 复购礼\n");
+    std::vector<std::string> notices;
+    ASSERT_TRUE(runner->Reload(adding, &notices).ok());
+    ASSERT_EQ(notices.size(), 1u);
+    EXPECT_EQ(notices[0], "new aggregates start empty and count events from now on: `count(order within 30d)`");
+    runner->Feed(R"({"type":"order","customer":"c","ts":3,"amount":1})");
+    EXPECT_EQ(actions.find("复购礼"), std::string::npos);  // one order counted since the reload
+    runner->Feed(R"({"type":"order","customer":"c","ts":4,"amount":1})");
+    EXPECT_NE(actions.find("复购礼"), std::string::npos);
+  }
+}
+
+// In-flight timers survive a reload, and a durable Runner commits the new
+// schema: started again on the new rules, it continues.
+TEST(Reload, TimersSurviveAndTheDirectoryFollows) {
+  fs::path work = TempDir("reload_timers");
+  const std::string v1 = "event order\nrule 回访: when order then after 1d push 回访券\n";
+  const std::string v2 = v1 + "rule 新: when order then push 新券\n";
+  auto r1 = qianmian::RuleSet::FromText("r.qm", v1), r2 = qianmian::RuleSet::FromText("r.qm", v2);
+  std::string actions;
+  qianmian::RunOptions options{.state_dir = (work / "state").string()};
+  {
+    auto runner = qianmian::Runner::Create(r1, options, [&](std::string_view l) { (actions += l) += '\n'; }, nullptr);
+    runner->Feed(R"({"type":"order","customer":"c","ts":"2024-01-01T00:00:00Z"})", "1");
+    ASSERT_TRUE(runner->Reload(r2).ok());
+    EXPECT_EQ(runner->stats().pending_timers, 1);
+    ASSERT_TRUE(runner->Commit().status.ok());
+  }
+  auto runner = qianmian::Runner::Create(r2, options, [&](std::string_view l) { (actions += l) += '\n'; }, nullptr);
+  ASSERT_NE(runner, nullptr);
+  runner->Feed(R"({"type":"order","customer":"d","ts":"2024-01-01T01:00:00Z"})", "2");
+  ASSERT_TRUE(runner->FireUntil("2024-01-03T00:00:00Z").ok());
+  EXPECT_EQ(actions,
+            "{\"ts\":\"2024-01-01T09:00:00+08:00\",\"customer\":\"d\",\"rule\":\"新\",\"action\":\"push\",\"target\":\"新券\"}\n"
+            "{\"ts\":\"2024-01-02T08:00:00+08:00\",\"customer\":\"c\",\"rule\":\"回访\",\"action\":\"push\",\"target\":\"回访券\"}\n"
+            "{\"ts\":\"2024-01-02T09:00:00+08:00\",\"customer\":\"d\",\"rule\":\"回访\",\"action\":\"push\",\"target\":\"回访券\"}\n");
+  fs::remove_all(work);
+}
+
+}  // namespace
