@@ -99,6 +99,8 @@ struct Runner::Impl {
   int tz_minutes = 0;
   int64_t lateness_ms = 0;
   int64_t fired_until = qm::state::kNever;
+  int64_t evict_idle_ms = 0;              // 0: never
+  int64_t latest = qm::state::kNever;     // the latest event time seen: what idleness is measured from
   std::string position;  // given with the last line fed
   RunOptions options;
   Stats carried;         // what engines replaced by Reload counted
@@ -106,6 +108,10 @@ struct Runner::Impl {
   Stats own;             // the Runner's own counts (customers, deliveries, commits)
 
   std::string Message(const qm::Error& e) const { return e.Message(lang); }
+
+  void Evict() {
+    if (evict_idle_ms > 0 && latest != qm::state::kNever) engine->Evict(latest - evict_idle_ms);
+  }
 
   // Runs one call: its lines go to the host in one delivery, and when that
   // fails the engine takes the call back (Engine::Mark/Undo).
@@ -177,6 +183,12 @@ std::unique_ptr<Runner> Runner::Create(const RuleSet& rules, const RunOptions& o
   if (!lateness) return fail(r.Message(Error::Of<ErrorKind::kBadLateness>({options.lateness})));
   r.tz_minutes = *tz;
   r.lateness_ms = *lateness;
+  if (!options.evict_idle.empty()) {
+    std::optional<int64_t> idle = qm::ParseDuration(options.evict_idle);
+    if (!idle || *idle <= 0) return fail(r.Message(Error::Of<ErrorKind::kBadEvictIdle>({options.evict_idle})));
+    if (options.state_dir.empty()) return fail(r.Message(Error::Of<ErrorKind::kEvictNeedsState>()));
+    r.evict_idle_ms = *idle;
+  }
   qm::engine::Observer* observer = nullptr;
   if (options.coverage != nullptr) {
     if (options.coverage->impl_->rules != r.rules)
@@ -219,6 +231,8 @@ std::unique_ptr<Runner> Runner::Create(const RuleSet& rules, const RunOptions& o
     r.position = *resumed->host_position;
     r.engine->Resume();
     r.engine->Restore(resumed->held, resumed->high_mark);
+    r.store->ForEach([&](qm::state::CustomerState& s) { r.latest = std::max(r.latest, s.clock); });
+    r.Evict();
   }
   return runner;
 }
@@ -230,6 +244,7 @@ FeedResult Runner::Feed(std::string_view line, std::string_view position) {
   result.status = r.Call([&] { outcome = r.engine->ProcessLine(line, ++r.line); });
   if (!result.ok()) return result;
   r.position.assign(position);
+  r.latest = std::max(r.latest, outcome.ts);
   switch (outcome.kind) {
     case qm::engine::LineOutcome::kAccepted: result.outcome = FeedResult::Outcome::kAccepted; break;
     case qm::engine::LineOutcome::kHeld: result.outcome = FeedResult::Outcome::kHeld; break;
@@ -256,7 +271,7 @@ Status Runner::FireUntil(std::string_view time) {
     return {r.Message(qm::Error::Of<qm::ErrorKind::kTimeGoesBack>(
         {qm::FormatTime(*until, r.tz_minutes), qm::FormatTime(r.fired_until, r.tz_minutes)}))};
   Status status = r.Call([&] { r.engine->FireUntil(*until); });
-  if (status.ok()) r.fired_until = *until;
+  if (status.ok()) r.fired_until = *until, r.latest = std::max(r.latest, *until);
   return status;
 }
 
@@ -289,6 +304,7 @@ Runner::Committed Runner::Commit(std::optional<std::string> position) {
   r.own.last_commit_seconds = seconds;
   r.own.max_commit_seconds = std::max(r.own.max_commit_seconds, seconds);
   result.position = r.position;
+  r.Evict();  // only committed states can leave memory
   return result;
 }
 
@@ -317,6 +333,7 @@ Status Runner::Reload(const RuleSet& rules, std::vector<std::string>* notices) {
   std::string jit_error;
   std::unique_ptr<qm::ir::Evaluator> evaluator = now.MakeEvaluator(internal::Convert(r.options.engine), &jit_error);
   if (!evaluator) return {r.Message(Error::Of<ErrorKind::kJitFailed>({jit_error}))};
+  r.engine->WakeAll();  // evicted states are remapped too
   std::string name = r.options.state_dir.empty() ? qm::Bilingual("the Runner's memory", "Runner 的内存") : r.options.state_dir;
   qm::state::Migration m = qm::state::Migrate(*r.store, r.rules->compiled.program->ir(), now.ir(), name);
   if (!m.changes.empty()) {
@@ -370,6 +387,7 @@ Stats Runner::stats() const {
   Add(s.rejects, carried.rejects);
   Add(s.suppressed, carried.suppressed);
   s.customers = static_cast<int64_t>(impl_->store->size());
+  s.customers_evicted = static_cast<int64_t>(impl_->store->evicted());
   s.failed_deliveries = impl_->own.failed_deliveries;
   s.commits = impl_->own.commits;
   s.last_commit_seconds = impl_->own.last_commit_seconds;
@@ -439,7 +457,7 @@ std::string Runner::SetProfile(std::string_view customer,
     tag_ids.push_back(id);
   }
   const std::string id(customer);
-  qm::state::CustomerState* state = impl_->store->Find(id);
+  qm::state::CustomerState* state = impl_->engine->Find(id);
   if (state == nullptr) state = &impl_->store->Create(id);
   impl_->store->Touch(*state);
   for (const auto& [f, v] : values) state->profile[f] = qm::state::Stored::Of(v);
@@ -449,7 +467,7 @@ std::string Runner::SetProfile(std::string_view customer,
 
 bool Runner::Customer(std::string_view customer, CustomerView& out) const {
   const std::string id(customer);
-  const qm::state::CustomerState* state = impl_->store->Find(id);
+  const qm::state::CustomerState* state = impl_->engine->Find(id);
   if (state == nullptr || !state->seen) return false;
   const qm::state::Schema schema = qm::state::Schema::Of(impl_->rules->compiled.program->ir());
   static const std::vector<std::string> kNoMembers;

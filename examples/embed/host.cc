@@ -6,6 +6,7 @@
 //
 //   host RULES.qm EVENTS.jsonl ACTIONS.jsonl REJECTS.jsonl STATE_DIR
 //        [--engine jit|interp] [--lateness 2h] [--until TIME] [--commit-every N]
+//        [--evict-idle 30d]
 //
 // The position it commits is its own: the events offset and the lengths of
 // its two outputs, which it cuts back to on restart (the lines after a
@@ -53,7 +54,7 @@ int Fail(const std::string& why) {
 int main(int argc, char** argv) {
   if (argc < 6) {
     std::fprintf(stderr, "usage: host RULES EVENTS ACTIONS REJECTS STATE_DIR [--engine E] [--lateness D] "
-                         "[--until T] [--commit-every N]\n");
+                         "[--until T] [--commit-every N] [--evict-idle D]\n");
     return 2;
   }
   qianmian::RunOptions options;
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
     else if (flag == "--lateness") options.lateness = value;
     else if (flag == "--until") until = value;
     else if (flag == "--commit-every") commit_every = std::atol(value.c_str());
+    else if (flag == "--evict-idle") options.evict_idle = value;
     else return Fail("unknown option " + flag);
   }
 
@@ -117,7 +119,8 @@ int main(int argc, char** argv) {
     if (qianmian::Status s = runner->FireUntil(until); !s.ok()) return Fail(s.error);
   if (!commit()) return 1;
   qianmian::Stats stats = runner->stats();
-  std::fprintf(stderr, "host: %lld lines, %lld events, %lld customers\n", static_cast<long long>(stats.lines),
-               static_cast<long long>(stats.events), static_cast<long long>(stats.customers));
+  std::fprintf(stderr, "host: %lld lines, %lld events, %lld customers in memory, %lld evicted\n",
+               static_cast<long long>(stats.lines), static_cast<long long>(stats.events),
+               static_cast<long long>(stats.customers), static_cast<long long>(stats.customers_evicted));
   return 0;
 }

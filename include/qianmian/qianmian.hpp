@@ -100,6 +100,11 @@ struct RunOptions {
   // loaded when the Runner is created, written by Commit() together with the
   // host's position, so a restarted service continues exactly.
   std::string state_dir;
+  // With a state directory: customers without an event or timer for this
+  // long (a duration such as "30d", in event time) leave memory at each
+  // Commit, and are read back from the directory when an event or a timer of
+  // theirs comes. Output is the same; memory holds the active customers.
+  std::string evict_idle;
 };
 
 using LineCallback = std::function<void(std::string_view line)>;
@@ -166,6 +171,7 @@ struct Stats {
   int64_t pending_deferred = 0;  // actions held by quiet hours until they end
   // A Runner's own counts.
   int64_t customers = 0;         // customers in memory
+  int64_t customers_evicted = 0; // customers in the state directory only (RunOptions::evict_idle)
   int64_t failed_deliveries = 0; // calls taken back because delivery failed
   int64_t commits = 0;
   double last_commit_seconds = 0, max_commit_seconds = 0;

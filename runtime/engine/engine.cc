@@ -19,6 +19,9 @@ LineOutcome Engine::ProcessLine(std::string_view line, int64_t line_number) {
 void Engine::Mark() { impl_->Mark(); }
 void Engine::Undo() { impl_->Undo(); }
 bool Engine::Forget(const std::string& customer) { return impl_->Forget(customer); }
+int64_t Engine::Evict(int64_t idle_before) { return impl_->Evict(idle_before); }
+void Engine::WakeAll() { impl_->WakeAll(); }
+state::CustomerState* Engine::Find(const std::string& customer) { return impl_->Lookup(customer); }
 void Engine::FireUntil(int64_t until) { impl_->FireUntil(until); }
 void Engine::Resume() { impl_->Resume(); }
 void Engine::ReleaseAll() { impl_->ReleaseThrough(std::numeric_limits<int64_t>::max()); }
@@ -53,6 +56,7 @@ LineOutcome Engine::Impl::ProcessLine(std::string_view line, int64_t line_number
     outcome.customer = reject.customer;
     return outcome;
   }
+  outcome.ts = event_buf_.ts;
   if (options_.lateness_ms == 0) {  // D9 with D = 0: exactly v0.1
     if (Release(event_buf_, line_number)) {
       outcome.kind = LineOutcome::kAccepted;
@@ -88,7 +92,7 @@ void Engine::Impl::ReleaseThrough(int64_t watermark) {
 }
 
 bool Engine::Impl::Release(const event::Event& e, int64_t line_number) {
-  CustomerState* s = store_.Find(e.customer);
+  CustomerState* s = Lookup(e.customer);
   if (s != nullptr && e.ts < s->clock) {  // A34, A38 check 10; E8: before any timer fires
     Reject(line_number, "late", "ts", e.customer);
     return false;
@@ -124,7 +128,11 @@ void Engine::Impl::Restore(std::vector<state::HeldLine> held, int64_t high_mark)
 
 void Engine::Impl::Resume() {
   next_seq_ = 1;
+  std::vector<TimerKey> sleeping;  // evicted customers' timers: not derivable from memory
+  for (const TimerKey& k : timers_)
+    if (k.state == nullptr) sleeping.push_back(k);
   timers_.clear();
+  timers_.insert(sleeping.begin(), sleeping.end());
   store_.ForEach([&](CustomerState& s) {
     for (size_t q = 0; q < s.quiet_due.size(); ++q)
       if (s.quiet_due[q] != kNever) timers_.insert(TimerKey{s.quiet_due[q], s.id, &s, 0, q});
@@ -176,6 +184,7 @@ void Engine::Impl::Undo() {
     state->dirty = dirty;
   }
   for (const std::string& id : u.created) store_.Erase(id);
+  std::vector<std::string> woken = std::move(u.woken);
   for (auto& [counts, key] : u.counted) {
     auto it = counts->find(key);
     if (--it->second == 0) counts->erase(it);
@@ -188,6 +197,8 @@ void Engine::Impl::Undo() {
   std::copy(std::begin(u.suppressed), std::end(u.suppressed), std::begin(suppressed_));
   high_mark_ = u.high_mark;
   Resume();
+  for (const std::string& id : woken)  // as they were: as committed
+    if (CustomerState* s = store_.Find(id)) EvictState(*s);
   Mark();
 }
 
@@ -196,7 +207,7 @@ void Engine::Impl::Undo() {
 namespace qm::engine {
 
 bool Engine::Impl::Forget(const std::string& customer) {
-  CustomerState* s = store_.Find(customer);
+  CustomerState* s = Lookup(customer);
   bool held = false;
   for (auto it = held_.begin(); it != held_.end();) {
     if (it->second.event.customer == customer) {
@@ -213,6 +224,79 @@ bool Engine::Impl::Forget(const std::string& customer) {
   store_.Erase(customer);
   if (undo_ != nullptr) Mark();  // its copies go too
   return true;
+}
+
+CustomerState* Engine::Impl::Lookup(const std::string& customer) {
+  CustomerState* s = store_.Find(customer);
+  if (s != nullptr) [[likely]]
+    return s;
+  s = store_.Wake(customer);
+  auto sleeping = sleeping_ids_.find(customer);
+  if (sleeping != sleeping_ids_.end()) {
+    // Its timers were queued by the sleeping id: requeued on its state, found
+    // by value from the state as it was evicted.
+    auto requeue = [&](TimerKey k) {
+      k.customer = &*sleeping;
+      k.state = nullptr;
+      timers_.erase(k);
+      if (s == nullptr) return;
+      k.customer = s->id;
+      k.state = s;
+      timers_.insert(k);
+    };
+    if (s != nullptr) {
+      for (size_t q = 0; q < s->quiet_due.size(); ++q)
+        if (s->quiet_due[q] != kNever) requeue(TimerKey{s->quiet_due[q], nullptr, nullptr, 0, q});
+      for (const PendingAfter& a : s->afters) requeue(TimerKey{a.due, nullptr, nullptr, 1, a.seq, a.unless, a.deferred});
+    } else {  // unreadable (the store reports it at the next commit): its timers go
+      for (auto it = timers_.begin(); it != timers_.end();)
+        it = it->customer == &*sleeping ? timers_.erase(it) : std::next(it);
+    }
+    sleeping_ids_.erase(sleeping);
+  }
+  if (s != nullptr && undo_ != nullptr) [[unlikely]] {
+    undo_->woken.push_back(customer);
+    Save(*s);
+  }
+  return s;
+}
+
+bool Engine::Impl::EvictState(CustomerState& s) {
+  const std::string id = *s.id;
+  std::vector<TimerKey> mine;
+  for (size_t q = 0; q < s.quiet_due.size(); ++q)
+    if (s.quiet_due[q] != kNever) mine.push_back(TimerKey{s.quiet_due[q], s.id, &s, 0, q});
+  for (const PendingAfter& a : s.afters) mine.push_back(TimerKey{a.due, s.id, &s, 1, a.seq, a.unless, a.deferred});
+  for (const TimerKey& k : mine) timers_.erase(k);  // while their id is alive
+  if (!store_.Evict(id)) {
+    timers_.insert(mine.begin(), mine.end());
+    return false;
+  }
+  if (!mine.empty()) {
+    const std::string* sleeping = &*sleeping_ids_.insert(id).first;
+    for (TimerKey k : mine) {
+      k.customer = sleeping;
+      k.state = nullptr;
+      timers_.insert(k);
+    }
+  }
+  return true;
+}
+
+int64_t Engine::Impl::Evict(int64_t idle_before) {
+  std::vector<std::string> idle;
+  store_.ForEach([&](CustomerState& s) {
+    if (s.seen && !s.dirty && s.clock < idle_before) idle.push_back(*s.id);
+  });
+  int64_t evicted = 0;
+  for (const std::string& id : idle)
+    if (CustomerState* s = store_.Find(id); s != nullptr && EvictState(*s)) ++evicted;
+  if (undo_ != nullptr) Mark();  // its copies may point at evicted states
+  return evicted;
+}
+
+void Engine::Impl::WakeAll() {
+  for (const std::string& id : store_.Evicted()) Lookup(id);
 }
 
 }  // namespace qm::engine

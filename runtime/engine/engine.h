@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -108,6 +109,7 @@ struct LineOutcome {
     kBlank,     // nothing to read on it (A40)
   };
   Kind kind = kBlank;
+  int64_t ts = std::numeric_limits<int64_t>::min();  // the event's, once decoded
   std::string_view reason;        // kRejected: A38's reason (static text)
   std::string field, customer;    // kRejected: as its reject line names them (D8)
 };
@@ -148,6 +150,16 @@ class Engine {
   // Removes every trace of `customer`: state, pending timers, held lines
   // (and the copies Mark keeps). False when there is no such customer.
   bool Forget(const std::string& customer);
+
+  // With a store that can evict (a state directory): drops from memory the
+  // customers whose clock is before `idle_before` and whose state is
+  // committed; their pending timers stay queued by id, and an event or a
+  // timer of theirs reads them back, so output is the same. Returns how many.
+  int64_t Evict(int64_t idle_before);
+  // Reads every evicted customer back (before a Reload remaps them).
+  void WakeAll();
+  // `customer`'s state, read back when evicted; null when there is none.
+  state::CustomerState* Find(const std::string& customer);
 
  private:
   class Impl;

@@ -14,6 +14,10 @@ void Engine::Impl::ArmQuiet(CustomerState& s, int32_t q, int64_t due) {
 
 void Engine::Impl::FireDue(int64_t t) {
   while (!timers_.empty() && timers_.begin()->due <= t) {
+    if (timers_.begin()->state == nullptr) {  // an evicted customer's: read them back first
+      Lookup(std::string(*timers_.begin()->customer));
+      continue;
+    }
     int64_t due = timers_.begin()->due;
     CustomerState* state = timers_.begin()->state;
     std::vector<TimerKey> group;

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
+#include <unordered_set>
 
 #include "runtime/state/durable.h"
 #include "runtime/event/decode.h"
@@ -262,7 +263,8 @@ class DurableStoreImpl final : public DurableStore {
   DurableStoreImpl(std::string dir, std::unique_ptr<rocksdb::DB> db, const ir::Program& program,
                    std::optional<Checkpoint> checkpoint, std::string schema_bytes, bool schema_changed)
       : dir_(std::move(dir)), db_(std::move(db)), memory_(MakeMemoryStore(program)),
-        checkpoint_(std::move(checkpoint)), schema_bytes_(std::move(schema_bytes)), write_schema_(schema_changed) {}
+        checkpoint_(std::move(checkpoint)), schema_bytes_(std::move(schema_bytes)), write_schema_(schema_changed),
+        schema_(Schema::Of(program)) {}
 
   // The committed state goes from the write-ahead log into a compressed
   // table, so the directory is compact and the next open replays no log.
@@ -290,6 +292,36 @@ class DurableStoreImpl final : public DurableStore {
     Touch(s);
     return s;
   }
+  bool Evict(const std::string& customer) override {
+    CustomerState* s = memory_->Find(customer);
+    if (s == nullptr) return false;
+    if (s->dirty) dirty_.erase(std::find(dirty_.begin(), dirty_.end(), s));
+    evicted_.insert(customer);
+    return memory_->Erase(customer);
+  }
+
+  CustomerState* Wake(const std::string& customer) override {
+    auto it = evicted_.find(customer);
+    if (it == evicted_.end()) return nullptr;
+    std::string value;
+    rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), std::string(kCustomerPrefix) + customer, &value);
+    evicted_.erase(it);
+    if (!status.ok()) {
+      if (!wake_error_) wake_error_ = Error::Of<ErrorKind::kStateCorrupt>({dir_, Describe(status)});
+      return nullptr;
+    }
+    CustomerState& s = memory_->Create(customer);
+    if (!DecodeState(value, schema_, s)) {
+      if (!wake_error_) wake_error_ = CorruptRecord(dir_, customer);
+      memory_->Erase(customer);
+      return nullptr;
+    }
+    return &s;
+  }
+
+  std::vector<std::string> Evicted() const override { return {evicted_.begin(), evicted_.end()}; }
+  size_t evicted() const override { return evicted_.size(); }
+
   bool Erase(const std::string& customer) override {
     CustomerState* s = memory_->Find(customer);
     if (s == nullptr) return false;
@@ -309,6 +341,7 @@ class DurableStoreImpl final : public DurableStore {
   const std::optional<Checkpoint>& checkpoint() const override { return checkpoint_; }
 
   std::optional<Error> Commit(const Checkpoint& checkpoint) override {
+    if (wake_error_) return wake_error_;  // a customer could not be read back: their changes would be wrong
     // In key order, the memtable's skip list inserts each key next to the
     // previous one (a third of a commit's cost when unsorted).
     std::sort(dirty_.begin(), dirty_.end(), [](const CustomerState* a, const CustomerState* b) { return *a->id < *b->id; });
@@ -359,7 +392,8 @@ class DurableStoreImpl final : public DurableStore {
       s.dirty = false;
       Touch(s);
     });
-    schema_bytes_ = Schema::Of(program).Encode();
+    schema_ = Schema::Of(program);
+    schema_bytes_ = schema_.Encode();
     write_schema_ = true;
   }
 
@@ -399,10 +433,13 @@ class DurableStoreImpl final : public DurableStore {
   std::unique_ptr<Store> memory_;
   std::vector<CustomerState*> dirty_;
   std::vector<std::string> erased_;  // since the last commit
+  std::unordered_set<std::string> evicted_;  // committed, not in memory
+  std::optional<Error> wake_error_;
   size_t last_batch_bytes_ = 0;
   std::optional<Checkpoint> checkpoint_;
   std::string schema_bytes_;
   bool write_schema_;
+  Schema schema_;  // what the records are written with (schema_bytes_)
 };
 
 class StateReaderImpl final : public StateReader {

@@ -249,6 +249,16 @@ class Store {
   virtual void ForEach(const std::function<void(CustomerState&)>& visit) = 0;
   // The engine is about to change `state` (called once per step).
   virtual void Touch(CustomerState& state) { (void)state; }
+
+  // Stores that keep states elsewhere too (a state directory) can drop a
+  // customer from memory and read them back when they are needed again.
+  // Evict drops `customer`, whose state is as last committed (it forgets any
+  // change since); false when it cannot. Wake reads an evicted customer
+  // back; null when `customer` is not evicted or cannot be read (error()).
+  virtual bool Evict(const std::string& customer) { (void)customer; return false; }
+  virtual CustomerState* Wake(const std::string& customer) { (void)customer; return nullptr; }
+  virtual std::vector<std::string> Evicted() const { return {}; }
+  virtual size_t evicted() const { return 0; }
 };
 
 // A fresh state: defaults applied, nothing seen (A21: defaults are not changes).

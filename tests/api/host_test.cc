@@ -45,11 +45,12 @@ struct Example {
   fs::path rules, events;
   std::string until, lateness;
   std::vector<std::string> args;
+  std::vector<std::string> host_args;  // the example host's own (`--evict-idle`)
 };
 
 Example Load(const std::string& dir) {
   fs::path d = fs::path(QM_SOURCE_DIR) / dir;
-  Example e{d / "rules.qm", d / "events.jsonl", "", "", {}};
+  Example e{d / "rules.qm", d / "events.jsonl", "", "", {}, {}};
   if (fs::exists(d / "args")) e.args = Words(Read(d / "args"));
   for (size_t i = 0; i + 1 < e.args.size(); i += 2) {
     if (e.args[i] == "--until") e.until = e.args[i + 1];
@@ -313,8 +314,10 @@ void KillHostAndCompare(const Example& e, const fs::path& work, int rounds, uint
   std::vector<std::string> host = {e.rules.string(), e.events.string(), (work / "a").string(), (work / "r").string(),
                                    (work / "state").string(), "--commit-every", commit_every};
   host.insert(host.end(), e.args.begin(), e.args.end());
+  host.insert(host.end(), e.host_args.begin(), e.host_args.end());
   qm::testing_internal::RunOptions o;
   o.binary = QM_EMBED_HOST;
+  fs::remove_all(work / "state");
   auto start = std::chrono::steady_clock::now();
   Exit whole = RunQm(host, o);
   ASSERT_EQ(whole.code, 0) << whole.err;
@@ -375,8 +378,11 @@ TEST(DurableApi, KilledHostOnALongStreamFinishesAsOneRun) {
   }
   Write(work / "events.jsonl", text);
   Example e{fs::path(QM_SOURCE_DIR) / "tests/state/kill.qm", work / "events.jsonl", "", "",
-            {"--until", "2026-01-01T00:00:00Z", "--lateness", "2h"}};
+            {"--until", "2026-01-01T00:00:00Z", "--lateness", "2h"}, {}};
   KillHostAndCompare(e, work, 2, 11, "5000");
+  // Customers idle for a day leave memory at each commit and come back.
+  e.host_args = {"--evict-idle", "1d"};
+  KillHostAndCompare(e, work, 1, 12, "5000");
   fs::remove_all(work);
 }
 
@@ -631,6 +637,97 @@ TEST(Reload, TimersSurviveAndTheDirectoryFollows) {
             "{\"ts\":\"2024-01-01T09:00:00+08:00\",\"customer\":\"d\",\"rule\":\"新\",\"action\":\"push\",\"target\":\"新券\"}\n"
             "{\"ts\":\"2024-01-02T08:00:00+08:00\",\"customer\":\"c\",\"rule\":\"回访\",\"action\":\"push\",\"target\":\"回访券\"}\n"
             "{\"ts\":\"2024-01-02T09:00:00+08:00\",\"customer\":\"d\",\"rule\":\"回访\",\"action\":\"push\",\"target\":\"回访券\"}\n");
+  fs::remove_all(work);
+}
+
+}  // namespace
+
+namespace {
+
+// A durable Runner evicting idle customers at every commit writes what one
+// keeping everyone in memory writes: evicted customers come back for their
+// events and for their timers (`no … for`, `after`, quiet hours), through
+// reloads of the rules and deliveries that fail and are taken back.
+TEST(Eviction, EvictedCustomersComeBackWithTheSameOutput) {
+  int64_t evicted_in_all = 0;
+  for (const char* dir : kExamples) {
+    Example e = Load(dir);
+    qianmian::RuleSet rules = qianmian::RuleSet::FromFiles({e.rules.string()});
+    std::vector<std::string> lines = Lines(Read(e.events));
+    for (qianmian::Engine engine : kEngines) {
+      Delivered expected = Reference(rules, e, engine);
+      fs::path work = TempDir("evict");
+      Delivered got;
+      std::mt19937 rng(5);
+      auto runner = qianmian::Runner::Create(
+          rules,
+          {.engine = engine, .lateness = e.lateness, .state_dir = (work / "state").string(), .evict_idle = "1s"},
+          [&](const qianmian::Batch& b) {
+            if (rng() % 4 == 0) return false;
+            got.Take(b);
+            return true;
+          });
+      ASSERT_NE(runner, nullptr);
+      int64_t evicted = 0;
+      auto retry = [&](auto call) {
+        for (int attempt = 0; attempt < 100; ++attempt)
+          if (call().ok()) return;
+        FAIL() << "a call kept failing";
+      };
+      for (size_t i = 0; i < lines.size(); ++i) {
+        retry([&] { return runner->Feed(lines[i]).status; });
+        if (i % 2 == 1) {
+          ASSERT_TRUE(runner->Commit().status.ok());
+          evicted = std::max(evicted, runner->stats().customers_evicted);
+        }
+        if (i == lines.size() / 2) ASSERT_TRUE(runner->Reload(rules).ok());
+      }
+      retry([&] { return runner->EndOfInput(); });
+      ASSERT_TRUE(runner->Commit().status.ok());
+      evicted = std::max(evicted, runner->stats().customers_evicted);
+      if (!e.until.empty()) retry([&] { return runner->FireUntil(e.until); });
+      EXPECT_TRUE(got.actions == expected.actions) << dir;
+      EXPECT_TRUE(got.rejects == expected.rejects) << dir;
+      evicted_in_all += evicted;
+      runner.reset();
+      fs::remove_all(work);
+    }
+  }
+  EXPECT_GE(evicted_in_all, 10);
+}
+
+// Many customers, most idle: memory holds the active ones; reads and
+// Forget reach evicted customers too.
+TEST(Eviction, OnlyActiveCustomersStayInMemory) {
+  fs::path work = TempDir("evict_many");
+  auto rules = qianmian::RuleSet::FromText(
+      "r.qm", "event order { amount: money }\nprofile { spend: money = 0 }\n"
+              "when order then add spend order.amount\nrule 沉睡: when no order for 30d then push 唤醒券\n");
+  std::string actions;
+  auto runner = qianmian::Runner::Create(
+      rules, {.state_dir = (work / "state").string(), .evict_idle = "2d"},
+      [&](std::string_view l) { (actions += l) += '\n'; }, nullptr);
+  ASSERT_NE(runner, nullptr);
+  int64_t ts = 1704067200;
+  for (int day = 0; day < 10; ++day)
+    for (int c = 0; c < 200; ++c)
+      runner->Feed("{\"type\":\"order\",\"customer\":\"d" + std::to_string(day) + "-" + std::to_string(c) +
+                   "\",\"ts\":" + std::to_string(ts + day * 86400 + c) + ",\"amount\":1}");
+  ASSERT_TRUE(runner->Commit().status.ok());
+  qianmian::Stats stats = runner->stats();
+  EXPECT_EQ(stats.customers + stats.customers_evicted, 2000);
+  EXPECT_LE(stats.customers, 600);  // the last three days' (idle for under 2 days, and today's)
+  EXPECT_EQ(stats.pending_timers, 2000);  // every `no … for` timer is still queued
+  qianmian::CustomerView view;
+  ASSERT_TRUE(runner->Customer("d0-7", view));  // read back
+  EXPECT_EQ(view.profile[0].second, std::optional<std::string>("1.00"));
+  EXPECT_TRUE(runner->Forget("d1-7"));
+  ASSERT_TRUE(runner->FireUntil("2024-03-01T00:00:00Z").ok());
+  size_t pushes = 0;
+  for (size_t at = actions.find("唤醒券"); at != std::string::npos; at = actions.find("唤醒券", at + 1)) ++pushes;
+  EXPECT_EQ(pushes, 1999u);  // everyone but the forgotten one
+  EXPECT_EQ(actions.find("\"d1-7\",\"rule\":\"沉睡\""), std::string::npos);
+  EXPECT_NE(actions.find("\"d1-8\",\"rule\":\"沉睡\""), std::string::npos);
   fs::remove_all(work);
 }
 

@@ -116,6 +116,10 @@ class Engine::Impl {
   void Mark();
   void Undo();
   bool Forget(const std::string& customer);
+  int64_t Evict(int64_t idle_before);
+  void WakeAll();
+  // A customer's state, read back from the store when evicted.
+  CustomerState* Lookup(const std::string& customer);
 
   // The counts Stats takes when it is read: pending timers, and suppressed
   // attempts (kept in an array here: they change on the hot path).
@@ -242,7 +246,12 @@ class Engine::Impl {
     std::vector<std::pair<std::map<std::string, int64_t>*, std::string>> counted;
     std::vector<std::pair<int64_t, int64_t>> held_added;
     std::vector<HeldEvents::node_type> released;
+    std::vector<std::string> woken;  // evicted again by Undo
   };
+  // Evicts one state, its timers queued by id (sleeping_ids_) meanwhile.
+  bool EvictState(CustomerState& s);
+  // The ids evicted customers' queued timers point at (stable nodes).
+  std::set<std::string, std::less<>> sleeping_ids_;
   std::unique_ptr<UndoLog> undo_;  // null unless a host asked for Mark()
   int64_t high_mark_ = kNever;  // the longest cap window: older emissions are dropped (D4)
 
