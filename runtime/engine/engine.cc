@@ -102,7 +102,7 @@ bool Engine::Impl::Release(const event::Event& e, int64_t line_number) {
     s = &store_.Create(e.customer);
     if (undo_ != nullptr) [[unlikely]] {
       undo_->created.push_back(e.customer);
-      undo_->saved_set.insert(s);  // Undo erases it: nothing to save
+      s->undo_mark = undo_->mark;  // Undo erases it: nothing to save
     }
   }
   ++stats_.events;
@@ -168,8 +168,8 @@ void Engine::Impl::Mark() {
   u.stats.timer_steps = stats_.timer_steps;
   std::copy(std::begin(suppressed_), std::end(suppressed_), std::begin(u.suppressed));
   u.high_mark = high_mark_;
+  ++u.mark;
   u.saved.clear();
-  u.saved_set.clear();
   u.created.clear();
   u.counted.clear();
   u.held_added.clear();

@@ -228,6 +228,7 @@ struct CustomerState {
   int64_t clock = kNever;            // A34
   bool seen = false;                 // has had an accepted event
   bool dirty = false;                // changed since the last commit (DurableStore)
+  uint64_t undo_mark = 0;            // the engine's Mark() it was last saved under (Engine::Mark)
   const std::string* id = nullptr;   // the customer id, owned by the Store
 };
 

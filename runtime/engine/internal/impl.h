@@ -143,7 +143,10 @@ class Engine::Impl {
   // Every state a step changes passes here first (Mark/Undo).
   void Save(CustomerState& s) {
     if (undo_ != nullptr) [[unlikely]]
-      if (undo_->saved_set.insert(&s).second) undo_->saved.emplace_back(&s, s);
+      if (s.undo_mark != undo_->mark) {
+        s.undo_mark = undo_->mark;
+        undo_->saved.emplace_back(&s, s);
+      }
   }
   void Count(std::map<std::string, int64_t>& counts, std::string_view key) {
     ++counts[std::string(key)];
@@ -240,8 +243,8 @@ class Engine::Impl {
     Stats stats;  // the scalar counts only
     int64_t suppressed[kSuppressReasons];
     int64_t high_mark;
+    uint64_t mark = 0;  // which Mark() this is: states saved under it carry it
     std::vector<std::pair<CustomerState*, CustomerState>> saved;  // as they were
-    std::set<const CustomerState*> saved_set;
     std::vector<std::string> created;
     std::vector<std::pair<std::map<std::string, int64_t>*, std::string>> counted;
     std::vector<std::pair<int64_t, int64_t>> held_added;
