@@ -1,17 +1,20 @@
-// Qianmian's C++ API for services that embed the rules engine.
+// Qianmian's C++ API for services that embed the rules engine
+// (docs/embedding.md is the guide).
 //
 //   auto rules = qianmian::RuleSet::FromFiles({"rules.qm"});
 //   if (!rules.ok()) { for (auto& d : rules.diagnostics()) log(d.rendered); return; }
-//   qianmian::Runner runner(rules, {}, [](std::string_view action) { send(action); },
-//                           [](std::string_view reject) { log(reject); });
-//   for (auto& line : lines) runner.Feed(line);
+//   auto runner = qianmian::Runner::Create(rules, {.state_dir = "state/"},
+//       [](const qianmian::Batch& batch) { return publish(batch.actions, batch.rejects); });
+//   for (auto& message : queue) runner->Feed(message.text, message.next_offset);
+//   runner->Commit();
 //
 // Actions and rejects are the JSON Lines of `qm run` (LANGUAGE.md section 5),
-// given to the callbacks without the trailing newline, in processing order.
-// Nothing here throws for bad rules or bad events: rule problems are
-// diagnostics, event problems are rejects. State lives in memory in the
-// Runner; RunStream runs a whole events file, optionally kept in a state
-// directory, as `qm run` does (the `qm` command is a client of this API).
+// delivered without the trailing newline, in processing order, one batch per
+// call; a failed delivery takes the call back. Nothing here throws for bad
+// rules or bad events: rule problems are diagnostics, event problems are
+// rejects. A Runner keeps state in memory, or in a state directory with
+// positions the host owns; RunStream runs a whole events file as `qm run`
+// does (the `qm` command is a client of this API).
 #ifndef QIANMIAN_QIANMIAN_HPP_
 #define QIANMIAN_QIANMIAN_HPP_
 
@@ -163,7 +166,7 @@ struct Stats {
   int64_t events = 0;  // accepted
   int64_t timer_steps = 0;
   std::map<std::string, int64_t> actions;  // by kind: "tag", "push", ...
-  std::map<std::string, int64_t> rejects;  // by reason: "bad_json", ...
+  std::map<std::string, int64_t> rejects;  // by reason: "invalid_json", ...
   // Attempts that emitted nothing, by reason: "once", "every" (already
   // sent), "cap" (a frequency cap was full), "quiet" (quiet hours, drop).
   std::map<std::string, int64_t> suppressed;
