@@ -9,6 +9,11 @@
 #include "compiler/program/program.h"
 #include "qianmian/qianmian.hpp"
 #include "runtime/engine/engine.h"
+#include "runtime/state/durable.h"
+
+namespace qm::run {
+class Files;
+}
 
 namespace qianmian {
 
@@ -25,6 +30,26 @@ struct RuleSetAccess {
   static RuleSet Make(std::shared_ptr<const Impl> impl) { return RuleSet(std::move(impl)); }
   static const Impl& Of(const RuleSet& rules) { return *rules.impl_; }
   static std::shared_ptr<const Impl> Share(const RuleSet& rules) { return rules.impl_; }
+};
+
+// How RunStream (`qm run`) keeps a Runner: its engine writes straight into
+// the run's files and its position is theirs (Files::Sync), so nothing is
+// ever taken back: a failed write fails the run, and a rerun continues from
+// the last commit.
+struct RunnerAccess {
+  struct Failure {
+    qm::Error error;
+    std::vector<qm::Diagnostic> changes;  // E0501: why these rules cannot continue the state
+  };
+  // As Runner::Create, with `files` continued from what the state directory
+  // committed before anything is written. `on_notice` hears the compatible
+  // changes worth telling.
+  static std::unique_ptr<Runner> OpenForRun(const RuleSet& rules, const RunOptions& options, qm::run::Files& files,
+                                            const std::function<void(const qm::Error&)>& on_notice, Failure& failure);
+  // Where the state directory's last commit left the run; nullopt for a new one.
+  static const std::optional<qm::state::Checkpoint>& Resumed(const Runner& runner);
+  // Commits with `checkpoint`'s input and output fields, filled by Files::Sync.
+  static std::optional<qm::Error> Commit(Runner& runner, qm::state::Checkpoint checkpoint);
 };
 
 Diagnostic Convert(const qm::Diagnostic& d, qm::Lang lang);

@@ -4,6 +4,7 @@
 #include "runtime/coverage/coverage.h"
 #include "compiler/value/value.h"
 #include "runtime/event/decode.h"
+#include "runtime/run/run.h"
 #include "runtime/state/durable.h"
 #include "runtime/state/inspect.h"
 
@@ -92,8 +93,10 @@ struct Runner::Impl {
   std::unique_ptr<qm::ir::Evaluator> evaluator;
   std::unique_ptr<qm::state::Store> store;
   qm::state::DurableStore* durable = nullptr;  // `store`, when it has a state directory
+  std::optional<qm::state::Checkpoint> resumed;  // the state directory's last commit, when opened
   BatchOutput output;
   Deliver deliver;
+  qm::run::Files* files = nullptr;  // RunStream's: the engine writes into them, nothing is taken back
   std::unique_ptr<qm::engine::Engine> engine;
   int64_t line = 0;
   int tz_minutes = 0;
@@ -107,7 +110,13 @@ struct Runner::Impl {
   bool busy = false;     // inside a call: its delivery may not call back
   Stats own;             // the Runner's own counts (customers, deliveries, commits)
 
+  // Checks and opens everything, writing nothing until every check passed.
+  std::optional<internal::RunnerAccess::Failure> Open(const RuleSet& rule_set, const RunOptions& run_options,
+                                                      qm::run::Files* run_files,
+                                                      const std::function<void(const qm::Error&)>& on_notice);
+
   std::string Message(const qm::Error& e) const { return e.Message(lang); }
+  qm::engine::Output& target() { return files != nullptr ? static_cast<qm::engine::Output&>(files->sink()) : output; }
 
   void Evict() {
     if (evict_idle_ms > 0 && latest != qm::state::kNever) engine->Evict(latest - evict_idle_ms);
@@ -118,6 +127,10 @@ struct Runner::Impl {
   template <class F>
   Status Call(F body) {
     if (busy) return {Message(qm::Error::Of<qm::ErrorKind::kReentrantCall>())};
+    if (files != nullptr) {
+      body();
+      return {};
+    }
     busy = true;
     struct Done {
       bool& busy;
@@ -143,6 +156,24 @@ struct Runner::Impl {
     ++own.failed_deliveries;
     return {Message(qm::Error::Of<qm::ErrorKind::kDeliveryFailed>({why}))};
   }
+
+  // Commits every changed state with `checkpoint`, whose position fields the
+  // caller filled in.
+  std::optional<qm::Error> Commit(qm::state::Checkpoint checkpoint) {
+    checkpoint.input_lines = line;
+    checkpoint.tz_minutes = tz_minutes;
+    checkpoint.lateness_ms = lateness_ms;
+    checkpoint.high_mark = engine->high_mark();
+    checkpoint.held = engine->held();
+    auto start = std::chrono::steady_clock::now();
+    if (std::optional<qm::Error> failed = durable->Commit(checkpoint)) return failed;
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ++own.commits;
+    own.last_commit_seconds = seconds;
+    own.max_commit_seconds = std::max(own.max_commit_seconds, seconds);
+    Evict();  // only committed states can leave memory
+    return std::nullopt;
+  }
 };
 
 Runner::Runner() : impl_(std::make_unique<Impl>()) {}
@@ -162,80 +193,127 @@ std::unique_ptr<Runner> Runner::Create(const RuleSet& rules, const RunOptions& o
   return Create(rules, options, std::move(deliver), error);
 }
 
-std::unique_ptr<Runner> Runner::Create(const RuleSet& rules, const RunOptions& options, Deliver deliver,
-                                       std::string* error) {
+std::optional<internal::RunnerAccess::Failure> Runner::Impl::Open(
+    const RuleSet& rule_set, const RunOptions& run_options, qm::run::Files* run_files,
+    const std::function<void(const qm::Error&)>& on_notice) {
   using qm::Error;
   using qm::ErrorKind;
-  std::unique_ptr<Runner> runner(new Runner());
-  Impl& r = *runner->impl_;
-  r.rules = internal::RuleSetAccess::Share(rules);
-  r.lang = r.rules->lang;
-  r.options = options;
-  r.deliver = std::move(deliver);
-  auto fail = [&](std::string why) -> std::unique_ptr<Runner> {
-    if (error != nullptr) *error = std::move(why);
-    return nullptr;
-  };
-  if (!rules.ok()) return fail(r.Message(Error::Of<ErrorKind::kRulesHaveErrors>()));
+  using Failure = internal::RunnerAccess::Failure;
+  rules = internal::RuleSetAccess::Share(rule_set);
+  lang = rules->lang;
+  options = run_options;
+  files = run_files;
+  if (!rule_set.ok()) return Failure{Error::Of<ErrorKind::kRulesHaveErrors>(), {}};
   std::optional<int> tz = qm::ParseOffset(options.tz);
-  if (!tz) return fail(r.Message(Error::Of<ErrorKind::kBadTz>({options.tz})));
+  if (!tz) return Failure{Error::Of<ErrorKind::kBadTz>({options.tz}), {}};
   std::optional<int64_t> lateness = options.lateness.empty() ? 0 : qm::ParseDuration(options.lateness);
-  if (!lateness) return fail(r.Message(Error::Of<ErrorKind::kBadLateness>({options.lateness})));
-  r.tz_minutes = *tz;
-  r.lateness_ms = *lateness;
+  if (!lateness) return Failure{Error::Of<ErrorKind::kBadLateness>({options.lateness}), {}};
+  tz_minutes = *tz;
+  lateness_ms = *lateness;
   if (!options.evict_idle.empty()) {
     std::optional<int64_t> idle = qm::ParseDuration(options.evict_idle);
-    if (!idle || *idle <= 0) return fail(r.Message(Error::Of<ErrorKind::kBadEvictIdle>({options.evict_idle})));
-    if (options.state_dir.empty()) return fail(r.Message(Error::Of<ErrorKind::kEvictNeedsState>()));
-    r.evict_idle_ms = *idle;
+    if (!idle || *idle <= 0) return Failure{Error::Of<ErrorKind::kBadEvictIdle>({options.evict_idle}), {}};
+    if (options.state_dir.empty()) return Failure{Error::Of<ErrorKind::kEvictNeedsState>(), {}};
+    evict_idle_ms = *idle;
   }
   qm::engine::Observer* observer = nullptr;
   if (options.coverage != nullptr) {
-    if (options.coverage->impl_->rules != r.rules)
-      return fail(r.Message(Error::Of<ErrorKind::kCoverageOfAnotherRuleSet>()));
+    if (options.coverage->impl_->rules != rules) return Failure{Error::Of<ErrorKind::kCoverageOfAnotherRuleSet>(), {}};
     observer = options.coverage->impl_->observer.get();
   }
-  const qm::Program& program = *r.rules->compiled.program;
-  std::optional<qm::state::Checkpoint> resumed;
+  const qm::Program& program = *rules->compiled.program;
+  std::unique_ptr<qm::state::DurableStore> opened_store;
   if (!options.state_dir.empty()) {
     const std::string& dir = options.state_dir;
     qm::state::DurableStore::OpenResult opened = qm::state::DurableStore::Open(dir, program.ir());
     if (!opened.changes.empty()) {
       size_t n = opened.changes.size();
-      std::string why =
-          r.Message(Error::Of<ErrorKind::kCannotContinueState>({dir, std::to_string(n), n == 1 ? "" : "s"}));
-      for (const qm::Diagnostic& d : opened.changes) why += "\n" + internal::Convert(d, r.lang).rendered;
-      return fail(why);
+      return Failure{Error::Of<ErrorKind::kCannotContinueState>({dir, std::to_string(n), n == 1 ? "" : "s"}),
+                     std::move(opened.changes)};
     }
-    if (!opened.store) return fail(r.Message(opened.error.value_or(Error{})));
+    if (!opened.store) return Failure{opened.error.value_or(Error{}), {}};
+    if (on_notice)
+      for (const Error& notice : opened.notices) on_notice(notice);
     resumed = opened.store->checkpoint();
-    if (resumed && !resumed->host_position) return fail(r.Message(Error::Of<ErrorKind::kStateKeptByRun>({dir})));
-    if (resumed && resumed->tz_minutes != *tz)
-      return fail(r.Message(Error::Of<ErrorKind::kTzDiffers>({dir, qm::FormatTime(0, resumed->tz_minutes).substr(19)})));
+    // A directory is kept by `qm run` (positions in its files) or by a host
+    // (positions it gives): neither can continue the other's.
+    if (resumed && files != nullptr && resumed->host_position)
+      return Failure{Error::Of<ErrorKind::kStateKeptByHost>({dir}), {}};
+    if (resumed && files == nullptr && !resumed->host_position)
+      return Failure{Error::Of<ErrorKind::kStateKeptByRun>({dir}), {}};
+    if (resumed && resumed->tz_minutes != *tz)  // `+08:00`, as --tz takes it
+      return Failure{Error::Of<ErrorKind::kTzDiffers>({dir, qm::FormatTime(0, resumed->tz_minutes).substr(19)}), {}};
     if (resumed && resumed->lateness_ms != *lateness)
-      return fail(r.Message(Error::Of<ErrorKind::kLatenessDiffers>({dir, qm::FormatDuration(resumed->lateness_ms)})));
-    if (std::optional<Error> failed = opened.store->BeginWriting()) return fail(r.Message(*failed));
-    r.durable = opened.store.get();
-    r.store = std::move(opened.store);
-  } else {
-    r.store = qm::state::MakeMemoryStore(program.ir());
+      return Failure{Error::Of<ErrorKind::kLatenessDiffers>({dir, qm::FormatDuration(resumed->lateness_ms)}), {}};
+    if (files != nullptr)
+      if (std::optional<Error> refused = files->Continue(resumed)) return Failure{*refused, {}};
+    opened_store = std::move(opened.store);
   }
   std::string jit_error;
-  r.evaluator = program.MakeEvaluator(internal::Convert(options.engine), &jit_error);
-  if (!r.evaluator) return fail(r.Message(Error::Of<ErrorKind::kJitFailed>({jit_error})));
-  r.engine = std::make_unique<qm::engine::Engine>(
-      program.ir(), *r.evaluator, *r.store, r.output,
+  evaluator = program.MakeEvaluator(internal::Convert(options.engine), &jit_error);
+  if (!evaluator) return Failure{Error::Of<ErrorKind::kJitFailed>({jit_error}), {}};
+  // Every check passed: only now is anything written.
+  if (opened_store) {
+    if (std::optional<Error> failed = opened_store->BeginWriting()) return Failure{*failed, {}};
+    durable = opened_store.get();
+    store = std::move(opened_store);
+  } else {
+    store = qm::state::MakeMemoryStore(program.ir());
+  }
+  if (files != nullptr)
+    if (std::optional<Error> failed = files->Begin()) return Failure{*failed, {}};
+  engine = std::make_unique<qm::engine::Engine>(
+      program.ir(), *evaluator, *store, target(),
       qm::engine::Options{.tz_minutes = *tz, .lateness_ms = *lateness, .observer = observer});
   if (resumed) {
-    r.line = resumed->input_lines;
-    r.position = *resumed->host_position;
-    r.engine->Resume();
-    r.engine->Restore(resumed->held, resumed->high_mark);
-    r.store->ForEach([&](qm::state::CustomerState& s) { r.latest = std::max(r.latest, s.clock); });
-    r.Evict();
+    line = resumed->input_lines;
+    if (resumed->host_position) position = *resumed->host_position;
+    engine->Resume();
+    engine->Restore(resumed->held, resumed->high_mark);
+    if (evict_idle_ms > 0) {
+      store->ForEach([&](qm::state::CustomerState& s) { latest = std::max(latest, s.clock); });
+      Evict();
+    }
   }
-  return runner;
+  return std::nullopt;
 }
+
+std::unique_ptr<Runner> Runner::Create(const RuleSet& rules, const RunOptions& options, Deliver deliver,
+                                       std::string* error) {
+  std::unique_ptr<Runner> runner(new Runner());
+  Impl& r = *runner->impl_;
+  r.deliver = std::move(deliver);
+  std::optional<internal::RunnerAccess::Failure> failed = r.Open(rules, options, nullptr, nullptr);
+  if (!failed) return runner;
+  if (error != nullptr) {
+    *error = r.Message(failed->error);
+    for (const qm::Diagnostic& d : failed->changes) *error += "\n" + internal::Convert(d, r.lang).rendered;
+  }
+  return nullptr;
+}
+
+namespace internal {
+
+std::unique_ptr<Runner> RunnerAccess::OpenForRun(const RuleSet& rules, const RunOptions& options,
+                                                 qm::run::Files& files,
+                                                 const std::function<void(const qm::Error&)>& on_notice,
+                                                 Failure& failure) {
+  std::unique_ptr<Runner> runner(new Runner());
+  std::optional<Failure> failed = runner->impl_->Open(rules, options, &files, on_notice);
+  if (!failed) return runner;
+  failure = std::move(*failed);
+  return nullptr;
+}
+
+const std::optional<qm::state::Checkpoint>& RunnerAccess::Resumed(const Runner& runner) {
+  return runner.impl_->resumed;
+}
+
+std::optional<qm::Error> RunnerAccess::Commit(Runner& runner, qm::state::Checkpoint checkpoint) {
+  return runner.impl_->Commit(std::move(checkpoint));
+}
+
+}  // namespace internal
 
 FeedResult Runner::Feed(std::string_view line, std::string_view position) {
   Impl& r = *impl_;
@@ -288,23 +366,12 @@ Runner::Committed Runner::Commit(std::optional<std::string> position) {
   }
   if (position) r.position = std::move(*position);
   qm::state::Checkpoint checkpoint;
-  checkpoint.input_lines = r.line;
-  checkpoint.tz_minutes = r.tz_minutes;
-  checkpoint.lateness_ms = r.lateness_ms;
-  checkpoint.high_mark = r.engine->high_mark();
-  checkpoint.held = r.engine->held();
   checkpoint.host_position = r.position;
-  auto start = std::chrono::steady_clock::now();
-  if (std::optional<qm::Error> failed = r.durable->Commit(checkpoint)) {
+  if (std::optional<qm::Error> failed = r.Commit(std::move(checkpoint))) {
     result.status.error = r.Message(*failed);
     return result;
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ++r.own.commits;
-  r.own.last_commit_seconds = seconds;
-  r.own.max_commit_seconds = std::max(r.own.max_commit_seconds, seconds);
   result.position = r.position;
-  r.Evict();  // only committed states can leave memory
   return result;
 }
 
@@ -362,7 +429,7 @@ Status Runner::Reload(const RuleSet& rules, std::vector<std::string>* notices) {
   r.rules = std::move(next);
   r.lang = r.rules->lang;
   r.engine = std::make_unique<qm::engine::Engine>(
-      now.ir(), *r.evaluator, *r.store, r.output,
+      now.ir(), *r.evaluator, *r.store, r.target(),
       qm::engine::Options{.tz_minutes = r.tz_minutes, .lateness_ms = r.lateness_ms});
   r.engine->Resume();
   r.engine->Restore(std::move(held), high_mark);

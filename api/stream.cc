@@ -1,9 +1,11 @@
-// RunStream: a whole events stream into files, durable when given a state
-// directory; the runtime's run module does the work.
+// RunStream: a whole events stream into files through a Runner, durable when
+// given a state directory; the run module keeps the files.
 #include "api/internal.h"
 #include "compiler/value/value.h"
 #include "runtime/event/decode.h"
 #include "runtime/run/run.h"
+
+#include <chrono>
 
 namespace qianmian {
 namespace {
@@ -50,34 +52,112 @@ std::string CheckStreamOptions(const StreamOptions& options, Language language) 
 
 StreamResult RunStream(const RuleSet& rules, const StreamOptions& options, LineCallback on_message,
                        ProgressCallback on_progress) {
+  using qm::Error;
+  using qm::ErrorKind;
+  using Clock = std::chrono::steady_clock;
   StreamResult result;
   const internal::RuleSetAccess::Impl& impl = internal::RuleSetAccess::Of(rules);
+  const qm::Lang lang = impl.lang;
   qm::run::Options run_options;
-  if (std::optional<qm::Error> wrong = Translate(options, run_options)) {
-    result.error = wrong->Message(impl.lang);
+  if (std::optional<Error> wrong = Translate(options, run_options)) {
+    result.error = wrong->Message(lang);
     result.usage_error = true;
     return result;
   }
-  run_options.lang = impl.lang;
+  run_options.lang = lang;
   if (!impl.compiled.program) {
-    result.error = qm::Error::Of<qm::ErrorKind::kRulesHaveErrors>().Message(impl.lang);
+    result.error = Error::Of<ErrorKind::kRulesHaveErrors>().Message(lang);
     return result;
   }
-  qm::run::Report report;
-  if (on_message) report.message = [&](const std::string& line) { on_message(line); };
-  if (on_progress)
-    report.progress = [&](int64_t lines, const qm::engine::Stats& stats, double seconds) {
-      on_progress(lines, internal::Convert(stats), seconds);
-    };
-  qm::run::Result run = qm::run::Run(*impl.compiled.program, run_options, report);
-  if (run.failure) {
-    result.error = run.failure->error.Message(impl.lang);
-    result.usage_error = run.failure->usage;
-    for (const qm::Diagnostic& d : run.failure->changes) result.state_changes.push_back(internal::Convert(d, impl.lang));
+  auto tell = [&](const Error& e) {
+    if (on_message) on_message(e.Message(lang));
+  };
+  auto fail = [&](const Error& e) {
+    result.error = e.Message(lang);
+    return result;
+  };
+  // Before the state directory, which a first run creates, and before any output is opened.
+  Error error;
+  bool usage = false;
+  std::unique_ptr<qm::run::Files> files = qm::run::Files::Open(
+      run_options, *impl.compiled.program, error, usage,
+      [&](std::string_view warning) { tell(Error::Of<ErrorKind::kWarning>({std::string(warning)})); });
+  if (!files) {
+    result.usage_error = usage;
+    return fail(error);
   }
-  result.finished = run.finished;
-  result.stats = internal::Convert(run.stats);
-  result.seconds = run.seconds;
+  RunOptions runner_options{.engine = options.engine,
+                            .tz = options.tz,
+                            .lateness = options.lateness,
+                            .state_dir = options.state_dir.value_or("")};
+  internal::RunnerAccess::Failure failure;
+  std::unique_ptr<Runner> runner = internal::RunnerAccess::OpenForRun(
+      rules, runner_options, *files, [&](const Error& notice) { tell(Error::Of<ErrorKind::kNote>({notice.Message(lang)})); },
+      failure);
+  if (!runner) {
+    for (const qm::Diagnostic& d : failure.changes) result.state_changes.push_back(internal::Convert(d, lang));
+    return fail(failure.error);
+  }
+  const bool durable = options.state_dir.has_value();
+  qm::input::LineReader& reader = files->reader();
+  int64_t number = 0;
+  if (const std::optional<qm::state::Checkpoint>& resumed = internal::RunnerAccess::Resumed(*runner)) {
+    number = resumed->input_lines;
+    int64_t customers = runner->stats().customers;
+    tell(Error::Of<ErrorKind::kContinuing>(
+        {*options.state_dir, std::to_string(number), std::to_string(customers), customers == 1 ? "" : "s"}));
+  }
+  auto last_commit = Clock::now();
+  int64_t uncommitted = 0;
+  auto commit = [&]() -> bool {
+    qm::state::Checkpoint checkpoint;
+    std::optional<Error> failed = files->Sync(checkpoint);
+    if (!failed) failed = internal::RunnerAccess::Commit(*runner, std::move(checkpoint));
+    if (failed) {
+      result.error = failed->Message(lang);
+      return false;
+    }
+    uncommitted = 0;
+    last_commit = Clock::now();
+    return true;
+  };
+  if (durable)
+    reader.OnIdle(options.commit_ms, [&] {
+      if (uncommitted > 0 && result.ok()) commit();
+    });
+
+  auto start = Clock::now();
+  auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  std::string_view line;
+  while (result.ok() && reader.Next(line)) {
+    runner->Feed(line);
+    ++number;
+    if (durable && !reader.ends_mid_line() &&
+        (++uncommitted >= options.commit_every ||
+         (number % 256 == 0 && Clock::now() - last_commit >= std::chrono::milliseconds(options.commit_ms))))
+      commit();
+    if (on_progress && number % 100000 == 0) on_progress(number, runner->stats(), seconds());
+  }
+  result.stats = runner->stats();
+  if (!result.ok()) return result;
+  // A read error is not the end of the input: what was read is written out,
+  // but nothing is committed, no timer fires for --until, and the run fails.
+  if (reader.failed()) {
+    if (std::optional<Error> failed = files->Flush(); failed && on_message) on_message("qm: " + failed->Message(lang));
+    std::string why = files->ReadError().Message(lang);
+    return fail(durable ? Error::Of<ErrorKind::kReadErrorKeepsCommit>({why, std::to_string(number), *options.state_dir})
+                        : Error::Of<ErrorKind::kReadErrorAfterLine>({why, std::to_string(number)}));
+  }
+  runner->EndOfInput();  // D9: end of input, then C3
+  if (!options.until.empty()) runner->FireUntil(options.until);
+  if (durable && !commit()) return result;
+  std::optional<Error> failed = files->Flush();
+  result.stats = runner->stats();
+  result.seconds = seconds();
+  result.finished = true;
+  std::optional<Error> closed = files->Close();
+  if (!failed) failed = closed;
+  if (failed) result.error = failed->Message(lang);
   return result;
 }
 

@@ -47,6 +47,7 @@ struct Diagnostic {
 
 namespace internal {
 struct RuleSetAccess;  // debugging views for `qm` (api/internal.h)
+struct RunnerAccess;   // how RunStream keeps a Runner (api/internal.h)
 }
 
 // A checked, compiled rule set. Cheap to copy (shared, immutable); may be
@@ -255,6 +256,7 @@ class Runner {
                          const std::vector<std::string>& tags);
 
  private:
+  friend struct internal::RunnerAccess;
   struct Impl;
   Runner();
   std::unique_ptr<Impl> impl_;

@@ -1,20 +1,22 @@
-// Run: a compiled rule set over an events stream into action and reject
-// files, optionally kept in a state directory so that a run killed at any
-// moment and run again writes exactly what one uninterrupted run writes
-// (docs/state.md). What `qm run` does, for every host (the public API's
-// RunStream). Every check on the input, the outputs and the state is made
-// before anything is written.
+// The files of a run (`qm run`, the API's RunStream): the events read line
+// by line and the two outputs, plain or continued from a state directory's
+// last commit (docs/state.md). Every check on the files is made before
+// anything is written. The run itself, engine and state, is a Runner's
+// (api/stream.cc).
 #ifndef QM_RUNTIME_RUN_RUN_H_
 #define QM_RUNTIME_RUN_RUN_H_
 
+#include <cstdio>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "compiler/program/program.h"
-#include "runtime/engine/engine.h"
+#include "runtime/input/line_reader.h"
+#include "runtime/sink/sink.h"
+#include "runtime/state/durable.h"
 
 namespace qm::run {
 
@@ -31,40 +33,61 @@ struct Options {
   Lang lang = Lang::kEn;           // of the messages along the way
 };
 
-// What the person running it is told along the way. Both may be empty.
-struct Report {
-  // One line, as `qm` prints it, in Options::lang: notes on state changes,
-  // the resumed position, cascade warnings, an output error behind a read
-  // error.
-  std::function<void(const std::string& line)> message;
-  // Every 100,000 lines.
-  std::function<void(int64_t lines, const engine::Stats& stats, double seconds)> progress;
-};
-
-struct Failure {
-  bool usage = false;  // a contradiction in the options (`qm` exits 2), not a failure of the run
-  Error error;
-  std::vector<Diagnostic> changes;  // E0501: why these rules cannot continue the state
-};
-
-struct Result {
-  std::optional<Failure> failure;
-  bool finished = false;  // every line was read and processed (a failure may follow: closing)
-  engine::Stats stats;
-  double seconds = 0;
-};
-
-// Why `options` contradict each other (a usage error), checked by Run first.
+// Why `options` contradict each other (a usage error).
 std::optional<Error> CheckOptions(const Options& options);
 
-// The entry point. A failure that leaves a durable run's state at its last
-// commit says so; rerunning continues from there.
-Result Run(const Program& program, const Options& options, const Report& report = {});
+class Files {
+ public:
+  // Opens the events and checks that no output is an input (a rule file of
+  // `program`, the events, the other output, a file in the state directory):
+  // a clash is a usage error. Writes nothing. Null, with `error`, when the
+  // run cannot start.
+  static std::unique_ptr<Files> Open(const Options& options, const Program& program, Error& error, bool& usage,
+                                     std::function<void(std::string_view)> on_warning);
+  ~Files();
 
-// Reads the events `events` names ("-": standard input) line by line as Run
-// reads them: only a file, pipe, socket or terminal; an overlong line handed
-// on bounded (the engine rejects it); a read error is an error, never the
-// end of the input. For `qm diff` and `qm explain`.
+  // A durable run, given what its state directory committed: opens the
+  // outputs it continues, refused when shorter than `resumed` says, and
+  // skips the input `resumed` consumed, checking that it is the same input.
+  // Writes nothing.
+  std::optional<Error> Continue(const std::optional<state::Checkpoint>& resumed);
+  // Creates the outputs of a plain run, or cuts a durable run's back to its
+  // last commit (a crash may have left more): the first write.
+  std::optional<Error> Begin();
+
+  input::LineReader& reader() { return *reader_; }
+  // Where the engine writes; exists after Begin, or after Continue for a
+  // durable run.
+  sink::FileSink& sink() { return *sink_; }
+
+  // Flushes and syncs the outputs, then fills in where the input and the
+  // outputs stand, for a commit. Outputs reach the disk before the commit
+  // that records their lengths, so a crash leaves them at least as long as
+  // the state says.
+  std::optional<Error> Sync(state::Checkpoint& checkpoint);
+  // Writes what is buffered; returns the first error of any write.
+  std::optional<Error> Flush() { return sink_->Flush(); }
+  // A read error, naming the events.
+  Error ReadError() const;
+  // Closes the outputs; returns the first error.
+  std::optional<Error> Close();
+
+ private:
+  explicit Files(const Options& options) : options_(options) {}
+  const Options& options_;
+  int events_fd_ = -1;
+  std::unique_ptr<input::LineReader> reader_;
+  std::FILE* out_ = nullptr;
+  std::FILE* rejects_ = nullptr;
+  std::optional<state::Checkpoint> resumed_;
+  std::function<void(std::string_view)> on_warning_;
+  std::unique_ptr<sink::FileSink> sink_;
+};
+
+// Reads the events `events` names ("-": standard input) line by line as a
+// run reads them: only a file, pipe, socket or terminal; an overlong line
+// handed on bounded (the engine rejects it); a read error is an error, never
+// the end of the input. For `qm diff` and `qm explain`.
 std::optional<Error> ForEachEventLine(const std::string& events, const std::function<void(std::string_view)>& on_line);
 
 }  // namespace qm::run
