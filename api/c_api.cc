@@ -74,14 +74,21 @@ const char* qm_ruleset_diagnostic_json(const qm_ruleset* rules, size_t index) {
 
 void qm_ruleset_free(qm_ruleset* rules) { delete rules; }
 
+namespace {
+
+// Why a Runner was not made, for C: a malloc'd copy in `*error` (when not null).
+qm_runner* Refuse(char** error, const std::string& message) {
+  if (error != nullptr) *error = Copy(message);
+  return nullptr;
+}
+
+}  // namespace
+
 qm_runner* qm_runner_new_with_lateness(const qm_ruleset* rules, const char* engine, const char* tz,
                                        const char* lateness, qm_line_fn on_action, qm_line_fn on_reject,
                                        void* user, char** error) {
   return Guard([&]() -> qm_runner* {
-    auto fail = [&](const std::string& message) -> qm_runner* {
-      if (error != nullptr) *error = Copy(message);
-      return nullptr;
-    };
+    auto fail = [&](const std::string& message) { return Refuse(error, message); };
     if (rules == nullptr) return fail("no rule set");
     qianmian::RunOptions options;
     if (engine != nullptr && std::strcmp(engine, "interp") == 0) options.engine = qianmian::Engine::kInterpreter;
@@ -112,10 +119,7 @@ qm_runner* qm_runner_new(const qm_ruleset* rules, const char* engine, const char
 qm_runner* qm_runner_open(const qm_ruleset* rules, const char* const* options, qm_batch_fn deliver, void* user,
                           char** error) {
   return Guard([&]() -> qm_runner* {
-    auto fail = [&](const std::string& message) -> qm_runner* {
-      if (error != nullptr) *error = Copy(message);
-      return nullptr;
-    };
+    auto fail = [&](const std::string& message) { return Refuse(error, message); };
     if (rules == nullptr) return fail("no rule set");
     qianmian::RunOptions run;
     for (size_t i = 0; options != nullptr && options[i] != nullptr; ++i) {

@@ -13,11 +13,7 @@ events=${1:-1000000}
 rounds=${2:-3}
 work=${QM_BENCH_DIR:-/tmp/qm-bench}
 mkdir -p "$work"
-stream=$work/stream-$events.jsonl
-if [ ! -f "$stream" ]; then
-  python3 "$shared/gen_events.py" --events "$events" --out-dir "$work/gen-$events" > /dev/null
-  python3 "$shared/to_qm_stream.py" "$work/gen-$events/customers.jsonl" "$work/gen-$events/events.jsonl" "$stream"
-fi
+. "$root/bench/reference_stream.sh"
 qm=$root/build/cli/qm
 host=$root/build/tests/qm_embed_host
 rules=$shared/peers20.qm

@@ -11,11 +11,7 @@ events=${1:-1000000}
 engine=${2:-interp}
 work=${QM_BENCH_DIR:-/tmp/qm-bench}
 mkdir -p "$work"
-stream=$work/stream-$events.jsonl
-if [ ! -f "$stream" ]; then
-  python3 "$shared/gen_events.py" --events "$events" --out-dir "$work/gen-$events" > /dev/null
-  python3 "$shared/to_qm_stream.py" "$work/gen-$events/customers.jsonl" "$work/gen-$events/events.jsonl" "$stream"
-fi
+. "$root/bench/reference_stream.sh"
 # An empty stream gives the baseline memory of the process itself.
 : > "$work/empty.jsonl"
 base_kb=$(/usr/bin/time -f %M "$root/build/cli/qm" run "$shared/peers20.qm" --events "$work/empty.jsonl" \

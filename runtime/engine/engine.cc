@@ -169,7 +169,8 @@ void Engine::Impl::Mark() {
   std::copy(std::begin(suppressed_), std::end(suppressed_), std::begin(u.suppressed));
   u.high_mark = high_mark_;
   ++u.mark;
-  u.saved.clear();
+  if (u.saved.size() > UndoLog::kKeptCopies) u.saved.resize(UndoLog::kKeptCopies);  // after a FireUntil that touched many
+  u.saved_count = 0;
   u.created.clear();
   u.counted.clear();
   u.held_added.clear();
@@ -178,9 +179,10 @@ void Engine::Impl::Mark() {
 
 void Engine::Impl::Undo() {
   UndoLog& u = *undo_;
-  for (auto& [state, before] : u.saved) {
+  for (size_t i = 0; i < u.saved_count; ++i) {
+    auto& [state, before] = u.saved[i];
     bool dirty = state->dirty;  // the store's own bookkeeping
-    *state = std::move(before);
+    std::swap(*state, before);  // the copy's slot keeps the memory for the next one
     state->dirty = dirty;
   }
   for (const std::string& id : u.created) store_.Erase(id);
@@ -222,7 +224,10 @@ bool Engine::Impl::Forget(const std::string& customer) {
     if (s->quiet_due[q] != kNever) timers_.erase(TimerKey{s->quiet_due[q], s->id, s, 0, q});
   for (const PendingAfter& a : s->afters) timers_.erase(TimerKey{a.due, s->id, s, 1, a.seq});
   store_.Erase(customer);
-  if (undo_ != nullptr) Mark();  // its copies go too
+  if (undo_ != nullptr) {  // its copies go too, kept ones included: nothing of theirs stays in memory
+    undo_->saved.clear();
+    Mark();
+  }
   return true;
 }
 
@@ -291,7 +296,10 @@ int64_t Engine::Impl::Evict(int64_t idle_before) {
   int64_t evicted = 0;
   for (const std::string& id : idle)
     if (CustomerState* s = store_.Find(id); s != nullptr && EvictState(*s)) ++evicted;
-  if (undo_ != nullptr) Mark();  // its copies may point at evicted states
+  if (undo_ != nullptr) {  // its copies may point at evicted states
+    undo_->saved.clear();
+    Mark();
+  }
   return evicted;
 }
 

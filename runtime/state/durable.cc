@@ -295,7 +295,7 @@ class DurableStoreImpl final : public DurableStore {
   bool Evict(const std::string& customer) override {
     CustomerState* s = memory_->Find(customer);
     if (s == nullptr) return false;
-    if (s->dirty) dirty_.erase(std::find(dirty_.begin(), dirty_.end(), s));
+    Undirty(*s);
     evicted_.insert(customer);
     return memory_->Erase(customer);
   }
@@ -325,7 +325,7 @@ class DurableStoreImpl final : public DurableStore {
   bool Erase(const std::string& customer) override {
     CustomerState* s = memory_->Find(customer);
     if (s == nullptr) return false;
-    if (s->dirty) dirty_.erase(std::find(dirty_.begin(), dirty_.end(), s));
+    Undirty(*s);
     erased_.push_back(customer);
     return memory_->Erase(customer);
   }
@@ -336,6 +336,10 @@ class DurableStoreImpl final : public DurableStore {
       s.dirty = true;
       dirty_.push_back(&s);
     }
+  }
+  // A state leaving memory leaves the list of states the next commit writes.
+  void Undirty(CustomerState& s) {
+    if (s.dirty) dirty_.erase(std::find(dirty_.begin(), dirty_.end(), &s));
   }
 
   const std::optional<Checkpoint>& checkpoint() const override { return checkpoint_; }

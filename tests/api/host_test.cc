@@ -81,7 +81,9 @@ Delivered Reference(const qianmian::RuleSet& rules, const Example& e, qianmian::
   EXPECT_NE(runner, nullptr);
   for (const std::string& line : Lines(Read(e.events))) runner->Feed(line);
   EXPECT_TRUE(runner->EndOfInput().ok());
-  if (!e.until.empty()) EXPECT_TRUE(runner->FireUntil(e.until).ok());
+  if (!e.until.empty()) {
+    EXPECT_TRUE(runner->FireUntil(e.until).ok());
+  }
   return out;
 }
 
@@ -680,7 +682,9 @@ TEST(Eviction, EvictedCustomersComeBackWithTheSameOutput) {
           ASSERT_TRUE(runner->Commit().status.ok());
           evicted = std::max(evicted, runner->stats().customers_evicted);
         }
-        if (i == lines.size() / 2) ASSERT_TRUE(runner->Reload(rules).ok());
+        if (i == lines.size() / 2) {
+          ASSERT_TRUE(runner->Reload(rules).ok());
+        }
       }
       retry([&] { return runner->EndOfInput(); });
       ASSERT_TRUE(runner->Commit().status.ok());
