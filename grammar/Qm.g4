@@ -4,7 +4,7 @@
 grammar Qm;
 
 item
-  : (enumDecl | eventDecl | profileDecl | tagDecl | importDecl | zoneDecl | capDecl | quietDecl | ruleDecl) EOF
+  : (enumDecl | eventDecl | profileDecl | tagDecl | importDecl | zoneDecl | capDecl | quietDecl | renamedDecl | ruleDecl) EOF
   ;
 
 enumDecl    : ENUM name LBRACE members RBRACE ;
@@ -32,6 +32,12 @@ perKw       : {_input->LT(1)->getText() == "per"}? IDENT ;
 // D5: `quiet push 22:00-08:00 [defer|drop]`; the builder checks the times and the word.
 quietDecl   : quietKw kind=(PUSH | INVITE | NOTIFY) CLOCK_RANGE name? ;
 quietKw     : {_input->LT(1)->getText() == "quiet"}? IDENT ;
+
+// D14: `renamed tag OLD -> NEW`, `renamed field …`, `renamed member E.OLD -> E.NEW`,
+// `renamed target …`; the builder checks the kind and each side's form.
+renamedDecl : renamedKw (TAG | name) renamedName ARROW renamedName ;
+renamedKw   : {_input->LT(1)->getText() == "renamed"}? IDENT ;
+renamedName : (name DOT)? (name | STRING) ;
 
 ruleDecl    : (RULE name COLON)? WHEN trigger (AND expr)? THEN action (COMMA action)* ;
 
@@ -140,6 +146,7 @@ LBRACE: '{'; RBRACE: '}';
 LPAREN: '(' | '\uFF08'; RPAREN: ')' | '\uFF09';
 COMMA: ',' | '\uFF0C'; COLON: ':' | '\uFF1A'; EQ: '=' | '\uFF1D';
 NE: '!='; LE: '<='; GE: '>='; LT: '<'; GT: '>'; DOT: '.';
+ARROW: '->';  // D14, E1
 
 // A3, D3: parts in strictly decreasing unit order, so `12h1d` lexes as a
 // longer IDENT and stays a name (E3); `-` before a digit negates (E3).

@@ -203,6 +203,14 @@ std::string DebugString(const Item& item) {
                         d.end_minute / 60, d.end_minute % 60);
           return std::string("quiet ") + kKinds[static_cast<int>(d.kind)] + " " + range + (d.drop ? " drop" : " defer");
         },
+        [](const RenamedDecl& d) {
+          static const char* kKinds[] = {"tag", "field", "member", "target"};
+          auto side = [&](const std::optional<Ident>& e, const Ident& n) {
+            return (e ? e->text + "." : std::string()) + (d.kind == RenameKind::kField ? n.text : TagName(n.text));
+          };
+          return std::string("renamed ") + kKinds[static_cast<int>(d.kind)] + " " + side(d.from_enum, d.from) + " -> " +
+                 side(d.to_enum, d.to);
+        },
         [](const Rule& r) {
           std::string s = "rule " + (r.name ? r.name->text : std::string("_")) + ": when " + Str(r.trigger);
           if (r.condition) s += " if " + Str(*r.condition);

@@ -184,7 +184,17 @@ struct QuietDecl {
   Span span;
 };
 
-using Item = std::variant<EnumDecl, EventDecl, ProfileDecl, TagDecl, ImportDecl, ZoneDecl, CapDecl, QuietDecl, Rule>;
+// `renamed member 等级.金卡 -> 等级.黄金` (D14).
+enum class RenameKind { kTag, kField, kMember, kTarget };
+struct RenamedDecl {
+  RenameKind kind = RenameKind::kTag;
+  std::optional<Ident> from_enum, to_enum;  // members only
+  Ident from, to;
+  Span span;
+};
+
+using Item = std::variant<EnumDecl, EventDecl, ProfileDecl, TagDecl, ImportDecl, ZoneDecl, CapDecl, QuietDecl,
+                          RenamedDecl, Rule>;
 
 // One parsed file. Items whose syntax was wrong are left out; `poisoned`
 // names the declarations among them, so the checker does not report their

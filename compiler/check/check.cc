@@ -1,5 +1,8 @@
 #include "compiler/check/check.h"
 
+#include <map>
+#include <set>
+
 #include "compiler/check/internal/checker.h"
 #include "compiler/check/internal/lint.h"
 
@@ -181,10 +184,74 @@ CheckResult Checker::Finish() {
   return result;
 }
 
+// D14, E20: NEW exists in the sense of its kind, OLD does not, and no OLD is
+// renamed twice. Targets are the fixed push/invite texts the rules write.
+void Checker::CheckRenames() {
+  using Kind = Rename::Kind;
+  std::set<std::string> targets;
+  for (const Rule& r : p_.rules)
+    for (const Action& a : r.actions)
+      if ((a.kind == ActionKind::kPush || a.kind == ActionKind::kInvite) && a.target.fixed()) targets.insert(a.text);
+  std::map<std::pair<Kind, std::string>, std::pair<const Source*, Span>> renamed;
+  for (const SourceItem& si : items_) {
+    const auto* d = std::get_if<ast::RenamedDecl>(si.item);
+    if (d == nullptr) continue;
+    src_ = si.file->source;
+    Rename r{static_cast<Kind>(d->kind), d->from_enum ? d->from_enum->text : "", d->from.text, d->to.text};
+    std::string old_spelling = (r.enum_name.empty() ? "" : r.enum_name + ".") + r.from;
+    bool exists = false, fine = true;
+    switch (r.kind) {
+      case Kind::kTag:
+        if (p_.FindTag(r.to) < 0) Report<DiagKind::kRenamedTagMissing>(src_, d->to.span, {r.to}), fine = false;
+        else used_tags_.insert(p_.FindTag(r.to));
+        exists = p_.FindTag(r.from) >= 0;
+        break;
+      case Kind::kField:
+        if (p_.FindProfileField(r.to) < 0) Report<DiagKind::kRenamedFieldMissing>(src_, d->to.span, {r.to}), fine = false;
+        exists = p_.FindProfileField(r.from) >= 0;
+        break;
+      case Kind::kMember: {
+        int32_t e = FindEnum(r.enum_name);
+        if (e < 0 || p_.enums[e].is_inline) {
+          Report<DiagKind::kRenamedEnumMissing>(src_, d->from_enum->span, {r.enum_name});
+          fine = false;
+          break;
+        }
+        const std::vector<std::string>& members = p_.enums[e].members;
+        if (std::find(members.begin(), members.end(), r.to) == members.end())
+          Report<DiagKind::kRenamedMemberMissing>(src_, d->to.span, {r.to, r.enum_name}), fine = false;
+        exists = std::find(members.begin(), members.end(), r.from) != members.end();
+        break;
+      }
+      case Kind::kTarget:
+        for (const ast::Ident* side : {&d->from, &d->to})
+          if (side->text.find_first_of("{}") != std::string::npos) {  // E5: fixed texts
+            Report<DiagKind::kPlaceholderInRenamedTarget>(src_, side->span, {side->text});
+            fine = false;
+          }
+        if (fine && !targets.count(r.to)) Report<DiagKind::kRenamedTargetMissing>(src_, d->to.span, {r.to}), fine = false;
+        exists = targets.count(r.from) > 0;
+        break;
+    }
+    if (exists) {
+      Report<DiagKind::kRenamedOldExists>(src_, d->from.span, {old_spelling});
+      fine = false;
+    }
+    auto [it, fresh] = renamed.emplace(std::make_pair(r.kind, old_spelling), std::make_pair(src_, d->from.span));
+    if (!fresh) {
+      Report<DiagKind::kRenamedTwice>(src_, d->from.span, {old_spelling},
+                                      Help::Of<HelpKind::kFirstDefinedAt>({Where(it->second.first, it->second.second)}));
+      fine = false;
+    }
+    if (fine) p_.renames.push_back(std::move(r));
+  }
+}
+
 void Checker::RunPasses() {
   DeclareAll();
   ResolveFieldTypes();
   CheckRules();
+  CheckRenames();
   if (!diags_.has_errors()) check_internal::CheckCascadeCycles(p_, diags_);
   check_internal::RunLints(p_, diags_);
 }

@@ -244,8 +244,18 @@ struct Quiet {
   }
 };
 
+// `renamed …` (D14): a name a state directory may hold under its old
+// spelling. Members are renamed within `enum_name`.
+struct Rename {
+  enum class Kind { kTag, kField, kMember, kTarget };
+  Kind kind = Kind::kTag;
+  std::string enum_name;  // members only
+  std::string from, to;
+};
+
 // The checked rule set. Immutable once built; rules are in file order (A9).
 struct Program {
+  std::vector<Rename> renames;  // declaration order (D14)
   int zone_minutes = kDefaultZoneMinutes;  // the rule zone (D1), minutes east of UTC
   std::vector<Cap> caps;       // declaration order (D4)
   std::vector<Quiet> quiets;   // declaration order (D5, E7)

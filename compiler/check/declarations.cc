@@ -98,6 +98,7 @@ void Checker::DeclareAll() {
                             : d.kind == ast::QuietKind::kNotify ? ActionKind::kNotify : ActionKind::kPush;
           p_.quiets.push_back(Quiet{kind, d.start_minute, d.end_minute, d.drop, src_, d.span});
         },
+        [&](const ast::RenamedDecl&) {},  // after the rules: CheckRenames
         [&](const ast::Rule&) {}},
         *si.item);
   }

@@ -17,6 +17,7 @@ std::optional<ast::Item> Builder::BuildItem(QmParser::ItemContext* ctx) {
   else if (auto* c = ctx->zoneDecl()) item = ZoneOf(c);
   else if (auto* c = ctx->capDecl()) item = CapOf(c);
   else if (auto* c = ctx->quietDecl()) item = QuietOf(c);
+  else if (auto* c = ctx->renamedDecl()) item = RenamedOf(c);
   else if (auto* c = ctx->ruleDecl()) item = RuleOf(c);
   if (!ok_) return std::nullopt;
   return item;
@@ -287,6 +288,42 @@ ast::QuietDecl Builder::QuietOf(QmParser::QuietDeclContext* c) {
       Fail<DiagKind::kUnknownQuietPolicy>(policy.span, {policy.text}, Suggest(policy.text, {"defer", "drop"}));
   }
   return quiet;
+}
+
+ast::RenamedDecl Builder::RenamedOf(QmParser::RenamedDeclContext* c) {
+  ast::RenamedDecl r;
+  r.span = SpanOf(c);
+  if (c->TAG() == nullptr) {
+    ast::Ident kind = Id(c->name());
+    static const std::vector<std::string> kKinds = {"field", "member", "target"};
+    if (kind.text == "field") r.kind = ast::RenameKind::kField;
+    else if (kind.text == "member") r.kind = ast::RenameKind::kMember;
+    else if (kind.text == "target") r.kind = ast::RenameKind::kTarget;
+    else Fail<DiagKind::kUnknownRenameKind>(kind.span, {kind.text}, Suggest(kind.text, kKinds));
+  }
+  auto side = [&](QmParser::RenamedNameContext* n, std::optional<ast::Ident>& enum_name, ast::Ident& name) {
+    if (n->STRING() != nullptr) {
+      name = {StringText(n->STRING()), SpanOf(n->STRING())};
+      if (r.kind == ast::RenameKind::kField || r.kind == ast::RenameKind::kMember)  // E23
+        Fail<DiagKind::kRenameQuotedName>(name.span, {name.text});
+      else if (name.text.empty())
+        Fail<DiagKind::kEmptyTagName>(name.span);
+    } else {
+      name = Id(n->name().back());
+    }
+    if (n->DOT() != nullptr) {
+      enum_name = Id(n->name().front());
+      if (r.kind != ast::RenameKind::kMember)
+        Fail<DiagKind::kRenameOnlyMembersHaveEnums>(SpanOf(n), {enum_name->text, name.text});
+    } else if (r.kind == ast::RenameKind::kMember) {
+      Fail<DiagKind::kRenameMemberNeedsEnum>(SpanOf(n));
+    }
+  };
+  side(c->renamedName(0), r.from_enum, r.from);
+  side(c->renamedName(1), r.to_enum, r.to);
+  if (ok_ && r.kind == ast::RenameKind::kMember && r.from_enum->text != r.to_enum->text)
+    Fail<DiagKind::kRenameEnumsDiffer>(SpanOf(c->renamedName(1)), {r.from_enum->text, r.to_enum->text});
+  return r;
 }
 
 ast::Operand Builder::OperandOf(QmParser::OperandContext* c) {

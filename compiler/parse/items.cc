@@ -33,6 +33,7 @@ bool StartsItem(const std::vector<Lexeme>& toks, size_t i, const Offsets& offset
       if (word == "zone") return next == QmLexer::ZONE_OFFSET || next == QmLexer::IDENT;
       if (word == "cap") return next == QmLexer::PUSH || next == QmLexer::INVITE;
       if (word == "quiet") return next == QmLexer::PUSH || next == QmLexer::INVITE || next == QmLexer::NOTIFY;
+      if (word == "renamed") return next == QmLexer::TAG || next == QmLexer::IDENT;
       return false;
     }
     case QmLexer::EVENT: case QmLexer::IMPORT: case QmLexer::RULE: return true;
@@ -40,6 +41,7 @@ bool StartsItem(const std::vector<Lexeme>& toks, size_t i, const Offsets& offset
     case QmLexer::PROFILE: return type_at(i + 1) == QmLexer::LBRACE;
     case QmLexer::WHEN: return i == 0 || type_at(i - 1) != QmLexer::COLON;
     case QmLexer::TAG: {
+      if (i > 0 && toks[i - 1].type == QmLexer::IDENT && offsets.Text(toks[i - 1]) == "renamed") return false;  // D14
       bool named = type_at(i + 1) == QmLexer::IDENT || type_at(i + 1) == QmLexer::STRING;  // D15
       if (named && type_at(i + 2) == QmLexer::STRING) return true;
       if (i == 0) return true;

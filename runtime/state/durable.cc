@@ -403,9 +403,10 @@ class DurableStoreImpl final : public DurableStore {
 
   // Loads every stored customer, remapped when the schema changed.
   std::optional<Error> Load(const std::string& dir, const ir::Program& program, const Schema& old, bool changed,
-                            std::vector<Error>& notices) {
+                            std::map<std::string, std::string> target_keys, std::vector<Error>& notices) {
     Remap remap;
     if (changed) remap = MakeRemap(old, Schema::Of(program));
+    remap.target_keys = std::move(target_keys);
     int64_t dropped = 0;
     std::optional<Error> error;
     CustomerState decoded;
@@ -498,11 +499,13 @@ DurableStore::OpenResult DurableStore::Open(const std::string& dir, const ir::Pr
   std::string now_bytes = now.Encode();
   bool fresh = !o.schema.has_value();
   bool changed = !fresh && o.schema_bytes != now_bytes;
+  std::map<std::string, std::string> target_keys;
   if (changed) {
     if (!SharesAnything(*o.schema, now)) {
       result.error = Error::Of<ErrorKind::kAnotherRuleSet>({dir, Join(o.schema->rule_files)});
       return result;
     }
+    o.schema = Renamed(*o.schema, program, target_keys, result.notices);  // D14
     result.changes = IncompatibleChanges(*o.schema, program, dir);
     if (!result.changes.empty()) return result;
     DescribeChanges(*o.schema, now, result.notices);
@@ -511,7 +514,7 @@ DurableStore::OpenResult DurableStore::Open(const std::string& dir, const ir::Pr
   auto store = std::make_unique<DurableStoreImpl>(dir, std::move(o.db), program, o.checkpoint, std::move(now_bytes),
                                                   fresh || changed || o.version < kFormatVersion);
   if (!fresh) {
-    if (auto error = store->Load(dir, program, *o.schema, changed, result.notices)) {
+    if (auto error = store->Load(dir, program, *o.schema, changed, target_keys, result.notices)) {
       result.error = std::move(error);
       return result;
     }
@@ -522,11 +525,14 @@ DurableStore::OpenResult DurableStore::Open(const std::string& dir, const ir::Pr
 
 Migration Migrate(Store& from, const ir::Program& old, const ir::Program& now, const std::string& name) {
   Migration m;
-  Schema was = Schema::Of(old), is = Schema::Of(now);
+  Schema is = Schema::Of(now);
+  std::map<std::string, std::string> target_keys;
+  Schema was = Renamed(Schema::Of(old), now, target_keys, m.notices);  // D14
   m.changes = IncompatibleChanges(was, now, name);
   if (!m.changes.empty()) return m;
   DescribeChanges(was, is, m.notices);
   Remap remap = MakeRemap(was, is);
+  remap.target_keys = std::move(target_keys);
   m.store = MakeMemoryStore(now);
   int64_t dropped = 0;
   from.ForEach([&](CustomerState& s) {

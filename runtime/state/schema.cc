@@ -133,6 +133,23 @@ int64_t RemapState(CustomerState&& old, const Remap& m, const ir::Program& progr
   // target pushed once stays pushed if a rule names it again (A26).
   to.pushes = std::move(old.pushes);
   to.emissions = std::move(old.emissions);
+  if (!m.target_keys.empty()) {  // D14: histories carry over under the new names
+    auto rename = [&](std::string& key) {
+      if (auto it = m.target_keys.find(key); it != m.target_keys.end()) key = it->second;
+    };
+    for (auto& [key, last] : to.pushes) rename(key);
+    for (state::Emission& e : to.emissions) rename(e.key);
+    // A customer pushed to both names keeps one history: the later emission.
+    for (size_t i = 0; i < to.pushes.size(); ++i)
+      for (size_t j = i + 1; j < to.pushes.size();) {
+        if (to.pushes[j].first != to.pushes[i].first) {
+          ++j;
+          continue;
+        }
+        to.pushes[i].second = std::max(to.pushes[i].second, to.pushes[j].second);
+        to.pushes.erase(to.pushes.begin() + j);
+      }
+  }
   int64_t dropped = 0;
   while (!old.afters.empty()) {
     PendingAfter a = std::move(old.afters.extract(old.afters.begin()).value());
@@ -145,6 +162,11 @@ int64_t RemapState(CustomerState&& old, const Remap& m, const ir::Program& progr
     a.rule = m.rules[a.rule];
     const check::Action& action = program.checked.rules[a.rule].actions[a.action];
     a.unless = action.unless;
+    if ((action.kind == check::ActionKind::kPush || action.kind == check::ActionKind::kInvite) && a.target) {
+      // Resolved when scheduled: a renamed target is sent under its new name (D14).
+      auto it = m.target_keys.find(check::TargetKey(action.kind, *a.target));
+      if (it != m.target_keys.end()) a.target = it->second.substr(2);  // after `p:`/`i:`
+    }
     if (action.kind == check::ActionKind::kSet || action.kind == check::ActionKind::kAdd) {
       // The field is compatible (checked before), so only its enum members move.
       for (size_t f = 0; f < m.fields.size(); ++f)
@@ -220,6 +242,87 @@ void DescribeChanges(const Schema& old, const Schema& now, std::vector<Error>& n
     notices.push_back(Error::Of<ErrorKind::kAggregatesDropped>({Join(dropped)}));
   if (auto added = missing(now.quiet_rules, old.quiet_rules); !added.empty())
     notices.push_back(Error::Of<ErrorKind::kQuietRulesAdded>({Join(added)}));
+}
+
+namespace {
+
+// The name an action key (ActionKey) names after its kind word, or npos:
+// `[after D ]KIND NAME[ every D][ unless E]`.
+size_t NameInActionKey(const std::string& key, std::initializer_list<std::string_view> kinds) {
+  size_t at = 0;
+  if (key.rfind("after ", 0) == 0) at = key.find(' ', 6) + 1;
+  for (std::string_view kind : kinds)
+    if (key.compare(at, kind.size(), kind) == 0 && key.compare(at + kind.size(), 1, " ") == 0)
+      return at + kind.size() + 1;
+  return std::string::npos;
+}
+
+void RenameInActionKey(std::string& key, std::initializer_list<std::string_view> kinds, const std::string& from,
+                       const std::string& to) {
+  size_t at = NameInActionKey(key, kinds);
+  if (at == std::string::npos || key.compare(at, from.size(), from) != 0) return;
+  std::string_view rest = std::string_view(key).substr(at + from.size());
+  if (rest.empty() || rest.rfind(" every ", 0) == 0 || rest.rfind(" unless ", 0) == 0) key.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+Schema Renamed(const Schema& old, const ir::Program& program, std::map<std::string, std::string>& target_keys,
+               std::vector<Error>& notices) {
+  using Kind = check::Rename::Kind;
+  Schema s = old;
+  std::vector<std::string> done;
+  // Renames `from` to `to` in `names` when it holds the one and not the other.
+  auto rename_in = [](std::vector<std::string>& names, const std::string& from, const std::string& to) {
+    auto it = std::find(names.begin(), names.end(), from);
+    if (it == names.end() || std::find(names.begin(), names.end(), to) != names.end()) return false;
+    *it = to;
+    return true;
+  };
+  for (const check::Rename& r : program.checked.renames) {
+    bool renamed = false;
+    switch (r.kind) {
+      case Kind::kTag:
+        renamed = rename_in(s.tags, r.from, r.to);
+        if (renamed)
+          for (Schema::Rule& rule : s.rules)
+            for (std::string& key : rule.actions) RenameInActionKey(key, {"tag", "untag"}, r.from, r.to);
+        break;
+      case Kind::kField: {
+        auto named = [&](const std::string& n) {
+          return std::find_if(s.fields.begin(), s.fields.end(), [&](const Schema::Field& f) { return f.name == n; });
+        };
+        auto it = named(r.from);
+        if (it == s.fields.end() || named(r.to) != s.fields.end()) break;
+        it->name = r.to;
+        renamed = true;
+        for (Schema::Rule& rule : s.rules)
+          for (std::string& key : rule.actions) RenameInActionKey(key, {"set", "add"}, r.from, r.to);
+        break;
+      }
+      case Kind::kMember:
+        for (Schema::Enum& e : s.enums)
+          if (e.name == r.enum_name) renamed = rename_in(e.members, r.from, r.to);
+        break;
+      case Kind::kTarget:
+        // Histories are kept by target whatever the rules named (A26), so
+        // every customer's are renamed, not only the targets the schema lists.
+        for (std::string_view kind : {"p:", "i:"}) {
+          std::string from = std::string(kind) + r.from, to = std::string(kind) + r.to;
+          target_keys[from] = to;
+          renamed |= rename_in(s.targets, from, to);
+        }
+        if (renamed)
+          for (Schema::Rule& rule : s.rules)
+            for (std::string& key : rule.actions) RenameInActionKey(key, {"push", "invite"}, r.from, r.to);
+        break;
+    }
+    static const char* kKinds[] = {"tag", "field", "member", "target"};
+    const std::string prefix = r.enum_name.empty() ? "" : r.enum_name + ".";
+    if (renamed) done.push_back(std::string(kKinds[static_cast<int>(r.kind)]) + " `" + prefix + r.from + "` -> `" + prefix + r.to + "`");
+  }
+  if (!done.empty()) notices.push_back(Error::Of<ErrorKind::kRenamesApplied>({Join(done)}));
+  return s;
 }
 
 }  // namespace qm::state_internal

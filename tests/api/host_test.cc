@@ -578,6 +578,35 @@ TEST(Reload, KeepsStateAsADurableRerunDoes) {
   }
 }
 
+// D14: a reload onto rules that rename a tag, a field, an enum member and a
+// group carries the states over under the new names, as a durable rerun does
+// (rules-examples/rename-running, whose expected output is that rerun's).
+TEST(Reload, RenamesCarryStatesOver) {
+  const fs::path example = fs::path(QM_SOURCE_DIR) / "rules-examples" / "rename-running";
+  auto old_rules = qianmian::RuleSet::FromFiles({(example / "rules_before.qm").string()});
+  auto new_rules = qianmian::RuleSet::FromFiles({(example / "rules.qm").string()});
+  ASSERT_TRUE(old_rules.ok() && new_rules.ok());
+  std::vector<std::string> lines = Lines(Read(example / "events.jsonl"));
+  size_t before = Lines(Read(example / "events_before.jsonl")).size();
+  for (qianmian::Engine engine : kEngines) {
+    Delivered out;
+    auto runner = qianmian::Runner::Create(old_rules, {.engine = engine},
+                                           [&](const qianmian::Batch& b) { return out.Take(b), true; });
+    for (size_t i = 0; i < before; ++i) runner->Feed(lines[i]);
+    std::vector<std::string> notices;
+    qianmian::Status s = runner->Reload(new_rules, &notices);
+    ASSERT_TRUE(s.ok()) << s.error;
+    ASSERT_EQ(notices.size(), 1u);
+    EXPECT_NE(notices[0].find("target `老会员群` -> `VIP群`"), std::string::npos) << notices[0];
+    for (size_t i = before; i < lines.size(); ++i) runner->Feed(lines[i]);
+    ASSERT_TRUE(runner->EndOfInput().ok());
+    EXPECT_EQ(out.actions, Read(example / "expected_resumed.jsonl"));
+    qianmian::CustomerView u1;
+    ASSERT_TRUE(runner->Customer("u1", u1));
+    EXPECT_EQ(u1.tags, std::vector<std::string>{"已购"});
+  }
+}
+
 TEST(Reload, ARefusedReloadKeepsTheOldRules) {
   const std::string v1 = "event order { amount: money }\nprofile { spend: money = 0, 等级: text }\n"
                          "tag 已购 \"买过\"\nwhen order then add spend order.amount, tag 已购, push 首购礼\n";

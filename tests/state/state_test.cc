@@ -304,6 +304,52 @@ TEST(DurableState, UnterminatedLastLine) {
                        "complete (state `" + (work / "state").string() + "`)\n");
 }
 
+// D14, E20: the rename example (rules-examples/rename-running) continued
+// from its old rules: tags, fields, enum values, push history and pending
+// `after`s carry over under the new names on both engines; the same rules
+// without their `renamed` lines are refused (E0501) and leave the state as it
+// was; on a state that never held the old names the renames do nothing.
+TEST(DurableState, RenamesCarryStateOverToTheNewNames) {
+  const fs::path example = fs::path(QM_SOURCE_DIR) / "rules-examples" / "rename-running";
+  for (const char* engine : {"jit", "interp"}) {
+    fs::path work = TempDir(std::string("rename_") + engine);
+    auto run = [&](const fs::path& rules, const fs::path& events) {
+      return Qm({"run", rules.string(), "--events", events.string(), "--out", (work / "a").string(), "--rejects",
+                 (work / "r").string(), "--state", (work / "state").string(), "--engine", engine});
+    };
+    ASSERT_EQ(run(example / "rules_before.qm", example / "events_before.jsonl").code, 0);
+
+    std::string renamed = Read(example / "rules.qm"), without;
+    for (size_t at = 0, end; at < renamed.size(); at = end + 1) {
+      end = renamed.find('\n', at);
+      if (renamed.compare(at, 8, "renamed ") != 0) without += renamed.substr(at, end - at + 1);
+    }
+    Write(work / "without.qm", without);
+    std::string before = Read(work / "a");
+    Exit refused = run(work / "without.qm", example / "events.jsonl");
+    EXPECT_EQ(refused.code, 1);
+    EXPECT_NE(refused.err.find("error[E0501]: tag `买过` is kept in state"), std::string::npos) << refused.err;
+    EXPECT_EQ(Read(work / "a"), before);
+
+    Exit resumed = run(example / "rules.qm", example / "events.jsonl");
+    ASSERT_EQ(resumed.code, 0) << resumed.err;
+    EXPECT_NE(resumed.err.find("qm: note: renamed in state as the rules declare: tag `买过` -> `已购`, field `points` -> "
+                               "`积分`, member `等级.金卡` -> `等级.黄金`, target `老会员群` -> `VIP群`"),
+              std::string::npos)
+        << resumed.err;
+    EXPECT_EQ(Read(work / "a"), Read(example / "expected_resumed.jsonl"));
+
+    fs::remove_all(work / "state");
+    Write(work / "first.jsonl", Read(example / "events_before.jsonl"));
+    ASSERT_EQ(run(example / "rules.qm", work / "first.jsonl").code, 0);
+    Exit again = run(example / "rules.qm", example / "events.jsonl");
+    ASSERT_EQ(again.code, 0) << again.err;
+    EXPECT_EQ(again.err.find("renamed in state"), std::string::npos) << again.err;
+    EXPECT_EQ(Read(work / "a"), Read(example / "expected.jsonl"));
+    fs::remove_all(work);
+  }
+}
+
 // ---------------------------------------------------------------- refusals
 
 class Refusal : public ::testing::Test {

@@ -96,6 +96,7 @@ class Checker {
   };
 
   void CheckRules();
+  void CheckRenames();
 
   Trigger TriggerOf(const ast::Rule& rule, Scope& scope);
 

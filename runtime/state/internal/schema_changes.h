@@ -5,6 +5,7 @@
 #define QM_RUNTIME_STATE_INTERNAL_SCHEMA_CHANGES_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,15 @@ struct Remap {
   std::vector<std::vector<int32_t>> members;  // per old field: its enum's members, old -> new
   std::vector<std::vector<bool>> after_kept;  // per old rule, per action: same action in the new rule
   std::vector<int32_t> new_quiet;             // quiet rules the old schema did not have
+  std::map<std::string, std::string> target_keys;  // renamed push/invite histories (D14), old -> new key
 };
+
+// `old` as the renames of `program` (D14) spell it: each rename whose old
+// name the state holds (and whose new name it does not) renames it there,
+// so what follows matches by the new names. Says what it renamed in
+// `notices`; `target_keys` receives the push history keys to rewrite.
+Schema Renamed(const Schema& old, const ir::Program& program, std::map<std::string, std::string>& target_keys,
+               std::vector<Error>& notices);
 
 Remap MakeRemap(const Schema& old, const Schema& now);
 // Moves `old` (decoded under the old schema) into `to` (a fresh state of the
