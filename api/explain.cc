@@ -106,6 +106,7 @@ ExplainResult Explain(const RuleSet& rules, const ExplainOptions& options) {
                             {.tz_minutes = *tz, .lateness_ms = *lateness, .observer = &explainer});
   if (resumed != nullptr) {
     engine.Restore(resumed->held, resumed->high_mark);
+    engine.RestoreSegments(resumed->segments);
     engine.Resume();
   }
   if (const qm::state::CustomerState* s = store_ref->Find(options.customer)) explainer.Seed(*s);

@@ -165,6 +165,7 @@ struct Runner::Impl {
     checkpoint.lateness_ms = lateness_ms;
     checkpoint.high_mark = engine->high_mark();
     checkpoint.held = engine->held();
+    checkpoint.segments = engine->segments();
     auto start = std::chrono::steady_clock::now();
     if (std::optional<qm::Error> failed = durable->Commit(checkpoint)) return failed;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -270,6 +271,7 @@ std::optional<internal::RunnerAccess::Failure> Runner::Impl::Open(
     if (resumed->host_position) position = *resumed->host_position;
     engine->Resume();
     engine->Restore(resumed->held, resumed->high_mark);
+    engine->RestoreSegments(resumed->segments);
     if (evict_idle_ms > 0) {
       store->ForEach([&](qm::state::CustomerState& s) { latest = std::max(latest, s.clock); });
       Evict();
@@ -412,6 +414,7 @@ Status Runner::Reload(const RuleSet& rules, std::vector<std::string>* notices) {
   // Every check passed: the states have moved to `m.store`.
   std::vector<qm::state::HeldLine> held = r.engine->held();
   int64_t high_mark = r.engine->high_mark();
+  std::vector<qm::state::SegmentStatus> segments = r.engine->segments();
   Stats counted = internal::Convert(r.engine->stats());
   r.carried.lines += counted.lines;
   r.carried.events += counted.events;
@@ -433,6 +436,7 @@ Status Runner::Reload(const RuleSet& rules, std::vector<std::string>* notices) {
       qm::engine::Options{.tz_minutes = r.tz_minutes, .lateness_ms = r.lateness_ms});
   r.engine->Resume();
   r.engine->Restore(std::move(held), high_mark);
+  r.engine->RestoreSegments(segments);
   if (notices != nullptr)
     for (const qm::Error& notice : m.notices) notices->push_back(r.Message(notice));
   return {};

@@ -4,7 +4,7 @@
 grammar Qm;
 
 item
-  : (enumDecl | eventDecl | profileDecl | tagDecl | importDecl | zoneDecl | capDecl | quietDecl | renamedDecl | ruleDecl) EOF
+  : (enumDecl | eventDecl | profileDecl | tagDecl | importDecl | zoneDecl | capDecl | quietDecl | segmentDecl | renamedDecl | ruleDecl) EOF
   ;
 
 enumDecl    : ENUM name LBRACE members RBRACE ;
@@ -32,6 +32,13 @@ perKw       : {_input->LT(1)->getText() == "per"}? IDENT ;
 // D5: `quiet push 22:00-08:00 [defer|drop]`; the builder checks the times and the word.
 quietDecl   : quietKw kind=(PUSH | INVITE | NOTIFY) CLOCK_RANGE name? ;
 quietKw     : {_input->LT(1)->getText() == "quiet"}? IDENT ;
+
+// D13: `segment NAME "description" top|bottom P% by X every D [at HH:MM]`; the
+// builder checks the rank word, the share and the time, the checker X.
+segmentDecl : segmentKw tagName STRING rank=name NUMBER PERCENT byKw operand EVERY DURATION (atKw CLOCK_TIME)? ;
+segmentKw   : {_input->LT(1)->getText() == "segment"}? IDENT ;
+byKw        : {_input->LT(1)->getText() == "by"}? IDENT ;
+atKw        : {_input->LT(1)->getText() == "at"}? IDENT ;
 
 // D14: `renamed tag OLD -> NEW`, `renamed field …`, `renamed member E.OLD -> E.NEW`,
 // `renamed target …`; the builder checks the kind and each side's form.
@@ -147,6 +154,7 @@ LPAREN: '(' | '\uFF08'; RPAREN: ')' | '\uFF09';
 COMMA: ',' | '\uFF0C'; COLON: ':' | '\uFF1A'; EQ: '=' | '\uFF1D';
 NE: '!='; LE: '<='; GE: '>='; LT: '<'; GT: '>'; DOT: '.';
 ARROW: '->';  // D14, E1
+PERCENT: '%';  // D13, E1
 
 // A3, D3: parts in strictly decreasing unit order, so `12h1d` lexes as a
 // longer IDENT and stays a name (E3); `-` before a digit negates (E3).
@@ -158,6 +166,7 @@ fragment SECONDS: [0-9]+ 's';
 NUMBER: '-'? [0-9]+ ('.' [0-9]+)?;
 ZONE_OFFSET: [+\-] [0-9] [0-9] ':' [0-9] [0-9];  // D1, E1: `+08:00`, `-05:30`
 CLOCK_RANGE: [0-9] [0-9] ':' [0-9] [0-9] '-' [0-9] [0-9] ':' [0-9] [0-9];  // D5, E1: `22:00-08:00`, no spaces
+CLOCK_TIME: [0-9] [0-9] ':' [0-9] [0-9];  // D13, E1: `at 02:00`
 IDENT: ID_CHAR+;
 STRING
   : '"' ('\\' ~[\r\n] | ~["\\\r\n])* '"'

@@ -203,6 +203,12 @@ std::string DebugString(const Item& item) {
                         d.end_minute / 60, d.end_minute % 60);
           return std::string("quiet ") + kKinds[static_cast<int>(d.kind)] + " " + range + (d.drop ? " drop" : " defer");
         },
+        [](const SegmentDecl& d) {
+          char at[8];
+          std::snprintf(at, sizeof at, "%02d:%02d", d.at_minute / 60, d.at_minute % 60);
+          return "segment " + TagName(d.name.text) + " " + Quoted(d.description) + (d.top ? " top " : " bottom ") +
+                 d.percent + "% by " + Str(*d.by) + " every " + d.every.text + " at " + at;
+        },
         [](const RenamedDecl& d) {
           static const char* kKinds[] = {"tag", "field", "member", "target"};
           auto side = [&](const std::optional<Ident>& e, const Ident& n) {

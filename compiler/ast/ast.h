@@ -184,6 +184,19 @@ struct QuietDecl {
   Span span;
 };
 
+// `segment 超级用户 "…" top 10% by sum(order.amount) every 1d at 02:00` (D13).
+struct SegmentDecl {
+  Ident name;
+  std::string description;
+  bool top = true;
+  std::string percent;  // as written
+  Span percent_span;
+  std::unique_ptr<Operand> by;
+  Literal every;
+  int at_minute = 0;  // of the local day
+  Span span;
+};
+
 // `renamed member 等级.金卡 -> 等级.黄金` (D14).
 enum class RenameKind { kTag, kField, kMember, kTarget };
 struct RenamedDecl {
@@ -194,7 +207,7 @@ struct RenamedDecl {
 };
 
 using Item = std::variant<EnumDecl, EventDecl, ProfileDecl, TagDecl, ImportDecl, ZoneDecl, CapDecl, QuietDecl,
-                          RenamedDecl, Rule>;
+                          SegmentDecl, RenamedDecl, Rule>;
 
 // One parsed file. Items whose syntax was wrong are left out; `poisoned`
 // names the declarations among them, so the checker does not report their

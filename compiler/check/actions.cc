@@ -27,6 +27,10 @@ std::optional<Action> Checker::ActionOf(const ast::Action& a, const Scope& scope
       [&](const ast::TagAction& t) {
         out.kind = t.untag ? ActionKind::kUntag : ActionKind::kTag;
         out.tag = ResolveTag(t.tag);
+        if (out.tag >= 0 && p_.tags[out.tag].segment >= 0) {  // D13: the engine keeps a segment's members
+          Report<DiagKind::kSegmentTaggedByRule>(src_, t.tag.span, {t.tag.text});
+          return false;
+        }
         return out.tag >= 0;
       },
       [&](const ast::PushAction& p) {

@@ -1,7 +1,9 @@
 #include "compiler/check/check.h"
 
 #include <map>
+#include <optional>
 #include <set>
+#include <string>
 
 #include "compiler/check/internal/checker.h"
 #include "compiler/check/internal/lint.h"
@@ -247,9 +249,68 @@ void Checker::CheckRenames() {
   }
 }
 
+namespace {
+
+// `P` of `top P%` as millionths of a percent; nullopt unless 0 < P <= 100
+// with at most six decimals.
+std::optional<int64_t> ShareMicro(const std::string& text) {
+  size_t dot = text.find('.');
+  std::string whole = text.substr(0, dot), frac = dot == std::string::npos ? "" : text.substr(dot + 1);
+  if (whole.empty() || whole[0] == '-' || whole.size() > 3 || frac.size() > 6) return std::nullopt;
+  frac.resize(6, '0');
+  int64_t micro = std::stoll(whole) * 1000000 + std::stoll(frac);
+  if (micro <= 0 || micro > 100 * 1000000LL) return std::nullopt;
+  return micro;
+}
+
+}  // namespace
+
+// D13, E18: the share, and X: a profile field or an aggregate of an ordered
+// type, read as a timer step reads it (no event).
+void Checker::CheckSegments() {
+  size_t next = 0;
+  for (const SourceItem& si : items_) {
+    const auto* d = std::get_if<ast::SegmentDecl>(si.item);
+    if (d == nullptr) continue;
+    src_ = si.file->source;
+    TagId tag = p_.FindTag(d->name.text);
+    while (next < p_.segments.size() && p_.segments[next].tag != tag) ++next;
+    if (next == p_.segments.size()) continue;  // a duplicate name: reported by DeclareAll
+    Segment& seg = p_.segments[next];
+    if (std::optional<int64_t> micro = ShareMicro(d->percent)) seg.share_micro = *micro;
+    else Report<DiagKind::kSegmentShare>(src_, d->percent_span, {d->percent});
+    Scope scope;
+    scope.trigger_text = "segment " + d->name.text;
+    const ast::Operand& by = *d->by;
+    if (std::holds_alternative<ast::Literal>(by) || std::holds_alternative<ast::Clock>(by)) {
+      Report<DiagKind::kSegmentRankedByWhat>(src_, OperandSpan(by), {SpanText(OperandSpan(by))});
+      continue;
+    }
+    int errors = diags_.error_count();
+    NodeId x = Operand(by, scope, std::nullopt);
+    if (diags_.error_count() != errors) continue;
+    const Node& n = p_.nodes[x];
+    if (n.kind != NodeKind::kProfileField && n.kind != NodeKind::kAggregate && n.kind != NodeKind::kSince &&
+        n.kind != NodeKind::kSinceField) {
+      Report<DiagKind::kSegmentRankedByWhat>(src_, OperandSpan(by), {SpanText(OperandSpan(by))});
+      continue;
+    }
+    switch (n.type.kind) {
+      case TypeKind::kInt: case TypeKind::kMoney: case TypeKind::kNumber: case TypeKind::kTime:
+      case TypeKind::kDuration: case TypeKind::kEnum:
+        seg.by = x;
+        if (n.kind == NodeKind::kProfileField) used_fields_.insert(n.field);
+        break;
+      default:
+        Report<DiagKind::kSegmentRankedByType>(src_, OperandSpan(by), {SpanText(OperandSpan(by)), p_.TypeName(n.type)});
+    }
+  }
+}
+
 void Checker::RunPasses() {
   DeclareAll();
   ResolveFieldTypes();
+  CheckSegments();
   CheckRules();
   CheckRenames();
   if (!diags_.has_errors()) check_internal::CheckCascadeCycles(p_, diags_);

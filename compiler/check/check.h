@@ -92,6 +92,21 @@ struct TagInfo {
   std::string description;
   const Source* source = nullptr;
   Span span;
+  int32_t segment = -1;  // a segment's tag (D13): its index in Program::segments
+};
+
+// `segment NAME "…" top|bottom P% by X every D at HH:MM` (D13): a tag the
+// engine keeps, refreshed at A + k·D (A = 2024-01-01T00:00 in the rule zone
+// plus `at`).
+struct Segment {
+  TagId tag;
+  bool top = true;
+  int64_t share_micro = 0;  // P × 10^6, in (0, 10^8]
+  int32_t by = -1;          // NodeId: a ProfileField, Aggregate, Since or SinceField node
+  int64_t every_ms = 0;
+  int64_t at_ms = 0;        // into the local day
+  const Source* source = nullptr;
+  Span span;
 };
 
 using NodeId = int32_t;
@@ -255,7 +270,8 @@ struct Rename {
 
 // The checked rule set. Immutable once built; rules are in file order (A9).
 struct Program {
-  std::vector<Rename> renames;  // declaration order (D14)
+  std::vector<Rename> renames;    // declaration order (D14)
+  std::vector<Segment> segments;  // declaration order (D13)
   int zone_minutes = kDefaultZoneMinutes;  // the rule zone (D1), minutes east of UTC
   std::vector<Cap> caps;       // declaration order (D4)
   std::vector<Quiet> quiets;   // declaration order (D5, E7)

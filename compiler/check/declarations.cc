@@ -98,6 +98,15 @@ void Checker::DeclareAll() {
                             : d.kind == ast::QuietKind::kNotify ? ActionKind::kNotify : ActionKind::kPush;
           p_.quiets.push_back(Quiet{kind, d.start_minute, d.end_minute, d.drop, src_, d.span});
         },
+        [&](const ast::SegmentDecl& d) {  // D13: a tag the engine keeps; X is checked with the rules
+          if (duplicate(seen_tag, d.name, src_)) return;
+          int32_t index = static_cast<int32_t>(p_.segments.size());
+          Segment seg{TagId(static_cast<int32_t>(p_.tags.size())), d.top, 0, -1, PositiveDuration(d.every),
+                      d.at_minute * 60000LL, src_, d.span};
+          used_tags_.insert(seg.tag);  // the engine sets it
+          p_.tags.push_back(TagInfo{d.name.text, d.description, src_, d.name.span, index});
+          p_.segments.push_back(seg);
+        },
         [&](const ast::RenamedDecl&) {},  // after the rules: CheckRenames
         [&](const ast::Rule&) {}},
         *si.item);

@@ -491,6 +491,7 @@ void RunLints(const Program& p, Diagnostics& diags) {
   std::vector<bool> tag_added(p.tags.size()), tag_removed(p.tags.size());
   std::vector<bool> any_change(p.profile.size());
   std::vector<std::vector<Constant>> set_to(p.profile.size());
+  for (const Segment& seg : p.segments) tag_added[seg.tag] = tag_removed[seg.tag] = true;  // D13: refreshes
   for (const Rule& r : p.rules) {
     for (const Action& a : r.actions) {
       if (a.kind == ActionKind::kTag) tag_added[a.tag] = true;

@@ -17,6 +17,7 @@ std::optional<ast::Item> Builder::BuildItem(QmParser::ItemContext* ctx) {
   else if (auto* c = ctx->zoneDecl()) item = ZoneOf(c);
   else if (auto* c = ctx->capDecl()) item = CapOf(c);
   else if (auto* c = ctx->quietDecl()) item = QuietOf(c);
+  else if (auto* c = ctx->segmentDecl()) item = SegmentOf(c);
   else if (auto* c = ctx->renamedDecl()) item = RenamedOf(c);
   else if (auto* c = ctx->ruleDecl()) item = RuleOf(c);
   if (!ok_) return std::nullopt;
@@ -288,6 +289,29 @@ ast::QuietDecl Builder::QuietOf(QmParser::QuietDeclContext* c) {
       Fail<DiagKind::kUnknownQuietPolicy>(policy.span, {policy.text}, Suggest(policy.text, {"defer", "drop"}));
   }
   return quiet;
+}
+
+ast::SegmentDecl Builder::SegmentOf(QmParser::SegmentDeclContext* c) {
+  ast::SegmentDecl seg;
+  seg.span = SpanOf(c);
+  seg.name = TagName(c->tagName());
+  seg.description = StringText(c->STRING());
+  ast::Ident rank = Id(c->rank);
+  if (rank.text == "bottom") seg.top = false;
+  else if (rank.text != "top")
+    Fail<DiagKind::kUnknownSegmentRank>(rank.span, {rank.text}, Suggest(rank.text, {"top", "bottom"}));
+  seg.percent = offsets_.Text(c->NUMBER()->getSymbol());
+  seg.percent_span = {SpanOf(c->NUMBER()).begin, SpanOf(c->PERCENT()).end};
+  seg.by = std::make_unique<ast::Operand>(OperandOf(c->operand()));
+  seg.every = DurationOf(c->DURATION());
+  if (c->CLOCK_TIME() != nullptr) {
+    Span at = SpanOf(c->CLOCK_TIME());
+    std::string text = offsets_.Slice(at);  // HH:MM, digits by the lexer
+    int hh = (text[0] - '0') * 10 + (text[1] - '0'), mm = (text[3] - '0') * 10 + (text[4] - '0');
+    if (hh > 23 || mm > 59) Fail<DiagKind::kInvalidTimeOfDay>(at, {text});
+    seg.at_minute = hh * 60 + mm;
+  }
+  return seg;
 }
 
 ast::RenamedDecl Builder::RenamedOf(QmParser::RenamedDeclContext* c) {

@@ -14,7 +14,7 @@ bool EndsItem(size_t type) {
   switch (type) {
     case QmLexer::IDENT: case QmLexer::STRING: case QmLexer::NUMBER: case QmLexer::DURATION:
     case QmLexer::RBRACE: case QmLexer::RPAREN: case QmLexer::TRUE: case QmLexer::FALSE:
-    case QmLexer::ZONE_OFFSET: case QmLexer::CLOCK_RANGE:
+    case QmLexer::ZONE_OFFSET: case QmLexer::CLOCK_RANGE: case QmLexer::CLOCK_TIME:
       return true;
     default:
       return false;
@@ -34,6 +34,7 @@ bool StartsItem(const std::vector<Lexeme>& toks, size_t i, const Offsets& offset
       if (word == "cap") return next == QmLexer::PUSH || next == QmLexer::INVITE;
       if (word == "quiet") return next == QmLexer::PUSH || next == QmLexer::INVITE || next == QmLexer::NOTIFY;
       if (word == "renamed") return next == QmLexer::TAG || next == QmLexer::IDENT;
+      if (word == "segment") return (next == QmLexer::IDENT || next == QmLexer::STRING) && type_at(i + 2) == QmLexer::STRING;
       return false;
     }
     case QmLexer::EVENT: case QmLexer::IMPORT: case QmLexer::RULE: return true;

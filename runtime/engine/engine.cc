@@ -28,6 +28,8 @@ void Engine::ReleaseAll() { impl_->ReleaseThrough(std::numeric_limits<int64_t>::
 std::vector<state::HeldLine> Engine::held() const { return impl_->Held(); }
 int64_t Engine::high_mark() const { return impl_->high_mark(); }
 void Engine::Restore(std::vector<state::HeldLine> held, int64_t high_mark) { impl_->Restore(std::move(held), high_mark); }
+std::vector<state::SegmentStatus> Engine::segments() const { return impl_->Segments(); }
+void Engine::RestoreSegments(const std::vector<state::SegmentStatus>& saved) { impl_->RestoreSegments(saved); }
 
 const Stats& Engine::stats() const {
   impl_->CountPending(stats_);
@@ -107,6 +109,7 @@ bool Engine::Impl::Release(const event::Event& e, int64_t line_number) {
   }
   ++stats_.events;
   line_number_ = line_number;
+  ScheduleSegments(e.ts);
   RunEvent(*s, e);
   return true;
 }
@@ -168,6 +171,7 @@ void Engine::Impl::Mark() {
   u.stats.timer_steps = stats_.timer_steps;
   std::copy(std::begin(suppressed_), std::end(suppressed_), std::begin(u.suppressed));
   u.high_mark = high_mark_;
+  u.segments = segments_;
   ++u.mark;
   if (u.saved.size() > UndoLog::kKeptCopies) u.saved.resize(UndoLog::kKeptCopies);  // after a FireUntil that touched many
   u.saved_count = 0;
@@ -198,6 +202,7 @@ void Engine::Impl::Undo() {
   stats_.timer_steps = u.stats.timer_steps;
   std::copy(std::begin(u.suppressed), std::end(u.suppressed), std::begin(suppressed_));
   high_mark_ = u.high_mark;
+  segments_ = u.segments;
   Resume();
   for (const std::string& id : woken)  // as they were: as committed
     if (CustomerState* s = store_.Find(id)) EvictState(*s);

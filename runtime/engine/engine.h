@@ -133,6 +133,10 @@ class Engine {
   std::vector<state::HeldLine> held() const;
   int64_t high_mark() const;
   void Restore(std::vector<state::HeldLine> held, int64_t high_mark);
+  // D13: each segment's schedule and last refresh, which a durable run
+  // commits and restores (by name) when it continues.
+  std::vector<state::SegmentStatus> segments() const;
+  void RestoreSegments(const std::vector<state::SegmentStatus>& saved);
   const Stats& stats() const;
 
   // Continues from a store loaded from a state directory: rebuilds the timer

@@ -1,4 +1,5 @@
-// Timers: `no ... for` and `after` in (due, customer) order, one step per customer and due time (A32, A33, A35).
+// Timers: `no ... for` and `after` in (due, customer) order, one step per
+// customer and due time (A32, A33, A35); segment refreshes before them (D13).
 #include "runtime/engine/internal/impl.h"
 
 #include <algorithm>
@@ -13,7 +14,15 @@ void Engine::Impl::ArmQuiet(CustomerState& s, int32_t q, int64_t due) {
 }
 
 void Engine::Impl::FireDue(int64_t t) {
-  while (!timers_.empty() && timers_.begin()->due <= t) {
+  for (;;) {
+    // D13: a refresh at R comes before the customers' own timers due at R.
+    int64_t refresh = NextRefresh();
+    bool timer = !timers_.empty() && timers_.begin()->due <= t;
+    if (refresh <= t && (!timer || refresh <= timers_.begin()->due)) {
+      Refresh(refresh);
+      continue;
+    }
+    if (!timer) break;
     if (timers_.begin()->state == nullptr) {  // an evicted customer's: read them back first
       Lookup(std::string(*timers_.begin()->customer));
       continue;
@@ -77,6 +86,123 @@ void Engine::Impl::FireGroup(CustomerState& s, int64_t due, const std::vector<Ti
     }
   }
   Cascade(log);
+}
+
+// ------------------------------------------------------------- segments
+
+namespace {
+
+// 2024-01-01T00:00Z: refresh instants are A + k·D from this day's start in
+// the rule zone plus `at` (D13).
+constexpr int64_t kSegmentEpochUtc = 1704067200000;
+
+// The first instant A + k·D after `after`.
+int64_t NextInstant(const check::Segment& g, int zone_minutes, int64_t after) {
+  int64_t anchor = kSegmentEpochUtc - zone_minutes * 60000LL + g.at_ms;
+  int64_t k = (after - anchor) / g.every_ms;
+  if ((after - anchor) % g.every_ms != 0 && after < anchor) --k;  // floor
+  return anchor + (k + 1) * g.every_ms;
+}
+
+}  // namespace
+
+void Engine::Impl::ScheduleSegments(int64_t ts) {
+  for (size_t i = 0; i < segments_.size(); ++i)
+    if (segments_[i].next == kNever) segments_[i].next = NextInstant(p_.segments[i], p_.zone_minutes, ts);
+}
+
+int64_t Engine::Impl::NextRefresh() const {
+  int64_t next = kNever;
+  for (const state::SegmentStatus& g : segments_)
+    if (g.next != kNever && (next == kNever || g.next < next)) next = g.next;
+  return next;
+}
+
+void Engine::Impl::Refresh(int64_t at) {
+  WakeAll();  // every known customer is ranked, evicted ones too
+  std::vector<CustomerState*> known;
+  store_.ForEach([&](CustomerState& s) {
+    if (s.seen) known.push_back(&s);
+  });
+  std::vector<int32_t> due;
+  for (size_t i = 0; i < segments_.size(); ++i)
+    if (segments_[i].next == at) due.push_back(static_cast<int32_t>(i));
+  // Rank every due segment on the same snapshot, read as a timer step at
+  // `at` reads (nothing excluded); `member[j][c]` is customer c's new membership.
+  std::vector<std::vector<uint8_t>> member(due.size(), std::vector<uint8_t>(known.size()));
+  std::vector<std::pair<Value, size_t>> ranked;
+  for (size_t j = 0; j < due.size(); ++j) {
+    const check::Segment& g = p_.segments[due[j]];
+    const check::Node& x = p_.nodes[g.by];
+    ranked.clear();
+    for (size_t c = 0; c < known.size(); ++c) {
+      step_.state = known[c];
+      step_.customer = known[c]->id;
+      step_.event = nullptr;
+      step_.now = at;
+      Value v;
+      switch (x.kind) {
+        case check::NodeKind::kProfileField: v = step_.ProfileField(x.field); break;
+        case check::NodeKind::kAggregate: v = step_.Aggregate(x.aggregate); break;
+        case check::NodeKind::kSince: v = step_.Since(x.event); break;
+        default: v = step_.SinceField(x.field); break;
+      }
+      if (!v.unset() && CompareValues(v, v)) ranked.emplace_back(v, c);  // unset and NaN are not ranked
+    }
+    state::SegmentStatus& status = segments_[due[j]];
+    status.last = at;
+    status.ranked = static_cast<int64_t>(ranked.size());
+    status.members = 0;
+    status.threshold.clear();
+    // k = ceil(N·P/100), P in millionths of a percent.
+    const int64_t share = 100 * 1000000LL;
+    int64_t k = (status.ranked * g.share_micro + share - 1) / share;
+    if (k == 0) continue;
+    auto before = [&](const std::pair<Value, size_t>& a, const std::pair<Value, size_t>& b) {
+      int order = *CompareValues(a.first, b.first);
+      return g.top ? order > 0 : order < 0;
+    };
+    std::nth_element(ranked.begin(), ranked.begin() + (k - 1), ranked.end(), before);
+    const Value threshold = ranked[k - 1].first;
+    for (const auto& [v, c] : ranked) {
+      int order = *CompareValues(v, threshold);
+      if (g.top ? order >= 0 : order <= 0) member[j][c] = 1, ++status.members;
+    }
+    const check::Type& type = p_.nodes[g.by].type;
+    status.threshold = FormatJsonValue(threshold, p_.MembersOf(type), options_.tz_minutes);
+  }
+  for (size_t j = 0; j < due.size(); ++j) segments_[due[j]].next = at + p_.segments[due[j]].every_ms;
+  // One step at `at` per customer whose membership changed, in A32 order.
+  std::vector<size_t> changed;
+  for (size_t c = 0; c < known.size(); ++c)
+    for (size_t j = 0; j < due.size(); ++j)
+      if (known[c]->tags[p_.segments[due[j]].tag] != member[j][c]) {
+        changed.push_back(c);
+        break;
+      }
+  std::sort(changed.begin(), changed.end(), [&](size_t a, size_t b) { return *known[a]->id < *known[b]->id; });
+  for (size_t c : changed) {
+    CustomerState& s = *known[c];
+    Save(s);
+    ++stats_.timer_steps;
+    s.clock = std::max(s.clock, at);  // E19
+    Begin(s, nullptr, at);
+    if (observer_ != nullptr) [[unlikely]] observer_->OnStep({Observer::StepKind::kTimer, *s.id, at});
+    ChangeLog log;
+    for (size_t j = 0; j < due.size(); ++j) {  // declaration order
+      const check::Segment& g = p_.segments[due[j]];
+      uint8_t want = member[j][c];
+      if (s.tags[g.tag] == want) continue;
+      log.Tag(g.tag, s.tags[g.tag]);
+      s.tags[g.tag] = want;
+      std::string_view kind = check::Spelling(want ? check::ActionKind::kTag : check::ActionKind::kUntag);
+      std::string line = Prefix("segment " + p_.tags[g.tag].name) + "\"action\":\"" + std::string(kind) + "\",\"tag\":";
+      AppendJsonString(line, p_.tags[g.tag].name);
+      line += "}\n";
+      Emit(kind, line);
+    }
+    Cascade(log);
+  }
 }
 
 }  // namespace qm::engine

@@ -34,7 +34,7 @@ using namespace state_internal;
 // is refused as older, not called corrupt (docs/state.md).
 // 3: the rule zone and calendar windows (D1, D2) in the schema; 4: the
 // checkpoint may hold a host's position (docs/embedding.md).
-constexpr int64_t kFormatVersion = 4;
+constexpr int64_t kFormatVersion = 5;
 constexpr std::string_view kVersionKey = "m:version";
 constexpr std::string_view kSchemaKey = "m:schema";
 constexpr std::string_view kCheckpointKey = "m:checkpoint";
@@ -205,7 +205,7 @@ Opened OpenDatabase(const std::string& dir, Access access) {
     corrupt(Error::Of<ErrorKind::kNoCheckpointRecord>({dir}));
     return o;
   }
-  if (!(o.checkpoint = DecodeCheckpoint(checkpoint))) {
+  if (!(o.checkpoint = DecodeCheckpoint(checkpoint, v))) {
     if (v == 1) {
       o.error = Error::Of<ErrorKind::kPreReleaseFormat>({dir});
       o.db.reset();

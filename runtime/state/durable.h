@@ -36,6 +36,8 @@ struct Checkpoint {
   // position the host gave with the last line committed; then the input and
   // output fields above are unused.
   std::optional<std::string> host_position;
+  // D13, format 5: each segment's schedule and last refresh, by name.
+  std::vector<SegmentStatus> segments;
 
   static constexpr int64_t kHeadBytes = 64 << 10;
   static constexpr int64_t kTailBytes = 4 << 10;

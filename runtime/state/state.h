@@ -215,6 +215,17 @@ struct AfterOrder {
 };
 using PendingAfters = std::set<PendingAfter, AfterOrder>;
 
+// A segment's schedule and what its last refresh found (D13); the engine's,
+// committed with the checkpoint.
+struct SegmentStatus {
+  std::string name;
+  int64_t next = kNever;  // the next refresh instant; kNever before the first accepted event
+  int64_t last = kNever;  // the last refresh instant
+  int64_t ranked = 0;     // customers with X set at the last refresh
+  int64_t members = 0;
+  std::string threshold;  // the k-th value as output spells it; empty when there are no members
+};
+
 struct CustomerState {
   std::vector<Stored> profile;
   std::vector<uint8_t> tags;

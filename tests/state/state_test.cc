@@ -474,11 +474,11 @@ TEST_F(Refusal, AnotherRuleSet) {
 }
 
 TEST_F(Refusal, NewerFormat) {
-  Put("m:version", "5");
+  Put("m:version", "6");
   Exit e = Run();
   EXPECT_EQ(e.code, 1);
   EXPECT_EQ(e.err, "qm: state directory `" + state_ +
-                       "` was written by a newer qm (state format 5; this qm reads format 4)\n");
+                       "` was written by a newer qm (state format 6; this qm reads format 5)\n");
 }
 
 std::string Get(const std::string& dir, const std::string& key) {
@@ -491,29 +491,45 @@ std::string Get(const std::string& dir, const std::string& key) {
   return value;
 }
 
-// Formats 1 (v0.1), 2 (before the rule zone, D1) and 3 (before hosts'
-// positions) are read and rewritten as format 4; format 1 from a development build before the release (a
-// longer checkpoint) is refused as older, not called corrupt.
+// Formats 1 (v0.1), 2 (before the rule zone, D1), 3 (before hosts'
+// positions) and 4 (before segments, D13) are read and rewritten as format 5;
+// format 1 from a development build before the release (a longer
+// checkpoint) is refused as older, not called corrupt.
 TEST_F(Refusal, OlderFormats) {
-  EXPECT_EQ(Get(state_, "m:version"), "4");
+  EXPECT_EQ(Get(state_, "m:version"), "5");
   std::string schema = Get(state_, "m:schema");
-  Put("m:version", "2");
-  Put("m:schema", schema.substr(0, schema.size() - 2));  // format 2 ends before the zone (+08:00: 2 bytes)
+  // Format 5's checkpoint ends with "no host position" and "no segments";
+  // the older ones end before both.
+  std::string checkpoint = Get(state_, "m:checkpoint");
+  ASSERT_EQ(checkpoint.substr(checkpoint.size() - 2), std::string("\0\0", 2));
+  const std::string older = checkpoint.substr(0, checkpoint.size() - 2);
+  Put("m:version", "4");
+  Put("m:checkpoint", older);
   std::string released = Read(work_ / "a");
+  Exit four = Run();
+  EXPECT_EQ(four.code, 0) << four.err;
+  EXPECT_EQ(Read(work_ / "a"), released);
+  EXPECT_EQ(Get(state_, "m:version"), "5");
+  EXPECT_EQ(Get(state_, "m:checkpoint"), checkpoint);
+
+  Put("m:version", "2");
+  Put("m:checkpoint", older);
+  Put("m:schema", schema.substr(0, schema.size() - 2));  // format 2 ends before the zone (+08:00: 2 bytes)
   Exit two = Run();
   EXPECT_EQ(two.code, 0) << two.err;
   EXPECT_EQ(Read(work_ / "a"), released);
-  EXPECT_EQ(Get(state_, "m:version"), "4");
+  EXPECT_EQ(Get(state_, "m:version"), "5");
   EXPECT_EQ(Get(state_, "m:schema"), schema);
 
   Put("m:version", "1");
+  Put("m:checkpoint", older);
   Exit e = Run();
   EXPECT_EQ(e.code, 0) << e.err;
   EXPECT_EQ(Read(work_ / "a"), released);
-  EXPECT_EQ(Get(state_, "m:version"), "4");
+  EXPECT_EQ(Get(state_, "m:version"), "5");
 
   Put("m:version", "1");
-  Put("m:checkpoint", Get(state_, "m:checkpoint") + std::string("\x08\x01", 2));  // two more fields
+  Put("m:checkpoint", older + std::string("\x08\x01", 2));  // two more fields
   Exit old = Run();
   EXPECT_EQ(old.code, 1);
   EXPECT_EQ(old.err, "qm: state directory `" + state_ + "` was written by a development build of qm before v0.1 " +

@@ -95,6 +95,7 @@ class Checker {
     int32_t where_event = kAnyEvent;  // the aggregated type inside `where`
   };
 
+  void CheckSegments();
   void CheckRules();
   void CheckRenames();
 

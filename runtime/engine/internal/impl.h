@@ -95,6 +95,7 @@ class Engine::Impl {
       : program_(program), p_(program.checked), evaluator_(evaluator), store_(store), out_(output),
         options_(options), stats_(stats), observer_(options.observer), decoder_(program), step_(program.checked) {
     for (const check::Cap& cap : p_.caps) caps_window_ms_ = std::max(caps_window_ms_, cap.per_ms);
+    for (const check::Segment& g : p_.segments) segments_.push_back({p_.tags[g.tag].name});
   }
 
   // ---------------------------------------------------------------- input
@@ -112,6 +113,15 @@ class Engine::Impl {
   // the relative order of `after` sequence numbers matters (A33), so new ones
   // continue after the largest pending one.
   void Resume();
+
+  // D13: each segment's schedule and last refresh, for a commit; restored by
+  // name (a segment new to the state starts at the next accepted event).
+  std::vector<state::SegmentStatus> Segments() const { return segments_; }
+  void RestoreSegments(const std::vector<state::SegmentStatus>& saved) {
+    for (state::SegmentStatus& g : segments_)
+      for (const state::SegmentStatus& s : saved)
+        if (s.name == g.name) g = s;
+  }
 
   void Mark();
   void Undo();
@@ -168,6 +178,15 @@ class Engine::Impl {
 
   // A33: one customer's timers with one due time are one step.
   void FireGroup(CustomerState& s, int64_t due, const std::vector<TimerKey>& group);
+
+  // D13: the earliest next refresh instant of any segment (kNever: none).
+  int64_t NextRefresh() const;
+  // Ranks every known customer for each segment due at `at`, on one
+  // snapshot, then gives each customer whose membership changed one step.
+  void Refresh(int64_t at);
+  // At an accepted event: segments not yet scheduled refresh first at the
+  // first instant after it.
+  void ScheduleSegments(int64_t ts);
 
   // ---------------------------------------------------------------- steps
   void Begin(CustomerState& s, const event::Event* e, int64_t now);
@@ -263,12 +282,14 @@ class Engine::Impl {
     std::vector<std::pair<int64_t, int64_t>> held_added;
     std::vector<HeldEvents::node_type> released;
     std::vector<std::string> woken;  // evicted again by Undo
+    std::vector<state::SegmentStatus> segments;
   };
   // Evicts one state, its timers queued by id (sleeping_ids_) meanwhile.
   bool EvictState(CustomerState& s);
   // The ids evicted customers' queued timers point at (stable nodes).
   std::set<std::string, std::less<>> sleeping_ids_;
   std::unique_ptr<UndoLog> undo_;  // null unless a host asked for Mark()
+  std::vector<state::SegmentStatus> segments_;  // by check::Program::segments (D13)
   int64_t high_mark_ = kNever;  // the longest cap window: older emissions are dropped (D4)
 
   std::string prefix_;

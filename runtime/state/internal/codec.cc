@@ -299,11 +299,15 @@ std::string EncodeCheckpoint(const Checkpoint& c) {
   w.I(c.high_mark);
   w.U(c.held.size());
   for (const HeldLine& h : c.held) w.I(h.ts), w.I(h.line_number), w.S(h.text);
-  if (c.host_position) w.S(*c.host_position);  // format 4: kept by a host through the API
+  w.U(c.host_position.has_value());  // format 4: kept by a host through the API
+  if (c.host_position) w.S(*c.host_position);
+  w.U(c.segments.size());  // format 5 (D13)
+  for (const state::SegmentStatus& g : c.segments)
+    w.S(g.name), w.I(g.next), w.I(g.last), w.I(g.ranked), w.I(g.members), w.S(g.threshold);
   return out;
 }
 
-std::optional<Checkpoint> DecodeCheckpoint(std::string_view bytes) {
+std::optional<Checkpoint> DecodeCheckpoint(std::string_view bytes, int64_t format) {
   Reader r(bytes);
   Checkpoint c;
   c.input_bytes = r.I();
@@ -319,7 +323,14 @@ std::optional<Checkpoint> DecodeCheckpoint(std::string_view bytes) {
   c.high_mark = r.I();
   c.held.resize(r.Count());
   for (HeldLine& h : c.held) h.ts = r.I(), h.line_number = r.I(), h.text = r.S();
-  if (!r.done()) c.host_position = r.S();
+  if (format < 5) {
+    if (!r.done()) c.host_position = r.S();
+  } else {
+    if (r.U() != 0) c.host_position = r.S();
+    c.segments.resize(r.Count());
+    for (state::SegmentStatus& g : c.segments)
+      g.name = r.S(), g.next = r.I(), g.last = r.I(), g.ranked = r.I(), g.members = r.I(), g.threshold = r.S();
+  }
   if (!r.done() || c.lateness_ms < 0) return std::nullopt;
   return c;
 }

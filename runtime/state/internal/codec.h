@@ -131,7 +131,8 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
 bool Runnable(const CustomerState& s, const ir::Program& program);
 
 std::string EncodeCheckpoint(const Checkpoint& c);
-std::optional<Checkpoint> DecodeCheckpoint(std::string_view bytes);
+// `format`: the directory's format version (the fields after the held lines changed in 5).
+std::optional<Checkpoint> DecodeCheckpoint(std::string_view bytes, int64_t format);
 
 // The record DurableStore writes for `s`.
 std::string EncodeRecord(const CustomerState& s);
