@@ -191,8 +191,9 @@ class Printer {
       case TokenKind::kString: {
         std::string_view s = Text(t);
         std::string_view open = "\u201C", close = "\u201D";
-        std::string_view inner = s.substr(open.size(), s.size() - open.size() - close.size());
-        if (s.substr(0, open.size()) == open && inner.find_first_of("\"\\") == std::string_view::npos) {
+        bool curly = s.size() >= open.size() + close.size() && s.substr(0, open.size()) == open;  // `""` is shorter
+        std::string_view inner = curly ? s.substr(open.size(), s.size() - open.size() - close.size()) : s;
+        if (curly && inner.find_first_of("\"\\") == std::string_view::npos) {
           out_ += '"';
           out_ += inner;
           out_ += '"';
