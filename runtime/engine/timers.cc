@@ -18,7 +18,7 @@ void Engine::Impl::FireDue(int64_t t) {
     // D13: a refresh at R comes before the customers' own timers due at R.
     int64_t refresh = NextRefresh();
     bool timer = !timers_.empty() && timers_.begin()->due <= t;
-    if (refresh <= t && (!timer || refresh <= timers_.begin()->due)) {
+    if (refresh != kNever && refresh <= t && (!timer || refresh <= timers_.begin()->due)) {
       Refresh(refresh);
       continue;
     }
