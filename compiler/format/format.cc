@@ -226,12 +226,54 @@ class Printer {
 
 }  // namespace
 
+namespace {
+
+// Whether a parse reported an error other than full-width punctuation (E0003).
+bool HasSyntaxError(const Diagnostics& diags, size_t from = 0) {
+  for (size_t i = from; i < diags.all().size(); ++i) {
+    const Diagnostic& d = diags.all()[i];
+    if (InfoOf(d.kind).severity == Severity::kError && d.kind != DiagKind::kFullWidthPunctuation) return true;
+  }
+  return false;
+}
+
+// The text with full-width punctuation tokens written as their ASCII twins
+// and everything else as it is.
+std::string WithAsciiTwins(std::string_view text, const std::vector<Token>& tokens) {
+  std::string out;
+  size_t at = 0;
+  for (const Token& t : tokens) {
+    out.append(text.substr(at, t.span.begin - at));
+    std::string_view s = text.substr(t.span.begin, t.span.end - t.span.begin);
+    switch (t.kind) {
+      case TokenKind::kLParen: out += '('; break;
+      case TokenKind::kRParen: out += ')'; break;
+      case TokenKind::kComma: out += ','; break;
+      case TokenKind::kColon: out += ':'; break;
+      case TokenKind::kOperator: out += s == "\uFF1D" ? std::string_view("=") : s; break;
+      default: out += s;
+    }
+    at = t.span.end;
+  }
+  out.append(text.substr(at));
+  return out;
+}
+
+}  // namespace
+
 std::optional<std::string> Format(const Source& source, Diagnostics& diags) {
   size_t errors_before = diags.all().size();
   ast::RuleFile file = parse::Parse(source, diags, {.keep_tokens = true});
-  for (size_t i = errors_before; i < diags.all().size(); ++i) {
-    const Diagnostic& d = diags.all()[i];
-    if (InfoOf(d.kind).severity == Severity::kError && d.kind != DiagKind::kFullWidthPunctuation) return std::nullopt;
+  if (HasSyntaxError(diags, errors_before)) return std::nullopt;
+  bool full_width = diags.all().size() > errors_before;
+  // Full-width punctuation is reported alone: the same text with its ASCII
+  // twins must parse cleanly too (`time,＝ x` is `time,= x`, an error), or the
+  // printer would drop or keep tokens the parse never accepted.
+  if (full_width) {
+    Source twins(source.name(), WithAsciiTwins(source.text(), file.tokens));
+    Diagnostics checked;
+    parse::Parse(twins, checked);
+    if (HasSyntaxError(checked)) return std::nullopt;
   }
   std::string_view text = source.text();
   size_t at = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;  // a BOM is dropped (A2)
@@ -250,8 +292,7 @@ std::optional<std::string> Format(const Source& source, Diagnostics& diags) {
   Source again(source.name(), formatted);
   Diagnostics checked;
   parse::Parse(again, checked);
-  for (const Diagnostic& d : checked.all())
-    if (InfoOf(d.kind).severity == Severity::kError && d.kind != DiagKind::kFullWidthPunctuation) return std::nullopt;
+  if (HasSyntaxError(checked)) return std::nullopt;
   return formatted;
 }
 

@@ -131,6 +131,10 @@ Error Files::ReadError() const { return reader_->ReadError(internal::EventsName(
 
 std::optional<Error> Files::Close() {
   std::optional<Error> failed;
+  if (sink_) {  // its last writes go before the files close, never after
+    failed = sink_->Flush();
+    sink_.reset();
+  }
   for (auto [file, name] : {std::pair{&out_, &options_.out}, {&rejects_, &options_.rejects}}) {
     if (*file != nullptr && *file != stdout && *file != stderr && std::fclose(*file) != 0 && !failed)
       failed = Error::Of<ErrorKind::kCannotWrite>({*name, std::strerror(errno)});

@@ -69,7 +69,8 @@ class Files {
   std::optional<Error> Flush() { return sink_->Flush(); }
   // A read error, naming the events.
   Error ReadError() const;
-  // Closes the outputs; returns the first error.
+  // Writes what the sink holds and closes the outputs (the sink goes with
+  // them); returns the first error.
   std::optional<Error> Close();
 
  private:
