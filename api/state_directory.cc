@@ -76,6 +76,10 @@ std::string StateDirectory::Summarize(StateSummary& out) {
     for (size_t k = 0; k < e->members.size(); ++k) field.members.emplace_back(e->members[k], m.counts[k]);
     out.fields.push_back(std::move(field));
   }
+  const qm::state::Checkpoint& at = summary.checkpoint;
+  auto spell = [&](int64_t ms) { return ms == qm::state::kNever ? "" : qm::FormatTime(ms, at.tz_minutes); };
+  for (const qm::state::SegmentStatus& s : at.segments)
+    out.segments.push_back({s.name, spell(s.last), spell(s.next), s.ranked, s.members, s.threshold});
   return "";
 }
 

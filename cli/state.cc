@@ -58,6 +58,22 @@ int Stats(qianmian::StateDirectory& state, const std::string& dir, bool json) {
       }
       out += "\"null\":" + std::to_string(summary.fields[f].unset) + "}";
     }
+    out += "},\"segments\":{";
+    for (size_t k = 0; k < summary.segments.size(); ++k) {
+      const qianmian::StateSummary::Segment& seg = summary.segments[k];
+      if (k > 0) out += ",";
+      AppendJsonString(out, seg.name);
+      out += ":{\"members\":" + std::to_string(seg.members) + ",\"ranked\":" + std::to_string(seg.ranked);
+      auto text_or_null = [&](const char* key, const std::string& v) {
+        out += std::string(",\"") + key + "\":";
+        if (v.empty()) out += "null";
+        else AppendJsonString(out, v);
+      };
+      text_or_null("threshold", seg.threshold);
+      text_or_null("last_refresh", seg.last_refresh);
+      text_or_null("next_refresh", seg.next_refresh);
+      out += "}";
+    }
     out += "}}\n";
     std::fputs(out.c_str(), stdout);
     return kExitOk;
@@ -78,6 +94,15 @@ int Stats(qianmian::StateDirectory& state, const std::string& dir, bool json) {
     std::printf("\n%s (customers per value):\n", field.name.c_str());
     for (const auto& [member, n] : field.members) row(member, n);
     if (field.unset != 0) row("(unset)", field.unset);
+  }
+  if (!summary.segments.empty()) {
+    std::printf("\nsegments (members, share of customers ranked; threshold, last refresh, next):\n");
+    for (const qianmian::StateSummary::Segment& seg : summary.segments) {
+      std::printf("  %s %10lld  %6s  %s  %s  %s\n", Pad(seg.name, 24).c_str(), static_cast<long long>(seg.members),
+                  Percent(seg.members, seg.ranked).c_str(), seg.threshold.empty() ? "-" : seg.threshold.c_str(),
+                  seg.last_refresh.empty() ? "(not refreshed)" : seg.last_refresh.c_str(),
+                  seg.next_refresh.empty() ? "-" : seg.next_refresh.c_str());
+    }
   }
   return kExitOk;
 }

@@ -282,7 +282,9 @@ void Checker::CheckSegments() {
     Scope scope;
     scope.trigger_text = "segment " + d->name.text;
     const ast::Operand& by = *d->by;
-    if (std::holds_alternative<ast::Literal>(by) || std::holds_alternative<ast::Clock>(by)) {
+    const auto* name = std::get_if<ast::Name>(&by);
+    bool event_field = name != nullptr && name->qualifier && !name->profile_qualified;
+    if (event_field || std::holds_alternative<ast::Literal>(by) || std::holds_alternative<ast::Clock>(by)) {
       Report<DiagKind::kSegmentRankedByWhat>(src_, OperandSpan(by), {SpanText(OperandSpan(by))});
       continue;
     }

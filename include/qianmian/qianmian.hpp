@@ -386,6 +386,16 @@ struct StateSummary {
     int64_t unset = 0;
   };
   std::vector<Field> fields;
+  // D13: each segment at its last refresh.
+  struct Segment {
+    std::string name;
+    std::string last_refresh;  // as output spells times; empty before the first refresh
+    std::string next_refresh;  // empty before the first accepted event
+    int64_t ranked = 0;        // customers with a value to rank by
+    int64_t members = 0;
+    std::string threshold;     // the value of the last member taken; empty without members
+  };
+  std::vector<Segment> segments;
 };
 
 // A state directory read without its rule set, as `qm state` does: states
