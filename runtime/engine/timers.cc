@@ -111,6 +111,30 @@ void Engine::Impl::ScheduleSegments(int64_t ts) {
     if (segments_[i].next == kNever) segments_[i].next = NextInstant(p_.segments[i], p_.zone_minutes, ts);
 }
 
+// A segment new to the state starts at the next accepted event. One whose
+// `every` or `at` changed keeps its last refresh and moves to the new
+// instants: the first after the last refresh, or, never refreshed yet, the
+// first at or after the instant it was waiting for.
+void Engine::Impl::RestoreSegments(const std::vector<state::SegmentStatus>& saved) {
+  auto saved_name = [&](const std::string& name) {
+    for (const check::Rename& r : p_.renames)
+      if (r.kind == check::Rename::Kind::kTag && r.to == name &&
+          std::none_of(saved.begin(), saved.end(), [&](const state::SegmentStatus& s) { return s.name == name; }))
+        return r.from;
+    return name;
+  };
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    std::string name = saved_name(segments_[i].name);
+    for (const state::SegmentStatus& s : saved) {
+      if (s.name != name) continue;
+      state::SegmentStatus& g = segments_[i];
+      g.last = s.last, g.ranked = s.ranked, g.members = s.members, g.threshold = s.threshold;
+      if (s.last != kNever) g.next = NextInstant(p_.segments[i], p_.zone_minutes, s.last);
+      else if (s.next != kNever) g.next = NextInstant(p_.segments[i], p_.zone_minutes, s.next - 1);
+    }
+  }
+}
+
 int64_t Engine::Impl::NextRefresh() const {
   int64_t next = kNever;
   for (const state::SegmentStatus& g : segments_)
@@ -130,7 +154,21 @@ void Engine::Impl::Refresh(int64_t at) {
   // Rank every due segment on the same snapshot, read as a timer step at
   // `at` reads (nothing excluded); `member[j][c]` is customer c's new membership.
   std::vector<std::vector<uint8_t>> member(due.size(), std::vector<uint8_t>(known.size()));
-  std::vector<std::pair<Value, size_t>> ranked;
+  // What ranks needs of a Value (what X's types hold: no text, no decimal
+  // literal), half its size: 1M customers rank in 32 MB.
+  struct Ranked {
+    int64_t i, j;
+    double d;
+    uint32_t customer;
+    ValueKind kind;
+    Value value() const {
+      Value v{kind, i, j};
+      v.d = d;
+      return v;
+    }
+  };
+  std::vector<Ranked> ranked;
+  ranked.reserve(known.size());
   for (size_t j = 0; j < due.size(); ++j) {
     const check::Segment& g = p_.segments[due[j]];
     const check::Node& x = p_.nodes[g.by];
@@ -147,7 +185,8 @@ void Engine::Impl::Refresh(int64_t at) {
         case check::NodeKind::kSince: v = step_.Since(x.event); break;
         default: v = step_.SinceField(x.field); break;
       }
-      if (!v.unset() && CompareValues(v, v)) ranked.emplace_back(v, c);  // unset and NaN are not ranked
+      if (!v.unset() && CompareValues(v, v))  // unset and NaN are not ranked
+        ranked.push_back({v.i, v.j, v.d, static_cast<uint32_t>(c), v.kind});
     }
     state::SegmentStatus& status = segments_[due[j]];
     status.last = at;
@@ -158,15 +197,15 @@ void Engine::Impl::Refresh(int64_t at) {
     const int64_t share = 100 * 1000000LL;
     int64_t k = (status.ranked * g.share_micro + share - 1) / share;
     if (k == 0) continue;
-    auto before = [&](const std::pair<Value, size_t>& a, const std::pair<Value, size_t>& b) {
-      int order = *CompareValues(a.first, b.first);
+    auto before = [&](const Ranked& a, const Ranked& b) {
+      int order = *CompareValues(a.value(), b.value());
       return g.top ? order > 0 : order < 0;
     };
     std::nth_element(ranked.begin(), ranked.begin() + (k - 1), ranked.end(), before);
-    const Value threshold = ranked[k - 1].first;
-    for (const auto& [v, c] : ranked) {
-      int order = *CompareValues(v, threshold);
-      if (g.top ? order >= 0 : order <= 0) member[j][c] = 1, ++status.members;
+    const Value threshold = ranked[k - 1].value();
+    for (const Ranked& r : ranked) {
+      int order = *CompareValues(r.value(), threshold);
+      if (g.top ? order >= 0 : order <= 0) member[j][r.customer] = 1, ++status.members;
     }
     const check::Type& type = p_.nodes[g.by].type;
     status.threshold = FormatJsonValue(threshold, p_.MembersOf(type), options_.tz_minutes);

@@ -4,7 +4,8 @@
 // malformed values, out-of-order and late events; v0.2: the rule zone, clock
 // functions, calendar windows, compound durations, caps, quiet hours,
 // placeholders, `unless … where`, count(distinct …), quoted tag names and
-// --lateness), for differential tests.
+// --lateness; part 2: segments with ties, refreshed at timers' instants), for
+// differential tests.
 #ifndef QM_TESTS_DIFF_GENERATOR_H_
 #define QM_TESTS_DIFF_GENERATOR_H_
 
@@ -31,12 +32,16 @@ class Generator {
     Case c;
     c.rules = kSchema;
     c.rules += Delivery();
+    segments_ = Pick(2) ? 0 : 1 + Pick(2);
+    for (int g = 0; g < segments_; ++g) c.rules += Segment(g);
     int rules = 3 + Pick(12);
     for (int r = 0; r < rules; ++r) c.rules += Rule(r);
     int64_t ts = 1'704'067'200'000;  // 2024-01-01
     int lines = 20 + Pick(80);
     for (int i = 0; i < lines; ++i) {
       ts += Pick(4) == 0 ? 0 : Pick(3) * 3'600'000 + Pick(1000) * 1000;
+      // On the hour now and then: where refreshes and timers fall together.
+      if (Pick(4) == 0) ts += (3'600'000 - ts % 3'600'000) % 3'600'000;
       int64_t at = Pick(10) == 0 ? ts - Pick(5) * 3'600'000 : ts;  // some late
       c.lines.push_back(Event(at));
     }
@@ -80,6 +85,18 @@ tag "t-4" "quoted: D15"
       if (Pick(3) == 0) out += std::string("quiet ") + kind + " " + One(kRanges) + (Pick(2) ? " drop" : "") + "\n";
     return out;
   }
+
+  // D13: small value ranges, so that ties at the threshold are common.
+  std::string Segment(int g) {
+    static const char* const kBy[] = {"pi", "pm", "pn", "pg", "pat", "pd", "count(a within 1d)", "sum(a.m)",
+                                      "max(a.i within this day)", "avg(a.n)", "since(a)", "count(distinct a.t)"};
+    static const char* const kShares[] = {"10", "25", "33.3", "50", "100", "0.5"};
+    std::string at = Pick(2) ? " at 0" + std::to_string(Pick(10)) + ":" + One({"00", "30"}) : "";
+    return "segment s" + std::to_string(g) + " \"s\" " + One({"top", "bottom"}) + " " + One(kShares) + "% by " +
+           One(kBy) + " every " + One({"1h", "2h", "3h", "1d", "6h30m"}) + at + "\n";
+  }
+  // A tag a condition or trigger may test: a segment too.
+  std::string TestedTag() { return segments_ > 0 && Pick(3) == 0 ? "s" + std::to_string(Pick(segments_)) : Tag(); }
 
   int Pick(int n) { return static_cast<int>(rng_() % static_cast<uint32_t>(n)); }
   template <size_t N>
@@ -129,7 +146,7 @@ tag "t-4" "quoted: D15"
       case 3: return "pg " + Op() + " " + Member();
       case 4: return "pt " + EqOp() + " " + Word();
       case 5: return Pick(2) ? "pb" : "not pb";
-      case 6: return std::string(Pick(2) ? "" : "not ") + "has " + Tag();
+      case 6: return std::string(Pick(2) ? "" : "not ") + "has " + TestedTag();
       case 7: return "count(a" + Where() + Within() + ") " + Op() + " " + std::to_string(Pick(4));
       case 8: {
         std::string f = One({"sum", "min", "max", "avg"});
@@ -208,8 +225,8 @@ tag "t-4" "quoted: D15"
     std::string trigger, event;
     switch (Pick(9)) {
       case 0: trigger = "any"; break;
-      case 1: trigger = "tagged " + Tag(); break;
-      case 2: trigger = "untagged " + Tag(); break;
+      case 1: trigger = "tagged " + TestedTag(); break;
+      case 2: trigger = "untagged " + TestedTag(); break;
       case 3: trigger = "pg becomes " + Member(); break;
       case 4: trigger = "no " + std::string(One({"a", "b", "any"})) + " for " + Dur(); break;
       case 5: trigger = event = "b"; break;
@@ -254,6 +271,7 @@ tag "t-4" "quoted: D15"
   }
 
   std::mt19937 rng_;
+  int segments_ = 0;
 };
 
 }  // namespace qm::difftest

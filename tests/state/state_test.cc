@@ -304,6 +304,69 @@ TEST(DurableState, UnterminatedLastLine) {
                        "complete (state `" + (work / "state").string() + "`)\n");
 }
 
+// D13 with --state: a rerun continues each segment's schedule from its last
+// refresh, on the new instants when `every` or `at` changed (docs/state.md),
+// and `renamed tag` carries a segment's last refresh over to its new name.
+TEST(DurableState, SegmentSchedulesContinue) {
+  fs::path work = TempDir("segment_schedules");
+  fs::path example = fs::path(QM_SOURCE_DIR) / "tests/run/d13_e18_e19_segments";
+  std::string rules = Read(example / "rules.qm");
+  std::vector<std::string> lines;
+  std::istringstream in(Read(example / "events.jsonl"));
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  auto first = [&](size_t n) {
+    std::string text;
+    for (size_t i = 0; i < n; ++i) text += lines[i] + "\n";
+    return text;
+  };
+  auto run = [&](const std::string& rules_text, size_t n) {
+    Write(work / "rules.qm", rules_text);
+    Write(work / "e", first(n));
+    Exit e = Qm({"run", (work / "rules.qm").string(), "--events", (work / "e").string(), "--out",
+                 (work / "a").string(), "--rejects", (work / "r").string(), "--state", (work / "state").string()});
+    EXPECT_EQ(e.code, 0) << e.err;
+    EXPECT_EQ(Qm({"state", "stats", (work / "state").string(), "--format", "json"}, {}, (work / "stats").string()).code, 0);
+    return Read(work / "stats");
+  };
+  auto replace = [](std::string text, const std::string& from, const std::string& to) {
+    size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return text.replace(at, from.size(), to);
+  };
+  // Five lines: no refresh yet, the first is due at 2024-01-02T02:00 (+08:00).
+  std::string stats = run(rules, 5);
+  EXPECT_NE(stats.find("\"大客户\":{\"members\":0,\"ranked\":0,\"threshold\":null,\"last_refresh\":null,"
+                       "\"next_refresh\":\"2024-01-02T02:00:00+08:00\"}"),
+            std::string::npos)
+      << stats;
+  // Refreshed at 05:00 from now on: the first 05:00 at or after 02:00.
+  std::string at5 = replace(rules, "every 1d at 02:00\nsegment 积分低", "every 1d at 05:00\nsegment 积分低");
+  stats = run(at5, 5);
+  EXPECT_NE(stats.find("\"next_refresh\":\"2024-01-02T05:00:00+08:00\"}"), std::string::npos) << stats;
+  // The ninth line passes 05:00: refreshed there (the sixth passed 02:00,
+  // where 积分低 was refreshed; e is known then, and ranked with no orders).
+  stats = run(at5, 9);
+  EXPECT_NE(stats.find("\"大客户\":{\"members\":2,\"ranked\":5,\"threshold\":\"100.00\","
+                       "\"last_refresh\":\"2024-01-02T05:00:00+08:00\","
+                       "\"next_refresh\":\"2024-01-03T05:00:00+08:00\"}"),
+            std::string::npos)
+      << stats;
+  // Renamed and weekly at 03:00: the first such instant after the last
+  // refresh (2024-01-01 is a Monday); members and the last refresh carry over.
+  std::string weekly = replace(at5, "segment 大客户 \"消费最高的 25%\" top 25% by sum(order.amount) every 1d at 05:00",
+                               "renamed tag 大客户 -> 超级\nsegment 超级 \"消费最高的 25%\" top 25% by sum(order.amount) every 7d at 03:00");
+  weekly = replace(replace(weekly, "tagged 大客户", "tagged 超级"), "untagged 大客户", "untagged 超级");
+  weekly = replace(weekly, "has 大客户", "has 超级");
+  stats = run(weekly, 9);
+  EXPECT_NE(stats.find("\"超级\":{\"members\":2,\"ranked\":5,\"threshold\":\"100.00\","
+                       "\"last_refresh\":\"2024-01-02T05:00:00+08:00\","
+                       "\"next_refresh\":\"2024-01-08T03:00:00+08:00\"}"),
+            std::string::npos)
+      << stats;
+  EXPECT_NE(stats.find("\"tags\":{\"超级\":2,\"积分低\":2,\"关怀\":2}"), std::string::npos) << stats;
+  fs::remove_all(work);
+}
+
 // D14, E20: the rename example (rules-examples/rename-running) continued
 // from its old rules: tags, fields, enum values, push history and pending
 // `after`s carry over under the new names on both engines; the same rules

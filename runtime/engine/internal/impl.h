@@ -115,13 +115,9 @@ class Engine::Impl {
   void Resume();
 
   // D13: each segment's schedule and last refresh, for a commit; restored by
-  // name (a segment new to the state starts at the next accepted event).
+  // name, through `renamed tag` (docs/state.md).
   std::vector<state::SegmentStatus> Segments() const { return segments_; }
-  void RestoreSegments(const std::vector<state::SegmentStatus>& saved) {
-    for (state::SegmentStatus& g : segments_)
-      for (const state::SegmentStatus& s : saved)
-        if (s.name == g.name) g = s;
-  }
+  void RestoreSegments(const std::vector<state::SegmentStatus>& saved);
 
   void Mark();
   void Undo();
