@@ -1,4 +1,6 @@
 // StateDirectory: `qm state` for every host.
+#include <algorithm>
+
 #include "compiler/value/value.h"
 #include "qianmian/qianmian.hpp"
 #include "runtime/state/durable.h"
@@ -53,8 +55,18 @@ bool StateDirectory::Customer(const std::string& id, const std::string& tz, std:
     error = impl_->Say(*failed);
     return false;
   }
+  std::string person = id;
+  if (!s) {  // D11: an id merged into another person shows that person
+    std::optional<qm::Error> failed = impl_->reader->ForEach([&](const std::string& survivor, const qm::state::CustomerState& c) {
+      if (!s && std::find(c.aliases.begin(), c.aliases.end(), id) != c.aliases.end()) s = c, person = survivor;
+    });
+    if (failed) {
+      error = impl_->Say(*failed);
+      return false;
+    }
+  }
   if (!s) return false;
-  line = qm::state::CustomerJson(impl_->reader->schema(), id, *s, *offset);
+  line = qm::state::CustomerJson(impl_->reader->schema(), person, *s, *offset);
   return true;
 }
 
@@ -64,6 +76,7 @@ std::string StateDirectory::Summarize(StateSummary& out) {
   const qm::state::Schema& schema = impl_->reader->schema();
   out = StateSummary{};
   out.customers = summary.customers;
+  out.merged = summary.merged;
   out.pending_timers = summary.pending_timers;
   out.input_lines = summary.checkpoint.input_lines;
   out.input_bytes = summary.checkpoint.input_bytes;

@@ -36,7 +36,8 @@ int Stats(qianmian::StateDirectory& state, const std::string& dir, bool json) {
   if (std::string error = state.Summarize(summary); !error.empty()) return Fail(error);
   int64_t customers = summary.customers, timers = summary.pending_timers;
   if (json) {
-    std::string out = "{\"customers\":" + std::to_string(customers) + ",\"pending_timers\":" + std::to_string(timers);
+    std::string out = "{\"customers\":" + std::to_string(customers) + ",\"merged\":" + std::to_string(summary.merged) +
+                      ",\"pending_timers\":" + std::to_string(timers);
     out += ",\"input_lines\":" + std::to_string(summary.input_lines) +
            ",\"input_bytes\":" + std::to_string(summary.input_bytes);
     out += ",\"actions_bytes\":" + std::to_string(summary.actions_bytes) +
@@ -80,6 +81,9 @@ int Stats(qianmian::StateDirectory& state, const std::string& dir, bool json) {
   }
   std::printf("state `%s`: %lld customer%s, %lld pending timer%s\n", dir.c_str(), static_cast<long long>(customers),
               customers == 1 ? "" : "s", static_cast<long long>(timers), timers == 1 ? "" : "s");
+  if (summary.merged > 0)
+    std::printf("%lld id%s merged into another customer (identity keys, D12)\n", static_cast<long long>(summary.merged),
+                summary.merged == 1 ? "" : "s");
   std::printf("read %lld lines (%lld bytes) of input; wrote %lld bytes of actions, %lld bytes of rejects\n",
               static_cast<long long>(summary.input_lines), static_cast<long long>(summary.input_bytes),
               static_cast<long long>(summary.actions_bytes), static_cast<long long>(summary.rejects_bytes));

@@ -4,7 +4,7 @@
 grammar Qm;
 
 item
-  : (enumDecl | eventDecl | profileDecl | tagDecl | importDecl | zoneDecl | capDecl | quietDecl | segmentDecl | renamedDecl | ruleDecl) EOF
+  : (enumDecl | eventDecl | profileDecl | tagDecl | importDecl | zoneDecl | capDecl | quietDecl | identityDecl | segmentDecl | renamedDecl | ruleDecl) EOF
   ;
 
 enumDecl    : ENUM name LBRACE members RBRACE ;
@@ -12,7 +12,14 @@ members     : name (COMMA? name)* COMMA? ;
 eventDecl   : EVENT name (LBRACE fieldList? RBRACE)? ;
 profileDecl : PROFILE LBRACE fieldList? RBRACE ;
 fieldList   : fieldDecl (COMMA? fieldDecl)* COMMA? ;
-fieldDecl   : name COLON typeRef (EQ literal)? ;
+fieldDecl   : name COLON typeRef (EQ literal)? (mergeKw mergePolicy)? ;
+// D12: `points: int = 0 merge sum`; the builder checks the policy word (a
+// keyword such as `sum` or `add` too, for a clear message), the checker that
+// it fits the field.
+mergeKw     : {_input->LT(1)->getText() == "merge" && _input->LA(3) != QmParser::COLON &&
+               (_input->LA(2) == QmParser::IDENT || _input->LA(2) == QmParser::SUM || _input->LA(2) == QmParser::MAX ||
+                _input->LA(2) == QmParser::MIN || _input->LA(2) == QmParser::ADD || _input->LA(2) == QmParser::SET)}? IDENT ;
+mergePolicy : SUM | MAX | MIN | ADD | SET | name ;
 typeRef     : name | ENUM LBRACE members RBRACE ;
 tagDecl     : TAG tagName STRING ;
 // D15: a tag's name may be quoted wherever a tag is named (E23: only tags).
@@ -32,6 +39,10 @@ perKw       : {_input->LT(1)->getText() == "per"}? IDENT ;
 // D5: `quiet push 22:00-08:00 [defer|drop]`; the builder checks the times and the word.
 quietDecl   : quietKw kind=(PUSH | INVITE | NOTIFY) CLOCK_RANGE name? ;
 quietKw     : {_input->LT(1)->getText() == "quiet"}? IDENT ;
+
+// D11: `identity phone, unionid`: text fields that name one person across channels.
+identityDecl : identityKw name (COMMA name)* ;
+identityKw  : {_input->LT(1)->getText() == "identity"}? IDENT ;
 
 // D13: `segment NAME "description" top|bottom P% by X every D [at HH:MM]`; the
 // builder checks the rank word, the share and the time, the checker X.

@@ -132,6 +132,7 @@ std::string Str(const FieldDecl& f) {
     s += "}";
   }
   if (f.default_value) s += " = " + Str(*f.default_value);
+  if (f.merge) s += std::string(" merge ") + Spelling(*f.merge);
   return s;
 }
 
@@ -150,6 +151,16 @@ const char* Spelling(CmpOp op) {
     case CmpOp::kLe: return "<=";
     case CmpOp::kGt: return ">";
     case CmpOp::kGe: return ">=";
+  }
+  return "?";
+}
+
+const char* Spelling(MergePolicy p) {
+  switch (p) {
+    case MergePolicy::kKeep: return "keep";
+    case MergePolicy::kSum: return "sum";
+    case MergePolicy::kMax: return "max";
+    case MergePolicy::kMin: return "min";
   }
   return "?";
 }
@@ -202,6 +213,11 @@ std::string DebugString(const Item& item) {
           std::snprintf(range, sizeof range, "%02d:%02d-%02d:%02d", d.start_minute / 60, d.start_minute % 60,
                         d.end_minute / 60, d.end_minute % 60);
           return std::string("quiet ") + kKinds[static_cast<int>(d.kind)] + " " + range + (d.drop ? " drop" : " defer");
+        },
+        [](const IdentityDecl& d) {
+          std::string s = "identity ";
+          for (size_t i = 0; i < d.keys.size(); ++i) s += (i ? ", " : "") + d.keys[i].text;
+          return s;
         },
         [](const SegmentDecl& d) {
           char at[8];

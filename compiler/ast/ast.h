@@ -154,10 +154,16 @@ struct TypeRef {
   Span span;
 };
 
+// How a profile field merges when two customers are one person (D12, E15).
+enum class MergePolicy : uint8_t { kKeep, kSum, kMax, kMin };
+const char* Spelling(MergePolicy p);
+
 struct FieldDecl {
   Ident name;
   TypeRef type;
   std::optional<Value> default_value;
+  std::optional<MergePolicy> merge;  // written `merge …`
+  Span merge_span;                   // the policy word
 };
 
 struct EnumDecl { Ident name; std::vector<Ident> members; };
@@ -184,6 +190,12 @@ struct QuietDecl {
   Span span;
 };
 
+// `identity phone, unionid` (D11, E14).
+struct IdentityDecl {
+  std::vector<Ident> keys;
+  Span span;
+};
+
 // `segment 超级用户 "…" top 10% by sum(order.amount) every 1d at 02:00` (D13).
 struct SegmentDecl {
   Ident name;
@@ -207,7 +219,7 @@ struct RenamedDecl {
 };
 
 using Item = std::variant<EnumDecl, EventDecl, ProfileDecl, TagDecl, ImportDecl, ZoneDecl, CapDecl, QuietDecl,
-                          SegmentDecl, RenamedDecl, Rule>;
+                          IdentityDecl, SegmentDecl, RenamedDecl, Rule>;
 
 // One parsed file. Items whose syntax was wrong are left out; `poisoned`
 // names the declarations among them, so the checker does not report their

@@ -309,9 +309,35 @@ void Checker::CheckSegments() {
   }
 }
 
+// D11, E14: each key is a text field of every event type declaring it, and
+// of at least one.
+void Checker::CheckIdentity() {
+  for (EventInfo& e : p_.events) e.keys.assign(identity_keys_.size(), FieldId());
+  for (size_t k = 0; k < identity_keys_.size(); ++k) {
+    const auto& [key, source] = identity_keys_[k];
+    bool declared = false;
+    for (size_t id = 0; id < p_.events.size(); ++id) {
+      EventInfo& e = p_.events[id];
+      int32_t f = FindField(e.fields, key->text);
+      if (f < 0) continue;
+      declared = true;
+      used_events_.insert(static_cast<int32_t>(id));  // it links customers: not unused (W0004)
+      const FieldInfo& field = e.fields[f];
+      if (field.type.kind == TypeKind::kText) {
+        e.keys[k] = FieldId(f);
+      } else if (field.type.kind != TypeKind::kError) {
+        Report<DiagKind::kIdentityKeyNotText>(field.source, field.span, {key->text, p_.TypeName(field.type), e.name});
+      }
+    }
+    if (!declared && !poisoned_.count(key->text)) Report<DiagKind::kIdentityKeyUndeclared>(source, key->span, {key->text});
+    p_.identity.push_back(key->text);
+  }
+}
+
 void Checker::RunPasses() {
   DeclareAll();
   ResolveFieldTypes();
+  CheckIdentity();
   CheckSegments();
   CheckRules();
   CheckRenames();

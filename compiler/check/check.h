@@ -78,6 +78,7 @@ struct FieldInfo {
   std::optional<Constant> default_value;  // profile only
   const Source* source = nullptr;
   Span span;
+  ast::MergePolicy merge = ast::MergePolicy::kKeep;  // profile only (D12)
 };
 
 struct EventInfo {
@@ -85,6 +86,7 @@ struct EventInfo {
   std::vector<FieldInfo> fields;
   const Source* source = nullptr;
   Span span;
+  std::vector<FieldId> keys;  // per identity key (Program::identity): this event's field, or none (D11)
 };
 
 struct TagInfo {
@@ -163,7 +165,8 @@ struct AggregateInfo {
   }
 };
 
-enum class TriggerKind : uint8_t { kEvent, kAny, kTagged, kUntagged, kBecomes, kQuiet };
+// kMerged: `when merged` without an event type of that name (D12, E9).
+enum class TriggerKind : uint8_t { kEvent, kAny, kTagged, kUntagged, kBecomes, kQuiet, kMerged };
 struct Trigger {
   TriggerKind kind;
   EventId event = kAnyEvent;  // kEvent; kQuiet (kAnyEvent: any event)
@@ -270,6 +273,7 @@ struct Rename {
 
 // The checked rule set. Immutable once built; rules are in file order (A9).
 struct Program {
+  std::vector<std::string> identity;  // identity keys in declaration order (D11, E14)
   std::vector<Rename> renames;    // declaration order (D14)
   std::vector<Segment> segments;  // declaration order (D13)
   int zone_minutes = kDefaultZoneMinutes;  // the rule zone (D1), minutes east of UTC

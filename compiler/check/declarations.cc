@@ -45,6 +45,7 @@ void Checker::DeclareAll() {
             if (f.default_value) {
               Report<DiagKind::kEventFieldDefault>(src_, ast::SpanOf(*f.default_value), {f.name.text});
             }
+            if (f.merge) Report<DiagKind::kMergeOnEventField>(src_, f.merge_span, {f.name.text, d.name.text});
             info.fields.push_back(FieldInfo{f.name.text, Type{}, std::nullopt, src_, f.name.span});
             pending_.push_back({&f, src_, id});
           }
@@ -97,6 +98,18 @@ void Checker::DeclareAll() {
           ActionKind kind = d.kind == ast::QuietKind::kInvite ? ActionKind::kInvite
                             : d.kind == ast::QuietKind::kNotify ? ActionKind::kNotify : ActionKind::kPush;
           p_.quiets.push_back(Quiet{kind, d.start_minute, d.end_minute, d.drop, src_, d.span});
+        },
+        [&](const ast::IdentityDecl& d) {  // D11, E14: keys concatenate in file order
+          for (const ast::Ident& key : d.keys) {
+            auto first = std::find_if(identity_keys_.begin(), identity_keys_.end(),
+                                      [&](const auto& k) { return k.first->text == key.text; });
+            if (first != identity_keys_.end()) {
+              Report<DiagKind::kIdentityKeyTwice>(src_, key.span, {key.text},
+                     Help::Of<HelpKind::kFirstDefinedAt>({Where(first->second, first->first->span)}));
+              continue;
+            }
+            identity_keys_.emplace_back(&key, src_);
+          }
         },
         [&](const ast::SegmentDecl& d) {  // D13: a tag the engine keeps; X is checked with the rules
           if (duplicate(seen_tag, d.name, src_)) return;
@@ -153,6 +166,13 @@ void Checker::ResolveFieldTypes() {
     info.type = t;
     if (pf.event < 0 && f.default_value && t.kind != TypeKind::kError) {
       info.default_value = ValueAs(*f.default_value, t, /*in_comparison=*/false);
+    }
+    if (pf.event < 0 && f.merge && t.kind != TypeKind::kError) {  // D12, E15
+      bool numeric = t.kind == TypeKind::kInt || t.kind == TypeKind::kMoney || t.kind == TypeKind::kNumber;
+      bool ordered = numeric || t.kind == TypeKind::kTime || t.kind == TypeKind::kDuration || t.kind == TypeKind::kEnum;
+      bool fits = *f.merge == ast::MergePolicy::kKeep || (*f.merge == ast::MergePolicy::kSum ? numeric : ordered);
+      if (fits) info.merge = *f.merge;
+      else Report<DiagKind::kMergePolicyType>(src_, f.merge_span, {ast::Spelling(*f.merge), f.name.text, p_.TypeName(t)});
     }
   }
 }

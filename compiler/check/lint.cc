@@ -230,10 +230,12 @@ std::string TriggerText(const Rule& r) {
 
 // Can an event that triggers `a` also trigger `b` in the same step?
 bool SameStep(const Trigger& a, const Trigger& b) {
-  auto external = [](const Trigger& t) { return t.kind == TriggerKind::kEvent || t.kind == TriggerKind::kAny; };
-  if (external(a) && external(b)) {
-    return a.kind == TriggerKind::kAny || b.kind == TriggerKind::kAny || a.event == b.event;
-  }
+  // `merged` rules run with the rules of the event that merged (D12).
+  auto external = [](const Trigger& t) {
+    return t.kind == TriggerKind::kEvent || t.kind == TriggerKind::kAny || t.kind == TriggerKind::kMerged;
+  };
+  auto every_event = [](const Trigger& t) { return t.kind == TriggerKind::kAny || t.kind == TriggerKind::kMerged; };
+  if (external(a) && external(b)) return every_event(a) || every_event(b) || a.event == b.event;
   // Of one kind, the ids a kind does not use are unset on both sides.
   if (a.kind != b.kind || a.event != b.event || a.tag != b.tag || a.field != b.field) return false;
   if (a.kind == TriggerKind::kBecomes) return a.value == b.value;

@@ -52,6 +52,10 @@ Trigger Checker::TriggerOf(const ast::Rule& rule, Scope& scope) {
   scope.trigger_text = src_->text().substr(rule.trigger_span.begin, rule.trigger_span.end - rule.trigger_span.begin);
   std::visit(Overload{
       [&](const ast::EventTrigger& e) {
+        if (e.event.text == "merged" && p_.FindEvent("merged") < 0 && !poisoned_.count("merged")) {
+          t.kind = TriggerKind::kMerged;  // D12, E9: no triggering event
+          return;
+        }
         t.kind = TriggerKind::kEvent;
         t.event = ResolveEvent(e.event);
         scope.event = t.event;

@@ -77,6 +77,7 @@ Program Lower(check::Program checked) {
       case check::TriggerKind::kTagged: p.tagged_rules[t.tag].push_back(id); break;
       case check::TriggerKind::kUntagged: p.untagged_rules[t.tag].push_back(id); break;
       case check::TriggerKind::kBecomes: p.becomes_rules[t.field].push_back(id); break;
+      case check::TriggerKind::kMerged: p.merged_rules.push_back(id); break;
       case check::TriggerKind::kQuiet: {
         int32_t q = static_cast<int32_t>(p.quiet_rules.size());
         p.quiet_rules.push_back(id);

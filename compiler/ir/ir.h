@@ -22,6 +22,7 @@ struct Program {
   std::vector<std::vector<int32_t>> tagged_rules, untagged_rules;  // by tag
   std::vector<std::vector<int32_t>> becomes_rules;                 // by profile field
   std::vector<int32_t> quiet_rules;                                // `no E for D`, file order
+  std::vector<int32_t> merged_rules;                               // `when merged` (D12, E9), file order
   // Per event type: the `no` rules an accepted event of that type re-arms
   // (its own and `no any`), as indexes into quiet_rules (A35).
   std::vector<std::vector<int32_t>> rearmed_by_event;

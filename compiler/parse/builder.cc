@@ -17,6 +17,7 @@ std::optional<ast::Item> Builder::BuildItem(QmParser::ItemContext* ctx) {
   else if (auto* c = ctx->zoneDecl()) item = ZoneOf(c);
   else if (auto* c = ctx->capDecl()) item = CapOf(c);
   else if (auto* c = ctx->quietDecl()) item = QuietOf(c);
+  else if (auto* c = ctx->identityDecl()) item = IdentityOf(c);
   else if (auto* c = ctx->segmentDecl()) item = SegmentOf(c);
   else if (auto* c = ctx->renamedDecl()) item = RenamedOf(c);
   else if (auto* c = ctx->ruleDecl()) item = RuleOf(c);
@@ -61,6 +62,14 @@ std::vector<ast::FieldDecl> Builder::Fields(QmParser::FieldListContext* c) {
     if (t->name() != nullptr) field.type.name = Id(t->name());
     else field.type.inline_members = Members(t->members());
     if (f->literal() != nullptr) field.default_value = ValueOf(f->literal());
+    if (f->mergeKw() != nullptr) {
+      ast::Ident policy{f->mergePolicy()->getText(), SpanOf(f->mergePolicy())};
+      field.merge_span = policy.span;
+      static const std::vector<std::string> kPolicies = {"keep", "sum", "max", "min"};
+      for (size_t k = 0; k < kPolicies.size(); ++k)
+        if (policy.text == kPolicies[k]) field.merge = static_cast<ast::MergePolicy>(k);
+      if (!field.merge) Fail<DiagKind::kUnknownMergePolicy>(policy.span, {policy.text}, Suggest(policy.text, kPolicies));
+    }
     out.push_back(std::move(field));
   }
   return out;
@@ -289,6 +298,13 @@ ast::QuietDecl Builder::QuietOf(QmParser::QuietDeclContext* c) {
       Fail<DiagKind::kUnknownQuietPolicy>(policy.span, {policy.text}, Suggest(policy.text, {"defer", "drop"}));
   }
   return quiet;
+}
+
+ast::IdentityDecl Builder::IdentityOf(QmParser::IdentityDeclContext* c) {
+  ast::IdentityDecl d;
+  d.span = SpanOf(c);
+  for (auto* n : c->name()) d.keys.push_back(Id(n));
+  return d;
 }
 
 ast::SegmentDecl Builder::SegmentOf(QmParser::SegmentDeclContext* c) {

@@ -34,6 +34,7 @@ bool StartsItem(const std::vector<Lexeme>& toks, size_t i, const Offsets& offset
       if (word == "cap") return next == QmLexer::PUSH || next == QmLexer::INVITE;
       if (word == "quiet") return next == QmLexer::PUSH || next == QmLexer::INVITE || next == QmLexer::NOTIFY;
       if (word == "renamed") return next == QmLexer::TAG || next == QmLexer::IDENT;
+      if (word == "identity") return next == QmLexer::IDENT && type_at(i + 2) != QmLexer::COLON && type_at(i + 2) != QmLexer::DOT;
       if (word == "segment") return (next == QmLexer::IDENT || next == QmLexer::STRING) && type_at(i + 2) == QmLexer::STRING;
       return false;
     }

@@ -375,7 +375,8 @@ bool IsValidTz(std::string_view tz);
 
 // What a state directory holds.
 struct StateSummary {
-  int64_t customers = 0;
+  int64_t customers = 0;       // persons: ids merged into another are not counted
+  int64_t merged = 0;          // ids merged into another person (D12)
   int64_t pending_timers = 0;  // `after` actions and armed `no` rules
   // Where the last commit stands.
   int64_t input_lines = 0, input_bytes = 0, actions_bytes = 0, rejects_bytes = 0;

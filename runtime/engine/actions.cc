@@ -125,12 +125,7 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
       const check::FieldInfo& field = p_.profile[a.field];
       Value by = Convert(value, field.type);
       Value from = s.profile[a.field].view();
-      Value to;
-      switch (field.type.kind) {
-        case check::TypeKind::kNumber: to = Value::Number((from.unset() ? 0.0 : from.d) + by.d); break;
-        case check::TypeKind::kMoney: to = Value::Money(SaturatingAdd(from.unset() ? 0 : from.i, by.i)); break;
-        default: to = Value::Int(SaturatingAdd(from.unset() ? 0 : from.i, by.i)); break;
-      }
+      Value to = AddValues(from, by, field.type.kind);
       Observe(r, index, ChangeField(rule, a.field, to, &by, log) ? Observer::Outcome::kApplied
                                                                  : Observer::Outcome::kNoChange);
       return;

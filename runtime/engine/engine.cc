@@ -23,7 +23,10 @@ int64_t Engine::Evict(int64_t idle_before) { return impl_->Evict(idle_before); }
 void Engine::WakeAll() { impl_->WakeAll(); }
 state::CustomerState* Engine::Find(const std::string& customer) { return impl_->Lookup(customer); }
 void Engine::FireUntil(int64_t until) { impl_->FireUntil(until); }
-void Engine::Resume() { impl_->Resume(); }
+void Engine::Resume() {
+  impl_->IndexPersons();
+  impl_->Resume();
+}
 void Engine::ReleaseAll() { impl_->ReleaseThrough(std::numeric_limits<int64_t>::max()); }
 std::vector<state::HeldLine> Engine::held() const { return impl_->Held(); }
 int64_t Engine::high_mark() const { return impl_->high_mark(); }
@@ -94,7 +97,8 @@ void Engine::Impl::ReleaseThrough(int64_t watermark) {
 }
 
 bool Engine::Impl::Release(const event::Event& e, int64_t line_number) {
-  CustomerState* s = Lookup(e.customer);
+  // D11: an alias is resolved to its survivor before A34 is checked.
+  CustomerState* s = Lookup(PersonOf(e.customer));
   if (s != nullptr && e.ts < s->clock) {  // A34, A38 check 10; E8: before any timer fires
     Reject(line_number, "late", "ts", e.customer);
     return false;
@@ -102,6 +106,7 @@ bool Engine::Impl::Release(const event::Event& e, int64_t line_number) {
   FireDue(e.ts);
   if (s == nullptr) {
     s = &store_.Create(e.customer);
+    s->first_seq = next_person_++;
     if (undo_ != nullptr) [[unlikely]] {
       undo_->created.push_back(e.customer);
       s->undo_mark = undo_->mark;  // Undo erases it: nothing to save
@@ -110,7 +115,8 @@ bool Engine::Impl::Release(const event::Event& e, int64_t line_number) {
   ++stats_.events;
   line_number_ = line_number;
   ScheduleSegments(e.ts);
-  RunEvent(*s, e);
+  bool merged = !p_.identity.empty() && Link(s, e);
+  RunEvent(*s, e, merged);
   return true;
 }
 
@@ -172,6 +178,9 @@ void Engine::Impl::Mark() {
   std::copy(std::begin(suppressed_), std::end(suppressed_), std::begin(u.suppressed));
   u.high_mark = high_mark_;
   u.segments = segments_;
+  u.next_person = next_person_;
+  u.absorbed.clear();
+  u.index.clear();
   ++u.mark;
   if (u.saved.size() > UndoLog::kKeptCopies) u.saved.resize(UndoLog::kKeptCopies);  // after a FireUntil that touched many
   u.saved_count = 0;
@@ -185,11 +194,25 @@ void Engine::Impl::Undo() {
   UndoLog& u = *undo_;
   for (size_t i = 0; i < u.saved_count; ++i) {
     auto& [state, before] = u.saved[i];
+    if (state == nullptr) continue;  // absorbed by a merge: recreated below
     bool dirty = state->dirty;  // the store's own bookkeeping
     std::swap(*state, before);  // the copy's slot keeps the memory for the next one
     state->dirty = dirty;
   }
   for (const std::string& id : u.created) store_.Erase(id);
+  for (auto& [id, before] : u.absorbed) {  // D12: as they were before their merge
+    CustomerState& back = store_.Create(id);
+    const std::string* stable = back.id;
+    back = std::move(before);
+    back.id = stable;
+    store_.Touch(back);
+  }
+  for (auto it = u.index.rbegin(); it != u.index.rend(); ++it) {
+    auto& [index, key, previous] = *it;
+    if (previous) (*index)[key] = std::move(*previous);
+    else index->erase(key);
+  }
+  next_person_ = u.next_person;
   std::vector<std::string> woken = std::move(u.woken);
   for (auto& [counts, key] : u.counted) {
     auto it = counts->find(key);

@@ -16,11 +16,11 @@ void Engine::Impl::Begin(CustomerState& s, const event::Event* e, int64_t now) {
   prefix_customer_ = nullptr;  // the line prefix is cached per step only
 }
 
-void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e) {
+void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e, bool merged) {
   Save(s);
   int32_t type = e.type;
-  if (observer_ != nullptr) [[unlikely]]
-    observer_->OnStep({Observer::StepKind::kEvent, e.customer, e.ts, line_number_, type});
+  if (observer_ != nullptr && !merged) [[unlikely]]  // a merge announced the survivor's step (Link)
+    observer_->OnStep({Observer::StepKind::kEvent, *s.id, e.ts, line_number_, type});
   if (!s.seen) {
     s.seen = true;
     for (size_t q = 0; q < program_.quiet_rules.size(); ++q)  // A35: armed at the first event
@@ -28,6 +28,8 @@ void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e) {
                e.ts + p_.rules[program_.quiet_rules[q]].trigger.duration_ms);
   }
   Begin(s, &e, e.ts);
+  // E11: `customer` inside `where` is the id as written on the line.
+  step_.customer = &e.customer;
   // A27: an accepted E before the due time cancels `after ... unless E`;
   // D7: with `where`, only when the event passes it.
   for (int32_t unless : {int32_t{check::kAnyEvent}, type}) {
@@ -49,9 +51,17 @@ void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e) {
     ArmQuiet(s, q, e.ts + p_.rules[program_.quiet_rules[q]].trigger.duration_ms);
   s.clock = std::max(s.clock, e.ts);
   AddToAggregates(s, e);
+  step_.customer = s.id;
   std::vector<int32_t> matched;
   evaluator_.MatchEvent(type, step_, matched);
   if (observer_ != nullptr) [[unlikely]] observer_->OnEvaluated(program_.rules_by_event[type], matched, step_);
+  if (merged && !program_.merged_rules.empty()) {  // D12, E9: one set with the event's rules, in file order
+    std::vector<int32_t> also;
+    evaluator_.MatchRules(program_.merged_rules, step_, also);
+    if (observer_ != nullptr) [[unlikely]] observer_->OnEvaluated(program_.merged_rules, also, step_);
+    matched.insert(matched.end(), also.begin(), also.end());
+    std::sort(matched.begin(), matched.end());
+  }
   ChangeLog log;
   for (int32_t r : matched) ApplyRule(r, log);
   Cascade(log);

@@ -34,7 +34,7 @@ using namespace state_internal;
 // is refused as older, not called corrupt (docs/state.md).
 // 3: the rule zone and calendar windows (D1, D2) in the schema; 4: the
 // checkpoint may hold a host's position (docs/embedding.md).
-constexpr int64_t kFormatVersion = 5;
+constexpr int64_t kFormatVersion = 6;
 constexpr std::string_view kVersionKey = "m:version";
 constexpr std::string_view kSchemaKey = "m:schema";
 constexpr std::string_view kCheckpointKey = "m:checkpoint";
@@ -329,6 +329,13 @@ class DurableStoreImpl final : public DurableStore {
     erased_.push_back(customer);
     return memory_->Erase(customer);
   }
+  bool Absorb(const std::string& customer) override {
+    CustomerState* s = memory_->Find(customer);
+    if (s == nullptr) return false;
+    Undirty(*s);
+    absorbed_.push_back(customer);
+    return memory_->Erase(customer);
+  }
   size_t size() const override { return memory_->size(); }
   void ForEach(const std::function<void(CustomerState&)>& visit) override { memory_->ForEach(visit); }
   void Touch(CustomerState& s) override {
@@ -351,10 +358,12 @@ class DurableStoreImpl final : public DurableStore {
     std::sort(dirty_.begin(), dirty_.end(), [](const CustomerState* a, const CustomerState* b) { return *a->id < *b->id; });
     rocksdb::WriteBatch batch(last_batch_bytes_ + last_batch_bytes_ / 4);
     std::string key(kCustomerPrefix), value;
-    for (const std::string& id : erased_) {  // before the states: one may have come back since
-      key.resize(kCustomerPrefix.size());
-      key += id;
-      batch.Delete(key);
+    for (const auto* gone : {&erased_, &absorbed_}) {  // before the states: one may have come back since
+      for (const std::string& id : *gone) {
+        key.resize(kCustomerPrefix.size());
+        key += id;
+        batch.Delete(key);
+      }
     }
     for (CustomerState* s : dirty_) {
       key.resize(kCustomerPrefix.size());
@@ -375,6 +384,7 @@ class DurableStoreImpl final : public DurableStore {
     // Only now: a failed commit can be retried with everything still dirty.
     for (CustomerState* s : dirty_) s->dirty = false;
     dirty_.clear();
+    absorbed_.clear();
     last_batch_bytes_ = batch.GetDataSize();
     // A forgotten customer's older records leave the files now, not at some
     // later compaction: theirs, and the checkpoints that held their lines.
@@ -438,6 +448,7 @@ class DurableStoreImpl final : public DurableStore {
   std::unique_ptr<Store> memory_;
   std::vector<CustomerState*> dirty_;
   std::vector<std::string> erased_;  // since the last commit
+  std::vector<std::string> absorbed_;  // merged into another person since the last commit (D12)
   std::unordered_set<std::string> evicted_;  // committed, not in memory
   std::optional<Error> wake_error_;
   size_t last_batch_bytes_ = 0;

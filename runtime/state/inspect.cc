@@ -32,6 +32,34 @@ struct Printer {
   std::string Customer(const std::string& id, const CustomerState& s) const {
     std::string out = "{\"customer\":";
     AppendJsonString(out, id);
+    if (!s.aliases.empty()) {  // D12: the ids merged into this person
+      out += ",\"aliases\":[";
+      for (size_t i = 0; i < s.aliases.size(); ++i) {
+        if (i > 0) out += ",";
+        AppendJsonString(out, s.aliases[i]);
+      }
+      out += "]";
+    }
+    if (!s.keys.empty()) {  // D11: the identity values that name it, by key
+      out += ",\"identity\":{";
+      std::vector<std::string> keys;
+      for (const auto& [key, value] : s.keys)
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+      for (size_t k = 0; k < keys.size(); ++k) {
+        if (k > 0) out += ",";
+        AppendJsonString(out, keys[k]);
+        out += ":[";
+        bool first_value = true;
+        for (const auto& [key, value] : s.keys) {
+          if (key != keys[k]) continue;
+          if (!first_value) out += ",";
+          first_value = false;
+          AppendJsonString(out, value);
+        }
+        out += "]";
+      }
+      out += "}";
+    }
     out += ",\"clock\":" + (s.clock == kNever ? std::string("null") : Time(s.clock));
     out += ",\"profile\":{";
     for (size_t f = 0; f < s.profile.size(); ++f) {
@@ -134,6 +162,7 @@ std::optional<Error> Summarize(StateReader& reader, Summary& summary) {
       summary.fields.push_back({f, std::vector<int64_t>(e->members.size() + 1, 0)});
   std::optional<Error> error = reader.ForEach([&](const std::string&, const CustomerState& s) {
     ++summary.customers;
+    summary.merged += static_cast<int64_t>(s.aliases.size());
     for (size_t t = 0; t < s.tags.size(); ++t) summary.tagged[t] += s.tags[t];
     for (Summary::Members& m : summary.fields) {
       const Stored& v = s.profile[m.field];

@@ -20,6 +20,7 @@ std::string CustomerJson(const Schema& schema, const std::string& id, const Cust
 struct Summary {
   int64_t customers = 0;
   int64_t pending_timers = 0;
+  int64_t merged = 0;  // ids merged into another person (D12)
   Checkpoint checkpoint;
   std::vector<int64_t> tagged;  // customers per tag, as schema.tags
   struct Members {

@@ -108,6 +108,9 @@ int64_t RemapState(CustomerState&& old, const Remap& m, const ir::Program& progr
   to.seen = old.seen;
   to.clock = old.clock;
   to.last_any = old.last_any;
+  to.first_seq = old.first_seq;  // D11, D12: who is who does not depend on the rules
+  to.aliases = std::move(old.aliases);
+  to.keys = std::move(old.keys);
   for (size_t f = 0; f < old.profile.size(); ++f)
     if (m.fields[f] >= 0 && old.profile[f].kind != ValueKind::kUnset)
       to.profile[m.fields[f]] = RemapValue(std::move(old.profile[f]), m.members[f]);

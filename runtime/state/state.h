@@ -118,7 +118,7 @@ struct AggregateState : Totals {
 
   bool empty() const { return count == 0 && head >= window.size() && (!distinct || distinct->seen.empty()); }
 
-  // Appends an accepted event (ts not before the last entry's), with its
+  // Adds an accepted event (in ts order; after the entries of equal ts), with its
   // value (DistinctKey) for a distinct aggregate, and drops the entries
   // before `from`, which no later read can see.
   void Push(Entry e, int64_t from, std::optional<std::string> value = std::nullopt) {
@@ -133,11 +133,16 @@ struct AggregateState : Totals {
       if (d != nullptr) d->window.erase(d->window.begin(), d->window.begin() + head);
       head = 0;
     }
-    window.push_back(e);
+    // E4: after a merge the window may hold events later than this one.
+    size_t at = window.size();
+    if (at > head && window.back().ts > e.ts)
+      at = std::upper_bound(window.begin() + head, window.end(), e.ts,
+                            [](int64_t t, const Entry& x) { return t < x.ts; }) - window.begin();
+    window.insert(window.begin() + static_cast<std::ptrdiff_t>(at), e);
     if (value) {
       d = &distinct.Make();
       ++d->counts[*value];
-      d->window.push_back(std::move(*value));
+      d->window.insert(d->window.begin() + static_cast<std::ptrdiff_t>(at), std::move(*value));
     }
   }
 
@@ -237,6 +242,12 @@ struct CustomerState {
   std::vector<Emission> emissions;   // in time order, for caps (D4)
   PendingAfters afters;
   int64_t clock = kNever;            // A34
+  // D11, D12: the order in which persons had their first accepted event
+  // (the older survives a merge; 0 for states kept before v0.2's identity),
+  // the ids merged into this person, and the (key, value) pairs that name it.
+  uint64_t first_seq = 0;
+  std::vector<std::string> aliases;
+  std::vector<std::pair<std::string, std::string>> keys;
   bool seen = false;                 // has had an accepted event
   bool dirty = false;                // changed since the last commit (DurableStore)
   uint64_t undo_mark = 0;            // the engine's Mark() it was last saved under (Engine::Mark)
@@ -256,6 +267,10 @@ class Store {
   // Removes `customer`'s state; false when there is none. Its reference
   // (and its id's) is invalid afterwards.
   virtual bool Erase(const std::string& customer) = 0;
+  // Removes the state of a customer merged into another person (D12): the
+  // same as Erase, but what it held lives on in the survivor, so a durable
+  // store deletes its record at the next commit without scrubbing its files.
+  virtual bool Absorb(const std::string& customer) { return Erase(customer); }
   virtual size_t size() const = 0;
   // Every state, in creation order.
   virtual void ForEach(const std::function<void(CustomerState&)>& visit) = 0;

@@ -371,7 +371,10 @@ TEST(DurableApi, KilledHostOnALongStreamFinishesAsOneRun) {
     ts += static_cast<int64_t>(rng() % 90);
     uint64_t c = (rng() % 5000) * (rng() % 5000) / 5000;
     int64_t t = rng() % 300 == 0 ? ts - 3 * 3600 : rng() % 50 == 0 ? ts - 1800 : ts;
-    if (rng() % 10 < 3)
+    if (rng() % 100 == 0)  // a phone from a small pool: customers merge (D12)
+      text += "{\"type\":\"绑定\",\"customer\":\"c" + std::to_string(c) + "\",\"ts\":" + std::to_string(t) +
+              ",\"phone\":\"p" + std::to_string(rng() % 600) + "\"}\n";
+    else if (rng() % 10 < 3)
       text += "{\"type\":\"order\",\"customer\":\"c" + std::to_string(c) + "\",\"ts\":" + std::to_string(t) +
               ",\"amount\":" + std::to_string(rng() % 500) + "}\n";
     else

@@ -64,14 +64,9 @@ TEST(Docs, EverySemanticsItemIsCitedByATest) {
     }
     return false;
   };
-  // D11-D12 (identity, merges) and their details are v0.2 part 2 (issue
-  // 14): conformance cases 9101, 9104 and 9106 stand for them until it lands
-  // (tests/run/pending_conformance.txt).
-  const std::set<std::string> part2 = {"D11", "D12", "E4", "E9", "E12", "E13", "E14", "E15", "E16", "E17"};
   for (auto [letter, last] : {std::pair{'A', 47}, {'B', 10}, {'C', 6}, {'D', 15}, {'E', 23}}) {
     for (int i = 1; i <= last; ++i) {
       std::string id = letter + std::to_string(i);
-      if (part2.count(id)) continue;
       EXPECT_TRUE(cited(id)) << id << " of SEMANTICS.md is not cited by any test";
     }
   }

@@ -21,7 +21,7 @@ int EnvInt(const char* name, int fallback) {
 TEST(Differential, InterpreterAndJitAgree) {
   int cases = EnvInt("QM_DIFF_CASES", 150);
   uint32_t seed = static_cast<uint32_t>(EnvInt("QM_DIFF_SEED", 1));
-  int run = 0, actions = 0, skipped = 0, segment_steps = 0;
+  int run = 0, actions = 0, skipped = 0, segment_steps = 0, merges = 0;
   std::map<std::string, int> skipped_by;  // error code
   for (uint32_t s = seed; run < cases; ++s) {
     difftest::Case c = difftest::Generator(s).Make();
@@ -45,15 +45,19 @@ TEST(Differential, InterpreterAndJitAgree) {
     for (size_t at = a.actions.find("\"rule\":\"segment "); at != std::string::npos;
          at = a.actions.find("\"rule\":\"segment ", at + 1))
       ++segment_steps;
+    for (size_t at = a.actions.find("\"action\":\"merge\""); at != std::string::npos;
+         at = a.actions.find("\"action\":\"merge\"", at + 1))
+      ++merges;
     ++run;
   }
   std::string why_skipped;
   for (const auto& [code, n] : skipped_by) why_skipped += " " + code + "=" + std::to_string(n);
-  std::printf("%d generated cases (%d more did not check:%s), %d actions compared (%d by segment refreshes)\n", run,
-              skipped, why_skipped.c_str(), actions, segment_steps);
+  std::printf("%d generated cases (%d more did not check:%s), %d actions compared (%d by segment refreshes, %d merges)\n",
+              run, skipped, why_skipped.c_str(), actions, segment_steps, merges);
   EXPECT_LT(skipped * 5, run) << "the generator makes too many invalid rule files:" << why_skipped;
   EXPECT_GT(actions, cases);  // the generator must exercise the engines, not produce silence
   EXPECT_GT(segment_steps * 20, cases);  // D13 too
+  EXPECT_GT(merges * 20, cases);         // and D12
 }
 
 }  // namespace

@@ -4,8 +4,9 @@
 // malformed values, out-of-order and late events; v0.2: the rule zone, clock
 // functions, calendar windows, compound durations, caps, quiet hours,
 // placeholders, `unless … where`, count(distinct …), quoted tag names and
-// --lateness; part 2: segments with ties, refreshed at timers' instants), for
-// differential tests.
+// --lateness; part 2: identity keys whose merges chain over two keys, merge
+// policies and `when merged`; segments with ties, refreshed at timers'
+// instants), for differential tests.
 #ifndef QM_TESTS_DIFF_GENERATOR_H_
 #define QM_TESTS_DIFF_GENERATOR_H_
 
@@ -32,6 +33,16 @@ class Generator {
     Case c;
     c.rules = kSchema;
     c.rules += Delivery();
+    identity_ = Pick(2) == 0;  // D11, D12: two keys, so chains merge
+    if (identity_) {
+      c.rules += "identity k1, k2\n";
+      static const char* const kPolicies[] = {"", " merge max", " merge min", " merge keep", " merge sum"};
+      for (const char* field : {"  pi: int = 0", "  pm: money", "  pg: 阶段 = 甲", "  pat: time"}) {
+        size_t at = c.rules.find(std::string(field) + "\n");
+        bool adds = field[2] == 'p' && (field[3] == 'i' || field[3] == 'm');  // `sum` is for numbers (E15)
+        if (at != std::string::npos) c.rules.insert(at + std::string(field).size(), kPolicies[Pick(adds ? 5 : 4)]);
+      }
+    }
     segments_ = Pick(2) ? 0 : 1 + Pick(2);
     for (int g = 0; g < segments_; ++g) c.rules += Segment(g);
     int rules = 3 + Pick(12);
@@ -56,6 +67,7 @@ class Generator {
 event a { i: int, m: money, n: number, b: bool, t: text, g: 阶段, at: time, d: duration }
 event b { i: int, m: money, t: text }
 event c
+event d { k1: text, k2: text }
 profile {
   pi: int = 0
   pm: money
@@ -224,7 +236,7 @@ tag "t-4" "quoted: D15"
   std::string Rule(int r) {
     std::string trigger, event;
     switch (Pick(9)) {
-      case 0: trigger = "any"; break;
+      case 0: trigger = identity_ && Pick(2) ? "merged" : "any"; break;
       case 1: trigger = "tagged " + TestedTag(); break;
       case 2: trigger = "untagged " + TestedTag(); break;
       case 3: trigger = "pg becomes " + Member(); break;
@@ -249,6 +261,11 @@ tag "t-4" "quoted: D15"
       // RFC 3339 in UTC, built from epoch ms.
       ts_text = std::to_string(ts / 1000);
     }
+    if (identity_ && Pick(4) == 0) {  // small pools of key values: persons merge, in chains
+      static const char* const kValues[] = {"A", "B", "C", ""};
+      return "{\"type\":\"d\",\"customer\":\"" + customer + "\",\"ts\":" + ts_text + ",\"k1\":\"" + One(kValues) +
+             "\",\"k2\":\"" + One(kValues) + "\"}";
+    }
     switch (Pick(12)) {
       case 0: return "{\"type\":\"c\",\"customer\":\"" + customer + "\",\"ts\":" + ts_text + "}";
       case 1: return "not json";
@@ -272,6 +289,7 @@ tag "t-4" "quoted: D15"
 
   std::mt19937 rng_;
   int segments_ = 0;
+  bool identity_ = false;
 };
 
 }  // namespace qm::difftest

@@ -76,6 +76,9 @@ void WriteStream(const fs::path& path, int64_t events, int customers, uint32_t s
     int64_t t = rng() % 500 == 0 ? ts - 86400 : ts;
     if (rng() % 1000 == 0) {
       out << "{\"type\":\"order\",\"customer\":\"c" << c << "\",\"ts\":" << t << ",\"amount\":\"x\"}\n";
+    } else if (rng() % 100 == 0) {  // a phone from a small pool: customers merge (D12)
+      out << "{\"type\":\"绑定\",\"customer\":\"c" << c << "\",\"ts\":" << t << ",\"phone\":\"p" << rng() % (customers / 8 + 1)
+          << "\"}\n";
     } else if (rng() % 10 < 3) {
       out << "{\"type\":\"order\",\"customer\":\"c" << c << "\",\"ts\":" << t << ",\"amount\":" << (rng() % 50000) / 100
           << "." << (rng() % 100) / 10 << (rng() % 10) << "}\n";
@@ -520,7 +523,7 @@ TEST_F(Refusal, CompatibleChangesAreAcceptedAndTold) {
   ASSERT_EQ(show.code, 0) << show.err;
   EXPECT_EQ(Read(work_ / "show"),
             "{\"customer\":\"c2\",\"clock\":\"2024-01-01T00:01:40+00:00\",\"profile\":{\"stage\":\"新客\","
-            "\"spent\":null,\"visits\":null,\"last_order\":null,\"city\":null},\"tags\":[],\"aggregates\":{"
+            "\"spent\":null,\"visits\":null,\"last_order\":null,\"city\":null,\"积分\":0},\"tags\":[],\"aggregates\":{"
             "\"count(distinct visit.page within this week)\":{\"count\":1}},"
             "\"last_event\":{\"visit\":\"2024-01-01T00:01:40+00:00\"},\"pushed\":{},\"timers\":[{\"due\":"
             "\"2024-03-01T00:01:40+00:00\",\"rule\":\"流失\",\"when\":\"no order for 60d\"},{\"due\":"
@@ -537,11 +540,11 @@ TEST_F(Refusal, AnotherRuleSet) {
 }
 
 TEST_F(Refusal, NewerFormat) {
-  Put("m:version", "6");
+  Put("m:version", "7");
   Exit e = Run();
   EXPECT_EQ(e.code, 1);
   EXPECT_EQ(e.err, "qm: state directory `" + state_ +
-                       "` was written by a newer qm (state format 6; this qm reads format 5)\n");
+                       "` was written by a newer qm (state format 7; this qm reads format 6)\n");
 }
 
 std::string Get(const std::string& dir, const std::string& key) {
@@ -555,7 +558,8 @@ std::string Get(const std::string& dir, const std::string& key) {
 }
 
 // Formats 1 (v0.1), 2 (before the rule zone, D1), 3 (before hosts'
-// positions) and 4 (before segments, D13) are read and rewritten as format 5;
+// positions), 4 (before segments, D13) and 5 (before identity, D11) are read
+// and rewritten as format 6;
 // format 1 from a development build before the release (a longer
 // checkpoint) is refused as older, not called corrupt.
 TEST_F(Refusal, OlderFormats) {
@@ -566,7 +570,20 @@ TEST_F(Refusal, OlderFormats) {
   Write(rules_, rules.substr(0, segments + 1));
   fs::remove_all(state_);
   ASSERT_EQ(Run().code, 0);
-  EXPECT_EQ(Get(state_, "m:version"), "5");
+  EXPECT_EQ(Get(state_, "m:version"), "6");
+  // Format 6's customer records end with the person's order, aliases and
+  // keys (here 1, none, none); format 5's end before them, and are read as
+  // persons kept before identity (order 0).
+  std::string record = Get(state_, "c:c1");
+  ASSERT_EQ(record.substr(record.size() - 3), std::string("\x01\0\0", 3));
+  Put("m:version", "5");
+  Put("c:c1", record.substr(0, record.size() - 3));
+  std::string before = Read(work_ / "a");
+  Exit five = Run();
+  EXPECT_EQ(five.code, 0) << five.err;
+  EXPECT_EQ(Read(work_ / "a"), before);
+  EXPECT_EQ(Get(state_, "m:version"), "6");
+  Put("c:c1", record);
   std::string schema = Get(state_, "m:schema");
   // Format 5's checkpoint ends with "no host position" and "no segments";
   // the older ones end before both.
@@ -579,7 +596,7 @@ TEST_F(Refusal, OlderFormats) {
   Exit four = Run();
   EXPECT_EQ(four.code, 0) << four.err;
   EXPECT_EQ(Read(work_ / "a"), released);
-  EXPECT_EQ(Get(state_, "m:version"), "5");
+  EXPECT_EQ(Get(state_, "m:version"), "6");
   EXPECT_EQ(Get(state_, "m:checkpoint"), checkpoint);
 
   Put("m:version", "2");
@@ -588,7 +605,7 @@ TEST_F(Refusal, OlderFormats) {
   Exit two = Run();
   EXPECT_EQ(two.code, 0) << two.err;
   EXPECT_EQ(Read(work_ / "a"), released);
-  EXPECT_EQ(Get(state_, "m:version"), "5");
+  EXPECT_EQ(Get(state_, "m:version"), "6");
   EXPECT_EQ(Get(state_, "m:schema"), schema);
 
   Put("m:version", "1");
@@ -596,7 +613,7 @@ TEST_F(Refusal, OlderFormats) {
   Exit e = Run();
   EXPECT_EQ(e.code, 0) << e.err;
   EXPECT_EQ(Read(work_ / "a"), released);
-  EXPECT_EQ(Get(state_, "m:version"), "5");
+  EXPECT_EQ(Get(state_, "m:version"), "6");
 
   Put("m:version", "1");
   Put("m:checkpoint", older + std::string("\x08\x01", 2));  // two more fields

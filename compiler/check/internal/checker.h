@@ -68,6 +68,8 @@ class Checker {
   };
 
   void DeclareAll();
+  // D11: identity keys as declared, with where, for CheckIdentity.
+  std::vector<std::pair<const ast::Ident*, const Source*>> identity_keys_;
   const ast::ZoneDecl* zone_ = nullptr;
   const Source* zone_source_ = nullptr;
 
@@ -96,6 +98,7 @@ class Checker {
   };
 
   void CheckSegments();
+  void CheckIdentity();
   void CheckRules();
   void CheckRenames();
 

@@ -171,6 +171,7 @@ class Builder {
   ast::ZoneDecl ZoneOf(QmParser::ZoneDeclContext* c);
   ast::CapDecl CapOf(QmParser::CapDeclContext* c);
   ast::QuietDecl QuietOf(QmParser::QuietDeclContext* c);
+  ast::IdentityDecl IdentityOf(QmParser::IdentityDeclContext* c);
   ast::SegmentDecl SegmentOf(QmParser::SegmentDeclContext* c);
   ast::RenamedDecl RenamedOf(QmParser::RenamedDeclContext* c);
 

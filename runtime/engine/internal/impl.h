@@ -7,8 +7,11 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -46,6 +49,16 @@ inline Value Convert(const Value& v, const check::Type& to) {
   if (k == ValueKind::kMoney && v.kind == ValueKind::kInt) return Value::Money(SaturatingMul(v.i, 100));
   if (k == ValueKind::kNumber) return Value::Number(ToDouble(v));
   return v;
+}
+
+// A25, A43: `from + by` in a field of type `kind` (unset `from` counts as 0);
+// also how `merge sum` adds two persons' values (D12).
+inline Value AddValues(const Value& from, const Value& by, check::TypeKind kind) {
+  switch (kind) {
+    case check::TypeKind::kNumber: return Value::Number((from.unset() ? 0.0 : from.d) + by.d);
+    case check::TypeKind::kMoney: return Value::Money(SaturatingAdd(from.unset() ? 0 : from.i, by.i));
+    default: return Value::Int(SaturatingAdd(from.unset() ? 0 : from.i, by.i));
+  }
 }
 
 struct TimerKey {
@@ -113,6 +126,8 @@ class Engine::Impl {
   // the relative order of `after` sequence numbers matters (A33), so new ones
   // continue after the largest pending one.
   void Resume();
+  // D11: rebuilds alias_ and owner_ from the states (Engine::Resume).
+  void IndexPersons();
 
   // D13: each segment's schedule and last refresh, for a commit; restored by
   // name, through `renamed tag` (docs/state.md).
@@ -187,7 +202,23 @@ class Engine::Impl {
   // ---------------------------------------------------------------- steps
   void Begin(CustomerState& s, const event::Event* e, int64_t now);
 
-  void RunEvent(CustomerState& s, const event::Event& e);
+  // `merged`: the event merged persons first, so `when merged` rules run
+  // with its own (D12, E9).
+  void RunEvent(CustomerState& s, const event::Event& e, bool merged);
+
+  // ------------------------------------------------------------- identity
+  // D11: the person an id names: its survivor once merged, else itself.
+  const std::string& PersonOf(const std::string& id) const {
+    auto it = alias_.find(id);
+    return it == alias_.end() ? id : it->second;
+  }
+  // D11: maps the event's identity keys to `s`'s person, merging persons a
+  // key already names (D12); `s` ends as the survivor. Whether any merged.
+  bool Link(CustomerState*& s, const event::Event& e);
+  // D12: `absorbed` joins `survivor`: the `merge` line, then one state.
+  void Merge(CustomerState& survivor, CustomerState& absorbed, const std::string& key, int64_t ts);
+  // A customer's queued timers (`no` rules, `after`s).
+  std::vector<TimerKey> TimersOf(CustomerState& s) const;
 
   void AddToAggregates(CustomerState& s, const event::Event& e);
 
@@ -279,13 +310,33 @@ class Engine::Impl {
     std::vector<HeldEvents::node_type> released;
     std::vector<std::string> woken;  // evicted again by Undo
     std::vector<state::SegmentStatus> segments;
+    // D12: merged persons as they were, recreated by Undo.
+    std::vector<std::pair<std::string, CustomerState>> absorbed;
+    uint64_t next_person = 0;
+    // alias_ and owner_ entries as they were, in the order they changed.
+    std::vector<std::tuple<std::unordered_map<std::string, std::string>*, std::string, std::optional<std::string>>> index;
   };
+  // Sets an entry of alias_ or owner_, noting what it was for Undo.
+  void SetIndex(std::unordered_map<std::string, std::string>& index, const std::string& key, const std::string& value) {
+    if (undo_ != nullptr) [[unlikely]] {
+      auto it = index.find(key);
+      undo_->index.emplace_back(&index, key, it == index.end() ? std::nullopt : std::optional<std::string>(it->second));
+    }
+    index[key] = value;
+  }
   // Evicts one state, its timers queued by id (sleeping_ids_) meanwhile.
   bool EvictState(CustomerState& s);
   // The ids evicted customers' queued timers point at (stable nodes).
   std::set<std::string, std::less<>> sleeping_ids_;
   std::unique_ptr<UndoLog> undo_;  // null unless a host asked for Mark()
   std::vector<state::SegmentStatus> segments_;  // by check::Program::segments (D13)
+  // D11, D12: every absorbed id's survivor, and the id each (key '\0' value)
+  // was first mapped to (a person, or an alias of one). Both are derived from
+  // the states' `aliases` and `keys` (IndexPersons), so a durable run keeps
+  // them by committing the states.
+  std::unordered_map<std::string, std::string> alias_;
+  std::unordered_map<std::string, std::string> owner_;
+  uint64_t next_person_ = 1;  // CustomerState::first_seq of the next new person
   int64_t high_mark_ = kNever;  // the longest cap window: older emissions are dropped (D4)
 
   std::string prefix_;

@@ -184,6 +184,10 @@ void EncodeState(const CustomerState& s, std::string& out) {
     w.U(a.message.has_value());
     if (a.message) w.S(*a.message);
   }
+  w.U(s.first_seq);  // format 6 (D11, D12); a format 3-5 record ends above
+  w.Strings(s.aliases);
+  w.U(s.keys.size());
+  for (const auto& [key, value] : s.keys) w.S(key), w.S(value);
 }
 
 // Decodes a state written against `schema`; returns false for bytes that are
@@ -278,6 +282,12 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
     a.deferred = r.U() != 0;
     if (r.U() != 0) a.target = r.S();
     if (r.U() != 0) a.message = r.S();
+  }
+  if (!r.done()) {  // format 6
+    s.first_seq = r.U();
+    s.aliases = r.Strings();
+    s.keys.resize(r.Count());
+    for (auto& [key, value] : s.keys) key = r.S(), value = r.S();
   }
   return r.done() && keep_afters() && Consistent(s, schema);
 }
