@@ -1,5 +1,6 @@
 #include "runtime/engine/engine.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "compiler/diag/diag.h"
@@ -237,10 +238,18 @@ void Engine::Impl::Undo() {
 namespace qm::engine {
 
 bool Engine::Impl::Forget(const std::string& customer) {
-  CustomerState* s = Lookup(customer);
+  // D12: a person is forgotten whole, whichever of its ids is named; its ids
+  // and keys name nobody afterwards.
+  const std::string person = PersonOf(customer);
+  CustomerState* s = Lookup(person);
+  std::vector<std::string> ids{person};
+  if (s != nullptr) ids.insert(ids.end(), s->aliases.begin(), s->aliases.end());
+  for (const std::string& id : ids) alias_.erase(id);
+  if (s != nullptr)
+    for (const auto& [key, value] : s->keys) owner_.erase(key + '\0' + value);
   bool held = false;
   for (auto it = held_.begin(); it != held_.end();) {
-    if (it->second.event.customer == customer) {
+    if (std::find(ids.begin(), ids.end(), it->second.event.customer) != ids.end()) {
       it = held_.erase(it);
       held = true;
     } else {
@@ -251,7 +260,7 @@ bool Engine::Impl::Forget(const std::string& customer) {
   for (size_t q = 0; q < s->quiet_due.size(); ++q)
     if (s->quiet_due[q] != kNever) timers_.erase(TimerKey{s->quiet_due[q], s->id, s, 0, q});
   for (const PendingAfter& a : s->afters) timers_.erase(TimerKey{a.due, s->id, s, 1, a.seq});
-  store_.Erase(customer);
+  store_.Erase(person);
   if (undo_ != nullptr) {  // its copies go too, kept ones included: nothing of theirs stays in memory
     undo_->saved.clear();
     Mark();

@@ -558,14 +558,35 @@ std::optional<Error> ForgetCustomer(const std::string& dir, const std::string& i
   found = false;
   Opened o = OpenDatabase(dir, Access::kEdit);
   if (!o.db) return o.error;
-  const std::string key = std::string(kCustomerPrefix) + id;
+  std::string key = std::string(kCustomerPrefix) + id;
   std::string value;
   rocksdb::Status status = o.db->Get(rocksdb::ReadOptions(), key, &value);
   if (!status.ok() && !status.IsNotFound()) return Error::Of<ErrorKind::kStateCorrupt>({dir, Describe(status)});
   found = status.ok();
+  // D12: one person, whichever of its ids is named: the survivor's record
+  // holds every id merged into it.
+  std::vector<std::string> ids{id};
+  CustomerState person;
+  if (found && o.schema && DecodeState(value, *o.schema, person)) {
+    ids.insert(ids.end(), person.aliases.begin(), person.aliases.end());
+  } else if (!found && o.schema) {
+    std::unique_ptr<rocksdb::Iterator> it(o.db->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(kCustomerPrefix); it->Valid() && it->key().starts_with(kCustomerPrefix); it->Next()) {
+      CustomerState s;
+      if (!DecodeState(it->value().ToStringView(), *o.schema, s)) continue;
+      if (std::find(s.aliases.begin(), s.aliases.end(), id) == s.aliases.end()) continue;
+      key = it->key().ToString();
+      ids.push_back(key.substr(kCustomerPrefix.size()));
+      ids.insert(ids.end(), s.aliases.begin(), s.aliases.end());
+      found = true;
+      break;
+    }
+  }
   // Lines --lateness held for the customer are theirs too (D9).
   Checkpoint checkpoint = *o.checkpoint;
-  auto theirs = [&](const HeldLine& h) { return event::CustomerOf(h.text) == id; };
+  auto theirs = [&](const HeldLine& h) {
+    return std::find(ids.begin(), ids.end(), event::CustomerOf(h.text)) != ids.end();
+  };
   size_t held = checkpoint.held.size();
   checkpoint.held.erase(std::remove_if(checkpoint.held.begin(), checkpoint.held.end(), theirs), checkpoint.held.end());
   found = found || checkpoint.held.size() != held;

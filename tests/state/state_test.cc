@@ -307,6 +307,33 @@ TEST(DurableState, UnterminatedLastLine) {
                        "complete (state `" + (work / "state").string() + "`)\n");
 }
 
+// D11, D12 with --state: `qm state show` finds a person by any of its ids
+// and lists the ids merged into it and the keys that name it; `stats` counts
+// the merged ids; `forget` by an alias forgets the whole person.
+TEST(DurableState, PersonsByAnyId) {
+  fs::path work = TempDir("persons");
+  fs::path example = fs::path(QM_SOURCE_DIR) / "tests/run/d11_d12_e10_e13_e15_e17_identity";
+  fs::path st = work / "st";
+  ASSERT_EQ(Qm({"run", (example / "rules.qm").string(), "--events", (example / "events.jsonl").string(), "--out",
+                (work / "a").string(), "--rejects", (work / "r").string(), "--state", st.string()})
+                .code,
+            0);
+  EXPECT_EQ(Qm({"state", "show", st.string(), "--customer", "b1", "--tz", "+08:00"}, {}, (work / "show").string()).code, 0);
+  std::string show = Read(work / "show");
+  EXPECT_EQ(show.rfind("{\"customer\":\"yz_1\",\"aliases\":[\"wx_1\",\"tm_9\",\"c1\",\"b1\"],"
+                       "\"identity\":{\"phone\":[\"13800000001\"],\"unionid\":[\"U1\",\"U3\"]},", 0),
+            0u)
+      << show;
+  EXPECT_NE(show.find("\"积分\":22"), std::string::npos) << show;
+  EXPECT_EQ(Qm({"state", "stats", st.string(), "--format", "json"}, {}, (work / "stats").string()).code, 0);
+  EXPECT_EQ(Read(work / "stats").rfind("{\"customers\":2,\"merged\":4,", 0), 0u) << Read(work / "stats");
+  Exit forget = Qm({"state", "forget", st.string(), "--customer", "tm_9"});
+  EXPECT_EQ(forget.code, 0) << forget.err;
+  for (const char* id : {"yz_1", "wx_1", "tm_9", "c1", "b1"}) EXPECT_EQ(Qm({"state", "show", st.string(), "--customer", id}).code, 1) << id;
+  EXPECT_EQ(Qm({"state", "show", st.string(), "--customer", "e1"}).code, 0);
+  fs::remove_all(work);
+}
+
 // D13 with --state: a rerun continues each segment's schedule from its last
 // refresh, on the new instants when `every` or `at` changed (docs/state.md),
 // and `renamed tag` carries a segment's last refresh over to its new name.
