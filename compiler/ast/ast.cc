@@ -209,7 +209,7 @@ std::string DebugString(const Item& item) {
         },
         [](const QuietDecl& d) {
           static const char* kKinds[] = {"push", "invite", "notify"};
-          char range[16];
+          char range[48];
           std::snprintf(range, sizeof range, "%02d:%02d-%02d:%02d", d.start_minute / 60, d.start_minute % 60,
                         d.end_minute / 60, d.end_minute % 60);
           return std::string("quiet ") + kKinds[static_cast<int>(d.kind)] + " " + range + (d.drop ? " drop" : " defer");
@@ -220,7 +220,7 @@ std::string DebugString(const Item& item) {
           return s;
         },
         [](const SegmentDecl& d) {
-          char at[8];
+          char at[24];
           std::snprintf(at, sizeof at, "%02d:%02d", d.at_minute / 60, d.at_minute % 60);
           return "segment " + TagName(d.name.text) + " " + Quoted(d.description) + (d.top ? " top " : " bottom ") +
                  d.percent + "% by " + Str(*d.by) + " every " + d.every.text + " at " + at;

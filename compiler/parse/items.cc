@@ -15,6 +15,7 @@ bool EndsItem(size_t type) {
     case QmLexer::IDENT: case QmLexer::STRING: case QmLexer::NUMBER: case QmLexer::DURATION:
     case QmLexer::RBRACE: case QmLexer::RPAREN: case QmLexer::TRUE: case QmLexer::FALSE:
     case QmLexer::ZONE_OFFSET: case QmLexer::CLOCK_RANGE: case QmLexer::CLOCK_TIME:
+    case QmLexer::ANY:  // `… unless any`
       return true;
     default:
       return false;

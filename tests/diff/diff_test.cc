@@ -1,14 +1,21 @@
 // Differential test: generated rule files and event streams run on the
-// interpreter and the JIT must give identical actions, rejects and warnings.
+// interpreter and the JIT must give identical actions, rejects and warnings;
+// and a run that stops half way and continues its state directory under
+// renamed names (D14) writes what one run writes, under the new names.
 // QM_DIFF_CASES=N runs more cases (the suite runs 150); QM_DIFF_SEED picks
 // the first seed.
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
+#include <regex>
 
+#include "compiler/value/value.h"
 #include "gtest/gtest.h"
+#include "qianmian/qianmian.hpp"
 #include "tests/diff/generator.h"
 #include "tests/support/engines.h"
+#include "tests/support/files.h"
 
 namespace qm {
 namespace {
@@ -58,6 +65,78 @@ TEST(Differential, InterpreterAndJitAgree) {
   EXPECT_GT(actions, cases);  // the generator must exercise the engines, not produce silence
   EXPECT_GT(segment_steps * 20, cases);  // D13 too
   EXPECT_GT(merges * 20, cases);         // and D12
+}
+
+// Every occurrence of `from` in `text` replaced by `to`.
+std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  return text;
+}
+
+// D14 across a resumed run: the first half of a generated stream runs with a
+// state directory, then the rules rename tag t1 and target 券 and the run
+// continues the directory with the second half. Its lines are one run's
+// lines, with the new names from the renaming on (tag presence, push history
+// and pending actions carried over); the engines alternate between the runs.
+TEST(Differential, RenamesAcrossAResumedRun) {
+  int cases = EnvInt("QM_DIFF_CASES", 150) / 3;
+  int run = 0, renamed_lines = 0;
+  std::filesystem::path work = testing_internal::TempDir("diff_test", "renames");
+  for (uint32_t s = 1; run < cases; ++s) {
+    difftest::Case c = difftest::Generator(s).Make();
+    if (c.lateness_ms > 0) continue;  // each run releases what it holds at its end (D9): not one run
+    std::string renamed = std::regex_replace(c.rules, std::regex("\\bt1\\b"), "t1新");
+    renamed = std::regex_replace(renamed, std::regex("(push|invite) 券([ ,\n])"), "$1 优惠券$2");
+    renamed = ReplaceAll(renamed, "for (券,", "for (优惠券,");
+    if (renamed.find("push 优惠券") == std::string::npos && renamed.find("invite 优惠券") == std::string::npos) continue;
+    renamed += "renamed tag t1 -> t1新\nrenamed target 券 -> 优惠券\n";
+    qianmian::RuleSet before = qianmian::RuleSet::FromText("gen.qm", c.rules);
+    qianmian::RuleSet after = qianmian::RuleSet::FromText("gen.qm", renamed);
+    if (!before.ok()) continue;  // e.g. a cascade cycle (E0401)
+    ASSERT_TRUE(after.ok()) << "seed " << s << "\n" << renamed;
+    std::string why;
+    auto program = testing_internal::CompileOrExplain("gen.qm", c.rules, why);
+    ASSERT_TRUE(program) << why;
+    std::string error;
+    auto [whole, unused] = testing_internal::RunBothEngines(
+        *program, c.lines, c.until ? std::optional<int64_t>(c.until_ms) : std::nullopt, error);
+    ASSERT_TRUE(error.empty()) << error;
+
+    std::filesystem::remove_all(work / "state");
+    std::string actions;
+    auto collect = [&](const qianmian::Batch& batch) {
+      for (std::string_view line : batch.actions) actions.append(line).push_back('\n');
+      return true;
+    };
+    qianmian::RunOptions options;
+    options.state_dir = (work / "state").string();
+    options.engine = run % 2 ? qianmian::Engine::kInterpreter : qianmian::Engine::kJit;
+    size_t half = c.lines.size() / 2;
+    {
+      auto runner = qianmian::Runner::Create(before, options, collect, &error);
+      ASSERT_TRUE(runner) << error;
+      for (size_t i = 0; i < half; ++i) runner->Feed(c.lines[i]);
+      ASSERT_TRUE(runner->Commit().status.ok());
+    }
+    size_t first = actions.size();
+    ASSERT_EQ(actions, whole.actions.substr(0, first)) << "seed " << s;
+    options.engine = run % 2 ? qianmian::Engine::kJit : qianmian::Engine::kInterpreter;
+    auto runner = qianmian::Runner::Create(after, options, collect, &error);
+    ASSERT_TRUE(runner) << "seed " << s << ": " << error;
+    for (size_t i = half; i < c.lines.size(); ++i) runner->Feed(c.lines[i]);
+    ASSERT_TRUE(runner->EndOfInput().ok());
+    if (c.until) ASSERT_TRUE(runner->FireUntil(FormatTime(c.until_ms, 0)).ok());
+    std::string expected = whole.actions.substr(first);
+    expected = ReplaceAll(expected, "\"tag\":\"t1\"", "\"tag\":\"t1新\"");
+    expected = ReplaceAll(expected, "\"target\":\"券\"", "\"target\":\"优惠券\"");
+    ASSERT_EQ(actions.substr(first), expected) << "seed " << s << "\n" << renamed;
+    renamed_lines += static_cast<int>(std::count(expected.begin(), expected.end(), '\n'));
+    ++run;
+  }
+  std::filesystem::remove_all(work);
+  std::printf("%d generated cases resumed under renamed names, %d lines after the renaming\n", run, renamed_lines);
+  EXPECT_GT(renamed_lines, cases);
 }
 
 }  // namespace
