@@ -57,8 +57,28 @@ void MergeAggregate(AggregateState& into, const AggregateState& from) {
   }
   if (from.head < from.window.size()) {
     using Entry = AggregateState::Entry;
+    using Merged = AggregateState::Merged;
     const AggregateState::Distinct* fd = from.distinct.get();
     AggregateState::Distinct* id = into.distinct.get();
+    const Merged* fm = from.merged.get();
+    const Merged* im = into.merged.get();
+    // E16: the absorbed histories hang under the survivor's own, after its
+    // entries processed so far; a person never merged processed its live
+    // entries in window order.
+    Merged m;
+    if (im != nullptr) m.histories = im->histories, m.next = im->next;
+    else m.next = into.window.size() - into.head;
+    const uint32_t offset = static_cast<uint32_t>(m.histories.size());
+    if (fm == nullptr) {
+      m.histories.push_back({0, m.next});
+    } else {
+      for (size_t h = 0; h < fm->histories.size(); ++h) {
+        Merged::History x = fm->histories[h];
+        if (h == 0) x = {0, m.next};
+        else x.parent += offset;
+        m.histories.push_back(x);
+      }
+    }
     std::vector<Entry> window;
     std::vector<std::string> values;
     size_t a = into.head, b = from.head;
@@ -67,15 +87,20 @@ void MergeAggregate(AggregateState& into, const AggregateState& from) {
       if (mine) {
         window.push_back(into.window[a]);
         if (id != nullptr) values.push_back(std::move(id->window[a]));
+        m.history.push_back(im != nullptr ? im->history[a] : 0);
+        m.order.push_back(im != nullptr ? im->order[a] : a - into.head);
         ++a;
       } else {
         window.push_back(from.window[b]);
         if (fd != nullptr) values.push_back(fd->window[b]);
+        m.history.push_back(offset + (fm != nullptr ? fm->history[b] : 0));
+        m.order.push_back(fm != nullptr ? fm->order[b] : b - from.head);
         ++b;
       }
     }
     into.window = std::move(window);
     into.head = 0;
+    into.merged.Make() = std::move(m);
     if (fd != nullptr || id != nullptr) {
       AggregateState::Distinct& d = into.distinct.Make();
       d.window = std::move(values);

@@ -34,7 +34,7 @@ using namespace state_internal;
 // is refused as older, not called corrupt (docs/state.md).
 // 3: the rule zone and calendar windows (D1, D2) in the schema; 4: the
 // checkpoint may hold a host's position (docs/embedding.md).
-constexpr int64_t kFormatVersion = 6;
+constexpr int64_t kFormatVersion = 7;
 constexpr std::string_view kVersionKey = "m:version";
 constexpr std::string_view kSchemaKey = "m:schema";
 constexpr std::string_view kCheckpointKey = "m:checkpoint";
@@ -322,18 +322,14 @@ class DurableStoreImpl final : public DurableStore {
   std::vector<std::string> Evicted() const override { return {evicted_.begin(), evicted_.end()}; }
   size_t evicted() const override { return evicted_.size(); }
 
-  bool Erase(const std::string& customer) override {
+  bool Erase(const std::string& customer) override { return Drop(customer, erased_); }
+  bool Absorb(const std::string& customer) override { return Drop(customer, absorbed_); }
+  // Removes `customer` from memory; its record is deleted at the next commit.
+  bool Drop(const std::string& customer, std::vector<std::string>& deleted) {
     CustomerState* s = memory_->Find(customer);
     if (s == nullptr) return false;
     Undirty(*s);
-    erased_.push_back(customer);
-    return memory_->Erase(customer);
-  }
-  bool Absorb(const std::string& customer) override {
-    CustomerState* s = memory_->Find(customer);
-    if (s == nullptr) return false;
-    Undirty(*s);
-    absorbed_.push_back(customer);
+    deleted.push_back(customer);
     return memory_->Erase(customer);
   }
   size_t size() const override { return memory_->size(); }

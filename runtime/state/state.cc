@@ -1,5 +1,6 @@
 #include "runtime/state/state.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -134,6 +135,36 @@ CustomerState NewCustomer(const ir::Program& program) {
 
 std::unique_ptr<Store> MakeMemoryStore(const ir::Program& program) {
   return std::make_unique<MemoryStore>(program);
+}
+
+double AggregateState::Merged::Sum(const std::vector<Entry>& window, size_t begin, size_t end) const {
+  // Each history folds its own entries in processing order, with each
+  // history merged into it added as one value where it merged. A history's
+  // parent has a smaller index, so one pass from the last history up is
+  // bottom-up.
+  const size_t n = histories.size();
+  std::vector<std::vector<std::pair<uint64_t, double>>> own(n);
+  for (size_t k = begin; k < end; ++k) own[history[k]].emplace_back(order[k], window[k].d);
+  std::vector<std::vector<uint32_t>> children(n);
+  for (uint32_t h = 1; h < n; ++h) children[histories[h].parent].push_back(h);
+  std::vector<double> sum(n, 0.0);
+  std::vector<uint8_t> any(n, 0);
+  for (size_t h = n; h-- > 0;) {
+    std::vector<std::pair<uint64_t, double>>& mine = own[h];
+    std::sort(mine.begin(), mine.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    const std::vector<uint32_t>& kids = children[h];  // by index: in merge order
+    size_t i = 0, j = 0;
+    while (i < mine.size() || j < kids.size()) {
+      if (j < kids.size() && (i == mine.size() || histories[kids[j]].position <= mine[i].first)) {
+        uint32_t kid = kids[j++];
+        if (any[kid]) sum[h] += sum[kid], any[h] = 1;
+      } else {
+        sum[h] += mine[i++].second;
+        any[h] = 1;
+      }
+    }
+  }
+  return sum[0];
 }
 
 std::string DistinctKey(const Value& v) {

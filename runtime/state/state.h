@@ -115,6 +115,24 @@ struct AggregateState : Totals {
     std::unordered_map<std::string, int32_t> counts;
   };
   Boxed<Distinct> distinct;
+  // E16, windowed aggregates of a merged person only: which history each
+  // entry came from and when it was processed there, so that a double sum
+  // adds each absorbed history's own sum as one value. History 0 is the
+  // person's own; an absorbed one hangs under the history it merged into,
+  // after that history's entries processed before the merge.
+  struct Merged {
+    struct History {
+      uint32_t parent = 0;
+      uint64_t position = 0;  // the parent's processing count at the merge
+    };
+    std::vector<History> histories{History{}};
+    uint64_t next = 0;                // the own history's processing count
+    std::vector<uint32_t> history;    // parallel to `window`
+    std::vector<uint64_t> order;      // parallel to `window`: processing count in its history
+    // The double sum of the entries [begin, end) of `window`, E16's way.
+    double Sum(const std::vector<Entry>& window, size_t begin, size_t end) const;
+  };
+  Boxed<Merged> merged;
 
   bool empty() const { return count == 0 && head >= window.size() && (!distinct || distinct->seen.empty()); }
 
@@ -131,6 +149,10 @@ struct AggregateState : Totals {
     if (head > 32 && head * 2 > window.size()) {
       window.erase(window.begin(), window.begin() + head);
       if (d != nullptr) d->window.erase(d->window.begin(), d->window.begin() + head);
+      if (Merged* m = merged.get()) {
+        m->history.erase(m->history.begin(), m->history.begin() + head);
+        m->order.erase(m->order.begin(), m->order.begin() + head);
+      }
       head = 0;
     }
     // E4: after a merge the window may hold events later than this one.
@@ -139,6 +161,10 @@ struct AggregateState : Totals {
       at = std::upper_bound(window.begin() + head, window.end(), e.ts,
                             [](int64_t t, const Entry& x) { return t < x.ts; }) - window.begin();
     window.insert(window.begin() + static_cast<std::ptrdiff_t>(at), e);
+    if (Merged* m = merged.get()) {
+      m->history.insert(m->history.begin() + static_cast<std::ptrdiff_t>(at), 0);
+      m->order.insert(m->order.begin() + static_cast<std::ptrdiff_t>(at), m->next++);
+    }
     if (value) {
       d = &distinct.Make();
       ++d->counts[*value];
@@ -169,7 +195,10 @@ struct AggregateState : Totals {
     Totals totals;
     auto begin = std::lower_bound(window.begin() + head, window.end(), from,
                                   [](const Entry& e, int64_t t) { return e.ts < t; });
-    for (auto it = begin; it != window.end() && it->ts <= to; ++it) totals.Add(it->i, it->d);
+    auto it = begin;
+    for (; it != window.end() && it->ts <= to; ++it) totals.Add(it->i, it->d);
+    if (merged) [[unlikely]]
+      totals.dsum = merged->Sum(window, static_cast<size_t>(begin - window.begin()), static_cast<size_t>(it - window.begin()));
     return totals;
   }
 };

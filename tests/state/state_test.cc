@@ -567,11 +567,11 @@ TEST_F(Refusal, AnotherRuleSet) {
 }
 
 TEST_F(Refusal, NewerFormat) {
-  Put("m:version", "7");
+  Put("m:version", "8");
   Exit e = Run();
   EXPECT_EQ(e.code, 1);
   EXPECT_EQ(e.err, "qm: state directory `" + state_ +
-                       "` was written by a newer qm (state format 7; this qm reads format 6)\n");
+                       "` was written by a newer qm (state format 8; this qm reads format 7)\n");
 }
 
 std::string Get(const std::string& dir, const std::string& key) {
@@ -585,8 +585,8 @@ std::string Get(const std::string& dir, const std::string& key) {
 }
 
 // Formats 1 (v0.1), 2 (before the rule zone, D1), 3 (before hosts'
-// positions), 4 (before segments, D13) and 5 (before identity, D11) are read
-// and rewritten as format 6;
+// positions), 4 (before segments, D13), 5 (before identity, D11) and 6
+// (before merged windows, E16) are read and rewritten as format 7;
 // format 1 from a development build before the release (a longer
 // checkpoint) is refused as older, not called corrupt.
 TEST_F(Refusal, OlderFormats) {
@@ -597,19 +597,20 @@ TEST_F(Refusal, OlderFormats) {
   Write(rules_, rules.substr(0, segments + 1));
   fs::remove_all(state_);
   ASSERT_EQ(Run().code, 0);
-  EXPECT_EQ(Get(state_, "m:version"), "6");
-  // Format 6's customer records end with the person's order, aliases and
-  // keys (here 1, none, none); format 5's end before them, and are read as
-  // persons kept before identity (order 0).
+  EXPECT_EQ(Get(state_, "m:version"), "7");
+  // Format 7's customer records end with the person's order, aliases and
+  // keys (format 6: here 1, none, none) and the merged windows (none);
+  // format 5's end before them all, and are read as persons kept before
+  // identity (order 0).
   std::string record = Get(state_, "c:c1");
-  ASSERT_EQ(record.substr(record.size() - 3), std::string("\x01\0\0", 3));
+  ASSERT_EQ(record.substr(record.size() - 4), std::string("\x01\0\0\0", 4));
   Put("m:version", "5");
-  Put("c:c1", record.substr(0, record.size() - 3));
+  Put("c:c1", record.substr(0, record.size() - 4));
   std::string before = Read(work_ / "a");
   Exit five = Run();
   EXPECT_EQ(five.code, 0) << five.err;
   EXPECT_EQ(Read(work_ / "a"), before);
-  EXPECT_EQ(Get(state_, "m:version"), "6");
+  EXPECT_EQ(Get(state_, "m:version"), "7");
   Put("c:c1", record);
   std::string schema = Get(state_, "m:schema");
   // Format 5's checkpoint ends with "no host position" and "no segments";
@@ -623,7 +624,7 @@ TEST_F(Refusal, OlderFormats) {
   Exit four = Run();
   EXPECT_EQ(four.code, 0) << four.err;
   EXPECT_EQ(Read(work_ / "a"), released);
-  EXPECT_EQ(Get(state_, "m:version"), "6");
+  EXPECT_EQ(Get(state_, "m:version"), "7");
   EXPECT_EQ(Get(state_, "m:checkpoint"), checkpoint);
 
   Put("m:version", "2");
@@ -632,7 +633,7 @@ TEST_F(Refusal, OlderFormats) {
   Exit two = Run();
   EXPECT_EQ(two.code, 0) << two.err;
   EXPECT_EQ(Read(work_ / "a"), released);
-  EXPECT_EQ(Get(state_, "m:version"), "6");
+  EXPECT_EQ(Get(state_, "m:version"), "7");
   EXPECT_EQ(Get(state_, "m:schema"), schema);
 
   Put("m:version", "1");
@@ -640,7 +641,7 @@ TEST_F(Refusal, OlderFormats) {
   Exit e = Run();
   EXPECT_EQ(e.code, 0) << e.err;
   EXPECT_EQ(Read(work_ / "a"), released);
-  EXPECT_EQ(Get(state_, "m:version"), "6");
+  EXPECT_EQ(Get(state_, "m:version"), "7");
 
   Put("m:version", "1");
   Put("m:checkpoint", older + std::string("\x08\x01", 2));  // two more fields

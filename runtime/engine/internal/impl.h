@@ -209,6 +209,7 @@ class Engine::Impl {
   // ------------------------------------------------------------- identity
   // D11: the person an id names: its survivor once merged, else itself.
   const std::string& PersonOf(const std::string& id) const {
+    if (alias_.empty()) return id;  // no merge yet: no hashing on the hot path
     auto it = alias_.find(id);
     return it == alias_.end() ? id : it->second;
   }

@@ -188,6 +188,19 @@ void EncodeState(const CustomerState& s, std::string& out) {
   w.Strings(s.aliases);
   w.U(s.keys.size());
   for (const auto& [key, value] : s.keys) w.S(key), w.S(value);
+  size_t merged = 0;  // format 7 (E16): merged windows' histories; a format 6 record ends above
+  for (const AggregateState& a : s.aggregates) merged += a.merged.get() != nullptr;
+  w.U(merged);
+  for (size_t i = 0; i < s.aggregates.size(); ++i) {
+    const AggregateState& a = s.aggregates[i];
+    if (!a.merged) continue;
+    const AggregateState::Merged& m = *a.merged;
+    w.U(i);
+    w.U(m.histories.size());
+    for (const AggregateState::Merged::History& h : m.histories) w.U(h.parent), w.U(h.position);
+    w.U(m.next);
+    for (size_t e = a.head; e < a.window.size(); ++e) w.U(m.history[e]), w.U(m.order[e]);  // the live entries'
+  }
 }
 
 // Decodes a state written against `schema`; returns false for bytes that are
@@ -288,6 +301,25 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
     s.aliases = r.Strings();
     s.keys.resize(r.Count());
     for (auto& [key, value] : s.keys) key = r.S(), value = r.S();
+  }
+  if (!r.done()) {  // format 7
+    for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
+      size_t index = r.Index(shape.aggregates);
+      if (!r.ok()) break;
+      AggregateState& a = s.aggregates[index];
+      AggregateState::Merged& m = a.merged.Make();
+      m.histories.resize(r.Count());
+      for (size_t h = 0; h < m.histories.size() && r.ok(); ++h) {
+        m.histories[h].parent = static_cast<uint32_t>(h == 0 ? r.Index(1) : r.Index(h));  // a parent comes first
+        m.histories[h].position = r.U();
+      }
+      if (m.histories.empty()) return false;
+      m.next = r.U();
+      m.history.resize(a.window.size());  // decoded windows start at head 0
+      m.order.resize(a.window.size());
+      for (size_t e = 0; e < a.window.size() && r.ok(); ++e)
+        m.history[e] = static_cast<uint32_t>(r.Index(m.histories.size())), m.order[e] = r.U();
+    }
   }
   return r.done() && keep_afters() && Consistent(s, schema);
 }
