@@ -44,7 +44,11 @@ struct RunnerAccess {
   // As Runner::Create, with `files` continued from what the state directory
   // committed before anything is written. `on_notice` hears the compatible
   // changes worth telling.
+  // `threads`: how many to split customers over (runtime/shard) when the
+  // rules allow it; `asked`: the user chose the number, so staying on one
+  // thread is worth a notice.
   static std::unique_ptr<Runner> OpenForRun(const RuleSet& rules, const RunOptions& options, qm::run::Files& files,
+                                            int threads, bool asked,
                                             const std::function<void(const qm::Error&)>& on_notice, Failure& failure);
   // Where the state directory's last commit left the run; nullopt for a new one.
   static const std::optional<qm::state::Checkpoint>& Resumed(const Runner& runner);

@@ -5,6 +5,7 @@
 #include "compiler/value/value.h"
 #include "runtime/event/decode.h"
 #include "runtime/run/run.h"
+#include "runtime/shard/shard.h"
 #include "runtime/state/durable.h"
 #include "runtime/state/inspect.h"
 
@@ -98,6 +99,7 @@ struct Runner::Impl {
   Deliver deliver;
   qm::run::Files* files = nullptr;  // RunStream's: the engine writes into them, nothing is taken back
   std::unique_ptr<qm::engine::Engine> engine;
+  std::unique_ptr<qm::shard::Shards> shards;  // a run split over threads: `engine` stays idle
   int64_t line = 0;
   int tz_minutes = 0;
   int64_t lateness_ms = 0;
@@ -113,7 +115,11 @@ struct Runner::Impl {
   // Checks and opens everything, writing nothing until every check passed.
   std::optional<internal::RunnerAccess::Failure> Open(const RuleSet& rule_set, const RunOptions& run_options,
                                                       qm::run::Files* run_files,
-                                                      const std::function<void(const qm::Error&)>& on_notice);
+                                                      const std::function<void(const qm::Error&)>& on_notice,
+                                                      int threads = 1, bool threads_asked = false);
+  // Splits the run over `threads` engines when the rules allow it.
+  std::optional<qm::Error> Shard(int threads, bool asked, const qm::engine::Options& engine_options,
+                                 const std::function<void(const qm::Error&)>& on_notice);
 
   std::string Message(const qm::Error& e) const { return e.Message(lang); }
   qm::engine::Output& target() { return files != nullptr ? static_cast<qm::engine::Output&>(files->sink()) : output; }
@@ -196,7 +202,7 @@ std::unique_ptr<Runner> Runner::Create(const RuleSet& rules, const RunOptions& o
 
 std::optional<internal::RunnerAccess::Failure> Runner::Impl::Open(
     const RuleSet& rule_set, const RunOptions& run_options, qm::run::Files* run_files,
-    const std::function<void(const qm::Error&)>& on_notice) {
+    const std::function<void(const qm::Error&)>& on_notice, int threads, bool threads_asked) {
   using qm::Error;
   using qm::ErrorKind;
   using Failure = internal::RunnerAccess::Failure;
@@ -263,9 +269,10 @@ std::optional<internal::RunnerAccess::Failure> Runner::Impl::Open(
   }
   if (files != nullptr)
     if (std::optional<Error> failed = files->Begin()) return Failure{*failed, {}};
-  engine = std::make_unique<qm::engine::Engine>(
-      program.ir(), *evaluator, *store, target(),
-      qm::engine::Options{.tz_minutes = *tz, .lateness_ms = *lateness, .observer = observer});
+  const qm::engine::Options engine_options{.tz_minutes = *tz, .lateness_ms = *lateness, .observer = observer};
+  engine = std::make_unique<qm::engine::Engine>(program.ir(), *evaluator, *store, target(), engine_options);
+  if (threads > 1)
+    if (std::optional<Error> failed = Shard(threads, threads_asked, engine_options, on_notice)) return Failure{*failed, {}};
   if (resumed) {
     line = resumed->input_lines;
     if (resumed->host_position) position = *resumed->host_position;
@@ -277,6 +284,30 @@ std::optional<internal::RunnerAccess::Failure> Runner::Impl::Open(
       Evict();
     }
   }
+  return std::nullopt;
+}
+
+std::optional<qm::Error> Runner::Impl::Shard(int threads, bool asked, const qm::engine::Options& engine_options,
+                                             const std::function<void(const qm::Error&)>& on_notice) {
+  using qm::Error;
+  using qm::ErrorKind;
+  const qm::Program& program = *rules->compiled.program;
+  if (engine_options.observer != nullptr || files == nullptr) return std::nullopt;
+  std::optional<Error> why = durable != nullptr ? Error::Of<ErrorKind::kOneThreadState>()
+                                                : qm::shard::WhyNotSharded(program.ir(), engine_options);
+  if (why) {
+    if (asked && on_notice) on_notice(Error::Of<ErrorKind::kOneThread>({why->Message(lang)}));
+    return std::nullopt;
+  }
+  std::vector<qm::shard::Shards::Part> parts;
+  for (int i = 0; i < threads; ++i) {
+    std::string jit_error;
+    qm::shard::Shards::Part& part = parts.emplace_back();
+    part.evaluator = program.MakeEvaluator(internal::Convert(options.engine), &jit_error);
+    if (!part.evaluator) return Error::Of<ErrorKind::kJitFailed>({jit_error});
+    part.store = qm::state::MakeMemoryStore(program.ir());
+  }
+  shards = std::make_unique<qm::shard::Shards>(program.ir(), std::move(parts), target(), engine_options);
   return std::nullopt;
 }
 
@@ -297,11 +328,11 @@ std::unique_ptr<Runner> Runner::Create(const RuleSet& rules, const RunOptions& o
 namespace internal {
 
 std::unique_ptr<Runner> RunnerAccess::OpenForRun(const RuleSet& rules, const RunOptions& options,
-                                                 qm::run::Files& files,
+                                                 qm::run::Files& files, int threads, bool asked,
                                                  const std::function<void(const qm::Error&)>& on_notice,
                                                  Failure& failure) {
   std::unique_ptr<Runner> runner(new Runner());
-  std::optional<Failure> failed = runner->impl_->Open(rules, options, &files, on_notice);
+  std::optional<Failure> failed = runner->impl_->Open(rules, options, &files, on_notice, threads, asked);
   if (!failed) return runner;
   failure = std::move(*failed);
   return nullptr;
@@ -320,6 +351,12 @@ std::optional<qm::Error> RunnerAccess::Commit(Runner& runner, qm::state::Checkpo
 FeedResult Runner::Feed(std::string_view line, std::string_view position) {
   Impl& r = *impl_;
   FeedResult result;
+  if (r.shards) {  // its outcome comes a batch later: RunStream does not ask
+    r.shards->Feed(line);
+    ++r.line;
+    result.outcome = FeedResult::Outcome::kHeld;
+    return result;
+  }
   qm::engine::LineOutcome outcome;
   result.status = r.Call([&] { outcome = r.engine->ProcessLine(line, ++r.line); });
   if (!result.ok()) return result;
@@ -340,6 +377,10 @@ FeedResult Runner::Feed(std::string_view line, std::string_view position) {
 }
 
 Status Runner::EndOfInput() {
+  if (impl_->shards) {
+    impl_->shards->EndOfInput();
+    return {};
+  }
   return impl_->Call([&] { impl_->engine->ReleaseAll(); });
 }
 
@@ -350,7 +391,7 @@ Status Runner::FireUntil(std::string_view time) {
   if (*until < r.fired_until)
     return {r.Message(qm::Error::Of<qm::ErrorKind::kTimeGoesBack>(
         {qm::FormatTime(*until, r.tz_minutes), qm::FormatTime(r.fired_until, r.tz_minutes)}))};
-  Status status = r.Call([&] { r.engine->FireUntil(*until); });
+  Status status = r.Call([&] { r.shards ? r.shards->FireUntil(*until) : r.engine->FireUntil(*until); });
   if (status.ok()) r.fired_until = *until, r.latest = std::max(r.latest, *until);
   return status;
 }
@@ -449,6 +490,11 @@ bool Runner::Forget(std::string_view customer) {
 }
 
 Stats Runner::stats() const {
+  if (impl_->shards) {
+    Stats s = internal::Convert(impl_->shards->stats());
+    s.customers = impl_->shards->customers();
+    return s;
+  }
   Stats s = internal::Convert(impl_->engine->stats());
   const Stats& carried = impl_->carried;
   s.lines += carried.lines;

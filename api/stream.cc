@@ -6,6 +6,7 @@
 #include "runtime/run/run.h"
 
 #include <chrono>
+#include <thread>
 
 namespace qianmian {
 namespace {
@@ -27,6 +28,8 @@ std::optional<qm::Error> Translate(const StreamOptions& options, qm::run::Option
     if (!ms) return Error::Of<ErrorKind::kBadLateness>({options.lateness});
     lateness = *ms;
   }
+  if (options.threads < 0 || options.threads > 256)
+    return Error::Of<ErrorKind::kNeedsThreadCount>({std::to_string(options.threads)});
   out = qm::run::Options{.events = options.events,
                          .out = options.out,
                          .rejects = options.rejects,
@@ -91,8 +94,9 @@ StreamResult RunStream(const RuleSet& rules, const StreamOptions& options, LineC
                             .lateness = options.lateness,
                             .state_dir = options.state_dir.value_or("")};
   internal::RunnerAccess::Failure failure;
+  const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::unique_ptr<Runner> runner = internal::RunnerAccess::OpenForRun(
-      rules, runner_options, *files, [&](const Error& notice) { tell(Error::Of<ErrorKind::kNote>({notice.Message(lang)})); },
+      rules, runner_options, *files, threads, options.threads > 0, [&](const Error& notice) { tell(Error::Of<ErrorKind::kNote>({notice.Message(lang)})); },
       failure);
   if (!runner) {
     for (const qm::Diagnostic& d : failure.changes) result.state_changes.push_back(internal::Convert(d, lang));

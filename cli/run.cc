@@ -58,7 +58,7 @@ std::optional<int> ParseRunArgs(const std::vector<std::string>& args, std::vecto
   Flags flags;
   if (auto usage = SplitFlags(args,
                               {"--events", "--out", "--rejects", "--state", "--engine", "--tz", "--until", "--lateness",
-                               "--lang", "--commit-every", "--commit-ms", "--allow"},
+                               "--lang", "--commit-every", "--commit-ms", "--allow", "--threads"},
                               {"--dump-ir"}, "run", flags))
     return Usage(*usage, lang);
   rules = flags.positional;
@@ -81,6 +81,11 @@ std::optional<int> ParseRunArgs(const std::vector<std::string>& args, std::vecto
       long long n = std::strtoll(v.c_str(), &end, 10);
       if (v.empty() || *end != '\0' || n < 1) return Usage(Error::Of<ErrorKind::kNeedsPositiveValue>({flag, v}), lang);
       (flag == "--commit-every" ? o.commit_every : o.commit_ms) = n;
+    } else if (flag == "--threads") {
+      char* end = nullptr;
+      long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1 || n > 256) return Usage(Error::Of<ErrorKind::kNeedsThreadCount>({v}), lang);
+      o.threads = static_cast<int>(n);
     } else if (flag == "--allow") {
       // read by AllowedCodes
     } else {  // --lang

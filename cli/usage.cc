@@ -30,13 +30,14 @@ const CommandText kCommands[] = {
      "  --lang zh|en        所有消息的语言（默认取自 LANG）\n"},
     {"run",
      "run RULES.qm... --events EVENTS.jsonl|- [--out ACTIONS.jsonl] [--rejects REJECTS.jsonl]\n"
-     "      [--engine jit|interp] [--tz +08:00] [--until TIME] [--lateness 2h] [--lang zh|en]\n"
+     "      [--engine jit|interp] [--threads N] [--tz +08:00] [--until TIME] [--lateness 2h] [--lang zh|en]\n"
      "      [--state DIR [--commit-every LINES] [--commit-ms MS]] [--allow W0004,...] | --dump-ir",
      "Runs the rules over an event stream (JSON Lines): actions to stdout, rejects to stderr,\n"
      "a summary to stderr.\n"
      "  --events FILE|-        the events; - reads standard input\n"
      "  --out, --rejects FILE  write actions / rejects to files instead\n"
      "  --engine jit|interp    the LLVM JIT (default) or the reference interpreter: same output\n"
+     "  --threads N            split customers over N threads (default: one per core): same output\n"
      "  --tz +08:00            the zone output times are written in\n"
      "  --until TIME           at the end, fire the timers due by TIME (RFC 3339 or epoch seconds)\n"
      "  --lateness 2h          events may arrive this much out of order; each waits until then\n"
@@ -47,6 +48,7 @@ const CommandText kCommands[] = {
      "  --events 文件|-        事件；- 表示从标准输入读\n"
      "  --out、--rejects 文件  把动作 / 拒收行写到文件\n"
      "  --engine jit|interp    LLVM JIT（默认）或参考解释器：输出相同\n"
+     "  --threads N            把客户分到 N 个线程上（默认每核一个）：输出相同\n"
      "  --tz +08:00            输出时间所用的时区\n"
      "  --until 时间           结束时触发到该时间为止到期的计时器（RFC 3339 或纪元秒数）\n"
      "  --lateness 2h          事件最多可以乱序这么久；每个事件等到那时再处理\n"

@@ -305,6 +305,10 @@ struct StreamOptions {
   std::string lateness;
   int64_t commit_every = 1000000;  // lines between commits of a durable run
   int64_t commit_ms = 1000;        // and at most this long between them
+  // Customers are split over this many threads, the output byte for byte
+  // that of one (docs/runtime.md, "Threads"); 0: one per core. Rules with
+  // identity keys or segments, --lateness and a state directory run on one.
+  int threads = 0;
 };
 
 // Why options cannot be used (the message `qm run` prints for a usage

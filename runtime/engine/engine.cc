@@ -14,9 +14,22 @@ Engine::Engine(const ir::Program& program, ir::Evaluator& evaluator, state::Stor
 
 Engine::~Engine() = default;
 
+bool StepOrder::operator<(const StepOrder& o) const {
+  if (input_line != o.input_line) return input_line < o.input_line;
+  if (release_ts != o.release_ts) return release_ts < o.release_ts;
+  if (release_line != o.release_line) return release_line < o.release_line;
+  if (timer != o.timer) return timer;  // a released line's timers come before its step
+  if (!timer || due != o.due) return due < o.due;
+  return *customer < *o.customer;  // A32: code point order = byte order
+}
+
 LineOutcome Engine::ProcessLine(std::string_view line, int64_t line_number) {
   return impl_->ProcessLine(line, line_number);
 }
+void Engine::Decode(std::string_view line, int64_t line_number, Decoded& out) { impl_->Decode(line, line_number, out); }
+LineOutcome Engine::Process(Decoded& line, int64_t line_number) { return impl_->Process(line, line_number); }
+void Engine::FireBefore(int64_t ts, int64_t line_number) { impl_->FireBefore(ts, line_number); }
+int64_t Engine::next_due() const { return impl_->NextDue(); }
 void Engine::Mark() { impl_->Mark(); }
 void Engine::Undo() { impl_->Undo(); }
 bool Engine::Forget(const std::string& customer) { return impl_->Forget(customer); }
@@ -28,7 +41,7 @@ void Engine::Resume() {
   impl_->IndexPersons();
   impl_->Resume();
 }
-void Engine::ReleaseAll() { impl_->ReleaseThrough(std::numeric_limits<int64_t>::max()); }
+void Engine::ReleaseAll() { impl_->ReleaseAll(); }
 std::vector<state::HeldLine> Engine::held() const { return impl_->Held(); }
 int64_t Engine::high_mark() const { return impl_->high_mark(); }
 void Engine::Restore(std::vector<state::HeldLine> held, int64_t high_mark) { impl_->Restore(std::move(held), high_mark); }
@@ -41,51 +54,71 @@ const Stats& Engine::stats() const {
 }
 
 
-LineOutcome Engine::Impl::ProcessLine(std::string_view line, int64_t line_number) {
-  ++stats_.lines;
-  LineOutcome outcome;
+void Engine::Impl::Decode(std::string_view line, int64_t line_number, Decoded& d) {
+  d.kind = LineOutcome::kBlank;
+  d.text = line;
+  auto reject = [&](std::string_view reason) {
+    d.kind = LineOutcome::kRejected;
+    d.reason = reason;
+  };
   if (line.size() > event::kMaxLineBytes) {  // before A40's trimming: nothing of it is read
-    Reject(line_number, "line_too_long", {}, {});
-    outcome.kind = LineOutcome::kRejected;
-    outcome.reason = "line_too_long";
-    return outcome;
+    d.field.clear();
+    d.customer.clear();
+    return reject("line_too_long");
   }
   if (line_number == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);  // A40
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (line.find_first_not_of(" \t") == std::string_view::npos) return outcome;
-  event::Reject reject;
-  if (!decoder_.Decode(line, event_buf_, reject)) {
-    Reject(line_number, reject.reason, reject.field, reject.customer);
-    outcome.kind = LineOutcome::kRejected;
-    outcome.reason = reject.reason;
-    outcome.field = reject.field;
-    outcome.customer = reject.customer;
+  d.text = line;
+  if (line.find_first_not_of(" \t") == std::string_view::npos) return;
+  event::Reject why;
+  if (!decoder_.Decode(line, d.event, why)) {
+    d.field = why.field;
+    d.customer = why.customer;
+    return reject(why.reason);
+  }
+  d.kind = LineOutcome::kAccepted;
+}
+
+LineOutcome Engine::Impl::Process(Decoded& d, int64_t line_number) {
+  ++stats_.lines;
+  order_line_ = line_number;
+  release_ts_ = release_line_ = kNever;
+  LineOutcome outcome;
+  outcome.kind = d.kind;
+  if (d.kind == LineOutcome::kBlank) return outcome;
+  if (d.kind == LineOutcome::kRejected) {
+    Reject(line_number, d.reason, d.field, d.customer);
+    outcome.reason = d.reason;
+    outcome.field = d.field;
+    outcome.customer = d.customer;
     return outcome;
   }
-  outcome.ts = event_buf_.ts;
+  outcome.ts = d.event.ts;
   if (options_.lateness_ms == 0) {  // D9 with D = 0: exactly v0.1
-    if (Release(event_buf_, line_number)) {
-      outcome.kind = LineOutcome::kAccepted;
-    } else {
+    if (!Release(d.event, line_number)) {
       outcome.kind = LineOutcome::kRejected;
       outcome.reason = "late";
       outcome.field = "ts";
-      outcome.customer = event_buf_.customer;
+      outcome.customer = d.event.customer;
     }
     return outcome;
   }
   outcome.kind = LineOutcome::kHeld;
-  Hold(std::string(line), line_number);
+  Hold(std::move(d.event), std::string(d.text), line_number);
   ReleaseThrough(high_mark_ - options_.lateness_ms);
   return outcome;
 }
 
-// D9: the decoded line (event_buf_) waits until the watermark M - D passes
-// its ts. An Event owns its texts, so it moves into the buffer intact.
-void Engine::Impl::Hold(std::string line, int64_t line_number) {
-  high_mark_ = std::max(high_mark_, event_buf_.ts);
-  std::pair key{event_buf_.ts, line_number};
-  held_.emplace(key, HeldEvent{std::move(event_buf_), std::move(line)});
+LineOutcome Engine::Impl::ProcessLine(std::string_view line, int64_t line_number) {
+  Decode(line, line_number, decoded_);
+  return Process(decoded_, line_number);
+}
+
+// D9: the decoded line waits until the watermark M - D passes its ts.
+void Engine::Impl::Hold(event::Event&& e, std::string line, int64_t line_number) {
+  high_mark_ = std::max(high_mark_, e.ts);
+  std::pair key{e.ts, line_number};
+  held_.emplace(key, HeldEvent{std::move(e), std::move(line)});
   if (undo_ != nullptr) [[unlikely]] undo_->held_added.push_back(key);
 }
 
@@ -99,12 +132,15 @@ void Engine::Impl::ReleaseThrough(int64_t watermark) {
 
 bool Engine::Impl::Release(const event::Event& e, int64_t line_number) {
   // D11: an alias is resolved to its survivor before A34 is checked.
+  release_ts_ = e.ts;
+  release_line_ = line_number;
   CustomerState* s = Lookup(PersonOf(e.customer));
   if (s != nullptr && e.ts < s->clock) {  // A34, A38 check 10; E8: before any timer fires
     Reject(line_number, "late", "ts", e.customer);
     return false;
   }
   FireDue(e.ts);
+  MarkStep(/*timer=*/false);
   if (s == nullptr) {
     s = &store_.Create(e.customer);
     s->first_seq = next_person_++;
@@ -131,7 +167,8 @@ void Engine::Impl::Restore(std::vector<state::HeldLine> held, int64_t high_mark)
   held_.clear();
   for (state::HeldLine& h : held) {
     event::Reject reject;
-    if (decoder_.Decode(h.text, event_buf_, reject)) Hold(std::move(h.text), h.line_number);  // it passed once
+    event::Event e;
+    if (decoder_.Decode(h.text, e, reject)) Hold(std::move(e), std::move(h.text), h.line_number);  // it passed once
   }
   high_mark_ = high_mark;
 }
@@ -154,6 +191,7 @@ void Engine::Impl::Resume() {
 }
 
 void Engine::Impl::Reject(int64_t line_number, std::string_view reason, const std::string& field, std::string_view customer) {
+  MarkStep(/*timer=*/false);
   std::string line = "{\"line\":" + std::to_string(line_number);
   if (!customer.empty()) {
     line += ",\"customer\":";

@@ -74,6 +74,22 @@ struct Options {
   int cascade_limit = 8;    // A30
   int64_t lateness_ms = 0;  // --lateness (D9): 0 processes each line as it arrives
   Observer* observer = nullptr;
+  bool order_steps = false;  // tell Output::Step where each step falls (runtime/shard)
+};
+
+// Where a step falls in the output of one engine running every customer, so
+// that engines running customers apart can merge their outputs into the same
+// bytes (runtime/shard). Steps are ordered by input line, then the event
+// released at it, then its timers (by due time, then customer, A32) before
+// its own step.
+struct StepOrder {
+  static constexpr int64_t kAfterInput = std::numeric_limits<int64_t>::max();
+  int64_t input_line = 0;  // the line being read; kAfterInput for the end of input and --until
+  int64_t release_ts = std::numeric_limits<int64_t>::min(), release_line = std::numeric_limits<int64_t>::min();
+  bool timer = false;
+  int64_t due = 0;                        // timer steps
+  const std::string* customer = nullptr;  // timer steps: the store's copy, stable for the run
+  bool operator<(const StepOrder& o) const;
 };
 
 // Receives the engine's output. Lines end with '\n'.
@@ -83,6 +99,8 @@ class Output {
   virtual void Action(std::string_view line) = 0;
   virtual void Reject(std::string_view line) = 0;
   virtual void Warning(std::string_view message) = 0;
+  // With Options::order_steps: the lines that follow belong to this step.
+  virtual void Step(const StepOrder&) {}
 };
 
 struct Stats {
@@ -114,6 +132,15 @@ struct LineOutcome {
   std::string field, customer;    // kRejected: as its reject line names them (D8)
 };
 
+// A line decoded apart from its processing (Engine::Decode).
+struct Decoded {
+  LineOutcome::Kind kind = LineOutcome::kBlank;  // kAccepted: an event to process; kRejected by decoding
+  std::string_view text;  // the line, trimmed (A40); views the caller's line
+  event::Event event;
+  std::string_view reason;
+  std::string field, customer;  // kRejected, as LineOutcome
+};
+
 class Engine {
  public:
   // All references must outlive the engine.
@@ -124,6 +151,16 @@ class Engine {
   // Processes one physical input line (without '\n'; A40's trimming and
   // skipping are done here). `line_number` counts from 1.
   LineOutcome ProcessLine(std::string_view line, int64_t line_number);
+  // ProcessLine in two parts, for engines running customers apart
+  // (runtime/shard): Decode needs no state, so any engine may decode a line
+  // that another processes; `line` must outlive the Process call.
+  void Decode(std::string_view line, int64_t line_number, Decoded& out);
+  LineOutcome Process(Decoded& line, int64_t line_number);
+  // An accepted line that another engine processes: this engine's timers due
+  // by its ts fire, as they would before its step (A32). D = 0 only.
+  void FireBefore(int64_t ts, int64_t line_number);
+  // When the earliest pending timer is due (int64 max: none).
+  int64_t next_due() const;
   // Fires every pending timer due at or before `until`, in order (C3, B8).
   void FireUntil(int64_t until);
   // End of input: releases every line --lateness still holds (D9).

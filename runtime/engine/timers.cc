@@ -40,6 +40,7 @@ void Engine::Impl::FireDue(int64_t t) {
 
 void Engine::Impl::FireGroup(CustomerState& s, int64_t due, const std::vector<TimerKey>& group) {
   Save(s);
+  MarkStep(/*timer=*/true, due, s.id);
   ++stats_.timer_steps;
   s.clock = std::max(s.clock, due);  // A34
   std::vector<int32_t> quiet_candidates;

@@ -13,6 +13,7 @@
 #include "compiler/value/value.h"
 #include "gtest/gtest.h"
 #include "qianmian/qianmian.hpp"
+#include "runtime/shard/shard.h"
 #include "tests/diff/generator.h"
 #include "tests/support/engines.h"
 #include "tests/support/files.h"
@@ -65,6 +66,55 @@ TEST(Differential, InterpreterAndJitAgree) {
   EXPECT_GT(actions, cases);  // the generator must exercise the engines, not produce silence
   EXPECT_GT(segment_steps * 20, cases);  // D13 too
   EXPECT_GT(merges * 20, cases);         // and D12
+}
+
+// What Shards writes for `lines` over `shards` threads, in batches of `batch`.
+testing_internal::Outputs RunSharded(const Program& program, EngineKind kind, const std::vector<std::string>& lines,
+                                     std::optional<int64_t> until, int shards, size_t batch) {
+  std::vector<shard::Shards::Part> parts;
+  for (int i = 0; i < shards; ++i) {
+    std::string error;
+    parts.push_back({program.MakeEvaluator(kind, &error), state::MakeMemoryStore(program.ir())});
+  }
+  sink::StringSink sink;
+  {
+    shard::Shards sharded(program.ir(), std::move(parts), sink, engine::Options{}, batch);
+    for (const std::string& line : lines) sharded.Feed(line);
+    sharded.EndOfInput();
+    if (until) sharded.FireUntil(*until);
+  }
+  return {sink.actions, sink.rejects, sink.warnings};
+}
+
+// Customers split over threads write one engine's bytes: generated cases
+// (out-of-order and late lines, timers due before the latest line, cascades
+// and their warnings) over 2 and 3 shards in batches small enough to cross
+// many, both engines.
+TEST(Differential, ThreadsWriteOneEnginesBytes) {
+  int cases = EnvInt("QM_DIFF_CASES", 150);
+  int run = 0, lines = 0;
+  for (uint32_t s = static_cast<uint32_t>(EnvInt("QM_DIFF_SEED", 1)); run < cases; ++s) {
+    difftest::Case c = difftest::Generator(s).Make();
+    std::string why;
+    auto program = testing_internal::CompileOrExplain("gen.qm", c.rules, why);
+    if (!program || shard::WhyNotSharded(program->ir(), engine::Options{.lateness_ms = c.lateness_ms})) continue;
+    std::optional<int64_t> until = c.until ? std::optional<int64_t>(c.until_ms) : std::nullopt;
+    std::string error;
+    auto one_engine = program->MakeEvaluator(EngineKind::kInterpreter, &error);
+    testing_internal::Outputs one = testing_internal::RunLines(*program, *one_engine, c.lines, until);
+    const EngineKind kind = s % 2 ? EngineKind::kJit : EngineKind::kInterpreter;
+    for (auto [shards, batch] : {std::pair{2, size_t{3}}, {3, size_t{7}}, {2, size_t{1000}}}) {
+      testing_internal::Outputs split = RunSharded(*program, kind, c.lines, until, shards, batch);
+      std::string context = "seed " + std::to_string(s) + ", " + std::to_string(shards) + " shards, batches of " +
+                            std::to_string(batch) + "\n" + c.rules;
+      ASSERT_EQ(one.actions, split.actions) << context;
+      ASSERT_EQ(one.rejects, split.rejects) << context;
+      ASSERT_EQ(one.warnings, split.warnings) << context;
+    }
+    lines += static_cast<int>(c.lines.size());
+    ++run;
+  }
+  std::printf("%d generated cases, %d lines, run on 2 and 3 shards\n", run, lines);
 }
 
 // Every occurrence of `from` in `text` replaced by `to`.

@@ -113,8 +113,23 @@ class Engine::Impl {
 
   // ---------------------------------------------------------------- input
   LineOutcome ProcessLine(std::string_view line, int64_t line_number);
+  void Decode(std::string_view line, int64_t line_number, Decoded& out);
+  LineOutcome Process(Decoded& line, int64_t line_number);
 
-  void FireUntil(int64_t until) { FireDue(until); }
+  void FireUntil(int64_t until) {
+    order_line_ = release_ts_ = release_line_ = StepOrder::kAfterInput;
+    FireDue(until);
+  }
+  void FireBefore(int64_t ts, int64_t line_number) {
+    order_line_ = release_line_ = line_number;
+    release_ts_ = ts;
+    FireDue(ts);
+  }
+  void ReleaseAll() {
+    order_line_ = StepOrder::kAfterInput;
+    ReleaseThrough(std::numeric_limits<int64_t>::max());
+  }
+  int64_t NextDue() const { return timers_.empty() ? StepOrder::kAfterInput : timers_.begin()->due; }
 
   // D9: releases the held lines with ts <= watermark in (ts, line) order.
   void ReleaseThrough(int64_t watermark);
@@ -156,7 +171,13 @@ class Engine::Impl {
   // What v0.1 does with a decoded line: A34's check, the timers due by its
   // ts, its step (D9: on release).
   bool Release(const event::Event& e, int64_t line_number);
-  void Hold(std::string line, int64_t line_number);
+  void Hold(event::Event&& e, std::string line, int64_t line_number);
+
+  // With Options::order_steps: the output that follows belongs to this step.
+  void MarkStep(bool timer, int64_t due = 0, const std::string* customer = nullptr) {
+    if (options_.order_steps) [[unlikely]]
+      out_.Step({order_line_, release_ts_, release_line_, timer, due, customer});
+  }
 
   // A38's line; D8: with the customer as written once check 7 passed.
   void Reject(int64_t line_number, std::string_view reason, const std::string& field, std::string_view customer);
@@ -279,7 +300,9 @@ class Engine::Impl {
   Observer* observer_;  // null unless explaining or measuring coverage
   int64_t line_number_ = 0;  // of the event being run
   event::Decoder decoder_;
-  event::Event event_buf_;
+  Decoded decoded_;  // ProcessLine's, reused
+  // Where the current step falls (StepOrder): the input line, the released line.
+  int64_t order_line_ = 0, release_ts_ = kNever, release_line_ = kNever;
   std::set<TimerKey> timers_;
   uint64_t next_seq_ = 1;
   int64_t caps_window_ms_ = 0;

@@ -1,0 +1,350 @@
+#include "runtime/shard/shard.h"
+
+#include <atomic>
+#include <barrier>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace qm::shard {
+
+uint32_t Fnv1a32(std::string_view bytes) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return h;
+}
+
+std::optional<Error> WhyNotSharded(const ir::Program& program, const engine::Options& options) {
+  const check::Program& p = program.checked;
+  if (!p.identity.empty()) return Error::Of<ErrorKind::kOneThreadIdentity>();
+  if (!p.segments.empty()) return Error::Of<ErrorKind::kOneThreadSegments>();
+  if (options.lateness_ms != 0) return Error::Of<ErrorKind::kOneThreadLateness>();
+  return std::nullopt;
+}
+
+namespace {
+
+constexpr size_t kBatchBytes = 4 << 20;  // a batch ends at this many bytes if not at its lines
+
+// One shard's output, a batch at a time, cut into steps that carry their
+// place in the one-engine order. Two buffers: the shard fills one while the
+// other is merged.
+class StepOutput final : public engine::Output {
+ public:
+  struct Chunk {
+    engine::StepOrder order;
+    size_t actions_from, actions_to, rejects_from, rejects_to, warnings_from, warnings_to;
+  };
+  struct Buffer {
+    std::string actions, rejects;
+    std::vector<std::string> warnings;
+    std::vector<Chunk> chunks;
+  };
+
+  void Use(int b) {
+    buffer_ = &buffers_[b];
+    buffer_->actions.clear();
+    buffer_->rejects.clear();
+    buffer_->warnings.clear();
+    buffer_->chunks.clear();
+    open_ = false;
+  }
+  const Buffer& buffer(int b) const { return buffers_[b]; }
+
+  void Step(const engine::StepOrder& order) override {
+    step_ = order;
+    open_ = false;
+  }
+  void Action(std::string_view line) override {
+    Chunk& c = Open();
+    buffer_->actions += line;
+    c.actions_to = buffer_->actions.size();
+  }
+  void Reject(std::string_view line) override {
+    Chunk& c = Open();
+    buffer_->rejects += line;
+    c.rejects_to = buffer_->rejects.size();
+  }
+  void Warning(std::string_view message) override {
+    Chunk& c = Open();
+    buffer_->warnings.emplace_back(message);
+    c.warnings_to = buffer_->warnings.size();
+  }
+
+ private:
+  // A step that writes nothing leaves no chunk.
+  Chunk& Open() {
+    Buffer& b = *buffer_;
+    if (!open_) {
+      b.chunks.push_back({step_, b.actions.size(), b.actions.size(), b.rejects.size(), b.rejects.size(),
+                          b.warnings.size(), b.warnings.size()});
+      open_ = true;
+    }
+    return b.chunks.back();
+  }
+  Buffer buffers_[2];
+  Buffer* buffer_ = &buffers_[0];
+  engine::StepOrder step_;
+  bool open_ = false;
+};
+
+struct Batch {
+  std::string bytes;
+  std::vector<std::pair<size_t, size_t>> lines;  // offset, size in `bytes`
+  int64_t first_line = 1;
+  std::string_view line(size_t i) const { return std::string_view(bytes).substr(lines[i].first, lines[i].second); }
+  void Clear() {
+    bytes.clear();
+    lines.clear();
+  }
+};
+
+// One line of the batch being run: decoded by one shard, processed by its
+// customer's shard, which tells the others whether it was accepted.
+struct Slot {
+  engine::Decoded decoded;
+  uint32_t owner = 0;
+  enum : uint8_t { kUnknown, kAccepted, kRefused };
+  std::atomic<uint8_t> verdict{kUnknown};
+};
+
+}  // namespace
+
+struct Shards::Impl {
+  struct Worker {
+    Part part;
+    StepOutput output;
+    std::unique_ptr<engine::Engine> engine;
+    std::thread thread;
+    engine::Stats stats;  // as of the end of its last job
+    int64_t customers = 0;
+    // The greatest ts of any decoded line so far: every clock is at or
+    // before it, so a line after it is never late (A34) and fires timers.
+    int64_t latest = state::kNever;
+  };
+  enum class JobKind { kBatch, kEnd, kUntil, kQuit };
+  struct Job {
+    JobKind kind = JobKind::kQuit;
+    const Batch* batch = nullptr;
+    int buffer = 0;
+    int64_t until = 0;
+  };
+
+  Impl(const ir::Program& program, std::vector<Part> parts, engine::Output& out, engine::Options options,
+       size_t batch_lines)
+      : out(out), workers(parts.size()), phase(static_cast<std::ptrdiff_t>(parts.size())), slots(batch_lines) {
+    options.order_steps = true;
+    for (size_t w = 0; w < parts.size(); ++w) {
+      Worker& worker = workers[w];
+      worker.part = std::move(parts[w]);
+      worker.engine = std::make_unique<engine::Engine>(program, *worker.part.evaluator, *worker.part.store,
+                                                       worker.output, options);
+    }
+    for (size_t w = 0; w < workers.size(); ++w) workers[w].thread = std::thread([this, w] { Loop(w); });
+  }
+
+  ~Impl() {
+    Start(Job{});  // kQuit
+    for (Worker& w : workers) w.thread.join();
+  }
+
+  void Feed(std::string_view line) {
+    Batch& b = batches[filling];
+    b.lines.emplace_back(b.bytes.size(), line.size());
+    b.bytes += line;
+    if (b.lines.size() >= slots.size() || b.bytes.size() >= kBatchBytes) Dispatch();
+  }
+
+  // Runs the batch being filled while the previous one is merged.
+  void Dispatch() {
+    Batch& b = batches[filling];
+    if (b.lines.empty()) return;
+    Wait();
+    int previous = pending;
+    Start(Job{JobKind::kBatch, &b, filling, 0});
+    pending = filling;
+    if (previous >= 0) Merge(previous);
+    filling ^= 1;
+    batches[filling].Clear();
+    batches[filling].first_line = b.first_line + static_cast<int64_t>(b.lines.size());
+  }
+
+  // Runs a job that comes after every batch, and writes all output.
+  void Finish(Job job) {
+    Dispatch();
+    Wait();
+    if (pending >= 0) Merge(pending);
+    job.buffer = pending >= 0 ? pending ^ 1 : 0;
+    Start(job);
+    Wait();
+    Merge(job.buffer);
+    pending = -1;
+  }
+
+  void Start(const Job& job) {
+    std::lock_guard<std::mutex> lock(mutex);
+    this->job = job;
+    running = workers.size();
+    ++generation;
+    start.notify_all();
+  }
+
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mutex);
+    done.wait(lock, [&] { return running == 0; });
+  }
+
+  void Loop(size_t w) {
+    uint64_t seen = 0;
+    for (;;) {
+      Job next;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        start.wait(lock, [&] { return generation != seen; });
+        seen = generation;
+        next = job;
+      }
+      if (next.kind == JobKind::kQuit) return;
+      Worker& worker = workers[w];
+      worker.output.Use(next.buffer);
+      if (next.kind == JobKind::kBatch) {
+        RunBatch(w, *next.batch);
+      } else if (next.kind == JobKind::kEnd) {
+        worker.engine->ReleaseAll();
+      } else {
+        worker.engine->FireUntil(next.until);
+      }
+      worker.stats = worker.engine->stats();
+      worker.customers = static_cast<int64_t>(worker.part.store->size());
+      std::lock_guard<std::mutex> lock(mutex);
+      if (--running == 0) done.notify_one();
+    }
+  }
+
+  void RunBatch(size_t w, const Batch& b) {
+    Worker& worker = workers[w];
+    engine::Engine& engine = *worker.engine;
+    const size_t n = b.lines.size(), shards = workers.size();
+    for (size_t i = w; i < n; i += shards) {
+      Slot& slot = slots[i];
+      engine.Decode(b.line(i), b.first_line + static_cast<int64_t>(i), slot.decoded);
+      slot.owner = slot.decoded.kind == engine::LineOutcome::kAccepted
+                       ? Fnv1a32(slot.decoded.event.customer) % shards
+                       : static_cast<uint32_t>(i % shards);
+      slot.verdict.store(Slot::kUnknown, std::memory_order_relaxed);
+    }
+    phase.arrive_and_wait();
+    for (size_t i = 0; i < n; ++i) {
+      Slot& slot = slots[i];
+      const int64_t number = b.first_line + static_cast<int64_t>(i);
+      const bool event = slot.decoded.kind == engine::LineOutcome::kAccepted;
+      if (slot.owner == w) {
+        engine::LineOutcome outcome = engine.Process(slot.decoded, number);
+        if (event) {
+          slot.verdict.store(outcome.kind == engine::LineOutcome::kAccepted ? Slot::kAccepted : Slot::kRefused,
+                             std::memory_order_release);
+          worker.latest = std::max(worker.latest, slot.decoded.event.ts);
+        }
+        continue;
+      }
+      if (!event) continue;
+      // Another shard's event: in one engine it fires every timer due by its
+      // ts when accepted. After every earlier ts it is; at or before, it
+      // matters only when a timer is due by then, and its shard says.
+      const int64_t ts = slot.decoded.event.ts;
+      if (ts > worker.latest) {
+        worker.latest = ts;
+        engine.FireBefore(ts, number);
+      } else if (engine.next_due() <= ts) {
+        uint8_t verdict;
+        while ((verdict = slot.verdict.load(std::memory_order_acquire)) == Slot::kUnknown) std::this_thread::yield();
+        if (verdict == Slot::kAccepted) engine.FireBefore(ts, number);
+      }
+    }
+  }
+
+  // Writes one buffer of every shard in the one-engine order.
+  void Merge(int b) {
+    const size_t shards = workers.size();
+    std::vector<size_t> at(shards, 0);
+    for (;;) {
+      int best = -1;
+      for (size_t w = 0; w < shards; ++w) {
+        const auto& chunks = workers[w].output.buffer(b).chunks;
+        if (at[w] == chunks.size()) continue;
+        if (best < 0 || chunks[at[w]].order < workers[best].output.buffer(b).chunks[at[best]].order)
+          best = static_cast<int>(w);
+      }
+      if (best < 0) break;
+      const StepOutput::Buffer& buffer = workers[best].output.buffer(b);
+      const StepOutput::Chunk& c = buffer.chunks[at[best]++];
+      if (c.actions_to > c.actions_from)
+        out.Action(std::string_view(buffer.actions).substr(c.actions_from, c.actions_to - c.actions_from));
+      if (c.rejects_to > c.rejects_from)
+        out.Reject(std::string_view(buffer.rejects).substr(c.rejects_from, c.rejects_to - c.rejects_from));
+      for (size_t k = c.warnings_from; k < c.warnings_to; ++k) out.Warning(buffer.warnings[k]);
+    }
+  }
+
+  engine::Output& out;
+  std::vector<Worker> workers;
+  std::barrier<> phase;
+  std::vector<Slot> slots;
+  Batch batches[2];
+  int filling = 0;   // the batch Feed appends to
+  int pending = -1;  // the batch (and output buffer) running or not yet merged
+  std::mutex mutex;
+  std::condition_variable start, done;
+  Job job;
+  size_t running = 0;
+  uint64_t generation = 0;
+};
+
+Shards::Shards(const ir::Program& program, std::vector<Part> parts, engine::Output& out, engine::Options options,
+               size_t batch_lines)
+    : impl_(std::make_unique<Impl>(program, std::move(parts), out, options, batch_lines)) {}
+
+Shards::~Shards() = default;
+
+void Shards::Feed(std::string_view line) { impl_->Feed(line); }
+
+void Shards::EndOfInput() { impl_->Finish(Impl::Job{Impl::JobKind::kEnd}); }
+
+void Shards::FireUntil(int64_t until) { impl_->Finish(Impl::Job{Impl::JobKind::kUntil, nullptr, 0, until}); }
+
+namespace {
+
+void Add(std::map<std::string, int64_t>& to, const std::map<std::string, int64_t>& from) {
+  for (const auto& [k, v] : from) to[k] += v;
+}
+
+}  // namespace
+
+engine::Stats Shards::stats() const {
+  impl_->Wait();
+  engine::Stats sum;
+  for (const Impl::Worker& w : impl_->workers) {
+    sum.lines += w.stats.lines;
+    sum.events += w.stats.events;
+    sum.timer_steps += w.stats.timer_steps;
+    Add(sum.actions, w.stats.actions);
+    Add(sum.rejects, w.stats.rejects);
+    Add(sum.suppressed, w.stats.suppressed);
+    sum.pending_timers += w.stats.pending_timers;
+    sum.pending_deferred += w.stats.pending_deferred;
+  }
+  return sum;
+}
+
+int64_t Shards::customers() const {
+  impl_->Wait();
+  int64_t n = 0;
+  for (const Impl::Worker& w : impl_->workers) n += w.customers;
+  return n;
+}
+
+}  // namespace qm::shard

@@ -1,0 +1,72 @@
+// Shards: one rule set run over customers split by id across threads, writing
+// byte for byte what one engine running every customer writes (SEMANTICS.md:
+// the same events give the same bytes however the work is split;
+// docs/runtime.md, "Threads").
+//
+// Each shard is an engine with its own evaluator and store. Lines are taken
+// in batches: the shards decode a batch between them (decoding needs no
+// state), then each walks the whole batch in order, processing its own
+// customers' lines and firing its own timers where the others' lines would
+// fire them in one engine. Every step's output carries its place in the
+// one-engine order (engine::StepOrder), and the batches' outputs are merged
+// by it while the shards run the next batch.
+#ifndef QM_RUNTIME_SHARD_SHARD_H_
+#define QM_RUNTIME_SHARD_SHARD_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "compiler/diag/diag.h"
+#include "compiler/ir/ir.h"
+#include "runtime/engine/engine.h"
+#include "runtime/state/state.h"
+
+namespace qm::shard {
+
+// FNV-1a, 32 bits: which shard (and, with NATS, which partition) a customer
+// id belongs to, id mod count.
+uint32_t Fnv1a32(std::string_view bytes);
+
+// Why `program` cannot run sharded with `options`, or nullopt: identity
+// merges (D11, D12) and segment ranks (D13) need every customer in one
+// place; --lateness (D9) is not sharded yet. (An observer watches one engine:
+// runs with one are never sharded.)
+std::optional<Error> WhyNotSharded(const ir::Program& program, const engine::Options& options);
+
+class Shards {
+ public:
+  struct Part {
+    std::unique_ptr<ir::Evaluator> evaluator;
+    std::unique_ptr<state::Store> store;
+  };
+  // One thread per part; `program` must be shardable. Lines are run in
+  // batches of `batch_lines` (tests make them small to cross many).
+  static constexpr size_t kBatchLines = 16384;
+  Shards(const ir::Program& program, std::vector<Part> parts, engine::Output& out, engine::Options options,
+         size_t batch_lines = kBatchLines);
+  ~Shards();
+
+  // The next input line (without '\n'); lines are numbered from 1. Its
+  // output reaches `out` a batch or two later, or at EndOfInput.
+  void Feed(std::string_view line);
+  // Processes every line fed and writes all output (Engine::ReleaseAll).
+  void EndOfInput();
+  // Fires every timer due by `until` (Engine::FireUntil); after EndOfInput.
+  void FireUntil(int64_t until);
+
+  // The counts of every line whose output was written, summed over shards.
+  engine::Stats stats() const;
+  int64_t customers() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace qm::shard
+
+#endif  // QM_RUNTIME_SHARD_SHARD_H_
