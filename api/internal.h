@@ -52,6 +52,9 @@ struct RunnerAccess {
                                             const std::function<void(const qm::Error&)>& on_notice, Failure& failure);
   // Where the state directory's last commit left the run; nullopt for a new one.
   static const std::optional<qm::state::Checkpoint>& Resumed(const Runner& runner);
+  // Processes every line fed and writes its output (a run split over
+  // threads runs lines in batches): before the files are synced for a commit.
+  static void Drain(Runner& runner);
   // Commits with `checkpoint`'s input and output fields, filled by Files::Sync.
   static std::optional<qm::Error> Commit(Runner& runner, qm::state::Checkpoint checkpoint);
 };

@@ -99,6 +99,7 @@ struct Runner::Impl {
   Deliver deliver;
   qm::run::Files* files = nullptr;  // RunStream's: the engine writes into them, nothing is taken back
   std::unique_ptr<qm::engine::Engine> engine;
+  std::vector<std::unique_ptr<qm::state::Store>> shard_stores;  // the shards', without a state directory
   std::unique_ptr<qm::shard::Shards> shards;  // a run split over threads: `engine` stays idle
   int64_t line = 0;
   int tz_minutes = 0;
@@ -166,6 +167,7 @@ struct Runner::Impl {
   // Commits every changed state with `checkpoint`, whose position fields the
   // caller filled in.
   std::optional<qm::Error> Commit(qm::state::Checkpoint checkpoint) {
+    if (shards) shards->Drain();  // RunStream drained before syncing the files: nothing is left
     checkpoint.input_lines = line;
     checkpoint.tz_minutes = tz_minutes;
     checkpoint.lateness_ms = lateness_ms;
@@ -271,8 +273,6 @@ std::optional<internal::RunnerAccess::Failure> Runner::Impl::Open(
     if (std::optional<Error> failed = files->Begin()) return Failure{*failed, {}};
   const qm::engine::Options engine_options{.tz_minutes = *tz, .lateness_ms = *lateness, .observer = observer};
   engine = std::make_unique<qm::engine::Engine>(program.ir(), *evaluator, *store, target(), engine_options);
-  if (threads > 1)
-    if (std::optional<Error> failed = Shard(threads, threads_asked, engine_options, on_notice)) return Failure{*failed, {}};
   if (resumed) {
     line = resumed->input_lines;
     if (resumed->host_position) position = *resumed->host_position;
@@ -284,6 +284,8 @@ std::optional<internal::RunnerAccess::Failure> Runner::Impl::Open(
       Evict();
     }
   }
+  if (threads > 1)
+    if (std::optional<Error> failed = Shard(threads, threads_asked, engine_options, on_notice)) return Failure{*failed, {}};
   return std::nullopt;
 }
 
@@ -293,9 +295,7 @@ std::optional<qm::Error> Runner::Impl::Shard(int threads, bool asked, const qm::
   using qm::ErrorKind;
   const qm::Program& program = *rules->compiled.program;
   if (engine_options.observer != nullptr || files == nullptr) return std::nullopt;
-  std::optional<Error> why = durable != nullptr ? Error::Of<ErrorKind::kOneThreadState>()
-                                                : qm::shard::WhyNotSharded(program.ir(), engine_options);
-  if (why) {
+  if (std::optional<Error> why = qm::shard::WhyNotSharded(program.ir(), engine_options)) {
     if (asked && on_notice) on_notice(Error::Of<ErrorKind::kOneThread>({why->Message(lang)}));
     return std::nullopt;
   }
@@ -305,9 +305,18 @@ std::optional<qm::Error> Runner::Impl::Shard(int threads, bool asked, const qm::
     qm::shard::Shards::Part& part = parts.emplace_back();
     part.evaluator = program.MakeEvaluator(internal::Convert(options.engine), &jit_error);
     if (!part.evaluator) return Error::Of<ErrorKind::kJitFailed>({jit_error});
-    part.store = qm::state::MakeMemoryStore(program.ir());
   }
-  shards = std::make_unique<qm::shard::Shards>(program.ir(), std::move(parts), target(), engine_options);
+  // A durable run's states stay its store's, split by thread: one commit
+  // writes them all.
+  std::vector<qm::state::Store*> stores;
+  if (durable != nullptr) {
+    const size_t n = static_cast<size_t>(threads);
+    stores = durable->Split(n, [n](const std::string& id) { return qm::shard::ShardOf(id, n); });
+  } else {
+    for (int i = 0; i < threads; ++i) stores.push_back(shard_stores.emplace_back(qm::state::MakeMemoryStore(program.ir())).get());
+  }
+  for (int i = 0; i < threads; ++i) parts[i].store = stores[i];
+  shards = std::make_unique<qm::shard::Shards>(program.ir(), std::move(parts), target(), engine_options, line);
   return std::nullopt;
 }
 
@@ -336,6 +345,10 @@ std::unique_ptr<Runner> RunnerAccess::OpenForRun(const RuleSet& rules, const Run
   if (!failed) return runner;
   failure = std::move(*failed);
   return nullptr;
+}
+
+void RunnerAccess::Drain(Runner& runner) {
+  if (runner.impl_->shards) runner.impl_->shards->Drain();
 }
 
 const std::optional<qm::state::Checkpoint>& RunnerAccess::Resumed(const Runner& runner) {

@@ -114,6 +114,7 @@ StreamResult RunStream(const RuleSet& rules, const StreamOptions& options, LineC
   auto last_commit = Clock::now();
   int64_t uncommitted = 0;
   auto commit = [&]() -> bool {
+    internal::RunnerAccess::Drain(*runner);
     qm::state::Checkpoint checkpoint;
     std::optional<Error> failed = files->Sync(checkpoint);
     if (!failed) failed = internal::RunnerAccess::Commit(*runner, std::move(checkpoint));

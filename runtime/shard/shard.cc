@@ -135,15 +135,21 @@ struct Shards::Impl {
   };
 
   Impl(const ir::Program& program, std::vector<Part> parts, engine::Output& out, engine::Options options,
-       size_t batch_lines)
+       int64_t lines_before, size_t batch_lines)
       : out(out), workers(parts.size()), phase(static_cast<std::ptrdiff_t>(parts.size())), slots(batch_lines) {
     options.order_steps = true;
+    int64_t latest = state::kNever;
     for (size_t w = 0; w < parts.size(); ++w) {
       Worker& worker = workers[w];
       worker.part = std::move(parts[w]);
       worker.engine = std::make_unique<engine::Engine>(program, *worker.part.evaluator, *worker.part.store,
                                                        worker.output, options);
+      worker.engine->Resume();
+      worker.customers = static_cast<int64_t>(worker.part.store->size());
+      worker.part.store->ForEach([&](state::CustomerState& s) { latest = std::max(latest, s.clock); });
     }
+    for (Worker& worker : workers) worker.latest = latest;
+    batches[0].first_line = lines_before + 1;
     for (size_t w = 0; w < workers.size(); ++w) workers[w].thread = std::thread([this, w] { Loop(w); });
   }
 
@@ -173,16 +179,20 @@ struct Shards::Impl {
     batches[filling].first_line = b.first_line + static_cast<int64_t>(b.lines.size());
   }
 
-  // Runs a job that comes after every batch, and writes all output.
-  void Finish(Job job) {
+  // Runs every batch fed and writes its output.
+  void Drain() {
     Dispatch();
     Wait();
     if (pending >= 0) Merge(pending);
-    job.buffer = pending >= 0 ? pending ^ 1 : 0;
+    pending = -1;
+  }
+
+  // Runs a job that comes after every batch, and writes all output.
+  void Finish(Job job) {
+    Drain();
     Start(job);
     Wait();
     Merge(job.buffer);
-    pending = -1;
   }
 
   void Start(const Job& job) {
@@ -232,9 +242,9 @@ struct Shards::Impl {
     for (size_t i = w; i < n; i += shards) {
       Slot& slot = slots[i];
       engine.Decode(b.line(i), b.first_line + static_cast<int64_t>(i), slot.decoded);
-      slot.owner = slot.decoded.kind == engine::LineOutcome::kAccepted
-                       ? Fnv1a32(slot.decoded.event.customer) % shards
-                       : static_cast<uint32_t>(i % shards);
+      slot.owner = static_cast<uint32_t>(slot.decoded.kind == engine::LineOutcome::kAccepted
+                                              ? ShardOf(slot.decoded.event.customer, shards)
+                                              : i % shards);
       slot.verdict.store(Slot::kUnknown, std::memory_order_relaxed);
     }
     phase.arrive_and_wait();
@@ -305,8 +315,8 @@ struct Shards::Impl {
 };
 
 Shards::Shards(const ir::Program& program, std::vector<Part> parts, engine::Output& out, engine::Options options,
-               size_t batch_lines)
-    : impl_(std::make_unique<Impl>(program, std::move(parts), out, options, batch_lines)) {}
+               int64_t lines_before, size_t batch_lines)
+    : impl_(std::make_unique<Impl>(program, std::move(parts), out, options, lines_before, batch_lines)) {}
 
 Shards::~Shards() = default;
 
@@ -315,6 +325,8 @@ void Shards::Feed(std::string_view line) { impl_->Feed(line); }
 void Shards::EndOfInput() { impl_->Finish(Impl::Job{Impl::JobKind::kEnd}); }
 
 void Shards::FireUntil(int64_t until) { impl_->Finish(Impl::Job{Impl::JobKind::kUntil, nullptr, 0, until}); }
+
+void Shards::Drain() { impl_->Drain(); }
 
 namespace {
 

@@ -30,6 +30,7 @@ namespace qm::shard {
 // FNV-1a, 32 bits: which shard (and, with NATS, which partition) a customer
 // id belongs to, id mod count.
 uint32_t Fnv1a32(std::string_view bytes);
+inline size_t ShardOf(std::string_view customer, size_t shards) { return Fnv1a32(customer) % shards; }
 
 // Why `program` cannot run sharded with `options`, or nullopt: identity
 // merges (D11, D12) and segment ranks (D13) need every customer in one
@@ -41,13 +42,15 @@ class Shards {
  public:
   struct Part {
     std::unique_ptr<ir::Evaluator> evaluator;
-    std::unique_ptr<state::Store> store;
+    state::Store* store;  // the states of the customers ShardOf gives this part; outlives the Shards
   };
-  // One thread per part; `program` must be shardable. Lines are run in
-  // batches of `batch_lines` (tests make them small to cross many).
+  // One thread per part; `program` must be shardable. The stores may hold
+  // states already (a durable run continued after `lines_before` lines):
+  // their timers are queued again. Lines are run in batches of
+  // `batch_lines` (tests make them small to cross many).
   static constexpr size_t kBatchLines = 16384;
   Shards(const ir::Program& program, std::vector<Part> parts, engine::Output& out, engine::Options options,
-         size_t batch_lines = kBatchLines);
+         int64_t lines_before = 0, size_t batch_lines = kBatchLines);
   ~Shards();
 
   // The next input line (without '\n'); lines are numbered from 1. Its
@@ -57,6 +60,9 @@ class Shards {
   void EndOfInput();
   // Fires every timer due by `until` (Engine::FireUntil); after EndOfInput.
   void FireUntil(int64_t until);
+  // Processes every line fed and writes its output, for a commit: the stores
+  // then hold the states after the last line fed.
+  void Drain();
 
   // The counts of every line whose output was written, summed over shards.
   engine::Stats stats() const;

@@ -257,14 +257,56 @@ std::optional<Error> Scrub(std::unique_ptr<rocksdb::DB>& db, const std::string& 
   return std::nullopt;
 }
 
+// States in memory and what changed among them since the last commit: all of
+// a DurableStore's, or, split for a run over threads, one thread's share.
+class Part final : public Store {
+ public:
+  explicit Part(std::unique_ptr<Store> memory) : memory(std::move(memory)) {}
+  CustomerState* Find(const std::string& customer) override { return memory->Find(customer); }
+  CustomerState& Create(const std::string& customer) override {
+    CustomerState& s = memory->Create(customer);
+    Touch(s);
+    return s;
+  }
+  bool Erase(const std::string& customer) override { return Drop(customer, erased); }
+  bool Absorb(const std::string& customer) override { return Drop(customer, absorbed); }
+  size_t size() const override { return memory->size(); }
+  void ForEach(const std::function<void(CustomerState&)>& visit) override { memory->ForEach(visit); }
+  void Touch(CustomerState& s) override {
+    if (!s.dirty) {
+      s.dirty = true;
+      dirty.push_back(&s);
+    }
+  }
+  // A state leaving memory leaves the list of states the next commit writes.
+  void Undirty(CustomerState& s) {
+    if (s.dirty) dirty.erase(std::find(dirty.begin(), dirty.end(), &s));
+  }
+  // Removes `customer` from memory; its record is deleted at the next commit.
+  bool Drop(const std::string& customer, std::vector<std::string>& deleted) {
+    CustomerState* s = memory->Find(customer);
+    if (s == nullptr) return false;
+    Undirty(*s);
+    deleted.push_back(customer);
+    return memory->Erase(customer);
+  }
+
+  std::unique_ptr<Store> memory;
+  std::vector<CustomerState*> dirty;
+  std::vector<std::string> erased;    // since the last commit
+  std::vector<std::string> absorbed;  // merged into another person since the last commit (D12)
+};
+
 class DurableStoreImpl final : public DurableStore {
  public:
   // `db` is open read-only (or null for a new directory) until BeginWriting.
   DurableStoreImpl(std::string dir, std::unique_ptr<rocksdb::DB> db, const ir::Program& program,
                    std::optional<Checkpoint> checkpoint, std::string schema_bytes, bool schema_changed)
-      : dir_(std::move(dir)), db_(std::move(db)), memory_(MakeMemoryStore(program)),
+      : dir_(std::move(dir)), db_(std::move(db)), program_(&program),
         checkpoint_(std::move(checkpoint)), schema_bytes_(std::move(schema_bytes)), write_schema_(schema_changed),
-        schema_(Schema::Of(program)) {}
+        schema_(Schema::Of(program)) {
+    parts_.push_back(std::make_unique<Part>(MakeMemoryStore(program)));
+  }
 
   // The committed state goes from the write-ahead log into a compressed
   // table, so the directory is compact and the next open replays no log.
@@ -286,18 +328,15 @@ class DurableStoreImpl final : public DurableStore {
     return std::nullopt;
   }
 
-  CustomerState* Find(const std::string& customer) override { return memory_->Find(customer); }
-  CustomerState& Create(const std::string& customer) override {
-    CustomerState& s = memory_->Create(customer);
-    Touch(s);
-    return s;
-  }
+  CustomerState* Find(const std::string& customer) override { return PartOf(customer).Find(customer); }
+  CustomerState& Create(const std::string& customer) override { return PartOf(customer).Create(customer); }
   bool Evict(const std::string& customer) override {
-    CustomerState* s = memory_->Find(customer);
+    Part& part = PartOf(customer);
+    CustomerState* s = part.Find(customer);
     if (s == nullptr) return false;
-    Undirty(*s);
+    part.Undirty(*s);
     evicted_.insert(customer);
-    return memory_->Erase(customer);
+    return part.memory->Erase(customer);
   }
 
   CustomerState* Wake(const std::string& customer) override {
@@ -310,10 +349,11 @@ class DurableStoreImpl final : public DurableStore {
       if (!wake_error_) wake_error_ = Error::Of<ErrorKind::kStateCorrupt>({dir_, Describe(status)});
       return nullptr;
     }
-    CustomerState& s = memory_->Create(customer);
+    Store& memory = *PartOf(customer).memory;
+    CustomerState& s = memory.Create(customer);
     if (!DecodeState(value, schema_, s)) {
       if (!wake_error_) wake_error_ = CorruptRecord(dir_, customer);
-      memory_->Erase(customer);
+      memory.Erase(customer);
       return nullptr;
     }
     return &s;
@@ -322,46 +362,65 @@ class DurableStoreImpl final : public DurableStore {
   std::vector<std::string> Evicted() const override { return {evicted_.begin(), evicted_.end()}; }
   size_t evicted() const override { return evicted_.size(); }
 
-  bool Erase(const std::string& customer) override { return Drop(customer, erased_); }
-  bool Absorb(const std::string& customer) override { return Drop(customer, absorbed_); }
-  // Removes `customer` from memory; its record is deleted at the next commit.
-  bool Drop(const std::string& customer, std::vector<std::string>& deleted) {
-    CustomerState* s = memory_->Find(customer);
-    if (s == nullptr) return false;
-    Undirty(*s);
-    deleted.push_back(customer);
-    return memory_->Erase(customer);
+  bool Erase(const std::string& customer) override { return PartOf(customer).Erase(customer); }
+  bool Absorb(const std::string& customer) override { return PartOf(customer).Absorb(customer); }
+  size_t size() const override {
+    size_t n = 0;
+    for (const auto& part : parts_) n += part->size();
+    return n;
   }
-  size_t size() const override { return memory_->size(); }
-  void ForEach(const std::function<void(CustomerState&)>& visit) override { memory_->ForEach(visit); }
-  void Touch(CustomerState& s) override {
-    if (!s.dirty) {
-      s.dirty = true;
-      dirty_.push_back(&s);
+  void ForEach(const std::function<void(CustomerState&)>& visit) override {
+    for (const auto& part : parts_) part->ForEach(visit);
+  }
+  void Touch(CustomerState& s) override { PartOf(*s.id).Touch(s); }
+
+  std::vector<Store*> Split(size_t count, std::function<size_t(const std::string&)> part_of) override {
+    std::vector<std::unique_ptr<Part>> split;
+    for (size_t i = 0; i < count; ++i) split.push_back(std::make_unique<Part>(MakeMemoryStore(*program_)));
+    for (const auto& part : parts_) {
+      part->ForEach([&](CustomerState& from) {
+        Part& to = *split[part_of(*from.id)];
+        CustomerState& s = to.memory->Create(*from.id);
+        const std::string* id = s.id;
+        s = std::move(from);
+        s.id = id;
+        if (s.dirty) to.dirty.push_back(&s);
+      });
+      for (auto gone : {&Part::erased, &Part::absorbed})
+        for (std::string& id : (*part).*gone) ((*split[0]).*gone).push_back(std::move(id));
     }
-  }
-  // A state leaving memory leaves the list of states the next commit writes.
-  void Undirty(CustomerState& s) {
-    if (s.dirty) dirty_.erase(std::find(dirty_.begin(), dirty_.end(), &s));
+    parts_ = std::move(split);
+    part_of_ = std::move(part_of);
+    std::vector<Store*> out;
+    for (const auto& part : parts_) out.push_back(part.get());
+    return out;
   }
 
   const std::optional<Checkpoint>& checkpoint() const override { return checkpoint_; }
 
   std::optional<Error> Commit(const Checkpoint& checkpoint) override {
     if (wake_error_) return wake_error_;  // a customer could not be read back: their changes would be wrong
+    std::vector<CustomerState*> dirty;
+    std::vector<std::string> erased;
+    for (const auto& part : parts_) {
+      dirty.insert(dirty.end(), part->dirty.begin(), part->dirty.end());
+      erased.insert(erased.end(), part->erased.begin(), part->erased.end());
+    }
     // In key order, the memtable's skip list inserts each key next to the
     // previous one (a third of a commit's cost when unsorted).
-    std::sort(dirty_.begin(), dirty_.end(), [](const CustomerState* a, const CustomerState* b) { return *a->id < *b->id; });
+    std::sort(dirty.begin(), dirty.end(), [](const CustomerState* a, const CustomerState* b) { return *a->id < *b->id; });
     rocksdb::WriteBatch batch(last_batch_bytes_ + last_batch_bytes_ / 4);
     std::string key(kCustomerPrefix), value;
-    for (const auto* gone : {&erased_, &absorbed_}) {  // before the states: one may have come back since
-      for (const std::string& id : *gone) {
-        key.resize(kCustomerPrefix.size());
-        key += id;
-        batch.Delete(key);
+    for (const auto& part : parts_) {
+      for (const auto* gone : {&part->erased, &part->absorbed}) {  // before the states: one may have come back since
+        for (const std::string& id : *gone) {
+          key.resize(kCustomerPrefix.size());
+          key += id;
+          batch.Delete(key);
+        }
       }
     }
-    for (CustomerState* s : dirty_) {
+    for (CustomerState* s : dirty) {
       key.resize(kCustomerPrefix.size());
       key += *s->id;
       value.clear();
@@ -378,16 +437,18 @@ class DurableStoreImpl final : public DurableStore {
     rocksdb::Status status = db_->Write(options, &batch);
     if (!status.ok()) return Error::Of<ErrorKind::kCommitFailed>({Describe(status)});
     // Only now: a failed commit can be retried with everything still dirty.
-    for (CustomerState* s : dirty_) s->dirty = false;
-    dirty_.clear();
-    absorbed_.clear();
+    for (CustomerState* s : dirty) s->dirty = false;
+    for (const auto& part : parts_) {
+      part->dirty.clear();
+      part->erased.clear();
+      part->absorbed.clear();
+    }
     last_batch_bytes_ = batch.GetDataSize();
     // A forgotten customer's older records leave the files now, not at some
     // later compaction: theirs, and the checkpoints that held their lines.
-    if (!erased_.empty()) {
+    if (!erased.empty()) {
       std::vector<std::string> keys{std::string(kCheckpointKey)};
-      for (const std::string& id : erased_) keys.push_back(std::string(kCustomerPrefix) + id);
-      erased_.clear();
+      for (const std::string& id : erased) keys.push_back(std::string(kCustomerPrefix) + id);
       if (std::optional<Error> failed = Scrub(db_, dir_, Access::kWrite, keys)) return failed;
     }
     write_schema_ = false;
@@ -396,9 +457,14 @@ class DurableStoreImpl final : public DurableStore {
   }
 
   void Adopt(std::unique_ptr<Store> memory, const ir::Program& program) override {
-    dirty_.clear();  // they pointed into the old memory
-    memory_ = std::move(memory);
-    memory_->ForEach([&](CustomerState& s) {
+    auto kept = std::make_unique<Part>(std::move(memory));  // the old dirty list pointed into the old memory
+    kept->erased = std::move(parts_[0]->erased);
+    kept->absorbed = std::move(parts_[0]->absorbed);
+    parts_.clear();
+    parts_.push_back(std::move(kept));
+    part_of_ = nullptr;
+    program_ = &program;
+    parts_[0]->ForEach([&](CustomerState& s) {
       s.dirty = false;
       Touch(s);
     });
@@ -418,7 +484,7 @@ class DurableStoreImpl final : public DurableStore {
     CustomerState decoded;
     auto status = ForEachRecord(*db_, dir, [&](const std::string& id, std::string_view bytes) {
       if (error) return;
-      CustomerState& s = memory_->Create(id);
+      CustomerState& s = parts_[0]->memory->Create(id);
       // Unchanged schema: decode in place, into the new state's vectors.
       if (!DecodeState(bytes, old, changed ? decoded : s)) {
         error = CorruptRecord(dir, id);
@@ -438,13 +504,14 @@ class DurableStoreImpl final : public DurableStore {
   }
 
  private:
+  Part& PartOf(const std::string& customer) { return parts_.size() == 1 ? *parts_[0] : *parts_[part_of_(customer)]; }
+
   std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;
   bool writable_ = false;
-  std::unique_ptr<Store> memory_;
-  std::vector<CustomerState*> dirty_;
-  std::vector<std::string> erased_;  // since the last commit
-  std::vector<std::string> absorbed_;  // merged into another person since the last commit (D12)
+  const ir::Program* program_;  // what new states are made for
+  std::vector<std::unique_ptr<Part>> parts_;  // one, unless Split
+  std::function<size_t(const std::string&)> part_of_;
   std::unordered_set<std::string> evicted_;  // committed, not in memory
   std::optional<Error> wake_error_;
   size_t last_batch_bytes_ = 0;

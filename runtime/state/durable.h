@@ -5,6 +5,7 @@
 #ifndef QM_RUNTIME_STATE_DURABLE_H_
 #define QM_RUNTIME_STATE_DURABLE_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -113,8 +114,15 @@ class DurableStore : public Store {
   // atomic, synced batch.
   virtual std::optional<Error> Commit(const Checkpoint& checkpoint) = 0;
 
+  // Splits the states in memory over `count` stores by `part_of(id)`, for a
+  // run over threads (runtime/shard): each part is a Store of its own that
+  // one thread uses, and Commit writes every part's changes in its one batch
+  // (call it while no thread runs). The parts live as long as this store,
+  // which stays a view of them all.
+  virtual std::vector<Store*> Split(size_t count, std::function<size_t(const std::string&)> part_of) = 0;
+
   // Continues with the states of `memory`, kept for `program` (Migrate's):
-  // the next commit writes them all, with the new schema.
+  // the next commit writes them all, with the new schema. Not after Split.
   virtual void Adopt(std::unique_ptr<Store> memory, const ir::Program& program) = 0;
 };
 

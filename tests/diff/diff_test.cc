@@ -72,13 +72,15 @@ TEST(Differential, InterpreterAndJitAgree) {
 testing_internal::Outputs RunSharded(const Program& program, EngineKind kind, const std::vector<std::string>& lines,
                                      std::optional<int64_t> until, int shards, size_t batch) {
   std::vector<shard::Shards::Part> parts;
+  std::vector<std::unique_ptr<state::Store>> stores;
   for (int i = 0; i < shards; ++i) {
     std::string error;
-    parts.push_back({program.MakeEvaluator(kind, &error), state::MakeMemoryStore(program.ir())});
+    stores.push_back(state::MakeMemoryStore(program.ir()));
+    parts.push_back({program.MakeEvaluator(kind, &error), stores.back().get()});
   }
   sink::StringSink sink;
   {
-    shard::Shards sharded(program.ir(), std::move(parts), sink, engine::Options{}, batch);
+    shard::Shards sharded(program.ir(), std::move(parts), sink, engine::Options{}, 0, batch);
     for (const std::string& line : lines) sharded.Feed(line);
     sharded.EndOfInput();
     if (until) sharded.FireUntil(*until);

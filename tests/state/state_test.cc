@@ -180,6 +180,32 @@ TEST(DurableState, KilledLargeStreamFinishesAsOneRun) {
   fs::remove_all(work);
 }
 
+// A run split over threads commits every thread's states in one batch:
+// killed at any moment, the rerun writes what one thread writes. kill.qm
+// without the parts that keep a run on one thread (segments, identity).
+TEST(DurableState, KilledThreadedRunFinishesAsOneRun) {
+  fs::path work = TempDir("kill_threads");
+  std::string rules = Read(fs::path(QM_SOURCE_DIR) / "tests/state/kill.qm");
+  rules = rules.substr(0, rules.find("# v0.2 part 2"));
+  ASSERT_EQ(rules.find("segment"), std::string::npos);
+  {
+    std::ofstream(work / "rules.qm", std::ios::binary) << rules;
+  }
+  WriteStream(work / "events.jsonl", EnvInt("QM_KILL_THREAD_EVENTS", 300000), 20000, 13);
+  std::vector<std::string> until = {"--until", "2026-01-01T00:00:00Z"};
+  Case c{work / "rules.qm", work / "events.jsonl", Concat({"--threads", "2"}, until)};
+  KillAndCompare(c, work, 1, 8, 17, "20000");
+  // The uninterrupted run KillAndCompare compared with ran on two threads too: one thread writes the same.
+  ASSERT_EQ(Qm(Concat({"run", c.rules.string(), "--events", c.events.string(), "--out", (work / "one").string(),
+                       "--rejects", (work / "one_rejects").string(), "--threads", "1"},
+                      until))
+                .code,
+            0);
+  EXPECT_TRUE(Read(work / "one") == Read(work / "a0"));
+  EXPECT_TRUE(Read(work / "one_rejects") == Read(work / "r0"));
+  fs::remove_all(work);
+}
+
 // Input appended after a run is picked up by the next; `--until` only on
 // the last run, as a nightly batch would.
 TEST(DurableState, AppendedInputContinues) {
