@@ -120,10 +120,8 @@ struct Shards::Impl {
     StepOutput output;
     std::unique_ptr<engine::Engine> engine;
     std::thread thread;
-    engine::Stats stats;  // as of the end of its last job
-    int64_t customers = 0;
     // The greatest ts of any decoded line so far: every clock is at or
-    // before it, so a line after it is never late (A34) and fires timers.
+    // before it, so a line at or after it is never late (A34).
     int64_t latest = state::kNever;
   };
   enum class JobKind { kBatch, kEnd, kUntil, kQuit };
@@ -145,7 +143,6 @@ struct Shards::Impl {
       worker.engine = std::make_unique<engine::Engine>(program, *worker.part.evaluator, *worker.part.store,
                                                        worker.output, options);
       worker.engine->Resume();
-      worker.customers = static_cast<int64_t>(worker.part.store->size());
       worker.part.store->ForEach([&](state::CustomerState& s) { latest = std::max(latest, s.clock); });
     }
     for (Worker& worker : workers) worker.latest = latest;
@@ -228,8 +225,6 @@ struct Shards::Impl {
       } else {
         worker.engine->FireUntil(next.until);
       }
-      worker.stats = worker.engine->stats();
-      worker.customers = static_cast<int64_t>(worker.part.store->size());
       std::lock_guard<std::mutex> lock(mutex);
       if (--running == 0) done.notify_one();
     }
@@ -263,10 +258,11 @@ struct Shards::Impl {
       }
       if (!event) continue;
       // Another shard's event: in one engine it fires every timer due by its
-      // ts when accepted. After every earlier ts it is; at or before, it
-      // matters only when a timer is due by then, and its shard says.
+      // ts when accepted. At or after every earlier ts it is (no clock is
+      // later); before, it matters only when a timer is due by then, and its
+      // shard says.
       const int64_t ts = slot.decoded.event.ts;
-      if (ts > worker.latest) {
+      if (ts >= worker.latest) {
         worker.latest = ts;
         engine.FireBefore(ts, number);
       } else if (engine.next_due() <= ts) {
@@ -336,18 +332,20 @@ void Add(std::map<std::string, int64_t>& to, const std::map<std::string, int64_t
 
 }  // namespace
 
+// Read while the workers wait for their next job.
 engine::Stats Shards::stats() const {
   impl_->Wait();
   engine::Stats sum;
   for (const Impl::Worker& w : impl_->workers) {
-    sum.lines += w.stats.lines;
-    sum.events += w.stats.events;
-    sum.timer_steps += w.stats.timer_steps;
-    Add(sum.actions, w.stats.actions);
-    Add(sum.rejects, w.stats.rejects);
-    Add(sum.suppressed, w.stats.suppressed);
-    sum.pending_timers += w.stats.pending_timers;
-    sum.pending_deferred += w.stats.pending_deferred;
+    const engine::Stats& stats = w.engine->stats();
+    sum.lines += stats.lines;
+    sum.events += stats.events;
+    sum.timer_steps += stats.timer_steps;
+    Add(sum.actions, stats.actions);
+    Add(sum.rejects, stats.rejects);
+    Add(sum.suppressed, stats.suppressed);
+    sum.pending_timers += stats.pending_timers;
+    sum.pending_deferred += stats.pending_deferred;
   }
   return sum;
 }
@@ -355,7 +353,7 @@ engine::Stats Shards::stats() const {
 int64_t Shards::customers() const {
   impl_->Wait();
   int64_t n = 0;
-  for (const Impl::Worker& w : impl_->workers) n += w.customers;
+  for (const Impl::Worker& w : impl_->workers) n += static_cast<int64_t>(w.part.store->size());
   return n;
 }
 
