@@ -151,6 +151,7 @@ struct Shards::Impl {
   }
 
   ~Impl() {
+    Wait();  // a run that failed may leave a batch running: its output is dropped
     Start(Job{});  // kQuit
     for (Worker& w : workers) w.thread.join();
   }
