@@ -171,8 +171,8 @@ struct Runner::Impl {
     checkpoint.input_lines = line;
     checkpoint.tz_minutes = tz_minutes;
     checkpoint.lateness_ms = lateness_ms;
-    checkpoint.high_mark = engine->high_mark();
-    checkpoint.held = engine->held();
+    checkpoint.high_mark = shards ? shards->high_mark() : engine->high_mark();
+    checkpoint.held = shards ? shards->held() : engine->held();
     checkpoint.segments = engine->segments();
     auto start = std::chrono::steady_clock::now();
     if (std::optional<qm::Error> failed = durable->Commit(checkpoint)) return failed;
@@ -316,7 +316,10 @@ std::optional<qm::Error> Runner::Impl::Shard(int threads, bool asked, const qm::
     for (int i = 0; i < threads; ++i) stores.push_back(shard_stores.emplace_back(qm::state::MakeMemoryStore(program.ir())).get());
   }
   for (int i = 0; i < threads; ++i) parts[i].store = stores[i];
-  shards = std::make_unique<qm::shard::Shards>(program.ir(), std::move(parts), target(), engine_options, line);
+  qm::shard::Resumed continued{.lines_before = line};
+  if (resumed) continued.held = resumed->held, continued.high_mark = resumed->high_mark;
+  shards = std::make_unique<qm::shard::Shards>(program.ir(), std::move(parts), target(), engine_options,
+                                               std::move(continued));
   return std::nullopt;
 }
 

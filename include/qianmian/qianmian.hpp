@@ -307,7 +307,7 @@ struct StreamOptions {
   int64_t commit_ms = 1000;        // and at most this long between them
   // Customers are split over this many threads, the output byte for byte
   // that of one (docs/runtime.md, "Threads"); 0: one per core. Rules with
-  // identity keys or segments and runs with `lateness` stay on one.
+  // identity keys or segments stay on one.
   int threads = 0;
 };
 

@@ -28,8 +28,10 @@ LineOutcome Engine::ProcessLine(std::string_view line, int64_t line_number) {
 }
 void Engine::Decode(std::string_view line, int64_t line_number, Decoded& out) { impl_->Decode(line, line_number, out); }
 LineOutcome Engine::Process(Decoded& line, int64_t line_number) { return impl_->Process(line, line_number); }
-void Engine::FireBefore(int64_t ts, int64_t line_number) { impl_->FireBefore(ts, line_number); }
-int64_t Engine::next_due() const { return impl_->NextDue(); }
+void Engine::Foreign(int64_t ts, int64_t line_number, const std::function<bool()>& accepted) {
+  impl_->Foreign(ts, line_number, accepted);
+}
+void Engine::BoundClocks(int64_t ts) { impl_->BoundClocks(ts); }
 void Engine::Mark() { impl_->Mark(); }
 void Engine::Undo() { impl_->Undo(); }
 bool Engine::Forget(const std::string& customer) { return impl_->Forget(customer); }
@@ -44,7 +46,10 @@ void Engine::Resume() {
 void Engine::ReleaseAll() { impl_->ReleaseAll(); }
 std::vector<state::HeldLine> Engine::held() const { return impl_->Held(); }
 int64_t Engine::high_mark() const { return impl_->high_mark(); }
-void Engine::Restore(std::vector<state::HeldLine> held, int64_t high_mark) { impl_->Restore(std::move(held), high_mark); }
+void Engine::Restore(std::vector<state::HeldLine> held, int64_t high_mark,
+                     const std::function<bool(const std::string&)>& mine) {
+  impl_->Restore(std::move(held), high_mark, mine);
+}
 std::vector<state::SegmentStatus> Engine::segments() const { return impl_->Segments(); }
 void Engine::RestoreSegments(const std::vector<state::SegmentStatus>& saved) { impl_->RestoreSegments(saved); }
 
@@ -122,23 +127,54 @@ void Engine::Impl::Hold(event::Event&& e, std::string line, int64_t line_number)
   if (undo_ != nullptr) [[unlikely]] undo_->held_added.push_back(key);
 }
 
-void Engine::Impl::ReleaseThrough(int64_t watermark) {
+void Engine::Impl::ReleaseThrough(int64_t watermark, const std::function<bool()>* accepted) {
   while (!held_.empty() && held_.begin()->first.first <= watermark) {
     auto node = held_.extract(held_.begin());
-    Release(node.mapped().event, node.key().second);
+    const auto [ts, line] = node.key();
+    if (node.mapped().foreign) {
+      // Only the line being read can be released at a ts before one already
+      // released (a line held is released in ts order), so only it may need
+      // asking.
+      ReleaseForeign(ts, line, line == order_line_ ? accepted : nullptr);
+    } else {
+      Release(node.mapped().event, line);
+    }
     if (undo_ != nullptr) [[unlikely]] undo_->released.push_back(std::move(node));
   }
+}
+
+void Engine::Impl::Foreign(int64_t ts, int64_t line_number, const std::function<bool()>& accepted) {
+  order_line_ = line_number;
+  if (options_.lateness_ms == 0) return ReleaseForeign(ts, line_number, &accepted);
+  high_mark_ = std::max(high_mark_, ts);
+  held_.emplace(std::pair{ts, line_number}, HeldEvent{.foreign = true});
+  ReleaseThrough(high_mark_ - options_.lateness_ms, &accepted);
+}
+
+// Another engine's event, released: in one engine it would fire every timer
+// due by its ts when accepted. At or after every ts released so far it is
+// (no clock is later); before, it matters only when a timer is due by then.
+void Engine::Impl::ReleaseForeign(int64_t ts, int64_t line_number, const std::function<bool()>* accepted) {
+  bool fire = ts >= released_max_ || (NextDue() <= ts && accepted != nullptr && (*accepted)());
+  released_max_ = std::max(released_max_, ts);
+  if (!fire) return;
+  release_ts_ = ts;
+  release_line_ = line_number;
+  FireDue(ts);
 }
 
 bool Engine::Impl::Release(const event::Event& e, int64_t line_number) {
   // D11: an alias is resolved to its survivor before A34 is checked.
   release_ts_ = e.ts;
   release_line_ = line_number;
+  released_max_ = std::max(released_max_, e.ts);
   CustomerState* s = Lookup(PersonOf(e.customer));
   if (s != nullptr && e.ts < s->clock) {  // A34, A38 check 10; E8: before any timer fires
+    if (options_.order_steps) [[unlikely]] out_.Released(line_number, false);
     Reject(line_number, "late", "ts", e.customer);
     return false;
   }
+  if (options_.order_steps) [[unlikely]] out_.Released(line_number, true);
   FireDue(e.ts);
   MarkStep(/*timer=*/false);
   if (s == nullptr) {
@@ -159,16 +195,23 @@ bool Engine::Impl::Release(const event::Event& e, int64_t line_number) {
 
 std::vector<state::HeldLine> Engine::Impl::Held() const {
   std::vector<state::HeldLine> out;
-  for (const auto& [key, held] : held_) out.push_back({key.first, key.second, held.line});
+  for (const auto& [key, held] : held_)
+    if (!held.foreign) out.push_back({key.first, key.second, held.line});
   return out;
 }
 
-void Engine::Impl::Restore(std::vector<state::HeldLine> held, int64_t high_mark) {
+void Engine::Impl::Restore(std::vector<state::HeldLine> held, int64_t high_mark,
+                           const std::function<bool(const std::string&)>& mine) {
   held_.clear();
   for (state::HeldLine& h : held) {
     event::Reject reject;
     event::Event e;
-    if (decoder_.Decode(h.text, e, reject)) Hold(std::move(e), std::move(h.text), h.line_number);  // it passed once
+    if (!decoder_.Decode(h.text, e, reject)) continue;  // it passed once
+    if (mine && !mine(e.customer)) {
+      held_.emplace(std::pair{h.ts, h.line_number}, HeldEvent{.foreign = true});
+      continue;
+    }
+    Hold(std::move(e), std::move(h.text), h.line_number);
   }
   high_mark_ = high_mark;
 }

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -101,6 +102,9 @@ class Output {
   virtual void Warning(std::string_view message) = 0;
   // With Options::order_steps: the lines that follow belong to this step.
   virtual void Step(const StepOrder&) {}
+  // With Options::order_steps: this engine's line was released (D9) and
+  // accepted or found late (A34).
+  virtual void Released(int64_t line_number, bool accepted) {}
 };
 
 struct Stats {
@@ -156,11 +160,16 @@ class Engine {
   // that another processes; `line` must outlive the Process call.
   void Decode(std::string_view line, int64_t line_number, Decoded& out);
   LineOutcome Process(Decoded& line, int64_t line_number);
-  // An accepted line that another engine processes: this engine's timers due
-  // by its ts fire, as they would before its step (A32). D = 0 only.
-  void FireBefore(int64_t ts, int64_t line_number);
-  // When the earliest pending timer is due (int64 max: none).
-  int64_t next_due() const;
+  // A decoded line that another engine processes: in one engine, when it is
+  // released (D9) and accepted, the timers due by its ts fire before its
+  // step (A32), so this engine fires its own. `accepted` says whether the
+  // other engine accepted it; it is asked only when the line's ts is before
+  // one already released and a timer is due by then, which in time-ordered
+  // input never happens.
+  void Foreign(int64_t ts, int64_t line_number, const std::function<bool()>& accepted);
+  // For Foreign: no customer's clock, in any engine, is after `ts` (the
+  // greatest of all engines' clocks when a run continues).
+  void BoundClocks(int64_t ts);
   // Fires every pending timer due at or before `until`, in order (C3, B8).
   void FireUntil(int64_t until);
   // End of input: releases every line --lateness still holds (D9).
@@ -169,7 +178,10 @@ class Engine {
   // a durable run commits them and restores them when it continues.
   std::vector<state::HeldLine> held() const;
   int64_t high_mark() const;
-  void Restore(std::vector<state::HeldLine> held, int64_t high_mark);
+  // With `mine`, the lines of customers it rejects are other engines': only
+  // their place in the release order is kept (Foreign).
+  void Restore(std::vector<state::HeldLine> held, int64_t high_mark,
+               const std::function<bool(const std::string&)>& mine = nullptr);
   // D13: each segment's schedule and last refresh, which a durable run
   // commits and restores (by name) when it continues.
   std::vector<state::SegmentStatus> segments() const;

@@ -1,5 +1,6 @@
 #include "runtime/shard/shard.h"
 
+#include <algorithm>
 #include <atomic>
 #include <barrier>
 #include <condition_variable>
@@ -22,13 +23,21 @@ std::optional<Error> WhyNotSharded(const ir::Program& program, const engine::Opt
   const check::Program& p = program.checked;
   if (!p.identity.empty()) return Error::Of<ErrorKind::kOneThreadIdentity>();
   if (!p.segments.empty()) return Error::Of<ErrorKind::kOneThreadSegments>();
-  if (options.lateness_ms != 0) return Error::Of<ErrorKind::kOneThreadLateness>();
   return std::nullopt;
 }
 
 namespace {
 
 constexpr size_t kBatchBytes = 4 << 20;  // a batch ends at this many bytes if not at its lines
+
+// One line of the batch being run: decoded by one shard, processed by its
+// customer's shard, which tells the others whether it was accepted.
+struct Slot {
+  engine::Decoded decoded;
+  uint32_t owner = 0;
+  enum : uint8_t { kUnknown, kAccepted, kRefused };
+  std::atomic<uint8_t> verdict{kUnknown};
+};
 
 // One shard's output, a batch at a time, cut into steps that carry their
 // place in the one-engine order. Two buffers: the shard fills one while the
@@ -58,6 +67,16 @@ class StepOutput final : public engine::Output {
   void Step(const engine::StepOrder& order) override {
     step_ = order;
     open_ = false;
+  }
+  // Tells the other shards, which may be waiting for it.
+  void Released(int64_t line, bool accepted) override {
+    if (line < first_ || line - first_ >= count_) return;  // held from an earlier batch: nobody asks
+    slots_[line - first_].verdict.store(accepted ? Slot::kAccepted : Slot::kRefused, std::memory_order_release);
+  }
+  void Batch(Slot* slots, int64_t first, int64_t count) {
+    slots_ = slots;
+    first_ = first;
+    count_ = count;
   }
   void Action(std::string_view line) override {
     Chunk& c = Open();
@@ -90,6 +109,8 @@ class StepOutput final : public engine::Output {
   Buffer* buffer_ = &buffers_[0];
   engine::StepOrder step_;
   bool open_ = false;
+  Slot* slots_ = nullptr;  // the batch being run, lines [first_, first_ + count_)
+  int64_t first_ = 0, count_ = 0;
 };
 
 struct Batch {
@@ -103,15 +124,6 @@ struct Batch {
   }
 };
 
-// One line of the batch being run: decoded by one shard, processed by its
-// customer's shard, which tells the others whether it was accepted.
-struct Slot {
-  engine::Decoded decoded;
-  uint32_t owner = 0;
-  enum : uint8_t { kUnknown, kAccepted, kRefused };
-  std::atomic<uint8_t> verdict{kUnknown};
-};
-
 }  // namespace
 
 struct Shards::Impl {
@@ -120,9 +132,6 @@ struct Shards::Impl {
     StepOutput output;
     std::unique_ptr<engine::Engine> engine;
     std::thread thread;
-    // The greatest ts of any decoded line so far: every clock is at or
-    // before it, so a line at or after it is never late (A34).
-    int64_t latest = state::kNever;
   };
   enum class JobKind { kBatch, kEnd, kUntil, kQuit };
   struct Job {
@@ -133,7 +142,7 @@ struct Shards::Impl {
   };
 
   Impl(const ir::Program& program, std::vector<Part> parts, engine::Output& out, engine::Options options,
-       int64_t lines_before, size_t batch_lines)
+       Resumed resumed, size_t batch_lines)
       : out(out), workers(parts.size()), phase(static_cast<std::ptrdiff_t>(parts.size())), slots(batch_lines) {
     options.order_steps = true;
     int64_t latest = state::kNever;
@@ -143,10 +152,13 @@ struct Shards::Impl {
       worker.engine = std::make_unique<engine::Engine>(program, *worker.part.evaluator, *worker.part.store,
                                                        worker.output, options);
       worker.engine->Resume();
+      const size_t shards = parts.size();
+      worker.engine->Restore(resumed.held, resumed.high_mark,
+                             [w, shards](const std::string& customer) { return ShardOf(customer, shards) == w; });
       worker.part.store->ForEach([&](state::CustomerState& s) { latest = std::max(latest, s.clock); });
     }
-    for (Worker& worker : workers) worker.latest = latest;
-    batches[0].first_line = lines_before + 1;
+    for (Worker& worker : workers) worker.engine->BoundClocks(latest);
+    batches[0].first_line = resumed.lines_before + 1;
     for (size_t w = 0; w < workers.size(); ++w) workers[w].thread = std::thread([this, w] { Loop(w); });
   }
 
@@ -244,32 +256,18 @@ struct Shards::Impl {
       slot.verdict.store(Slot::kUnknown, std::memory_order_relaxed);
     }
     phase.arrive_and_wait();
+    worker.output.Batch(slots.data(), b.first_line, static_cast<int64_t>(n));
     for (size_t i = 0; i < n; ++i) {
       Slot& slot = slots[i];
       const int64_t number = b.first_line + static_cast<int64_t>(i);
-      const bool event = slot.decoded.kind == engine::LineOutcome::kAccepted;
       if (slot.owner == w) {
-        engine::LineOutcome outcome = engine.Process(slot.decoded, number);
-        if (event) {
-          slot.verdict.store(outcome.kind == engine::LineOutcome::kAccepted ? Slot::kAccepted : Slot::kRefused,
-                             std::memory_order_release);
-          worker.latest = std::max(worker.latest, slot.decoded.event.ts);
-        }
-        continue;
-      }
-      if (!event) continue;
-      // Another shard's event: in one engine it fires every timer due by its
-      // ts when accepted. At or after every earlier ts it is (no clock is
-      // later); before, it matters only when a timer is due by then, and its
-      // shard says.
-      const int64_t ts = slot.decoded.event.ts;
-      if (ts >= worker.latest) {
-        worker.latest = ts;
-        engine.FireBefore(ts, number);
-      } else if (engine.next_due() <= ts) {
-        uint8_t verdict;
-        while ((verdict = slot.verdict.load(std::memory_order_acquire)) == Slot::kUnknown) std::this_thread::yield();
-        if (verdict == Slot::kAccepted) engine.FireBefore(ts, number);
+        engine.Process(slot.decoded, number);  // tells its verdict through StepOutput::Released
+      } else if (slot.decoded.kind == engine::LineOutcome::kAccepted) {
+        engine.Foreign(slot.decoded.event.ts, number, [&slot] {
+          uint8_t verdict;
+          while ((verdict = slot.verdict.load(std::memory_order_acquire)) == Slot::kUnknown) std::this_thread::yield();
+          return verdict == Slot::kAccepted;
+        });
       }
     }
   }
@@ -312,8 +310,8 @@ struct Shards::Impl {
 };
 
 Shards::Shards(const ir::Program& program, std::vector<Part> parts, engine::Output& out, engine::Options options,
-               int64_t lines_before, size_t batch_lines)
-    : impl_(std::make_unique<Impl>(program, std::move(parts), out, options, lines_before, batch_lines)) {}
+               Resumed resumed, size_t batch_lines)
+    : impl_(std::make_unique<Impl>(program, std::move(parts), out, options, std::move(resumed), batch_lines)) {}
 
 Shards::~Shards() = default;
 
@@ -356,6 +354,24 @@ int64_t Shards::customers() const {
   int64_t n = 0;
   for (const Impl::Worker& w : impl_->workers) n += static_cast<int64_t>(w.part.store->size());
   return n;
+}
+
+std::vector<state::HeldLine> Shards::held() const {
+  impl_->Wait();
+  std::vector<state::HeldLine> all;
+  for (const Impl::Worker& w : impl_->workers) {
+    std::vector<state::HeldLine> own = w.engine->held();
+    all.insert(all.end(), std::make_move_iterator(own.begin()), std::make_move_iterator(own.end()));
+  }
+  std::sort(all.begin(), all.end(), [](const state::HeldLine& a, const state::HeldLine& b) {
+    return std::pair{a.ts, a.line_number} < std::pair{b.ts, b.line_number};
+  });
+  return all;
+}
+
+int64_t Shards::high_mark() const {
+  impl_->Wait();
+  return impl_->workers[0].engine->high_mark();  // every shard sees every line's ts
 }
 
 }  // namespace qm::shard

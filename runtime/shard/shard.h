@@ -34,9 +34,16 @@ inline size_t ShardOf(std::string_view customer, size_t shards) { return Fnv1a32
 
 // Why `program` cannot run sharded with `options`, or nullopt: identity
 // merges (D11, D12) and segment ranks (D13) need every customer in one
-// place; --lateness (D9) is not sharded yet. (An observer watches one engine:
-// runs with one are never sharded.)
+// place. (An observer watches one engine: runs with one are never sharded.)
 std::optional<Error> WhyNotSharded(const ir::Program& program, const engine::Options& options);
+
+// Where a durable run continues: after `lines_before` lines, with the lines
+// --lateness held (D9).
+struct Resumed {
+  int64_t lines_before = 0;
+  std::vector<state::HeldLine> held;
+  int64_t high_mark = state::kNever;
+};
 
 class Shards {
  public:
@@ -45,12 +52,12 @@ class Shards {
     state::Store* store;  // the states of the customers ShardOf gives this part; outlives the Shards
   };
   // One thread per part; `program` must be shardable. The stores may hold
-  // states already (a durable run continued after `lines_before` lines):
-  // their timers are queued again. Lines are run in batches of
-  // `batch_lines` (tests make them small to cross many).
+  // states already (a durable run continued): their timers are queued
+  // again. Lines are run in batches of `batch_lines` (tests make them small
+  // to cross many).
   static constexpr size_t kBatchLines = 16384;
   Shards(const ir::Program& program, std::vector<Part> parts, engine::Output& out, engine::Options options,
-         int64_t lines_before = 0, size_t batch_lines = kBatchLines);
+         Resumed resumed = {}, size_t batch_lines = kBatchLines);
   ~Shards();
 
   // The next input line (without '\n'); lines are numbered from 1. Its
@@ -67,6 +74,9 @@ class Shards {
   // The counts of every line whose output was written, summed over shards.
   engine::Stats stats() const;
   int64_t customers() const;
+  // What a commit keeps after Drain (Engine::held, Engine::high_mark).
+  std::vector<state::HeldLine> held() const;
+  int64_t high_mark() const;
 
  private:
   struct Impl;

@@ -70,7 +70,7 @@ TEST(Differential, InterpreterAndJitAgree) {
 
 // What Shards writes for `lines` over `shards` threads, in batches of `batch`.
 testing_internal::Outputs RunSharded(const Program& program, EngineKind kind, const std::vector<std::string>& lines,
-                                     std::optional<int64_t> until, int shards, size_t batch) {
+                                     std::optional<int64_t> until, int64_t lateness_ms, int shards, size_t batch) {
   std::vector<shard::Shards::Part> parts;
   std::vector<std::unique_ptr<state::Store>> stores;
   for (int i = 0; i < shards; ++i) {
@@ -80,7 +80,7 @@ testing_internal::Outputs RunSharded(const Program& program, EngineKind kind, co
   }
   sink::StringSink sink;
   {
-    shard::Shards sharded(program.ir(), std::move(parts), sink, engine::Options{}, 0, batch);
+    shard::Shards sharded(program.ir(), std::move(parts), sink, engine::Options{.lateness_ms = lateness_ms}, {}, batch);
     for (const std::string& line : lines) sharded.Feed(line);
     sharded.EndOfInput();
     if (until) sharded.FireUntil(*until);
@@ -89,8 +89,8 @@ testing_internal::Outputs RunSharded(const Program& program, EngineKind kind, co
 }
 
 // Customers split over threads write one engine's bytes: generated cases
-// (out-of-order and late lines, timers due before the latest line, cascades
-// and their warnings) over 2 and 3 shards in batches small enough to cross
+// (out-of-order and late lines, --lateness, timers due before the latest
+// line, cascades and their warnings) over 2 and 3 shards in batches small enough to cross
 // many, both engines.
 TEST(Differential, ThreadsWriteOneEnginesBytes) {
   int cases = EnvInt("QM_DIFF_CASES", 150);
@@ -103,10 +103,10 @@ TEST(Differential, ThreadsWriteOneEnginesBytes) {
     std::optional<int64_t> until = c.until ? std::optional<int64_t>(c.until_ms) : std::nullopt;
     std::string error;
     auto one_engine = program->MakeEvaluator(EngineKind::kInterpreter, &error);
-    testing_internal::Outputs one = testing_internal::RunLines(*program, *one_engine, c.lines, until);
+    testing_internal::Outputs one = testing_internal::RunLines(*program, *one_engine, c.lines, until, c.lateness_ms);
     const EngineKind kind = s % 2 ? EngineKind::kJit : EngineKind::kInterpreter;
     for (auto [shards, batch] : {std::pair{2, size_t{3}}, {3, size_t{7}}, {2, size_t{1000}}}) {
-      testing_internal::Outputs split = RunSharded(*program, kind, c.lines, until, shards, batch);
+      testing_internal::Outputs split = RunSharded(*program, kind, c.lines, until, c.lateness_ms, shards, batch);
       std::string context = "seed " + std::to_string(s) + ", " + std::to_string(shards) + " shards, batches of " +
                             std::to_string(batch) + "\n" + c.rules;
       ASSERT_EQ(one.actions, split.actions) << context;

@@ -6,6 +6,7 @@
 #define QM_RUNTIME_ENGINE_INTERNAL_IMPL_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -120,11 +121,8 @@ class Engine::Impl {
     order_line_ = release_ts_ = release_line_ = StepOrder::kAfterInput;
     FireDue(until);
   }
-  void FireBefore(int64_t ts, int64_t line_number) {
-    order_line_ = release_line_ = line_number;
-    release_ts_ = ts;
-    FireDue(ts);
-  }
+  void Foreign(int64_t ts, int64_t line_number, const std::function<bool()>& accepted);
+  void BoundClocks(int64_t ts) { released_max_ = std::max(released_max_, ts); }
   void ReleaseAll() {
     order_line_ = StepOrder::kAfterInput;
     ReleaseThrough(std::numeric_limits<int64_t>::max());
@@ -132,10 +130,13 @@ class Engine::Impl {
   int64_t NextDue() const { return timers_.empty() ? StepOrder::kAfterInput : timers_.begin()->due; }
 
   // D9: releases the held lines with ts <= watermark in (ts, line) order.
-  void ReleaseThrough(int64_t watermark);
+  // `accepted`: whether the line being read, another engine's, was
+  // accepted (Foreign).
+  void ReleaseThrough(int64_t watermark, const std::function<bool()>* accepted = nullptr);
   std::vector<state::HeldLine> Held() const;
   int64_t high_mark() const { return high_mark_; }
-  void Restore(std::vector<state::HeldLine> held, int64_t high_mark);
+  void Restore(std::vector<state::HeldLine> held, int64_t high_mark,
+               const std::function<bool(const std::string&)>& mine);
 
   // Pending timers live in the states; the queue is rebuilt from them. Only
   // the relative order of `after` sequence numbers matters (A33), so new ones
@@ -171,6 +172,7 @@ class Engine::Impl {
   // What v0.1 does with a decoded line: A34's check, the timers due by its
   // ts, its step (D9: on release).
   bool Release(const event::Event& e, int64_t line_number);
+  void ReleaseForeign(int64_t ts, int64_t line_number, const std::function<bool()>* accepted);
   void Hold(event::Event&& e, std::string line, int64_t line_number);
 
   // With Options::order_steps: the output that follows belongs to this step.
@@ -303,6 +305,9 @@ class Engine::Impl {
   Decoded decoded_;  // ProcessLine's, reused
   // Where the current step falls (StepOrder): the input line, the released line.
   int64_t order_line_ = 0, release_ts_ = kNever, release_line_ = kNever;
+  // The greatest ts of any line released so far, this engine's or another's:
+  // no clock is later (Foreign).
+  int64_t released_max_ = kNever;
   std::set<TimerKey> timers_;
   uint64_t next_seq_ = 1;
   int64_t caps_window_ms_ = 0;
@@ -311,6 +316,7 @@ class Engine::Impl {
   struct HeldEvent {
     event::Event event;
     std::string line;  // for a durable run's commit
+    bool foreign = false;  // another engine's line (Engine::Foreign): its place in the release order only
   };
   using HeldEvents = std::map<std::pair<int64_t, int64_t>, HeldEvent>;
   HeldEvents held_;  // by (ts, line number) (D9)
