@@ -129,9 +129,44 @@ std::optional<int64_t> DurationOf(const Member& m) {
   return ParseDuration(m.text);  // E3: the literal grammar, compound parts included
 }
 
+// value * 10^scale for the common shape, without allocating: -?D+(.D+)? with
+// at most 18 digits and no more fraction digits than `scale` (exact, so
+// flooring changes nothing). False when `t` is not that shape: the general
+// path decides.
+bool ScaledPlain(std::string_view t, int scale, int64_t& out) {
+  size_t i = 0;
+  const bool negative = !t.empty() && t[0] == '-';
+  if (negative) ++i;
+  const size_t start = i;
+  int64_t v = 0;
+  int digits = 0, fraction = -1;  // -1: no '.' yet
+  for (; i < t.size(); ++i) {
+    char c = t[i];
+    if (c >= '0' && c <= '9') {
+      if (++digits > 18) return false;
+      v = v * 10 + (c - '0');
+      if (fraction >= 0) ++fraction;
+    } else if (c == '.' && fraction < 0 && i > start) {
+      fraction = 0;
+    } else {
+      return false;
+    }
+  }
+  if (digits == 0 || fraction == 0 || fraction > scale) return false;
+  for (int k = std::max(fraction, 0); k < scale; ++k)
+    if (__builtin_mul_overflow(v, 10, &v)) return false;
+  out = negative ? -v : v;
+  return true;
+}
+
 }  // namespace
 
 std::optional<int64_t> EpochMillisFromNumber(std::string_view number_text) {
+  int64_t plain;
+  if (ScaledPlain(number_text, 3, plain)) {
+    if (plain < kMinTime || plain > kMaxTime) return std::nullopt;
+    return plain;
+  }
   std::optional<ExactNumber> n = ParseExact(number_text);
   if (!n) return std::nullopt;
   std::optional<int64_t> ms = Scaled(*n, 3, /*floor=*/true);
@@ -140,6 +175,8 @@ std::optional<int64_t> EpochMillisFromNumber(std::string_view number_text) {
 }
 
 std::optional<int64_t> ScaledFromNumber(std::string_view number_text, int scale) {
+  int64_t plain;
+  if (ScaledPlain(number_text, scale, plain)) return plain;
   std::optional<ExactNumber> n = ParseExact(number_text);
   if (!n) return std::nullopt;
   return Scaled(*n, scale, false);

@@ -1,6 +1,8 @@
 // The event decoder on its own (A37-A40): exact numbers, every reject reason.
 #include "runtime/event/decode.h"
 
+#include <random>
+
 #include "compiler/program/program.h"
 #include "gtest/gtest.h"
 
@@ -57,6 +59,36 @@ TEST_F(DecodeTest, ReadsNumbersExactly) {
   EXPECT_EQ(event_.fields[7].i, 36 * 3'600'000LL);
   EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"d":"12h1d"})"), "wrong_type/d");
   EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"d":"-1h"})"), "wrong_type/d");
+}
+
+// Plain numbers (`-?D+(.D+)?`, most of them) take a path that allocates
+// nothing; the same value written with an exponent takes the general one:
+// both must agree on every value, scale, overflow and fraction.
+TEST(Numbers, PlainAndExponentSpellingsAgree) {
+  std::mt19937_64 rng(42);
+  int checked = 0;
+  for (int n = 0; n < 20000; ++n) {
+    std::string digits, fraction;
+    int whole = 1 + static_cast<int>(rng() % 20), part = static_cast<int>(rng() % 6);
+    for (int k = 0; k < whole; ++k) digits += static_cast<char>('0' + (k == 0 && rng() % 3 ? 1 + rng() % 9 : rng() % 10));
+    for (int k = 0; k < part; ++k) fraction += static_cast<char>('0' + rng() % 10);
+    const std::string sign = rng() % 3 == 0 ? "-" : "";
+    const std::string plain = sign + digits + (part > 0 ? "." + fraction : "");
+    const std::string exponent = sign + digits + fraction + "e-" + std::to_string(part);
+    for (int scale = 0; scale <= 3; ++scale)
+      ASSERT_EQ(event::ScaledFromNumber(plain, scale), event::ScaledFromNumber(exponent, scale)) << plain << " " << scale;
+    ASSERT_EQ(event::EpochMillisFromNumber(plain), event::EpochMillisFromNumber(exponent)) << plain;
+    ++checked;
+  }
+  EXPECT_EQ(event::ScaledFromNumber("12.34", 2), 1234);
+  EXPECT_EQ(event::ScaledFromNumber("-0.5", 2), -50);
+  EXPECT_EQ(event::ScaledFromNumber("1.005", 2), std::nullopt);
+  EXPECT_EQ(event::ScaledFromNumber("999999999999999999", 2), std::nullopt);  // 18 digits, times 100: past int64
+  EXPECT_EQ(event::ScaledFromNumber("1.", 0), std::nullopt);
+  EXPECT_EQ(event::ScaledFromNumber(".5", 1), std::nullopt);
+  EXPECT_EQ(event::ScaledFromNumber("-", 0), std::nullopt);
+  EXPECT_EQ(event::EpochMillisFromNumber("1717171201"), 1717171201000);
+  EXPECT_GT(checked, 0);
 }
 
 TEST_F(DecodeTest, RejectsInTheOrderOfA38) {
