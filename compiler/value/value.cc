@@ -243,7 +243,7 @@ int64_t NextTimeOfDay(int64_t epoch_ms, int minute_of_day, int zone_minutes) {
   return at - static_cast<int64_t>(zone_minutes) * 60'000;
 }
 
-std::string FormatTime(int64_t epoch_ms, int offset_minutes) {
+void AppendTime(std::string& out, int64_t epoch_ms, int offset_minutes) {
   // Saturated: a hostile state record may hold any int64 (`qm state show`).
   int64_t local = Local(epoch_ms, offset_minutes);
   int64_t days = FloorDiv(local, kDayMs);
@@ -291,7 +291,13 @@ std::string FormatTime(int64_t epoch_ms, int offset_minutes) {
   put(off / 60, 2);
   *p++ = ':';
   put(off % 60, 2);
-  return std::string(buf, p);
+  out.append(buf, p);
+}
+
+std::string FormatTime(int64_t epoch_ms, int offset_minutes) {
+  std::string out;
+  AppendTime(out, epoch_ms, offset_minutes);
+  return out;
 }
 
 std::optional<int64_t> ParseDuration(std::string_view text) {
@@ -328,15 +334,34 @@ std::string FormatDuration(int64_t ms) {
   return std::to_string(ms) + "ms";
 }
 
-std::string FormatMoney(int64_t cents) {
+namespace {
+
+void AppendInt(std::string& out, int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;  // 24 bytes hold any int64
+  out.append(buf, end);
+}
+
+void AppendMoney(std::string& out, int64_t cents) {
   bool negative = cents < 0;
   unsigned long long abs = negative ? 0ULL - static_cast<unsigned long long>(cents)
                                     : static_cast<unsigned long long>(cents);
-  std::string out = negative ? "-" : "";
-  out += std::to_string(abs / 100);
-  out += '.';
-  out += static_cast<char>('0' + abs % 100 / 10);
-  out += static_cast<char>('0' + abs % 10);
+  char buf[32];
+  char* p = buf;
+  if (negative) *p++ = '-';
+  p = std::to_chars(p, buf + sizeof buf, abs / 100).ptr;
+  *p++ = '.';
+  *p++ = static_cast<char>('0' + abs % 100 / 10);
+  *p++ = static_cast<char>('0' + abs % 10);
+  out.append(buf, p);
+}
+
+}  // namespace
+
+std::string FormatMoney(int64_t cents) {
+  std::string out;
+  AppendMoney(out, cents);
   return out;
 }
 
@@ -457,8 +482,12 @@ bool ValuesEqual(const Value& a, const Value& b) {
 void AppendJsonString(std::string& out, std::string_view s) {
   static const char kHex[] = "0123456789abcdef";
   out += '"';
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
+  size_t plain = 0;  // the start of the run copied as it is
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + plain, i - plain);
+    plain = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -468,50 +497,64 @@ void AppendJsonString(std::string& out, std::string_view s) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += ch;
-        }
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
     }
   }
+  out.append(s.data() + plain, s.size() - plain);
   out += '"';
 }
 
-std::string FormatPlainValue(const Value& v, const std::vector<std::string>& enum_members, int tz_minutes) {
+void AppendPlainValue(std::string& out, const Value& v, const std::vector<std::string>& enum_members,
+                      int tz_minutes) {
   switch (v.kind) {
-    case ValueKind::kUnset: return "";
-    case ValueKind::kInt: return std::to_string(v.i);
-    case ValueKind::kMoney: return FormatMoney(v.i);
-    case ValueKind::kNumber: return FormatNumber(v.d);
-    case ValueKind::kBool: return v.i ? "true" : "false";
-    case ValueKind::kText: return std::string(v.text);
-    case ValueKind::kTime: return FormatTime(v.i, tz_minutes);
-    case ValueKind::kDuration: return FormatDuration(v.i);
+    case ValueKind::kUnset: return;
+    case ValueKind::kInt: return AppendInt(out, v.i);
+    case ValueKind::kMoney: return AppendMoney(out, v.i);
+    case ValueKind::kNumber: out += FormatNumber(v.d); return;
+    case ValueKind::kBool: out += v.i ? "true" : "false"; return;
+    case ValueKind::kText: out += v.text; return;
+    case ValueKind::kTime: return AppendTime(out, v.i, tz_minutes);
+    case ValueKind::kDuration: out += FormatDuration(v.i); return;
     case ValueKind::kEnum:
-      if (v.i < 0 || static_cast<uint64_t>(v.i) >= enum_members.size()) return "";
-      return enum_members[v.i];
+      if (v.i >= 0 && static_cast<uint64_t>(v.i) < enum_members.size()) out += enum_members[v.i];
+      return;
     case ValueKind::kDecimal:
-    case ValueKind::kRatio: return "";  // literals and averages are never stored or printed
+    case ValueKind::kRatio: return;  // literals and averages are never stored or printed
   }
-  return "";
+}
+
+std::string FormatPlainValue(const Value& v, const std::vector<std::string>& enum_members, int tz_minutes) {
+  std::string out;
+  AppendPlainValue(out, v, enum_members, tz_minutes);
+  return out;
+}
+
+void AppendJsonValue(std::string& out, const Value& v, const std::vector<std::string>& enum_members,
+                     int tz_minutes) {
+  switch (v.kind) {
+    case ValueKind::kText: return AppendJsonString(out, v.text);
+    case ValueKind::kEnum:
+      if (v.i < 0 || static_cast<uint64_t>(v.i) >= enum_members.size()) break;
+      return AppendJsonString(out, enum_members[v.i]);
+    case ValueKind::kTime:  // no character of a time or duration needs escaping
+    case ValueKind::kDuration:
+      out += '"';
+      AppendPlainValue(out, v, enum_members, tz_minutes);
+      out += '"';
+      return;
+    case ValueKind::kUnset: case ValueKind::kDecimal: case ValueKind::kRatio: break;
+    case ValueKind::kInt: case ValueKind::kMoney: case ValueKind::kNumber: case ValueKind::kBool:
+      return AppendPlainValue(out, v, enum_members, tz_minutes);  // `null` for a non-finite number
+  }
+  out += "null";
 }
 
 std::string FormatJsonValue(const Value& v, const std::vector<std::string>& enum_members, int tz_minutes) {
-  switch (v.kind) {
-    case ValueKind::kText: case ValueKind::kTime: case ValueKind::kDuration: case ValueKind::kEnum: {
-      if (v.kind == ValueKind::kEnum && (v.i < 0 || static_cast<uint64_t>(v.i) >= enum_members.size())) return "null";
-      std::string out;
-      AppendJsonString(out, FormatPlainValue(v, enum_members, tz_minutes));
-      return out;
-    }
-    case ValueKind::kUnset: case ValueKind::kDecimal: case ValueKind::kRatio: return "null";
-    case ValueKind::kInt: case ValueKind::kMoney: case ValueKind::kNumber: case ValueKind::kBool:
-      return FormatPlainValue(v, enum_members, tz_minutes);  // `null` for a non-finite number
-  }
-  return "null";
+  std::string out;
+  AppendJsonValue(out, v, enum_members, tz_minutes);
+  return out;
 }
 
 }  // namespace qm

@@ -35,6 +35,7 @@ Decimal IntToDecimal(int64_t v);
 std::optional<int64_t> ParseRfc3339(std::string_view text);
 // `YYYY-MM-DDTHH:MM:SS[.mmm]±HH:MM` at `offset_minutes` (A39).
 std::string FormatTime(int64_t epoch_ms, int offset_minutes);
+void AppendTime(std::string& out, int64_t epoch_ms, int offset_minutes);
 // Local calendar time in a fixed zone (D1, D2). Times are epoch ms; the zone
 // is minutes east of UTC. Times near the int64 bounds saturate.
 enum class ClockPart : uint8_t { kHour, kWeekday, kDay, kMonth };
@@ -114,9 +115,11 @@ void AppendJsonString(std::string& out, std::string_view s);
 // at `tz_minutes`; an enum member by its name in `enum_members`. The one
 // spelling of values in actions, `qm state show` and the explanations.
 std::string FormatJsonValue(const Value& v, const std::vector<std::string>& enum_members, int tz_minutes);
+void AppendJsonValue(std::string& out, const Value& v, const std::vector<std::string>& enum_members, int tz_minutes);
 // The same spelling without JSON quoting, as placeholders print values (D6,
 // E5): text as is, unset as the empty string, a non-finite number as `null`.
 std::string FormatPlainValue(const Value& v, const std::vector<std::string>& enum_members, int tz_minutes);
+void AppendPlainValue(std::string& out, const Value& v, const std::vector<std::string>& enum_members, int tz_minutes);
 
 }  // namespace qm
 

@@ -69,42 +69,77 @@ std::string Engine::Impl::Render(const check::Template& t) const {
   return out;
 }
 
-std::string Engine::Impl::Prefix(const std::string& rule) {
-  // `{"ts":"…","customer":"…",` is the same for every line of a step.
+std::string Engine::Impl::Head(std::string_view rule, std::string_view kind) {
+  std::string head = ",\"rule\":";
+  AppendJsonString(head, rule);
+  head += ",\"action\":\"";
+  head += kind;
+  head += '"';
+  return head;
+}
+
+void Engine::Impl::MakeHeads() {
+  for (const check::Rule& rule : p_.rules) {
+    std::vector<std::string>& heads = heads_.emplace_back();
+    for (const check::Action& a : rule.actions) {
+      std::string head = Head(rule.name, check::Spelling(a.kind));
+      switch (a.kind) {
+        case check::ActionKind::kSet: case check::ActionKind::kAdd:
+          head += ",\"field\":";
+          AppendJsonString(head, p_.profile[a.field].name);
+          break;
+        case check::ActionKind::kTag: case check::ActionKind::kUntag:
+          head += ",\"tag\":";
+          AppendJsonString(head, p_.tags[a.tag].name);
+          head += "}\n";
+          break;
+        case check::ActionKind::kPush: case check::ActionKind::kInvite: case check::ActionKind::kNotify:
+          head += ",\"target\":";
+          break;
+      }
+      heads.push_back(std::move(head));
+    }
+  }
+}
+
+void Engine::Impl::StartLine(std::string_view head) {
+  // `{"ts":"…","customer":"…"` is the same for every line of a step.
   if (prefix_time_ != step_.now || prefix_customer_ != step_.customer) {
-    prefix_ = "{\"ts\":\"" + FormatTime(step_.now, options_.tz_minutes) + "\",\"customer\":";
+    prefix_.assign("{\"ts\":\"");
+    AppendTime(prefix_, step_.now, options_.tz_minutes);
+    prefix_ += "\",\"customer\":";
     AppendJsonString(prefix_, *step_.customer);
     prefix_time_ = step_.now;
     prefix_customer_ = step_.customer;
   }
-  std::string line = prefix_;
-  line += ",\"rule\":";
-  AppendJsonString(line, rule);
-  line += ",";
-  return line;
+  line_.assign(prefix_);
+  line_ += head;
 }
 
-void Engine::Impl::Emit(std::string_view kind, const std::string& line) {
-  if (observer_ != nullptr) [[unlikely]] observer_->OnLine(line);
-  out_.Action(line);
+void Engine::Impl::Emit(std::string_view kind) {
+  if (observer_ != nullptr) [[unlikely]] observer_->OnLine(line_);
+  out_.Action(line_);
   Count(stats_.actions, kind);
 }
 
-bool Engine::Impl::ChangeField(const check::Rule& rule, int32_t f, const Value& to, const Value* by, ChangeLog& log) {
-  const check::FieldInfo& field = p_.profile[f];
+bool Engine::Impl::ChangeField(int32_t r, int32_t index, int32_t f, const Value& to, const Value* by, ChangeLog& log) {
   Stored& slot = step_.state->profile[f];
   Value from = slot.view();
   if (!from.unset() && ValuesEqual(from, to)) return false;
-  const std::vector<std::string>& members = p_.MembersOf(field.type);
-  auto json = [&](const Value& v) { return FormatJsonValue(v, members, options_.tz_minutes); };
-  std::string_view kind = check::Spelling(by != nullptr ? check::ActionKind::kAdd : check::ActionKind::kSet);
-  std::string line = Prefix(rule.name) + "\"action\":\"" + std::string(kind) + "\",\"field\":";
-  AppendJsonString(line, field.name);
-  if (by != nullptr) line += ",\"by\":" + json(*by);
-  line += ",\"from\":" + json(from) + ",\"to\":" + json(to) + "}\n";
+  const std::vector<std::string>& members = p_.MembersOf(p_.profile[f].type);
+  StartLine(heads_[r][index]);
+  if (by != nullptr) {
+    line_ += ",\"by\":";
+    AppendJsonValue(line_, *by, members, options_.tz_minutes);
+  }
+  line_ += ",\"from\":";
+  AppendJsonValue(line_, from, members, options_.tz_minutes);
+  line_ += ",\"to\":";
+  AppendJsonValue(line_, to, members, options_.tz_minutes);
+  line_ += "}\n";
   log.Field(f, slot);
   slot = Stored::Of(to);
-  Emit(kind, line);
+  Emit(check::Spelling(by != nullptr ? check::ActionKind::kAdd : check::ActionKind::kSet));
   return true;
 }
 
@@ -116,7 +151,7 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
   switch (a.kind) {
     case check::ActionKind::kSet:
       if (value.unset()) return Observe(r, index, Observer::Outcome::kUnsetValue);  // A24
-      Observe(r, index, ChangeField(rule, a.field, Convert(value, p_.profile[a.field].type), nullptr, log)
+      Observe(r, index, ChangeField(r, index, a.field, Convert(value, p_.profile[a.field].type), nullptr, log)
                             ? Observer::Outcome::kApplied
                             : Observer::Outcome::kNoChange);
       return;
@@ -126,7 +161,7 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
       Value by = Convert(value, field.type);
       Value from = s.profile[a.field].view();
       Value to = AddValues(from, by, field.type.kind);
-      Observe(r, index, ChangeField(rule, a.field, to, &by, log) ? Observer::Outcome::kApplied
+      Observe(r, index, ChangeField(r, index, a.field, to, &by, log) ? Observer::Outcome::kApplied
                                                                  : Observer::Outcome::kNoChange);
       return;
     }
@@ -136,10 +171,8 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
       if (s.tags[a.tag] == want) return Observe(r, index, Observer::Outcome::kNoChange);  // A22
       log.Tag(a.tag, s.tags[a.tag]);
       s.tags[a.tag] = want;
-      std::string line = Prefix(rule.name) + "\"action\":\"" + std::string(check::Spelling(a.kind)) + "\",\"tag\":";
-      AppendJsonString(line, p_.tags[a.tag].name);
-      line += "}\n";
-      Emit(check::Spelling(a.kind), line);
+      StartLine(heads_[r][index]);
+      Emit(check::Spelling(a.kind));
       Observe(r, index, Observer::Outcome::kApplied);
       return;
     }
@@ -170,21 +203,21 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
         s.emissions.push_back({step_.now, std::move(key)});
       }
       std::string_view kind = check::Spelling(a.kind);
-      std::string line = Prefix(rule.name) + "\"action\":\"" + std::string(kind) + "\",\"target\":";
-      AppendJsonString(line, resolved.target);
-      line += "}\n";
-      Emit(kind, line);
+      StartLine(heads_[r][index]);
+      AppendJsonString(line_, resolved.target);
+      line_ += "}\n";
+      Emit(kind);
       Observe(r, index, Observer::Outcome::kApplied);
       return;
     }
     case check::ActionKind::kNotify: {
       if (HeldByQuiet(r, index, a.kind, resolved)) return;  // never capped (D4)
-      std::string line = Prefix(rule.name) + "\"action\":\"notify\",\"target\":";
-      AppendJsonString(line, resolved.target);
-      line += ",\"message\":";
-      AppendJsonString(line, resolved.message);
-      line += "}\n";
-      Emit(check::Spelling(a.kind), line);
+      StartLine(heads_[r][index]);
+      AppendJsonString(line_, resolved.target);
+      line_ += ",\"message\":";
+      AppendJsonString(line_, resolved.message);
+      line_ += "}\n";
+      Emit(check::Spelling(a.kind));
       Observe(r, index, Observer::Outcome::kApplied);
       return;
     }

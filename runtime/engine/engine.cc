@@ -235,19 +235,22 @@ void Engine::Impl::Resume() {
 
 void Engine::Impl::Reject(int64_t line_number, std::string_view reason, const std::string& field, std::string_view customer) {
   MarkStep(/*timer=*/false);
-  std::string line = "{\"line\":" + std::to_string(line_number);
+  line_.assign("{\"line\":");
+  line_ += std::to_string(line_number);
   if (!customer.empty()) {
-    line += ",\"customer\":";
-    AppendJsonString(line, customer);
+    line_ += ",\"customer\":";
+    AppendJsonString(line_, customer);
   }
-  line += ",\"reason\":\"" + std::string(reason) + "\"";
+  line_ += ",\"reason\":\"";
+  line_ += reason;
+  line_ += '"';
   if (!field.empty()) {
-    line += ",\"field\":";
-    AppendJsonString(line, field);
+    line_ += ",\"field\":";
+    AppendJsonString(line_, field);
   }
-  line += "}\n";
-  if (observer_ != nullptr) [[unlikely]] observer_->OnReject(line, customer);
-  out_.Reject(line);
+  line_ += "}\n";
+  if (observer_ != nullptr) [[unlikely]] observer_->OnReject(line_, customer);
+  out_.Reject(line_);
   Count(stats_.rejects, reason);
 }
 

@@ -176,14 +176,16 @@ void Engine::Impl::Merge(CustomerState& survivor, CustomerState& absorbed, const
     for (size_t i = 0; i < undo_->saved_count; ++i)  // its memory goes: Undo recreates it instead
       if (undo_->saved[i].first == &absorbed) undo_->saved[i].first = nullptr;
   }
-  std::string line = "{\"ts\":\"" + FormatTime(ts, options_.tz_minutes) + "\",\"customer\":";
-  AppendJsonString(line, *survivor.id);
-  line += ",\"action\":\"merge\",\"from\":";
-  AppendJsonString(line, absorbed_id);
-  line += ",\"key\":";
-  AppendJsonString(line, key);
-  line += "}\n";
-  Emit("merge", line);
+  line_.assign("{\"ts\":\"");
+  AppendTime(line_, ts, options_.tz_minutes);
+  line_ += "\",\"customer\":";
+  AppendJsonString(line_, *survivor.id);
+  line_ += ",\"action\":\"merge\",\"from\":";
+  AppendJsonString(line_, absorbed_id);
+  line_ += ",\"key\":";
+  AppendJsonString(line_, key);
+  line_ += "}\n";
+  Emit("merge");
 
   for (const TimerKey& k : TimersOf(survivor)) timers_.erase(k);
   for (const TimerKey& k : TimersOf(absorbed)) timers_.erase(k);

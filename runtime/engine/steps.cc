@@ -119,9 +119,9 @@ void Engine::Impl::Cascade(ChangeLog& log) {
     if (depth > options_.cascade_limit) {
       for (int32_t r : triggered) {
         Observe(r, -1, Observer::Outcome::kCascadeLimit);
-        std::string line = Prefix(p_.rules[r].name) + "\"action\":\"cascade_limit\",\"limit\":" +
-                           std::to_string(options_.cascade_limit) + "}\n";
-        Emit("cascade_limit", line);
+        StartLine(Head(p_.rules[r].name, "cascade_limit"));
+        line_ += ",\"limit\":" + std::to_string(options_.cascade_limit) + "}\n";
+        Emit("cascade_limit");
         const std::string limit = std::to_string(options_.cascade_limit), rule = p_.rules[r].name;
         out_.Warning(Bilingual("cascade limit " + limit + " reached for customer " + *step_.customer + ": rule `" + rule +
                                    "` not run",

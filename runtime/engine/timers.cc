@@ -236,10 +236,11 @@ void Engine::Impl::Refresh(int64_t at) {
       log.Tag(g.tag, s.tags[g.tag]);
       s.tags[g.tag] = want;
       std::string_view kind = check::Spelling(want ? check::ActionKind::kTag : check::ActionKind::kUntag);
-      std::string line = Prefix("segment " + p_.tags[g.tag].name) + "\"action\":\"" + std::string(kind) + "\",\"tag\":";
-      AppendJsonString(line, p_.tags[g.tag].name);
-      line += "}\n";
-      Emit(kind, line);
+      StartLine(Head("segment " + p_.tags[g.tag].name, kind));
+      line_ += ",\"tag\":";
+      AppendJsonString(line_, p_.tags[g.tag].name);
+      line_ += "}\n";
+      Emit(kind);
     }
     Cascade(log);
   }

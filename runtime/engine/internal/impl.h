@@ -110,6 +110,7 @@ class Engine::Impl {
         options_(options), stats_(stats), observer_(options.observer), decoder_(program), step_(program.checked) {
     for (const check::Cap& cap : p_.caps) caps_window_ms_ = std::max(caps_window_ms_, cap.per_ms);
     for (const check::Segment& g : p_.segments) segments_.push_back({p_.tags[g.tag].name});
+    MakeHeads();
   }
 
   // ---------------------------------------------------------------- input
@@ -270,13 +271,18 @@ class Engine::Impl {
   // Queues a delayed or deferred action of the current step's customer.
   void Schedule(PendingAfter pending);
 
-  std::string Prefix(const std::string& rule);
+  void MakeHeads();
+  // Starts line_ as `{"ts":"…","customer":"…"` of the step, then `head`.
+  void StartLine(std::string_view head);
+  // `,"rule":…,"action":"kind"` for rule name `rule`.
+  static std::string Head(std::string_view rule, std::string_view kind);
+  // Writes line_ as an action line.
+  void Emit(std::string_view kind);
 
-  void Emit(std::string_view kind, const std::string& line);
-
-  // Applies a set (`by` null) or add to profile field `f`: prints its line
-  // (A28) unless nothing changes (A22), and records the change for A29.
-  bool ChangeField(const check::Rule& rule, int32_t f, const Value& to, const Value* by, ChangeLog& log);
+  // Applies rule r's action `index`, a set (`by` null) or add to profile
+  // field `f`: prints its line (A28) unless nothing changes (A22), and
+  // records the change for A29.
+  bool ChangeField(int32_t r, int32_t index, int32_t f, const Value& to, const Value* by, ChangeLog& log);
 
   void Apply(int32_t r, int32_t index, const Resolved& resolved, ChangeLog& log);
 
@@ -372,6 +378,12 @@ class Engine::Impl {
   std::string prefix_;
   int64_t prefix_time_ = 0;
   const std::string* prefix_customer_ = nullptr;
+  // The line being written, reused so that a line allocates nothing.
+  std::string line_;
+  // By rule and action: what its lines hold after the prefix that never
+  // changes: `,"rule":…,"action":"set","field":…`, a tag line up to its
+  // end, a push's up to its target.
+  std::vector<std::vector<std::string>> heads_;
 
   Step step_;  // the current step
 };
