@@ -362,11 +362,11 @@ CustomerState* Engine::Impl::Lookup(const std::string& customer) {
     // Its timers were queued by the sleeping id: requeued on its state, found
     // by value from the state as it was evicted.
     auto requeue = [&](TimerKey k) {
-      k.customer = &*sleeping;
+      k.Rebind(&*sleeping);
       k.state = nullptr;
       timers_.erase(k);
       if (s == nullptr) return;
-      k.customer = s->id;
+      k.Rebind(s->id);
       k.state = s;
       timers_.insert(k);
     };
@@ -401,7 +401,7 @@ bool Engine::Impl::EvictState(CustomerState& s) {
   if (!mine.empty()) {
     const std::string* sleeping = &*sleeping_ids_.insert(id).first;
     for (TimerKey k : mine) {
-      k.customer = sleeping;
+      k.Rebind(sleeping);
       k.state = nullptr;
       timers_.insert(k);
     }

@@ -52,7 +52,8 @@ void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e, bool merged
   s.clock = std::max(s.clock, e.ts);
   AddToAggregates(s, e);
   step_.customer = s.id;
-  std::vector<int32_t> matched;
+  std::vector<int32_t>& matched = matched_;
+  matched.clear();
   evaluator_.MatchEvent(type, step_, matched);
   if (observer_ != nullptr) [[unlikely]] observer_->OnEvaluated(program_.rules_by_event[type], matched, step_);
   if (merged && !program_.merged_rules.empty()) {  // D12, E9: one set with the event's rules, in file order
@@ -62,7 +63,8 @@ void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e, bool merged
     matched.insert(matched.end(), also.begin(), also.end());
     std::sort(matched.begin(), matched.end());
   }
-  ChangeLog log;
+  ChangeLog& log = log_;
+  log.clear();
   for (int32_t r : matched) ApplyRule(r, log);
   Cascade(log);
   // A20: `since` excludes the current event for its whole step and cascade.
@@ -98,7 +100,8 @@ void Engine::Impl::AddToAggregates(CustomerState& s, const event::Event& e) {
 
 void Engine::Impl::Cascade(ChangeLog& log) {
   for (int depth = 1;; ++depth) {
-    std::vector<int32_t> triggered;
+    std::vector<int32_t>& triggered = triggered_;
+    triggered.clear();
     for (auto& [t, before] : log.tags) {
       uint8_t now = step_.state->tags[t];
       if (now && !before) triggered.insert(triggered.end(), program_.tagged_rules[t].begin(), program_.tagged_rules[t].end());
@@ -129,13 +132,15 @@ void Engine::Impl::Cascade(ChangeLog& log) {
       }
       return;
     }
-    ChangeLog next;
-    std::vector<int32_t> matched;
+    ChangeLog& next = next_log_;
+    next.clear();
+    std::vector<int32_t>& matched = matched_;
+    matched.clear();
     step_.event = nullptr;  // cascade steps have no triggering event (A13)
     evaluator_.MatchRules(triggered, step_, matched);
     if (observer_ != nullptr) [[unlikely]] observer_->OnEvaluated(triggered, matched, step_);
     for (int32_t r : matched) ApplyRule(r, next);
-    log = std::move(next);
+    std::swap(log, next);
   }
 }
 

@@ -69,7 +69,8 @@ void Engine::Impl::FireGroup(CustomerState& s, int64_t due, const std::vector<Ti
     if (a.kind != b.kind) return a.kind < b.kind;
     return a.seq < b.seq;
   });
-  ChangeLog log;
+  ChangeLog& log = log_;
+  log.clear();
   for (const Work& w : work) {
     if (w.kind == 0) {
       ApplyRule(w.rule, log);
@@ -228,7 +229,8 @@ void Engine::Impl::Refresh(int64_t at) {
     s.clock = std::max(s.clock, at);  // E19
     Begin(s, nullptr, at);
     if (observer_ != nullptr) [[unlikely]] observer_->OnStep({Observer::StepKind::kTimer, *s.id, at});
-    ChangeLog log;
+    ChangeLog& log = log_;
+    log.clear();
     for (size_t j = 0; j < due.size(); ++j) {  // declaration order
       const check::Segment& g = p_.segments[due[j]];
       uint8_t want = member[j][c];

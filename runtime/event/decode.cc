@@ -4,6 +4,7 @@
 #include <cmath>
 #include <span>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 #include "compiler/source/source.h"
@@ -96,7 +97,7 @@ const int64_t kMinTime = *ParseRfc3339("0001-01-02T00:00:00Z");
 const int64_t kMaxTime = *ParseRfc3339("9999-12-30T23:59:59.999Z");
 
 std::optional<int64_t> TimeOf(const Member& m) {
-  if (m.kind == JsonKind::kString) return ParseRfc3339(m.text);
+  if (m.kind == JsonKind::kString) return ParseRfc3339(m.text());
   if (m.kind == JsonKind::kNumber) return EpochMillisFromNumber(m.raw);
   return std::nullopt;
 }
@@ -126,7 +127,7 @@ std::optional<int64_t> DurationOf(const Member& m) {
     return ms;
   }
   if (m.kind != JsonKind::kString) return std::nullopt;
-  return ParseDuration(m.text);  // E3: the literal grammar, compound parts included
+  return ParseDuration(m.text());  // E3: the literal grammar, compound parts included
 }
 
 // value * 10^scale for the common shape, without allocating: -?D+(.D+)? with
@@ -182,12 +183,52 @@ std::optional<int64_t> ScaledFromNumber(std::string_view number_text, int scale)
   return Scaled(*n, scale, false);
 }
 
+namespace {
+
+// A cheap hash of a key for the name table: its length and first and last
+// eight bytes (keys that differ only in between just probe further).
+uint64_t KeyHash(std::string_view k) {
+  uint64_t head = 0, tail = 0;
+  std::memcpy(&head, k.data(), std::min<size_t>(k.size(), 8));
+  if (k.size() > 8) std::memcpy(&tail, k.data() + k.size() - 8, 8);
+  uint64_t h = (head ^ k.size()) * 0x9E3779B97F4A7C15ULL + tail * 0xC2B2AE3D27D4EB4FULL;
+  return h ^ (h >> 32);
+}
+
+}  // namespace
+
 Decoder::Decoder(const ir::Program& program) : program_(program) {
   const auto& events = program.checked.events;
   for (size_t e = 0; e < events.size(); ++e) event_ids_.emplace(events[e].name, static_cast<int32_t>(e));
+  std::vector<std::string_view> names = {"type", "customer", "ts"};
+  for (const check::EventInfo& info : events)
+    for (const check::FieldInfo& f : info.fields) names.push_back(f.name);
+  size_t size = 16;
+  while (size < names.size() * 2) size *= 2;
+  names_.assign(size, {std::string_view(), -1});
+  int32_t next = 0;
+  for (std::string_view name : names) {
+    if (NameId(name) >= 0) continue;
+    size_t i = KeyHash(name) & (size - 1);
+    while (names_[i].second >= 0) i = (i + 1) & (size - 1);
+    names_[i] = {name, next++};
+  }
+  for (const check::EventInfo& info : events) {
+    std::vector<int32_t>& ids = field_names_.emplace_back();
+    for (const check::FieldInfo& f : info.fields) ids.push_back(NameId(f.name));
+  }
+  seen_.resize(next);
   for (const check::EnumInfo& info : program.checked.enums) {
     auto& names = members_.emplace_back();
     for (size_t k = 0; k < info.members.size(); ++k) names.emplace(info.members[k], static_cast<int64_t>(k));
+  }
+}
+
+int32_t Decoder::NameId(std::string_view key) const {
+  const size_t mask = names_.size() - 1;
+  for (size_t i = KeyHash(key) & mask;; i = (i + 1) & mask) {
+    const auto& [name, id] = names_[i];
+    if (id < 0 || name == key) return id;
   }
 }
 
@@ -199,10 +240,11 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
     reject.field = std::move(field);
     return false;
   };
-  if (utf8::FirstInvalid(line) >= 0) return fail("invalid_json");
   static thread_local std::vector<Member> pool;
   size_t count = 0;
   bool is_object = false;
+  // A38 check 1; the reader checks UTF-8 in strings, the only place a byte
+  // that is not ASCII can be valid JSON.
   if (!JsonReader(line).ReadTop(is_object, pool, count)) return fail("invalid_json");
   std::span<const Member> members(pool.data(), count);
   if (!is_object) return fail("not_object");
@@ -216,7 +258,7 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
   if (!sorted) {
     for (size_t i = 1; i < count && duplicate == count; ++i)
       for (size_t j = 0; j < i; ++j)
-        if (members[i].key == members[j].key) {
+        if (members[i].key() == members[j].key()) {
           duplicate = i;
           break;
         }
@@ -224,46 +266,46 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
     order_.resize(count);
     for (uint32_t i = 0; i < count; ++i) order_[i] = i;
     std::sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
-      int c = members[a].key.compare(members[b].key);
+      int c = members[a].key().compare(members[b].key());
       return c != 0 ? c < 0 : a < b;
     });
     // The smallest position that is not the first of its key.
     for (size_t k = 1; k < count; ++k)
-      if (members[order_[k]].key == members[order_[k - 1]].key) duplicate = std::min<size_t>(duplicate, order_[k]);
+      if (members[order_[k]].key() == members[order_[k - 1]].key()) duplicate = std::min<size_t>(duplicate, order_[k]);
   }
-  if (duplicate < count) return fail("duplicate_field", members[duplicate].key);
-  auto find = [&](std::string_view key) -> const Member* {
-    if (!sorted) {
-      for (const Member& m : members)
-        if (m.key == key) return &m;
-      return nullptr;
-    }
-    auto it = std::lower_bound(order_.begin(), order_.end(), key,
-                               [&](uint32_t m, std::string_view k) { return members[m].key < k; });
-    return it != order_.end() && members[*it].key == key ? &members[*it] : nullptr;
+  if (duplicate < count) return fail("duplicate_field", std::string(members[duplicate].key()));
+  // Keys are unique from here on.
+  ++line_;
+  for (uint32_t i = 0; i < count; ++i) {
+    int32_t id = NameId(members[i].key());
+    if (id >= 0) seen_[id] = {line_, i};
+  }
+  auto find = [&](int32_t name) -> const Member* {
+    return seen_[name].line == line_ ? &members[seen_[name].member] : nullptr;
   };
-  const Member* type = find("type");
-  const Member* customer = find("customer");
-  const Member* ts = find("ts");
+  const Member* type = find(kType);
+  const Member* customer = find(kCustomer);
+  const Member* ts = find(kTs);
   for (auto [m, name] : {std::pair{type, "type"}, {customer, "customer"}, {ts, "ts"}}) {
     if (m == nullptr || m->kind == JsonKind::kNull) return fail("missing_field", name);
   }
   if (type->kind != JsonKind::kString) return fail("wrong_type", "type");
-  auto it = event_ids_.find(type->text);
+  auto it = event_ids_.find(type->text());
   if (it == event_ids_.end()) return fail("unknown_type", "type");
-  if (customer->kind != JsonKind::kString || customer->text.empty()) return fail("wrong_type", "customer");
-  reject.customer = customer->text;  // D8: later rejects name the customer
+  if (customer->kind != JsonKind::kString || customer->text().empty()) return fail("wrong_type", "customer");
+  reject.customer = customer->text();  // D8: later rejects name the customer
   std::optional<int64_t> when = TimeOf(*ts);
   if (!when) return fail("wrong_type", "ts");
 
   const check::EventInfo& info = program_.checked.events[it->second];
   event.type = it->second;
-  event.customer = customer->text;
+  event.customer = customer->text();
   event.ts = *when;
   event.fields.assign(info.fields.size(), Value{});
   event.texts.assign(info.fields.size(), std::string());
+  const std::vector<int32_t>& names = field_names_[it->second];
   for (size_t f = 0; f < info.fields.size(); ++f) {
-    const Member* m = find(info.fields[f].name);
+    const Member* m = find(names[f]);
     if (m == nullptr || m->kind == JsonKind::kNull) continue;  // unset
     const check::Type& t = info.fields[f].type;
     Value& out = event.fields[f];
@@ -277,7 +319,7 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
       case check::TypeKind::kMoney: {
         std::optional<int64_t> cents;
         if (m->kind == JsonKind::kNumber) cents = ScaledFromNumber(m->raw, 2);
-        if (m->kind == JsonKind::kString && IsMoneyText(m->text)) cents = ScaledFromNumber(m->text, 2);
+        if (m->kind == JsonKind::kString && IsMoneyText(m->text())) cents = ScaledFromNumber(m->text(), 2);
         if (cents) { out = Value::Money(*cents); ok = true; }
         break;
       }
@@ -295,7 +337,7 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
         break;
       case check::TypeKind::kText:
         if (m->kind == JsonKind::kString) {
-          event.texts[f] = m->text;
+          event.texts[f] = m->text();
           out = Value::Text(event.texts[f]);
           ok = true;
         }
@@ -303,7 +345,7 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
       case check::TypeKind::kEnum:
         if (m->kind == JsonKind::kString) {
           const auto& names = members_[t.enum_id];
-          auto it = names.find(m->text);
+          auto it = names.find(m->text());
           if (it == names.end()) return fail("unknown_member", info.fields[f].name);  // D8, E10
           out = Value::Enum(it->second);
           ok = true;
@@ -341,7 +383,7 @@ bool ObjectMembers(std::string_view line, std::vector<std::pair<std::string, std
     const event_internal::Member& member = read[m];
     std::string value;
     switch (member.kind) {
-      case event_internal::JsonKind::kString: value = "\"" + member.text; break;
+      case event_internal::JsonKind::kString: value = "\"" + std::string(member.text()); break;
       case event_internal::JsonKind::kNumber: value = std::string(member.raw); break;
       case event_internal::JsonKind::kTrue: value = "true"; break;
       case event_internal::JsonKind::kFalse: value = "false"; break;
@@ -349,7 +391,7 @@ bool ObjectMembers(std::string_view line, std::vector<std::pair<std::string, std
       case event_internal::JsonKind::kObject: value = "{}"; break;
       case event_internal::JsonKind::kArray: value = "[]"; break;
     }
-    members.emplace_back(member.key, std::move(value));
+    members.emplace_back(std::string(member.key()), std::move(value));
   }
   return true;
 }
@@ -361,7 +403,7 @@ std::string CustomerOf(std::string_view line) {
   event_internal::JsonReader reader(line);
   if (!reader.ReadTop(is_object, members, count) || !is_object) return "";
   for (size_t i = 0; i < count; ++i)
-    if (members[i].key == "customer" && members[i].kind == event_internal::JsonKind::kString) return members[i].text;
+    if (members[i].key() == "customer" && members[i].kind == event_internal::JsonKind::kString) return std::string(members[i].text());
   return "";
 }
 

@@ -43,10 +43,30 @@ class Decoder {
 
  private:
   const ir::Program& program_;
-  std::unordered_map<std::string, int32_t> event_ids_;
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, int32_t, NameHash, std::equal_to<>> event_ids_;
   // Per enum: member name -> index, so a type with 200,000 members costs one lookup.
   std::vector<std::unordered_map<std::string_view, int64_t>> members_;
   std::vector<uint32_t> order_;  // the line's keys sorted, reused from line to line
+
+  // Every name a line is read for (`type`, `customer`, `ts`, each event
+  // field) has an id, so each key of a line is looked up once, in an
+  // open-addressing table, instead of compared with every name.
+  static constexpr int32_t kType = 0, kCustomer = 1, kTs = 2;
+  int32_t NameId(std::string_view key) const;
+  std::vector<std::pair<std::string_view, int32_t>> names_;  // size a power of two; id -1: empty
+  std::vector<std::vector<int32_t>> field_names_;  // per event type, per field: its name's id
+  // Per name id: the line's member with that key, valid while `line` is
+  // this line's number (no clearing between lines).
+  struct Seen {
+    uint64_t line = 0;
+    uint32_t member = 0;
+  };
+  std::vector<Seen> seen_;
+  uint64_t line_ = 0;
 };
 
 // Lines longer than this are rejected as `line_too_long` without being

@@ -1,6 +1,8 @@
 // A strict JSON reader for one event line (A38 check 1).
 #include "runtime/event/internal/json.h"
 
+#include <cstring>
+
 #include "compiler/source/source.h"
 
 namespace qm::event_internal {
@@ -13,7 +15,7 @@ bool JsonReader::ReadTop(bool& is_object, std::vector<Member>& members, size_t& 
   } else {
     is_object = false;
     JsonKind kind;
-    if (!ReadValue(kind, nullptr)) return false;
+    if (!ReadValue(kind, {})) return false;
   }
   SkipWs();
   return i_ == s_.size();
@@ -31,15 +33,15 @@ bool JsonReader::ReadObjectMembers(std::vector<Member>& members, size_t& count) 
     SkipWs();
     if (count == members.size()) members.emplace_back();
     Member& m = members[count];
-    m.text.clear();
-    m.raw = {};
-    if (Peek() != '"' || !ReadString(&m.key)) return false;
+    m.text_view = m.raw = {};
+    m.text_escaped = false;
+    if (Peek() != '"' || !ReadString({&m.key_view, &m.key_buf, &m.key_escaped})) return false;
     SkipWs();
     if (Peek() != ':') return false;
     ++i_;
     SkipWs();
     size_t start = i_;
-    if (!ReadValue(m.kind, &m.text)) return false;
+    if (!ReadValue(m.kind, {&m.text_view, &m.text_buf, &m.text_escaped})) return false;
     if (m.kind == JsonKind::kNumber) m.raw = s_.substr(start, i_ - start);
     ++count;
     SkipWs();
@@ -49,7 +51,7 @@ bool JsonReader::ReadObjectMembers(std::vector<Member>& members, size_t& count) 
   }
 }
 
-bool JsonReader::ReadValue(JsonKind& kind, std::string* text) {
+bool JsonReader::ReadValue(JsonKind& kind, StringOut text) {
   char c = Peek();
   if (c == '"') { kind = JsonKind::kString; return ReadString(text); }
   if (c == '-' || (c >= '0' && c <= '9')) { kind = JsonKind::kNumber; return ReadNumber(); }
@@ -74,7 +76,7 @@ bool JsonReader::SkipContainer() {
   for (;;) {
     SkipWs();
     if (want_key) {
-      if (Peek() != '"' || !ReadString(nullptr)) return false;
+      if (Peek() != '"' || !ReadString({})) return false;
       SkipWs();
       if (Peek() != ':') return false;
       ++i_;
@@ -94,7 +96,7 @@ bool JsonReader::SkipContainer() {
       }
     } else {
       JsonKind k;
-      if (!ReadValue(k, nullptr)) return false;
+      if (!ReadValue(k, {})) return false;
     }
     // After a value: `,` or the closer, possibly several closers.
     for (;;) {
@@ -131,20 +133,52 @@ bool JsonReader::ReadHex4(uint32_t& v) {
   return true;
 }
 
-bool JsonReader::ReadString(std::string* out) {
+namespace {
+
+constexpr uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+
+// The high bit of each byte of `x` that is zero (exact for the first one).
+uint64_t ZeroBytes(uint64_t x) { return (x - kOnes) & ~x & kHighs; }
+
+// The length of the run of `s` from `i` that a JSON string copies as it is:
+// up to a quote, a backslash or a control character. Eight bytes at a time.
+size_t PlainRun(std::string_view s, size_t i, bool& high) {
+  size_t start = i;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t x;
+    std::memcpy(&x, s.data() + i, 8);
+    uint64_t stop = ZeroBytes(x ^ (kOnes * '"')) | ZeroBytes(x ^ (kOnes * '\\')) | ((x - kOnes * 0x20) & ~x & kHighs);
+    high |= (x & kHighs) != 0;
+    if (stop != 0) {
+      return i + static_cast<size_t>(__builtin_ctzll(stop)) / 8 - start;
+    }
+  }
+  for (; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\' || c < 0x20) break;
+    high |= c >= 0x80;
+  }
+  return i - start;
+}
+
+}  // namespace
+
+bool JsonReader::ReadString(StringOut out) {
   ++i_;  // opening quote
-  if (out) out->clear();
+  const size_t start = i_;
+  bool high = false;  // a byte that is not ASCII: the string must be checked as UTF-8
+  bool escaped = false;
+  if (out.buf != nullptr) out.buf->clear();
   for (;;) {
+    size_t run = i_;
+    i_ += PlainRun(s_, i_, high);
+    if (escaped && out.buf != nullptr) out.buf->append(s_.substr(run, i_ - run));
     if (i_ >= s_.size()) return false;
     char c = s_[i_];
-    if (c == '"') { ++i_; return true; }
-    if (static_cast<unsigned char>(c) < 0x20) return false;
-    if (c != '\\') {
-      size_t run = i_;
-      while (i_ < s_.size() && s_[i_] != '"' && s_[i_] != '\\' && static_cast<unsigned char>(s_[i_]) >= 0x20) ++i_;
-      if (out) out->append(s_.substr(run, i_ - run));
-      continue;
-    }
+    if (c == '"') break;
+    if (c != '\\') return false;  // a control character
+    if (!escaped && out.buf != nullptr) out.buf->assign(s_.substr(start, i_ - start));
+    escaped = true;
     ++i_;
     if (i_ >= s_.size()) return false;
     char e = s_[i_++];
@@ -169,13 +203,21 @@ bool JsonReader::ReadString(std::string* out) {
           if (!ReadHex4(low) || low < 0xDC00 || low > 0xDFFF) return false;
           cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
         }
-        if (out) utf8::Append(*out, cp);
+        if (out.buf != nullptr) utf8::Append(*out.buf, cp);
         continue;
       }
       default: return false;
     }
-    if (out) out->push_back(plain);
+    if (out.buf != nullptr) out.buf->push_back(plain);
   }
+  std::string_view raw = s_.substr(start, i_ - start);
+  ++i_;  // closing quote
+  if (high && utf8::FirstInvalid(raw) >= 0) return false;
+  if (out.view != nullptr) {
+    *out.escaped = escaped;
+    if (!escaped) *out.view = raw;
+  }
+  return true;
 }
 
 bool JsonReader::ReadNumber() {

@@ -6,6 +6,7 @@
 #define QM_RUNTIME_ENGINE_INTERNAL_IMPL_H_
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <optional>
@@ -63,6 +64,19 @@ inline Value AddValues(const Value& from, const Value& by, check::TypeKind kind)
 }
 
 struct TimerKey {
+  TimerKey(int64_t due, const std::string* customer, CustomerState* state, uint8_t kind, uint64_t id,
+           int32_t unless = 0, bool deferred = false)
+      : due(due), state(state), kind(kind), id(id), unless(unless), deferred(deferred) {
+    Rebind(customer);
+  }
+  // Points the key at `id` (the same text, another copy, or null while it
+  // is being built).
+  void Rebind(const std::string* id) {
+    customer = id;
+    uint64_t head = 0;
+    if (id != nullptr) std::memcpy(&head, id->data(), std::min<size_t>(id->size(), 8));
+    customer_head = __builtin_bswap64(head);
+  }
   int64_t due;
   const std::string* customer;  // the store's stable copy
   CustomerState* state;
@@ -70,9 +84,13 @@ struct TimerKey {
   uint64_t id;
   int32_t unless = 0;  // an `after`'s, to find it in its customer's PendingAfters; not part of the order
   bool deferred = false;  // an action deferred by quiet hours (D5); not part of the order
+  // The customer's first eight bytes, big-endian and zero-padded: ordered as
+  // the bytes are, so most ties on `due` need no string compare.
+  uint64_t customer_head;
   bool operator<(const TimerKey& o) const {
     if (due != o.due) return due < o.due;
     if (customer != o.customer) {
+      if (customer_head != o.customer_head) return customer_head < o.customer_head;
       int c = customer->compare(*o.customer);  // A32: code point order = byte order
       if (c != 0) return c < 0;
     }
@@ -92,6 +110,10 @@ struct ChangeLog {
   void Tag(int32_t t, uint8_t before) {
     for (auto& [k, v] : tags) if (k == t) return;
     tags.emplace_back(t, before);
+  }
+  void clear() {
+    fields.clear();
+    tags.clear();
   }
 };
 
@@ -378,6 +400,10 @@ class Engine::Impl {
   std::string prefix_;
   int64_t prefix_time_ = 0;
   const std::string* prefix_customer_ = nullptr;
+  // A step's scratch, kept so that a step allocates nothing: no step runs
+  // inside another (a cascade is a loop, timers fire between steps).
+  ChangeLog log_, next_log_;
+  std::vector<int32_t> matched_, triggered_;
   // The line being written, reused so that a line allocates nothing.
   std::string line_;
   // By rule and action: what its lines hold after the prefix that never

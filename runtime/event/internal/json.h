@@ -15,11 +15,19 @@ namespace qm::event_internal {
 
 enum class JsonKind : uint8_t { kString, kNumber, kTrue, kFalse, kNull, kObject, kArray };
 
+// A top-level member. Keys and string values view the line unless they hold
+// escapes; then they are decoded into the Member's own buffer, which is why
+// they are read through key() and text(): the Members live in a vector that
+// may move them.
 struct Member {
-  std::string key;
   JsonKind kind;
   std::string_view raw;  // number text
-  std::string text;      // decoded string
+  std::string_view key() const { return key_escaped ? std::string_view(key_buf) : key_view; }
+  std::string_view text() const { return text_escaped ? std::string_view(text_buf) : text_view; }
+
+  std::string_view key_view, text_view;
+  bool key_escaped = false, text_escaped = false;
+  std::string key_buf, text_buf;
 };
 
 class JsonReader {
@@ -38,7 +46,14 @@ class JsonReader {
   bool ReadObjectMembers(std::vector<Member>& members, size_t& count);
 
   // Reads any value; nested containers are validated without recursion.
-  bool ReadValue(JsonKind& kind, std::string* text);
+  // A string's text goes to `view`, or into `buf` (and `escaped` is set)
+  // when it holds escapes; null `view` only validates it.
+  struct StringOut {
+    std::string_view* view;
+    std::string* buf;
+    bool* escaped;
+  };
+  bool ReadValue(JsonKind& kind, StringOut text);
 
   bool SkipContainer();
 
@@ -46,7 +61,9 @@ class JsonReader {
 
   bool ReadHex4(uint32_t& v);
 
-  bool ReadString(std::string* out);
+  // Also checks that the string is UTF-8 (A38 check 1): outside strings a
+  // byte that is not ASCII is a syntax error anyway.
+  bool ReadString(StringOut out);
 
   bool ReadNumber();
 
