@@ -3,21 +3,34 @@
 # thread each; jit on two threads) against the hand-written C++ program for
 # the same rules (bench/handwritten_peers20.cc, one thread), checking that all
 # write the same actions.
-#   bench/compare.sh [EVENTS]        default 1000000 (1.1M lines)
+#   bench/compare.sh [EVENTS] [ROUNDS]   default 1000000 (1.1M lines), 3 rounds
+# The four run alternately ROUNDS times; each figure is its median (this
+# machine moves ±25% between runs, and a run that first touches memory the
+# host has not backed pays it in system time).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 events=${1:-1000000}
+rounds=${2:-3}
 work=${QM_BENCH_DIR:-/tmp/qm-bench}
 QM_BENCH_DIR=$work "$root/bench/reference.sh" "$events" jit > /dev/null  # makes the stream once
 stream=$work/stream-$events.jsonl
 rate() { sed -n 's/.*(\([0-9]*\) events\/s).*/\1/p'; }
-hw=$("$root/build/bench/handwritten_peers20" "$stream" 2>&1 > "$work/hand.jsonl" | rate)
-jit=$("$root/build/cli/qm" run "$root/../shared/bench/peers20.qm" --events "$stream" --engine jit --threads 1 --out "$work/jit.jsonl" 2>&1 | rate)
-interp=$("$root/build/cli/qm" run "$root/../shared/bench/peers20.qm" --events "$stream" --engine interp --threads 1 --out "$work/interp.jsonl" 2>&1 | rate)
-jit2=$("$root/build/cli/qm" run "$root/../shared/bench/peers20.qm" --events "$stream" --engine jit --threads 2 --out "$work/jit2.jsonl" 2>&1 | rate)
-cmp -s "$work/hand.jsonl" "$work/jit.jsonl" && cmp -s "$work/jit.jsonl" "$work/interp.jsonl" && cmp -s "$work/jit.jsonl" "$work/jit2.jsonl" && same=yes || same=NO
-echo "hand-written C++: $hw events/s"
-echo "qm --engine jit:  $jit events/s ($(awk "BEGIN{printf \"%.2f\", $hw/$jit}")x slower than hand-written)"
-echo "qm --engine interp: $interp events/s ($(awk "BEGIN{printf \"%.2f\", $jit/$interp}")x slower than jit)"
-echo "qm --engine jit --threads 2: $jit2 events/s ($(awk "BEGIN{printf \"%.2f\", $hw/$jit2}")x the hand-written program's time)"
+median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
+qm() { "$root/build/cli/qm" run "$root/../shared/bench/peers20.qm" --events "$stream" "$@" 2>&1 | rate; }
+hw_all='' jit_all='' interp_all='' jit2_all='' same=yes
+for ((r = 0; r < rounds; ++r)); do
+  hw_all+=" $("$root/build/bench/handwritten_peers20" "$stream" 2>&1 > "$work/hand.jsonl" | rate)"
+  jit_all+=" $(qm --engine jit --threads 1 --out "$work/jit.jsonl")"
+  interp_all+=" $(qm --engine interp --threads 1 --out "$work/interp.jsonl")"
+  jit2_all+=" $(qm --engine jit --threads 2 --out "$work/jit2.jsonl")"
+  cmp -s "$work/hand.jsonl" "$work/jit.jsonl" && cmp -s "$work/jit.jsonl" "$work/interp.jsonl" &&
+    cmp -s "$work/jit.jsonl" "$work/jit2.jsonl" || same=NO
+done
+hw=$(echo "$hw_all" | median) jit=$(echo "$jit_all" | median)
+interp=$(echo "$interp_all" | median) jit2=$(echo "$jit2_all" | median)
+echo "events/s, median of $rounds (all runs):"
+echo "hand-written C++: $hw ($hw_all )"
+echo "qm --engine jit:  $jit ($jit_all ): $(awk "BEGIN{printf \"%.2f\", $hw/$jit}")x the hand-written program's time"
+echo "qm --engine interp: $interp ($interp_all ): $(awk "BEGIN{printf \"%.2f\", $jit/$interp}")x the jit's time"
+echo "qm --engine jit --threads 2: $jit2 ($jit2_all ): $(awk "BEGIN{printf \"%.2f\", $hw/$jit2}")x the hand-written program's time"
 echo "identical actions: $same"
