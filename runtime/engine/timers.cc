@@ -7,10 +7,29 @@
 namespace qm::engine {
 
 void Engine::Impl::ArmQuiet(CustomerState& s, int32_t q, int64_t due) {
-  if (s.quiet_due[q] != kNever) timers_.erase(TimerKey{s.quiet_due[q], s.id, &s, 0, static_cast<uint64_t>(q)});
+  const TimerKey key{due, s.id, &s, 0, static_cast<uint64_t>(q)};
+  bool queued = false;
+  if (s.quiet_due[q] != kNever) {
+    // Re-armed (most events of a customer): the queue's node moves to the
+    // new due time instead of being freed and allocated again.
+    auto node = timers_.extract(TimerKey{s.quiet_due[q], s.id, &s, 0, static_cast<uint64_t>(q)});
+    if (!node.empty()) {
+      node.value() = key;
+      timers_.insert(std::move(node));
+      queued = true;
+    }
+  }
   s.quiet_due[q] = due;
   if (observer_ != nullptr) [[unlikely]] observer_->OnArmed(program_.quiet_rules[q], due);
-  timers_.insert(TimerKey{due, s.id, &s, 0, static_cast<uint64_t>(q)});
+  if (queued) return;
+  if (spare_timers_.empty()) {
+    timers_.insert(key);
+    return;
+  }
+  auto node = std::move(spare_timers_.back());
+  spare_timers_.pop_back();
+  node.value() = key;
+  timers_.insert(std::move(node));
 }
 
 void Engine::Impl::FireDue(int64_t t) {
@@ -29,12 +48,13 @@ void Engine::Impl::FireDue(int64_t t) {
     }
     int64_t due = timers_.begin()->due;
     CustomerState* state = timers_.begin()->state;
-    std::vector<TimerKey> group;
+    group_.clear();
     while (!timers_.empty() && timers_.begin()->due == due && timers_.begin()->state == state) {
-      group.push_back(*timers_.begin());
-      timers_.erase(timers_.begin());
+      auto node = timers_.extract(timers_.begin());
+      group_.push_back(node.value());
+      if (spare_timers_.size() < kSpareTimers) spare_timers_.push_back(std::move(node));
     }
-    FireGroup(*state, due, group);
+    FireGroup(*state, due, group_);
   }
 }
 
@@ -43,8 +63,10 @@ void Engine::Impl::FireGroup(CustomerState& s, int64_t due, const std::vector<Ti
   MarkStep(/*timer=*/true, due, s.id);
   ++stats_.timer_steps;
   s.clock = std::max(s.clock, due);  // A34
-  std::vector<int32_t> quiet_candidates;
-  std::vector<PendingAfter> afters;
+  std::vector<int32_t>& quiet_candidates = quiet_candidates_;
+  std::vector<PendingAfter>& afters = fired_afters_;
+  quiet_candidates.clear();
+  afters.clear();
   for (const TimerKey& k : group) {
     if (k.kind == 0) {
       s.quiet_due[k.id] = kNever;  // fired: disarmed until re-armed (A33)
@@ -56,12 +78,14 @@ void Engine::Impl::FireGroup(CustomerState& s, int64_t due, const std::vector<Ti
   std::sort(quiet_candidates.begin(), quiet_candidates.end());
   Begin(s, nullptr, due);
   if (observer_ != nullptr) [[unlikely]] observer_->OnStep({Observer::StepKind::kTimer, *s.id, due});
-  std::vector<int32_t> matched;
+  std::vector<int32_t>& matched = timer_matched_;
+  matched.clear();
   evaluator_.MatchRules(quiet_candidates, step_, matched);
   if (observer_ != nullptr) [[unlikely]] observer_->OnEvaluated(quiet_candidates, matched, step_);
   // The `no` rules' actions and the delayed actions, in rule file order, then scheduling order.
-  struct Work { int32_t rule; int kind; uint64_t seq; size_t index; };
-  std::vector<Work> work;
+  using Work = TimerWork;
+  std::vector<Work>& work = work_;
+  work.clear();
   for (int32_t r : matched) work.push_back({r, 0, 0, 0});
   for (size_t i = 0; i < afters.size(); ++i) work.push_back({afters[i].rule, 1, afters[i].seq, i});
   std::sort(work.begin(), work.end(), [](const Work& a, const Work& b) {

@@ -99,6 +99,16 @@ struct TimerKey {
   }
 };
 
+// A timer step's work: a `no` rule's actions (kind 0) or a delayed action
+// (kind 1, `index` in the fired afters), run in rule file order, then
+// scheduling order.
+struct TimerWork {
+  int32_t rule;
+  int kind;
+  uint64_t seq;
+  size_t index;
+};
+
 // What a step changed, to compute its net internal events (A29).
 struct ChangeLog {
   std::vector<std::pair<int32_t, Stored>> fields;  // field, value at step start
@@ -404,6 +414,14 @@ class Engine::Impl {
   // inside another (a cascade is a loop, timers fire between steps).
   ChangeLog log_, next_log_;
   std::vector<int32_t> matched_, triggered_;
+  std::vector<TimerKey> group_;  // FireDue's, and FireGroup's below
+  std::vector<int32_t> quiet_candidates_, timer_matched_;
+  std::vector<PendingAfter> fired_afters_;
+  std::vector<TimerWork> work_;
+  // Queue nodes of fired timers, reused when a customer's timer is armed
+  // again (bounded: a burst of firings does not keep its nodes).
+  std::vector<std::set<TimerKey>::node_type> spare_timers_;
+  static constexpr size_t kSpareTimers = 1024;
   // The line being written, reused so that a line allocates nothing.
   std::string line_;
   // By rule and action: what its lines hold after the prefix that never
