@@ -109,7 +109,7 @@ struct Runner::Impl {
   int64_t latest = qm::state::kNever;     // the latest event time seen: what idleness is measured from
   std::string position;  // given with the last line fed
   RunOptions options;
-  Stats carried;         // what engines replaced by Reload counted
+  qm::engine::Stats carried;  // what engines replaced by Reload counted
   bool busy = false;     // inside a call: its delivery may not call back
   Stats own;             // the Runner's own counts (customers, deliveries, commits)
 
@@ -439,14 +439,6 @@ std::optional<std::string> Runner::committed_position() const {
   return impl_->durable->checkpoint()->host_position;
 }
 
-namespace {
-
-void Add(std::map<std::string, int64_t>& to, const std::map<std::string, int64_t>& from) {
-  for (const auto& [k, v] : from) to[k] += v;
-}
-
-}  // namespace
-
 Status Runner::Reload(const RuleSet& rules, std::vector<std::string>* notices) {
   using qm::Error;
   using qm::ErrorKind;
@@ -472,13 +464,7 @@ Status Runner::Reload(const RuleSet& rules, std::vector<std::string>* notices) {
   std::vector<qm::state::HeldLine> held = r.engine->held();
   int64_t high_mark = r.engine->high_mark();
   std::vector<qm::state::SegmentStatus> segments = r.engine->segments();
-  Stats counted = internal::Convert(r.engine->stats());
-  r.carried.lines += counted.lines;
-  r.carried.events += counted.events;
-  r.carried.timer_steps += counted.timer_steps;
-  Add(r.carried.actions, counted.actions);
-  Add(r.carried.rejects, counted.rejects);
-  Add(r.carried.suppressed, counted.suppressed);
+  r.carried.AddCounts(r.engine->stats());
   r.engine.reset();
   if (r.durable != nullptr) {
     r.durable->Adopt(std::move(m.store), now.ir());
@@ -511,14 +497,9 @@ Stats Runner::stats() const {
     s.customers = impl_->shards->customers();
     return s;
   }
-  Stats s = internal::Convert(impl_->engine->stats());
-  const Stats& carried = impl_->carried;
-  s.lines += carried.lines;
-  s.events += carried.events;
-  s.timer_steps += carried.timer_steps;
-  Add(s.actions, carried.actions);
-  Add(s.rejects, carried.rejects);
-  Add(s.suppressed, carried.suppressed);
+  qm::engine::Stats counted = impl_->engine->stats();
+  counted.AddCounts(impl_->carried);
+  Stats s = internal::Convert(counted);
   s.customers = static_cast<int64_t>(impl_->store->size());
   s.customers_evicted = static_cast<int64_t>(impl_->store->evicted());
   s.failed_deliveries = impl_->own.failed_deliveries;

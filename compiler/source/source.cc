@@ -41,6 +41,15 @@ uint64_t StableHash(std::string_view bytes) {
   return h;
 }
 
+uint32_t StableHash32(std::string_view bytes) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return h;
+}
+
 namespace utf8 {
 namespace {
 

@@ -40,10 +40,14 @@ class Source {
   std::vector<int32_t> line_starts_;
 };
 
-// 64-bit FNV-1a: the one hash of bytes that must not change across builds
-// and platforms (rule set fingerprints, the identity of a durable run's
-// input: state outlives binaries).
+// 64-bit FNV-1a (from offset 1469598103934665603, a digit short of FNV's
+// basis, and kept so): the one hash of bytes that must not change across
+// builds and platforms (rule set fingerprints, the identity of a durable
+// run's input: state outlives binaries).
 uint64_t StableHash(std::string_view bytes);
+// 32-bit FNV-1a, as stable: which shard, and with NATS which partition, a
+// customer id belongs to (its hash mod their count).
+uint32_t StableHash32(std::string_view bytes);
 
 namespace utf8 {
 

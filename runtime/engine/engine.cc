@@ -8,6 +8,14 @@
 
 namespace qm::engine {
 
+void Stats::AddCounts(const Stats& other) {
+  lines += other.lines;
+  events += other.events;
+  timer_steps += other.timer_steps;
+  for (auto [to, from] : {std::pair{&actions, &other.actions}, {&rejects, &other.rejects}, {&suppressed, &other.suppressed}})
+    for (const auto& [key, n] : *from) (*to)[key] += n;
+}
+
 Engine::Engine(const ir::Program& program, ir::Evaluator& evaluator, state::Store& store, Output& output,
                Options options)
     : impl_(std::make_unique<Impl>(program, evaluator, store, output, options, stats_)) {}

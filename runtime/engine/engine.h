@@ -120,6 +120,10 @@ struct Stats {
   // actions, and actions deferred by quiet hours (D5).
   int64_t pending_timers = 0;
   int64_t pending_deferred = 0;
+
+  // Adds what another engine counted: lines, events, timer steps, actions,
+  // rejects, suppressed (not its pending timers, a snapshot of its queue).
+  void AddCounts(const Stats& other);
 };
 
 // What became of one input line.

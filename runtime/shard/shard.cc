@@ -10,15 +10,6 @@
 
 namespace qm::shard {
 
-uint32_t Fnv1a32(std::string_view bytes) {
-  uint32_t h = 2166136261u;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 16777619u;
-  }
-  return h;
-}
-
 std::optional<Error> WhyNotSharded(const ir::Program& program, const engine::Options& options) {
   const check::Program& p = program.checked;
   if (!p.identity.empty()) return Error::Of<ErrorKind::kOneThreadIdentity>();
@@ -323,26 +314,13 @@ void Shards::FireUntil(int64_t until) { impl_->Finish(Impl::Job{Impl::JobKind::k
 
 void Shards::Drain() { impl_->Drain(); }
 
-namespace {
-
-void Add(std::map<std::string, int64_t>& to, const std::map<std::string, int64_t>& from) {
-  for (const auto& [k, v] : from) to[k] += v;
-}
-
-}  // namespace
-
 // Read while the workers wait for their next job.
 engine::Stats Shards::stats() const {
   impl_->Wait();
   engine::Stats sum;
   for (const Impl::Worker& w : impl_->workers) {
     const engine::Stats& stats = w.engine->stats();
-    sum.lines += stats.lines;
-    sum.events += stats.events;
-    sum.timer_steps += stats.timer_steps;
-    Add(sum.actions, stats.actions);
-    Add(sum.rejects, stats.rejects);
-    Add(sum.suppressed, stats.suppressed);
+    sum.AddCounts(stats);
     sum.pending_timers += stats.pending_timers;
     sum.pending_deferred += stats.pending_deferred;
   }

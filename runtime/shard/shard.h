@@ -22,15 +22,14 @@
 
 #include "compiler/diag/diag.h"
 #include "compiler/ir/ir.h"
+#include "compiler/source/source.h"
 #include "runtime/engine/engine.h"
 #include "runtime/state/state.h"
 
 namespace qm::shard {
 
-// FNV-1a, 32 bits: which shard (and, with NATS, which partition) a customer
-// id belongs to, id mod count.
-uint32_t Fnv1a32(std::string_view bytes);
-inline size_t ShardOf(std::string_view customer, size_t shards) { return Fnv1a32(customer) % shards; }
+// Which of `shards` shards a customer id belongs to (StableHash32).
+inline size_t ShardOf(std::string_view customer, size_t shards) { return StableHash32(customer) % shards; }
 
 // Why `program` cannot run sharded with `options`, or nullopt: identity
 // merges (D11, D12) and segment ranks (D13) need every customer in one

@@ -17,6 +17,19 @@ TEST(Source, LocatesLinesAndCodePointColumns) {
   EXPECT_EQ(s.Line(9), "");
 }
 
+// Both hashes outlive binaries (fingerprints and input identities in state
+// directories, shards and partitions), so their values are pinned. The 32-bit
+// one is FNV-1a exactly (its published values); the 64-bit one has always
+// started from 1469598103934665603, a digit short of FNV's offset basis.
+TEST(StableHash, ValuesNeverChange) {
+  EXPECT_EQ(StableHash(""), 1469598103934665603ULL);
+  EXPECT_EQ(StableHash("a"), 4953267810257967366ULL);
+  EXPECT_EQ(StableHash("foobar"), 9870438755804841970ULL);
+  EXPECT_EQ(StableHash32(""), 0x811c9dc5u);
+  EXPECT_EQ(StableHash32("a"), 0xe40c292cu);
+  EXPECT_EQ(StableHash32("foobar"), 0xbf9cf968u);
+}
+
 TEST(Utf8, FindsTheFirstInvalidByte) {
   EXPECT_EQ(utf8::FirstInvalid("plain 中文"), -1);
   EXPECT_EQ(utf8::FirstInvalid("ab\xff"), 2);
