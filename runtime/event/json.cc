@@ -167,18 +167,26 @@ bool JsonReader::ReadString(StringOut out) {
   ++i_;  // opening quote
   const size_t start = i_;
   bool high = false;  // a byte that is not ASCII: the string must be checked as UTF-8
-  bool escaped = false;
-  if (out.buf != nullptr) out.buf->clear();
+  i_ += PlainRun(s_, i_, high);
+  if (i_ >= s_.size() || s_[i_] != '"') [[unlikely]]
+    return ReadEscaped(out, start, high);
+  std::string_view raw = s_.substr(start, i_ - start);
+  ++i_;  // closing quote
+  if (high && utf8::FirstInvalid(raw) >= 0) return false;
+  if (out.view != nullptr) {
+    *out.escaped = false;
+    *out.view = raw;
+  }
+  return true;
+}
+
+bool JsonReader::ReadEscaped(StringOut out, size_t start, bool high) {
+  if (out.buf != nullptr) out.buf->assign(s_.substr(start, i_ - start));
   for (;;) {
-    size_t run = i_;
-    i_ += PlainRun(s_, i_, high);
-    if (escaped && out.buf != nullptr) out.buf->append(s_.substr(run, i_ - run));
     if (i_ >= s_.size()) return false;
     char c = s_[i_];
     if (c == '"') break;
     if (c != '\\') return false;  // a control character
-    if (!escaped && out.buf != nullptr) out.buf->assign(s_.substr(start, i_ - start));
-    escaped = true;
     ++i_;
     if (i_ >= s_.size()) return false;
     char e = s_[i_++];
@@ -204,19 +212,19 @@ bool JsonReader::ReadString(StringOut out) {
           cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
         }
         if (out.buf != nullptr) utf8::Append(*out.buf, cp);
-        continue;
+        break;
       }
       default: return false;
     }
-    if (out.buf != nullptr) out.buf->push_back(plain);
+    if (out.buf != nullptr && e != 'u') out.buf->push_back(plain);
+    size_t run = i_;
+    i_ += PlainRun(s_, i_, high);
+    if (out.buf != nullptr) out.buf->append(s_.substr(run, i_ - run));
   }
   std::string_view raw = s_.substr(start, i_ - start);
   ++i_;  // closing quote
   if (high && utf8::FirstInvalid(raw) >= 0) return false;
-  if (out.view != nullptr) {
-    *out.escaped = escaped;
-    if (!escaped) *out.view = raw;
-  }
+  if (out.view != nullptr) *out.escaped = true;
   return true;
 }
 

@@ -110,6 +110,35 @@ TEST_F(DecodeTest, RejectsInTheOrderOfA38) {
   EXPECT_EQ(Decode(R"({"type":"e","customer":"c","ts":1,"at":"2024-02-29T12:00:00+08:00","unknown":[]})"), "");
 }
 
+// Keys and texts are views into the line unless they hold escapes; UTF-8 is
+// checked inside strings, the only place a byte that is not ASCII can be
+// valid (A38 check 1). Lengths around the eight-byte steps of the scan.
+TEST_F(DecodeTest, TextsAreReadWithAndWithoutEscapes) {
+  ASSERT_EQ(Decode(R"({"ty\u0070e":"e","customer":"c\"1","ts":1,"t":"a\\b\u4e2d文\/"})"), "");
+  EXPECT_EQ(event_.customer, "c\"1");
+  EXPECT_EQ(event_.fields[4].text, "a\\b中文/");
+  EXPECT_EQ(Decode(R"({"ts":1,"t\u0073":2})"), "duplicate_field/ts");  // A38 check 3, keys as decoded
+  EXPECT_EQ(Decode("{\"type\":\"e\",\"customer\":\"c\",\"ts\":1,\"x\":[\"\xff\"]}"), "invalid_json");
+  EXPECT_EQ(Decode("{\"type\":\"e\",\"customer\":\"c\",\"ts\":1,\"t\":\"a\\n\xed\xa0\x80\"}"), "invalid_json");
+  EXPECT_EQ(Decode("{\"type\":\"e\",\"customer\":\"c\",\"ts\":1}\xe4\xb8\xad"), "invalid_json");
+  EXPECT_EQ(Decode("{\"type\":\"e\",\"customer\":\"c\",\"ts\":1,\"i\":\xe4\xb8\xad}"), "invalid_json");
+  EXPECT_EQ(Decode("{\"type\":\"e\",\"customer\":\"c\",\"ts\":1,\"t\":\"a\x01z\"}"), "invalid_json");
+  for (int n = 0; n < 20; ++n) {
+    std::string plain(n, 'x'), chinese;
+    for (int k = 0; k < n; ++k) chinese += "中";
+    for (const std::string& body : {plain, chinese, plain + "\\\"" + plain, plain + "\\u00e9"}) {
+      SCOPED_TRACE(body);
+      ASSERT_EQ(Decode("{\"type\":\"e\",\"customer\":\"" + body + "c\",\"ts\":1,\"t\":\"" + body + "\"}"), "");
+      std::string want = body;
+      if (size_t q = want.find("\\\""); q != std::string::npos) want.replace(q, 2, "\"");
+      if (size_t u = want.find("\\u00e9"); u != std::string::npos) want.replace(u, 6, "é");
+      EXPECT_EQ(event_.customer, want + "c");
+      EXPECT_EQ(event_.fields[4].text, want);
+      EXPECT_EQ(Decode("{\"type\":\"e\",\"customer\":\"c\",\"ts\":1,\"t\":\"" + body + "\xc0\"}"), "invalid_json");
+    }
+  }
+}
+
 TEST(Number, FormatsLikeEcmaScript) {  // A42
   EXPECT_EQ(FormatNumber(100), "100");
   EXPECT_EQ(FormatNumber(0.1), "0.1");

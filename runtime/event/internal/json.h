@@ -64,6 +64,9 @@ class JsonReader {
   // Also checks that the string is UTF-8 (A38 check 1): outside strings a
   // byte that is not ASCII is a syntax error anyway.
   bool ReadString(StringOut out);
+  // The rest of a string from a backslash or a control character at i_
+  // (the string began at `start`): decoded into out.buf.
+  [[gnu::noinline]] bool ReadEscaped(StringOut out, size_t start, bool high);
 
   bool ReadNumber();
 
