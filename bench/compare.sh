@@ -11,28 +11,24 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 events=${1:-1000000}
 rounds=${2:-3}
-work=${QM_BENCH_DIR:-/tmp/qm-bench}
-QM_BENCH_DIR=$work "$root/bench/reference.sh" "$events" jit > /dev/null  # makes the stream once
-stream=$work/stream-$events.jsonl
+. "$root/bench/lib.sh"
 rate() { sed -n 's/.*(\([0-9]*\) events\/s).*/\1/p'; }
-median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
-qm() { "$root/build/cli/qm" run "$root/../shared/bench/peers20.qm" --events "$stream" "$@" 2>&1 | rate; }
+run() { "$qm" run "$rules" --events "$stream" "$@" 2>&1 | rate; }
 hw_all='' jit_all='' interp_all='' jit2_all='' same=yes
 for ((r = 0; r < rounds; ++r)); do
   hw_all+=" $("$root/build/bench/handwritten_peers20" "$stream" 2>&1 > "$work/hand.jsonl" | rate)"
   # The qm runs take turns going first: the first pays for fresh memory.
   for ((k = 0; k < 3; ++k)); do
     case $(((r + k) % 3)) in
-      0) jit_all+=" $(qm --engine jit --threads 1 --out "$work/jit.jsonl")" ;;
-      1) interp_all+=" $(qm --engine interp --threads 1 --out "$work/interp.jsonl")" ;;
-      2) jit2_all+=" $(qm --engine jit --threads 2 --out "$work/jit2.jsonl")" ;;
+      0) jit_all+=" $(run --engine jit --threads 1 --out "$work/jit.jsonl")" ;;
+      1) interp_all+=" $(run --engine interp --threads 1 --out "$work/interp.jsonl")" ;;
+      2) jit2_all+=" $(run --engine jit --threads 2 --out "$work/jit2.jsonl")" ;;
     esac
   done
   cmp -s "$work/hand.jsonl" "$work/jit.jsonl" && cmp -s "$work/jit.jsonl" "$work/interp.jsonl" &&
     cmp -s "$work/jit.jsonl" "$work/jit2.jsonl" || same=NO
 done
-hw=$(echo "$hw_all" | median) jit=$(echo "$jit_all" | median)
-interp=$(echo "$interp_all" | median) jit2=$(echo "$jit2_all" | median)
+hw=$(median $hw_all) jit=$(median $jit_all) interp=$(median $interp_all) jit2=$(median $jit2_all)
 echo "events/s, median of $rounds (all runs):"
 echo "hand-written C++: $hw ($hw_all )"
 echo "qm --engine jit:  $jit ($jit_all ): $(awk "BEGIN{printf \"%.2f\", $hw/$jit}")x the hand-written program's time"

@@ -8,19 +8,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 events=${1:-1000000}
-work=${QM_BENCH_DIR:-/tmp/qm-bench}
-QM_BENCH_DIR=$work "$root/bench/reference.sh" "$events" jit > /dev/null  # makes the stream once
-stream=$work/stream-$events.jsonl
-rules=$root/../shared/bench/peers20.qm
-qm=$root/build/cli/qm
-wall() {  # prints the wall-clock seconds of the command
-  local start end
-  start=$(date +%s.%N)
-  "$@" > /dev/null 2>&1
-  end=$(date +%s.%N)
-  awk "BEGIN{printf \"%.3f\", $end - $start}"
-}
-median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+. "$root/bench/lib.sh"
 mem=() dur=() dur100k=()
 for i in 1 2 3; do
   mem+=("$(wall "$qm" run "$rules" --events "$stream" --out "$work/mem.jsonl" --rejects "$work/mem.rej")")

@@ -9,19 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 events=${1:-1000000}
 rounds=${2:-5}
 max=${3:-2}
-work=${QM_BENCH_DIR:-/tmp/qm-bench}
-QM_BENCH_DIR=$work "$root/bench/reference.sh" "$events" jit > /dev/null  # makes the stream once
-stream=$work/stream-$events.jsonl
-rules=$root/../shared/bench/peers20.qm
-qm=$root/build/cli/qm
-wall() {  # prints the wall-clock seconds of the command
-  local start end
-  start=$(date +%s.%N)
-  "$@" > /dev/null 2>&1
-  end=$(date +%s.%N)
-  awk "BEGIN{printf \"%.3f\", $end - $start}"
-}
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+. "$root/bench/lib.sh"
 same=yes
 for mode in memory state; do
   declare -A times=()

@@ -9,14 +9,10 @@
 # ROUNDS=0 measures only the memory and the state directory.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-shared=$root/../shared/bench
 events=${1:-1000000}
 rounds=${2:-3}
 engine=${3:-jit}
-work=${QM_BENCH_DIR:-/tmp/qm-bench}
-QM_BENCH_DIR=$work "$root/bench/reference.sh" "$events" "$engine" > /dev/null  # makes the stream once
-stream=$work/stream-$events.jsonl
-qm=$root/build/cli/qm
+. "$root/bench/lib.sh"
 features=$work/v02
 mkdir -p "$features"
 
@@ -53,7 +49,6 @@ run() {  # run NAME [FLAGS...]: events/s of peers20 (+ NAME.qm unless NAME is "-
   [ "$name" != - ] && files+=("$features/$name.qm")
   "$qm" run "${files[@]}" --events "$stream" --engine "$engine" --out /dev/null --rejects /dev/null "$@" 2>&1 | rate
 }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 [ "$rounds" -gt 0 ] && printf '%-14s %12s %12s %7s\n' feature "peers20 ev/s" "+feature" ratio
 for variant in clock calendar distinct caps_quiet placeholders unless_where lateness all; do
@@ -67,8 +62,8 @@ for variant in clock calendar distinct caps_quiet placeholders unless_where late
       *) with+=("$(run "$variant")") ;;
     esac
   done
-  b=$(printf '%s\n' "${base[@]}" | median)
-  w=$(printf '%s\n' "${with[@]}" | median)
+  b=$(median "${base[@]}")
+  w=$(median "${with[@]}")
   printf '%-14s %12s %12s %7s\n' "$variant" "$b" "$w" "$(awk "BEGIN{printf \"%.2f\", $w/$b}")"
 done
 

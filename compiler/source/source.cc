@@ -32,23 +32,22 @@ std::string_view Source::Line(int32_t line) const {
   return std::string_view(text_).substr(begin, end - begin);
 }
 
-uint64_t StableHash(std::string_view bytes) {
-  uint64_t h = 1469598103934665603ULL;
+namespace {
+
+template <class Hash>
+Hash Fnv1a(std::string_view bytes, Hash basis, Hash prime) {
   for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ULL;
+    basis ^= c;
+    basis *= prime;
   }
-  return h;
+  return basis;
 }
 
-uint32_t StableHash32(std::string_view bytes) {
-  uint32_t h = 2166136261u;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 16777619u;
-  }
-  return h;
-}
+}  // namespace
+
+uint64_t StableHash(std::string_view bytes) { return Fnv1a<uint64_t>(bytes, 1469598103934665603ULL, 1099511628211ULL); }
+
+uint32_t StableHash32(std::string_view bytes) { return Fnv1a<uint32_t>(bytes, 2166136261u, 16777619u); }
 
 namespace utf8 {
 namespace {
