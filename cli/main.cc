@@ -1,6 +1,4 @@
 // qm: the command line. `qm check` validates rule files for people and CI.
-#include <unistd.h>
-
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -22,29 +20,7 @@ qianmian::Language DefaultLang() {
 
 }  // namespace
 
-
-namespace {
-
-// Touching fresh memory costs about 20 µs per 4 KiB page on the machines we
-// measure on; with glibc's transparent huge pages it is one fault per 2 MiB
-// (a 10,000-rule check: 1.5 s -> 0.8 s, docs/performance.md). The tunable
-// is only read at startup, so set it and exec ourselves once.
-void UseHugePages(char** argv) {
-  const char* tunables = std::getenv("GLIBC_TUNABLES");
-  if (std::getenv("QM_NO_HUGEPAGES") != nullptr ||
-      (tunables != nullptr && std::strstr(tunables, "glibc.malloc.hugetlb") != nullptr)) {
-    return;
-  }
-  std::string value = tunables != nullptr ? std::string(tunables) + ":glibc.malloc.hugetlb=1"
-                                          : "glibc.malloc.hugetlb=1";
-  setenv("GLIBC_TUNABLES", value.c_str(), 1);
-  execv("/proc/self/exe", argv);  // on failure, run as we are
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
-  UseHugePages(argv);
   // Past `ulimit -f`, a write fails with EFBIG and qm says which file, instead
   // of dying silently of SIGXFSZ.
   std::signal(SIGXFSZ, SIG_IGN);

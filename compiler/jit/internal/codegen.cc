@@ -1,6 +1,8 @@
 #include "compiler/jit/internal/codegen.h"
 
 #include <cstddef>
+#include <cstring>
+#include <map>
 
 #include "compiler/jit/internal/llvm_includes.h"
 #include "compiler/jit/internal/runtime_calls.h"
@@ -46,6 +48,7 @@ class Codegen {
     event_field_ = declare("qm_rt_event_field", void_, {ptr_, i32_, ptr_});
     profile_field_ = declare("qm_rt_profile_field", void_, {ptr_, i32_, ptr_});
     aggregate_ = declare("qm_rt_aggregate", void_, {ptr_, i32_, ptr_});
+    aggregate_int_ = declare("qm_rt_aggregate_int", i64_, {ptr_, i32_});
     since_ = declare("qm_rt_since", void_, {ptr_, i32_, ptr_});
     since_field_ = declare("qm_rt_since_field", void_, {ptr_, i32_, ptr_});
     now_ = declare("qm_rt_now", void_, {ptr_, ptr_});
@@ -59,7 +62,7 @@ class Codegen {
     // state) and write only through their pointer arguments, which they do
     // not keep. Saying so lets LLVM keep values in registers across calls
     // and keeps the optimizer's alias queries cheap on large rule sets.
-    for (llvm::Function* f : {event_field_, profile_field_, aggregate_, since_, since_field_, now_, customer_,
+    for (llvm::Function* f : {event_field_, profile_field_, aggregate_, aggregate_int_, since_, since_field_, now_, customer_,
                               has_tag_, compare_, in_, contains_, clock_}) {
       f->setDoesNotThrow();
       f->setWillReturn();
@@ -72,6 +75,9 @@ class Codegen {
 
   std::unique_ptr<llvm::Module> Build(FunctionNames& names) {
     const size_t events = p_.events.size();
+    // Rule and filter functions with the same condition are one function:
+    // 1,000 generated rules have ~850 filters but a handful of distinct ones.
+    std::unordered_map<std::string, std::string> by_condition;
     names.event_fns.assign(events, "");
     names.rule_fns.assign(p_.rules.size(), "");
     names.where_fns.assign(program_.filters.size(), "");
@@ -83,7 +89,7 @@ class Codegen {
       llvm::Value* out = f->getArg(2);
       for (size_t k = 0; k < rules.size(); ++k) {
         llvm::Value* holds = RuleHolds(rules[k]);
-        b_.CreateStore(b_.CreateZExt(holds, i8_), b_.CreateConstInBoundsGEP1_64(i8_, out, k));
+        b_.CreateStore(b_.CreateZExt(holds, i8_), At(out, k));
       }
       b_.CreateRetVoid();
       names.event_fns[e] = name;
@@ -91,15 +97,22 @@ class Codegen {
     for (size_t r = 0; r < p_.rules.size(); ++r) {
       check::TriggerKind kind = p_.rules[r].trigger.kind;
       if (kind == check::TriggerKind::kEvent || kind == check::TriggerKind::kAny) continue;
-      std::string name = "qm_rule_" + std::to_string(r);
-      Begin(name, i8_, {ptr_, ptr_});
-      b_.CreateRet(b_.CreateZExt(RuleHolds(static_cast<int32_t>(r)), i8_));
+      NodeId cond = p_.rules[r].condition;
+      std::string& name = by_condition[cond == check::kNoNode ? "true" : Key(cond)];
+      if (name.empty()) {
+        name = "qm_rule_" + std::to_string(r);
+        Begin(name, i8_, {ptr_, ptr_});
+        b_.CreateRet(b_.CreateZExt(RuleHolds(static_cast<int32_t>(r)), i8_));
+      }
       names.rule_fns[r] = name;
     }
     for (size_t f = 0; f < program_.filters.size(); ++f) {
-      std::string name = "qm_where_" + std::to_string(f);
-      Begin(name, i8_, {ptr_, ptr_});
-      b_.CreateRet(b_.CreateZExt(Bool(program_.filters[f]), i8_));
+      std::string& name = by_condition[Key(program_.filters[f])];
+      if (name.empty()) {
+        name = "qm_where_" + std::to_string(f);
+        Begin(name, i8_, {ptr_, ptr_});
+        b_.CreateRet(b_.CreateZExt(Bool(program_.filters[f]), i8_));
+      }
       names.where_fns[f] = name;
     }
     return std::move(module_);
@@ -117,6 +130,9 @@ class Codegen {
     consts_ = f->getArg(1);
     slots_.clear();
     bools_.clear();
+    ints_.clear();
+    loads_.clear();
+    set_.clear();
     return f;
   }
 
@@ -125,7 +141,8 @@ class Codegen {
     return cond == check::kNoNode ? b_.getTrue() : Bool(cond);
   }
 
-  // A canonical key for a node, so equal subexpressions share one result.
+  // A canonical key for a node: nodes with equal keys generate the same code,
+  // so equal subexpressions share one result and equal conditions one function.
   const std::string& Key(NodeId id) {
     std::string& cached = keys_[id];
     if (cached.empty()) cached = MakeKey(id);
@@ -133,19 +150,33 @@ class Codegen {
   }
   std::string MakeKey(NodeId id) {
     const Node& n = p_.nodes[id];
-    std::string key = std::to_string(static_cast<int>(n.kind)) + ":" + std::to_string(static_cast<int>(n.op)) + ":" +
-                      std::to_string(n.negated) + ":" + std::to_string(n.event) + ":" + std::to_string(n.field) + ":" +
-                      std::to_string(n.aggregate) + ":" + std::to_string(n.tag) + ":" + std::to_string(static_cast<int>(n.clock));
-    if (n.kind == NodeKind::kConstant || n.kind == NodeKind::kIn || n.kind == NodeKind::kContains) {
-      key += "#" + std::to_string(constants_.index.at(id));  // equal texts still get one slot each: fine
+    // Fixed-width fields as bytes: a key is compared and hashed, never read.
+    std::string key;
+    auto put = [&key](auto field) {
+      char bytes[sizeof field];
+      std::memcpy(bytes, &field, sizeof field);
+      key.append(bytes, sizeof field);
+    };
+    // An event field is read by index whatever the event (its type says how
+    // it compares), so `qty > 2` is one key in the filters of every event.
+    int32_t event = n.kind == NodeKind::kEventField ? -1 : static_cast<int32_t>(n.event);
+    put(n.kind), put(n.op), put(n.negated), put(event), put(static_cast<int32_t>(n.field));
+    put(static_cast<int32_t>(n.aggregate)), put(static_cast<int32_t>(n.tag)), put(n.clock);
+    put(n.type.kind), put(static_cast<int32_t>(n.type.enum_id));
+    // Constants by what they hold, not where they sit in the table.
+    for (const check::Constant& c : n.constants) {
+      put(c.type.kind), put(static_cast<int32_t>(c.type.enum_id)), put(c.i), put(c.d), put(c.exact.units),
+          put(c.exact.scale), put(c.text.size());
+      key += c.text;
     }
-    key += "(";
-    for (NodeId o : n.operands) key += Key(o) + ",";
-    return key + ")";
+    // Operands by the number of their key: keys stay short however deep the condition.
+    put(n.operands.size());
+    for (NodeId o : n.operands) put(canonical_.try_emplace(Key(o), canonical_.size()).first->second);
+    return key;
   }
 
   llvm::Value* ConstSlot(int32_t index) {
-    return b_.CreateConstInBoundsGEP1_64(i8_, consts_, static_cast<uint64_t>(index) * kValueSize);
+    return At(consts_, static_cast<uint64_t>(index) * kValueSize);
   }
 
   // A pointer to the Value of a value node (a leaf read once, or a constant).
@@ -179,10 +210,53 @@ class Codegen {
     return slot;
   }
 
-  llvm::Value* LoadKind(llvm::Value* slot) { return b_.CreateLoad(i8_, b_.CreateConstInBoundsGEP1_64(i8_, slot, kKindOffset)); }
-  llvm::Value* LoadInt(llvm::Value* slot) { return b_.CreateLoad(i64_, b_.CreateConstInBoundsGEP1_64(i8_, slot, kIntOffset)); }
-  llvm::Value* LoadDouble(llvm::Value* slot) { return b_.CreateLoad(f64_, b_.CreateConstInBoundsGEP1_64(i8_, slot, kDoubleOffset)); }
-  llvm::Value* IsSet(llvm::Value* slot) { return b_.CreateICmpNE(LoadKind(slot), b_.getInt8(0)); }
+  // Unoptimized code is compiled instruction by instruction, so none is
+  // emitted that folds away: a zero offset, an `and` with true, an `or` with false.
+  llvm::Value* At(llvm::Value* base, uint64_t offset) {
+    return offset == 0 ? base : b_.CreateConstInBoundsGEP1_64(i8_, base, offset);
+  }
+  llvm::Value* And(llvm::Value* a, llvm::Value* b) {
+    if (a == b_.getTrue()) return b;
+    if (b == b_.getTrue()) return a;
+    return b_.CreateAnd(a, b);
+  }
+  llvm::Value* Or(llvm::Value* a, llvm::Value* b) {
+    if (a == b_.getFalse()) return b;
+    if (b == b_.getFalse()) return a;
+    return b_.CreateOr(a, b);
+  }
+  // A slot is written once, by the call that reads it, so each of its
+  // parts is loaded once per function (all code is one block).
+  llvm::Value* Load(llvm::Type* type, llvm::Value* slot, uint64_t offset) {
+    llvm::Value*& v = loads_[{slot, offset}];
+    if (v == nullptr) v = b_.CreateLoad(type, At(slot, offset));
+    return v;
+  }
+  llvm::Value* LoadInt(llvm::Value* slot) { return Load(i64_, slot, kIntOffset); }
+  llvm::Value* LoadDouble(llvm::Value* slot) { return Load(f64_, slot, kDoubleOffset); }
+  llvm::Value* IsSet(llvm::Value* slot) {
+    llvm::Value*& v = set_[slot];
+    if (v == nullptr) v = b_.CreateICmpNE(Load(i8_, slot, kKindOffset), b_.getInt8(0));
+    return v;
+  }
+  // Values that are never unset need no check: counts and sums (0 over
+  // nothing, A19, D10) and the step's time.
+  bool AlwaysSet(NodeId id) const {
+    const Node& n = p_.nodes[id];
+    if (n.kind == NodeKind::kTs) return true;
+    if (n.kind != NodeKind::kAggregate) return false;
+    const check::AggregateInfo& a = p_.aggregates[n.aggregate];
+    return a.distinct || a.func == check::AggFunc::kCount || a.func == check::AggFunc::kSum;
+  }
+
+  // The integer of an int-like value node known to be set.
+  llvm::Value* IntOf(NodeId id) {
+    const Node& n = p_.nodes[id];
+    if (n.kind != NodeKind::kAggregate || !AlwaysSet(id)) return LoadInt(Slot(id));
+    llvm::Value*& v = ints_[Key(id)];
+    if (v == nullptr) v = b_.CreateCall(aggregate_int_, {view_, b_.getInt32(n.aggregate)});
+    return v;
+  }
 
   llvm::Value* Bool(NodeId id) {
     const std::string& key = Key(id);
@@ -209,10 +283,17 @@ class Codegen {
                                b_.getInt8(0));
       case NodeKind::kHas:
         return b_.CreateICmpNE(b_.CreateCall(has_tag_, {view_, b_.getInt32(n.tag)}), b_.getInt8(0));
-      case NodeKind::kNot: return b_.CreateNot(Bool(n.operands[0]));
+      case NodeKind::kNot: {
+        // `not has T`: the inverse compare (the first, if unused, is dead code
+        // instruction selection skips), not an `xor` after it.
+        llvm::Value* v = Bool(n.operands[0]);
+        if (auto* cmp = llvm::dyn_cast<llvm::ICmpInst>(v))
+          return b_.CreateICmp(cmp->getInversePredicate(), cmp->getOperand(0), cmp->getOperand(1));
+        return b_.CreateNot(v);
+      }
       case NodeKind::kAnd: case NodeKind::kOr: {
         llvm::Value* acc = n.kind == NodeKind::kAnd ? b_.getTrue() : b_.getFalse();
-        for (NodeId o : n.operands) acc = n.kind == NodeKind::kAnd ? b_.CreateAnd(acc, Bool(o)) : b_.CreateOr(acc, Bool(o));
+        for (NodeId o : n.operands) acc = n.kind == NodeKind::kAnd ? And(acc, Bool(o)) : Or(acc, Bool(o));
         return acc;
       }
       case NodeKind::kConstant: case NodeKind::kEventField: case NodeKind::kProfileField: case NodeKind::kTs:
@@ -220,7 +301,8 @@ class Codegen {
       case NodeKind::kClock: {
         // A bool-valued leaf.
         llvm::Value* slot = Slot(id);
-        return b_.CreateAnd(IsSet(slot), b_.CreateICmpNE(LoadInt(slot), b_.getInt64(0)));
+        llvm::Value* nonzero = b_.CreateICmpNE(LoadInt(slot), b_.getInt64(0));
+        return AlwaysSet(id) ? nonzero : And(IsSet(slot), nonzero);
       }
     }
     return b_.getFalse();  // not reached: every kind is handled
@@ -314,19 +396,23 @@ class Codegen {
           if (as_double) return llvm::ConstantFP::get(f64_, s.repr == Repr::kDouble ? s.d : static_cast<double>(s.i));
           return b_.getInt64(s.i);
         }
+        if (AlwaysSet(id) && s.repr == Repr::kInt) {
+          llvm::Value* i = IntOf(id);
+          return as_double ? b_.CreateSIToFP(i, f64_) : i;
+        }
         llvm::Value* slot = Slot(id);
-        set = b_.CreateAnd(set, IsSet(slot));
+        if (!AlwaysSet(id)) set = And(set, IsSet(slot));
         if (!as_double) return LoadInt(slot);
         return s.repr == Repr::kDouble ? LoadDouble(slot) : b_.CreateSIToFP(LoadInt(slot), f64_);
       };
       llvm::Value* x = operand(a, l, doubles);
       llvm::Value* y = operand(b, r, doubles);
-      return b_.CreateAnd(set, Holds(n.op, x, y, doubles));
+      return And(set, Holds(n.op, x, y, doubles));
     }
     // Everything else through the shared comparison (text, ratios, mixed kinds).
     llvm::Value* order = b_.CreateCall(compare_, {Slot(l), Slot(r)});
     llvm::Value* ordered = b_.CreateICmpNE(order, b_.getInt32(kUnordered));
-    return b_.CreateAnd(ordered, Holds(n.op, order, b_.getInt32(0), false));
+    return And(ordered, Holds(n.op, order, b_.getInt32(0), false));
   }
 
   const ir::Program& program_;
@@ -336,12 +422,15 @@ class Codegen {
   std::unique_ptr<llvm::Module> module_;
   llvm::IRBuilder<> b_;
   llvm::Type *i8_, *i32_, *i64_, *f64_, *ptr_, *void_;
-  llvm::Function *event_field_, *profile_field_, *aggregate_, *since_, *since_field_, *now_, *customer_, *has_tag_,
+  llvm::Function *event_field_, *profile_field_, *aggregate_, *aggregate_int_, *since_, *since_field_, *now_, *customer_, *has_tag_,
       *compare_, *in_, *contains_, *clock_;
   llvm::Value* view_ = nullptr;
   llvm::Value* consts_ = nullptr;
-  std::unordered_map<std::string, llvm::Value*> slots_, bools_;
+  std::unordered_map<std::string, llvm::Value*> slots_, bools_, ints_;
+  std::map<std::pair<llvm::Value*, uint64_t>, llvm::Value*> loads_;
+  std::unordered_map<llvm::Value*, llvm::Value*> set_;
   std::vector<std::string> keys_ = std::vector<std::string>(p_.nodes.size());
+  std::unordered_map<std::string, size_t> canonical_;
 };
 
 }  // namespace

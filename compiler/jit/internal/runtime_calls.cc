@@ -8,6 +8,7 @@ extern "C" {
 void qm_rt_event_field(const ir::StepView* v, int32_t f, Value* out) { *out = v->EventField(f); }
 void qm_rt_profile_field(const ir::StepView* v, int32_t f, Value* out) { *out = v->ProfileField(f); }
 void qm_rt_aggregate(const ir::StepView* v, int32_t a, Value* out) { *out = v->Aggregate(a); }
+int64_t qm_rt_aggregate_int(const ir::StepView* v, int32_t a) { return v->Aggregate(a).i; }
 void qm_rt_since(const ir::StepView* v, int32_t e, Value* out) { *out = v->Since(e); }
 void qm_rt_since_field(const ir::StepView* v, int32_t f, Value* out) { *out = v->SinceField(f); }
 void qm_rt_now(const ir::StepView* v, Value* out) { *out = Value::Time(v->Now()); }
@@ -36,6 +37,7 @@ std::vector<std::pair<std::string, void*>> RuntimeSymbols() {
       {"qm_rt_event_field", reinterpret_cast<void*>(&qm_rt_event_field)},
       {"qm_rt_profile_field", reinterpret_cast<void*>(&qm_rt_profile_field)},
       {"qm_rt_aggregate", reinterpret_cast<void*>(&qm_rt_aggregate)},
+      {"qm_rt_aggregate_int", reinterpret_cast<void*>(&qm_rt_aggregate_int)},
       {"qm_rt_since", reinterpret_cast<void*>(&qm_rt_since)},
       {"qm_rt_since_field", reinterpret_cast<void*>(&qm_rt_since_field)},
       {"qm_rt_now", reinterpret_cast<void*>(&qm_rt_now)},

@@ -20,6 +20,9 @@ extern "C" {
 void qm_rt_event_field(const ir::StepView* view, int32_t field, Value* out);
 void qm_rt_profile_field(const ir::StepView* view, int32_t field, Value* out);
 void qm_rt_aggregate(const ir::StepView* view, int32_t aggregate, Value* out);
+// An aggregate that is never unset and held in Value::i (a count, a sum of
+// ints or money): no Value in memory, so a comparison with it is a call and a compare.
+int64_t qm_rt_aggregate_int(const ir::StepView* view, int32_t aggregate);
 void qm_rt_since(const ir::StepView* view, int32_t event, Value* out);
 void qm_rt_since_field(const ir::StepView* view, int32_t field, Value* out);
 void qm_rt_now(const ir::StepView* view, Value* out);
