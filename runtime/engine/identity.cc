@@ -45,29 +45,35 @@ Stored MergeField(const Stored& kept, const Stored& other, const check::FieldInf
 // distinct values hold both sets, the survivor's first among equal times.
 void MergeAggregate(AggregateState& into, const AggregateState& from) {
   if (from.count > 0) {
-    if (into.count == 0) {
-      into.min_i = from.min_i, into.max_i = from.max_i, into.min_d = from.min_d, into.max_d = from.max_d;
+    state::Totals t = into.Whole();
+    const state::Totals f = from.Whole();
+    if (t.count == 0) {
+      t.min_i = f.min_i, t.max_i = f.max_i, t.min_d = f.min_d, t.max_d = f.max_d;
     } else {
-      into.min_i = std::min(into.min_i, from.min_i), into.max_i = std::max(into.max_i, from.max_i);
-      into.min_d = std::min(into.min_d, from.min_d), into.max_d = std::max(into.max_d, from.max_d);
+      t.min_i = std::min(t.min_i, f.min_i), t.max_i = std::max(t.max_i, f.max_i);
+      t.min_d = std::min(t.min_d, f.min_d), t.max_d = std::max(t.max_d, f.max_d);
     }
-    into.count += from.count;
-    into.sum += from.sum;
-    into.dsum += from.dsum;
+    t.count += f.count;
+    t.sum += f.sum;
+    t.dsum += f.dsum;
+    into.SetWhole(t);
   }
-  if (from.head < from.window.size()) {
+  if (from.head() < from.window().size()) {
     using Entry = AggregateState::Entry;
     using Merged = AggregateState::Merged;
-    const AggregateState::Distinct* fd = from.distinct.get();
-    AggregateState::Distinct* id = into.distinct.get();
-    const Merged* fm = from.merged.get();
-    const Merged* im = into.merged.get();
+    AggregateState::Rest& rest = into.rest.Make();
+    const std::vector<Entry>& from_window = from.rest->window;
+    const uint32_t from_head = from.rest->head;
+    const AggregateState::Distinct* fd = from.distinct();
+    AggregateState::Distinct* id = rest.distinct.get();
+    const Merged* fm = from.merged();
+    const Merged* im = rest.merged.get();
     // E16: the absorbed histories hang under the survivor's own, after its
     // entries processed so far; a person never merged processed its live
     // entries in window order.
     Merged m;
     if (im != nullptr) m.histories = im->histories, m.next = im->next;
-    else m.next = into.window.size() - into.head;
+    else m.next = rest.window.size() - rest.head;
     const uint32_t offset = static_cast<uint32_t>(m.histories.size());
     if (fm == nullptr) {
       m.histories.push_back({0, m.next});
@@ -81,35 +87,37 @@ void MergeAggregate(AggregateState& into, const AggregateState& from) {
     }
     std::vector<Entry> window;
     std::vector<std::string> values;
-    size_t a = into.head, b = from.head;
-    while (a < into.window.size() || b < from.window.size()) {
-      bool mine = b == from.window.size() || (a < into.window.size() && into.window[a].ts <= from.window[b].ts);
+    size_t a = rest.head, b = from_head;
+    while (a < rest.window.size() || b < from_window.size()) {
+      bool mine = b == from_window.size() || (a < rest.window.size() && rest.window[a].ts <= from_window[b].ts);
       if (mine) {
-        window.push_back(into.window[a]);
+        window.push_back(rest.window[a]);
         if (id != nullptr) values.push_back(std::move(id->window[a]));
         m.history.push_back(im != nullptr ? im->history[a] : 0);
-        m.order.push_back(im != nullptr ? im->order[a] : a - into.head);
+        m.order.push_back(im != nullptr ? im->order[a] : a - rest.head);
         ++a;
       } else {
-        window.push_back(from.window[b]);
+        window.push_back(from_window[b]);
         if (fd != nullptr) values.push_back(fd->window[b]);
         m.history.push_back(offset + (fm != nullptr ? fm->history[b] : 0));
-        m.order.push_back(fm != nullptr ? fm->order[b] : b - from.head);
+        m.order.push_back(fm != nullptr ? fm->order[b] : b - from_head);
         ++b;
       }
     }
-    into.window = std::move(window);
-    into.head = 0;
-    into.merged.Make() = std::move(m);
+    rest.window = std::move(window);
+    rest.head = 0;
+    rest.merged.Make() = std::move(m);
     if (fd != nullptr || id != nullptr) {
-      AggregateState::Distinct& d = into.distinct.Make();
+      AggregateState::Distinct& d = rest.distinct.Make();
       d.window = std::move(values);
       d.counts.clear();
       for (const std::string& v : d.window) ++d.counts[v];
     }
   }
-  if (from.distinct && !from.distinct->seen.empty())
-    into.distinct.Make().seen.insert(from.distinct->seen.begin(), from.distinct->seen.end());
+  if (from.distinct() && !from.distinct()->seen.empty()) {
+    const std::set<std::string>& seen = from.distinct()->seen;
+    into.rest.Make().distinct.Make().seen.insert(seen.begin(), seen.end());
+  }
 }
 
 }  // namespace

@@ -58,7 +58,7 @@ Value Step::Aggregate(int32_t a) const {
     if (!info.Windowed()) return Value::Int(st.DistinctSeen());
     return Value::Int(st.DistinctIn(info.WindowFrom(now, p_.zone_minutes), now));
   }
-  if (!info.Windowed()) return ValueOf(info, type, st);
+  if (!info.Windowed()) return ValueOf(info, type, st.Whole());
   // A18: now - D <= ts <= now; D2: period start <= ts <= now
   return ValueOf(info, type, st.Window(info.WindowFrom(now, p_.zone_minutes), now));
 }

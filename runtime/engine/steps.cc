@@ -91,9 +91,11 @@ void Engine::Impl::AddToAggregates(CustomerState& s, const event::Event& e) {
     if (info.Windowed()) {
       st.Push({e.ts, i, d}, info.WindowFrom(e.ts, p_.zone_minutes), std::move(value));  // nothing earlier is read again
     } else if (value) {
-      st.distinct.Make().seen.insert(std::move(*value));
+      st.AddSeen(std::move(*value));
     } else {
-      st.Add(i, d);
+      // A count keeps only its count; every other aggregate all of A19's
+      // fold (`qm state` shows a sum's min and max too).
+      st.Add(i, d, info.func != check::AggFunc::kCount);
     }
   }
 }

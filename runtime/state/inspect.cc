@@ -90,7 +90,7 @@ struct Printer {
         out += ":{\"count\":" + std::to_string(n) + "}";
         continue;
       }
-      const Totals t = from != kNever ? st.Window(from, s.clock) : static_cast<const Totals&>(st);
+      const Totals t = from != kNever ? st.Window(from, s.clock) : st.Whole();
       out += ":{\"count\":" + std::to_string(t.count);
       if (key.rfind("count(", 0) != 0) {  // A19: the sum of nothing is 0; min and max are unset
         out += ",\"sum\":" + Number(key, t.ClampedSum(), t.dsum) +

@@ -7,6 +7,7 @@
 #define QM_RUNTIME_STATE_STATE_H_
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -93,20 +94,20 @@ class Boxed {
   std::unique_ptr<T> p_;
 };
 
-// One aggregate of one customer. Whole-history aggregates keep running
-// totals (O(1) memory), the Totals this derives from. Windowed ones keep the
-// accepted events inside the window exactly (timestamps and values), evicted
-// as the customer's time moves on: memory is bounded by the events a window
-// can hold, and results are exact (docs/runtime.md).
-struct AggregateState : Totals {
+// One aggregate of one customer. Every aggregate keeps its whole-history
+// count and exact sum inline: a count, the aggregate rules use most, needs
+// nothing else (32 bytes). The rest is boxed (`Rest`): the whole-history
+// double sum, min and max of the other aggregates (A19); a windowed aggregate's accepted
+// events inside the window, exactly (timestamps and values), evicted as the
+// customer's time moves on, so memory is bounded by the events a window can
+// hold and results are exact (docs/runtime.md); a distinct one's values.
+struct AggregateState {
   struct Entry {
     int64_t ts;
     int64_t i;  // int or cents
     double d;   // number
   };
-  std::vector<Entry> window;  // sorted by ts; [head, size) is live
-  uint32_t head = 0;
-  // count(distinct …) only (D10), boxed: the other aggregates pay a pointer.
+  // count(distinct …) only (D10).
   struct Distinct {
     std::set<std::string> seen;        // whole history: every value seen
     std::vector<std::string> window;   // windowed: each entry's value, parallel to `window`
@@ -114,7 +115,6 @@ struct AggregateState : Totals {
     // live window, which is what a read right after an event asks for.
     std::unordered_map<std::string, int32_t> counts;
   };
-  Boxed<Distinct> distinct;
   // E16, windowed aggregates of a merged person only: which history each
   // entry came from and when it was processed there, so that a double sum
   // adds each absorbed history's own sum as one value. History 0 is the
@@ -132,15 +132,76 @@ struct AggregateState : Totals {
     // The double sum of the entries [begin, end) of `window`, E16's way.
     double Sum(const std::vector<Entry>& window, size_t begin, size_t end) const;
   };
-  Boxed<Merged> merged;
+  // Absent, it reads as all zeros and empty: what the codec reads back
+  // for an aggregate that never needed it.
+  struct Rest {
+    double dsum = 0;
+    int64_t min_i = 0, max_i = 0;
+    double min_d = 0, max_d = 0;
+    std::vector<Entry> window;  // sorted by ts; [head, size) is live
+    uint32_t head = 0;
+    Boxed<Distinct> distinct;
+    Boxed<Merged> merged;
+  };
+  // 8-byte aligned, so the state is three words and a pointer.
+  typedef __int128 Sum __attribute__((aligned(8)));
 
-  bool empty() const { return count == 0 && head >= window.size() && (!distinct || distinct->seen.empty()); }
+  int64_t count = 0;
+  Sum sum = 0;
+  Boxed<Rest> rest;
+
+  const std::vector<Entry>& window() const {
+    static const std::vector<Entry> kNone;
+    return rest ? rest->window : kNone;
+  }
+  uint32_t head() const { return rest ? rest->head : 0; }
+  const Distinct* distinct() const { return rest ? rest->distinct.get() : nullptr; }
+  const Merged* merged() const { return rest ? rest->merged.get() : nullptr; }
+
+  bool empty() const {
+    return count == 0 && head() >= window().size() && (distinct() == nullptr || distinct()->seen.empty());
+  }
+
+  // The whole-history totals (A19).
+  Totals Whole() const {
+    Totals t;
+    t.count = count;
+    t.sum = sum;
+    if (const Rest* r = rest.get()) t.dsum = r->dsum, t.min_i = r->min_i, t.max_i = r->max_i, t.min_d = r->min_d, t.max_d = r->max_d;
+    return t;
+  }
+  void SetWhole(const Totals& t) {
+    count = t.count;
+    sum = t.sum;
+    auto zero = [](double d) { return std::bit_cast<uint64_t>(d) == 0; };  // -0 is kept
+    if (!rest && zero(t.dsum) && t.min_i == 0 && t.max_i == 0 && zero(t.min_d) && zero(t.max_d)) return;
+    Rest& r = rest.Make();
+    r.dsum = t.dsum, r.min_i = t.min_i, r.max_i = t.max_i, r.min_d = t.min_d, r.max_d = t.max_d;
+  }
+
+  // Adds an accepted event's value to the whole-history totals; `full` for
+  // an aggregate that needs more than its count and exact sum.
+  void Add(int64_t i, double d, bool full) {
+    if (full) {
+      Rest& r = rest.Make();
+      if (count == 0) r.min_i = r.max_i = i, r.min_d = r.max_d = d;
+      r.min_i = std::min(r.min_i, i), r.max_i = std::max(r.max_i, i);
+      r.min_d = std::min(r.min_d, d), r.max_d = std::max(r.max_d, d);
+      r.dsum += d;
+    }
+    ++count;
+    sum += i;
+  }
+  void AddSeen(std::string value) { rest.Make().distinct.Make().seen.insert(std::move(value)); }
 
   // Adds an accepted event (in ts order; after the entries of equal ts), with its
   // value (DistinctKey) for a distinct aggregate, and drops the entries
   // before `from`, which no later read can see.
   void Push(Entry e, int64_t from, std::optional<std::string> value = std::nullopt) {
-    Distinct* d = distinct.get();
+    Rest& r = rest.Make();
+    std::vector<Entry>& window = r.window;
+    uint32_t& head = r.head;
+    Distinct* d = r.distinct.get();
     for (; head < window.size() && window[head].ts < from; ++head) {
       if (d == nullptr) continue;
       auto it = d->counts.find(d->window[head]);
@@ -149,7 +210,7 @@ struct AggregateState : Totals {
     if (head > 32 && head * 2 > window.size()) {
       window.erase(window.begin(), window.begin() + head);
       if (d != nullptr) d->window.erase(d->window.begin(), d->window.begin() + head);
-      if (Merged* m = merged.get()) {
+      if (Merged* m = r.merged.get()) {
         m->history.erase(m->history.begin(), m->history.begin() + head);
         m->order.erase(m->order.begin(), m->order.begin() + head);
       }
@@ -161,12 +222,12 @@ struct AggregateState : Totals {
       at = std::upper_bound(window.begin() + head, window.end(), e.ts,
                             [](int64_t t, const Entry& x) { return t < x.ts; }) - window.begin();
     window.insert(window.begin() + static_cast<std::ptrdiff_t>(at), e);
-    if (Merged* m = merged.get()) {
+    if (Merged* m = r.merged.get()) {
       m->history.insert(m->history.begin() + static_cast<std::ptrdiff_t>(at), 0);
       m->order.insert(m->order.begin() + static_cast<std::ptrdiff_t>(at), m->next++);
     }
     if (value) {
-      d = &distinct.Make();
+      d = &r.distinct.Make();
       ++d->counts[*value];
       d->window.insert(d->window.begin() + static_cast<std::ptrdiff_t>(at), std::move(*value));
     }
@@ -174,11 +235,12 @@ struct AggregateState : Totals {
 
   // The number of distinct values among the live entries with from <= ts <= to.
   int64_t DistinctIn(int64_t from, int64_t to) const {
-    const Distinct* d = distinct.get();
+    const Distinct* d = distinct();
     if (d == nullptr) return 0;
-    auto begin = std::lower_bound(window.begin() + head, window.end(), from,
+    const std::vector<Entry>& window = rest->window;
+    auto begin = std::lower_bound(window.begin() + rest->head, window.end(), from,
                                   [](const Entry& e, int64_t t) { return e.ts < t; });
-    if (begin == window.begin() + head && (begin == window.end() || window.back().ts <= to))
+    if (begin == window.begin() + rest->head && (begin == window.end() || window.back().ts <= to))
       return static_cast<int64_t>(d->counts.size());  // every live entry is inside
     // A later read (a timer step): sorted views of the entries inside.
     thread_local std::vector<std::string_view> seen;
@@ -187,21 +249,24 @@ struct AggregateState : Totals {
     std::sort(seen.begin(), seen.end());
     return std::unique(seen.begin(), seen.end()) - seen.begin();
   }
-  int64_t DistinctSeen() const { return distinct ? static_cast<int64_t>(distinct->seen.size()) : 0; }
+  int64_t DistinctSeen() const { return distinct() ? static_cast<int64_t>(distinct()->seen.size()) : 0; }
 
   // The totals of the live entries with from <= ts <= to (A18). Inline: it
   // runs for every windowed aggregate a condition reads.
   Totals Window(int64_t from, int64_t to) const {
     Totals totals;
-    auto begin = std::lower_bound(window.begin() + head, window.end(), from,
+    if (!rest) return totals;
+    const std::vector<Entry>& window = rest->window;
+    auto begin = std::lower_bound(window.begin() + rest->head, window.end(), from,
                                   [](const Entry& e, int64_t t) { return e.ts < t; });
     auto it = begin;
     for (; it != window.end() && it->ts <= to; ++it) totals.Add(it->i, it->d);
-    if (merged) [[unlikely]]
-      totals.dsum = merged->Sum(window, static_cast<size_t>(begin - window.begin()), static_cast<size_t>(it - window.begin()));
+    if (const Merged* m = rest->merged.get()) [[unlikely]]
+      totals.dsum = m->Sum(window, static_cast<size_t>(begin - window.begin()), static_cast<size_t>(it - window.begin()));
     return totals;
   }
 };
+static_assert(sizeof(AggregateState) == 32);
 
 // A value's identity for count(distinct …): equal keys for values equal as
 // A16 says (D10, E22: text exactly, a number 0 and -0 alike, every NaN alike).

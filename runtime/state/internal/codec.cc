@@ -10,6 +10,7 @@ using state::HeldLine;
 using state::AggregateState;
 using state::kNever;
 using state::PendingAfter;
+using state::Totals;
 
 // ----------------------------------------------------------------- values
 
@@ -79,9 +80,9 @@ static bool Consistent(const CustomerState& s, const Schema& schema) {
     const AggregateState& a = s.aggregates[i];
     if (a.count < 0 || a.count > std::numeric_limits<int64_t>::max() / 100) return false;
     // A distinct window holds one value per entry; other aggregates none (D10).
-    size_t values = a.distinct ? a.distinct->window.size() : 0;
-    if (schema.IsDistinct(i) ? values != a.window.size() : a.distinct.get() != nullptr) return false;
-    for (const AggregateState::Entry& e : a.window)
+    size_t values = a.distinct() ? a.distinct()->window.size() : 0;
+    if (schema.IsDistinct(i) ? values != a.window().size() : a.distinct() != nullptr) return false;
+    for (const AggregateState::Entry& e : a.window())
       if (!SaneTime(e.ts)) return false;
   }
   auto sane_or_never = [](int64_t t) { return t == kNever || SaneTime(t); };
@@ -122,21 +123,23 @@ void EncodeState(const CustomerState& s, std::string& out) {
     const AggregateState& a = s.aggregates[i];
     if (a.empty()) continue;
     w.U(i);
-    w.I(a.count);
-    w.I(static_cast<int64_t>(static_cast<unsigned __int128>(a.sum) >> 64));
-    w.U(static_cast<uint64_t>(a.sum));
-    w.D(a.dsum);
-    w.I(a.min_i);
-    w.I(a.max_i);
-    w.D(a.min_d);
-    w.D(a.max_d);
-    w.U(a.window.size() - a.head);
+    const Totals t = a.Whole();
+    w.I(t.count);
+    w.I(static_cast<int64_t>(static_cast<unsigned __int128>(t.sum) >> 64));
+    w.U(static_cast<uint64_t>(t.sum));
+    w.D(t.dsum);
+    w.I(t.min_i);
+    w.I(t.max_i);
+    w.D(t.min_d);
+    w.D(t.max_d);
+    const std::vector<AggregateState::Entry>& window = a.window();
+    w.U(window.size() - a.head());
     int64_t previous = 0;
-    for (size_t e = a.head; e < a.window.size(); ++e) {
-      w.I(a.window[e].ts - previous);  // sorted: small deltas
-      previous = a.window[e].ts;
-      w.I(a.window[e].i);
-      w.D(a.window[e].d);
+    for (size_t e = a.head(); e < window.size(); ++e) {
+      w.I(window[e].ts - previous);  // sorted: small deltas
+      previous = window[e].ts;
+      w.I(window[e].i);
+      w.D(window[e].d);
     }
   }
   size_t seen_events = 0;
@@ -161,17 +164,17 @@ void EncodeState(const CustomerState& s, std::string& out) {
   }
   // Format 3 from here on; a format 2 record ends above.
   size_t distinct = 0;
-  for (const AggregateState& a : s.aggregates) distinct += a.distinct.get() != nullptr;
+  for (const AggregateState& a : s.aggregates) distinct += a.distinct() != nullptr;
   w.U(distinct);
   for (size_t i = 0; i < s.aggregates.size(); ++i) {  // count(distinct …) values (D10)
     const AggregateState& a = s.aggregates[i];
-    if (!a.distinct) continue;
-    const AggregateState::Distinct& d = *a.distinct;
+    if (!a.distinct()) continue;
+    const AggregateState::Distinct& d = *a.distinct();
     w.U(i);
     w.U(d.seen.size());
     for (const std::string& v : d.seen) w.S(v);
-    w.U(d.window.size() - std::min<size_t>(a.head, d.window.size()));
-    for (size_t e = a.head; e < d.window.size(); ++e) w.S(d.window[e]);
+    w.U(d.window.size() - std::min<size_t>(a.head(), d.window.size()));
+    for (size_t e = a.head(); e < d.window.size(); ++e) w.S(d.window[e]);
   }
   w.U(s.pushes.size());  // A26, by check::TargetKey
   for (const auto& [key, last] : s.pushes) w.S(key), w.I(last);
@@ -189,17 +192,17 @@ void EncodeState(const CustomerState& s, std::string& out) {
   w.U(s.keys.size());
   for (const auto& [key, value] : s.keys) w.S(key), w.S(value);
   size_t merged = 0;  // format 7 (E16): merged windows' histories; a format 6 record ends above
-  for (const AggregateState& a : s.aggregates) merged += a.merged.get() != nullptr;
+  for (const AggregateState& a : s.aggregates) merged += a.merged() != nullptr;
   w.U(merged);
   for (size_t i = 0; i < s.aggregates.size(); ++i) {
     const AggregateState& a = s.aggregates[i];
-    if (!a.merged) continue;
-    const AggregateState::Merged& m = *a.merged;
+    if (!a.merged()) continue;
+    const AggregateState::Merged& m = *a.merged();
     w.U(i);
     w.U(m.histories.size());
     for (const AggregateState::Merged::History& h : m.histories) w.U(h.parent), w.U(h.position);
     w.U(m.next);
-    for (size_t e = a.head; e < a.window.size(); ++e) w.U(m.history[e]), w.U(m.order[e]);  // the live entries'
+    for (size_t e = a.head(); e < a.window().size(); ++e) w.U(m.history[e]), w.U(m.order[e]);  // the live entries'
   }
 }
 
@@ -223,20 +226,25 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
     size_t index = r.Index(shape.aggregates);
     if (!r.ok()) break;
     AggregateState& a = s.aggregates[index];
-    a.count = r.I();
+    Totals t;
+    t.count = r.I();
     int64_t high = r.I();
     uint64_t low = r.U();
-    a.sum = static_cast<__int128>((static_cast<unsigned __int128>(static_cast<uint64_t>(high)) << 64) | low);
-    a.dsum = r.D();
-    a.min_i = r.I();
-    a.max_i = r.I();
-    a.min_d = r.D();
-    a.max_d = r.D();
-    a.window.resize(r.Count());
+    t.sum = static_cast<__int128>((static_cast<unsigned __int128>(static_cast<uint64_t>(high)) << 64) | low);
+    t.dsum = r.D();
+    t.min_i = r.I();
+    t.max_i = r.I();
+    t.min_d = r.D();
+    t.max_d = r.D();
+    a.SetWhole(t);
+    size_t entries = r.Count();
+    if (entries == 0) continue;
+    std::vector<AggregateState::Entry>& window = a.rest.Make().window;
+    window.resize(entries);
     int64_t previous = 0;
-    for (AggregateState::Entry& e : a.window) {
+    for (AggregateState::Entry& e : window) {
       int64_t delta = r.I();  // the window is sorted: deltas after the first are never negative
-      if ((delta < 0 && &e != &a.window.front()) || __builtin_add_overflow(previous, delta, &e.ts)) return false;
+      if ((delta < 0 && &e != &window.front()) || __builtin_add_overflow(previous, delta, &e.ts)) return false;
       previous = e.ts;
       e.i = r.I();
       e.d = r.D();
@@ -280,7 +288,7 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
     size_t index = r.Index(shape.aggregates);
     if (!r.ok()) break;
     AggregateState& a = s.aggregates[index];
-    AggregateState::Distinct& d = a.distinct.Make();
+    AggregateState::Distinct& d = a.rest.Make().distinct.Make();
     for (size_t k = r.Count(); k > 0 && r.ok(); --k) d.seen.insert(r.S());
     d.window.resize(r.Count());
     for (std::string& v : d.window) ++d.counts[v = r.S()];
@@ -307,7 +315,7 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
       size_t index = r.Index(shape.aggregates);
       if (!r.ok()) break;
       AggregateState& a = s.aggregates[index];
-      AggregateState::Merged& m = a.merged.Make();
+      AggregateState::Merged& m = a.rest.Make().merged.Make();
       m.histories.resize(r.Count());
       for (size_t h = 0; h < m.histories.size() && r.ok(); ++h) {
         m.histories[h].parent = static_cast<uint32_t>(h == 0 ? r.Index(1) : r.Index(h));  // a parent comes first
@@ -315,9 +323,9 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
       }
       if (m.histories.empty()) return false;
       m.next = r.U();
-      m.history.resize(a.window.size());  // decoded windows start at head 0
-      m.order.resize(a.window.size());
-      for (size_t e = 0; e < a.window.size() && r.ok(); ++e)
+      m.history.resize(a.window().size());  // decoded windows start at head 0
+      m.order.resize(a.window().size());
+      for (size_t e = 0; e < a.window().size() && r.ok(); ++e)
         m.history[e] = static_cast<uint32_t>(r.Index(m.histories.size())), m.order[e] = r.U();
     }
   }
