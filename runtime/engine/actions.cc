@@ -25,7 +25,7 @@ void Engine::Impl::ApplyRule(int32_t r, ChangeLog& log) {
 
 void Engine::Impl::Schedule(PendingAfter pending) {
   timers_.insert(TimerKey{pending.due, step_.state->id, step_.state, 1, pending.seq, pending.unless, pending.deferred});
-  step_.state->afters.insert(std::move(pending));
+  step_.state->afters.Make().insert(std::move(pending));
 }
 
 void Engine::Impl::Resolve(const check::Action& a, Resolved& r) const {
@@ -199,8 +199,9 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
       if (it == s.pushes.end()) s.pushes.emplace_back(key, step_.now);
       else it->second = step_.now;
       if (caps_window_ms_ > 0) {
-        std::erase_if(s.emissions, [&](const state::Emission& e) { return e.ts <= step_.now - caps_window_ms_; });
-        s.emissions.push_back({step_.now, std::move(key)});
+        std::vector<state::Emission>& emissions = s.emissions.Make();
+        std::erase_if(emissions, [&](const state::Emission& e) { return e.ts <= step_.now - caps_window_ms_; });
+        emissions.push_back({step_.now, std::move(key)});
       }
       std::string_view kind = check::Spelling(a.kind);
       StartLine(heads_[r][index]);
@@ -226,7 +227,7 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
 
 bool Engine::Impl::CapFull(check::ActionKind kind, std::string_view target, std::vector<int64_t>* times,
                            int64_t* which) const {
-  const std::vector<state::Emission>& emitted = step_.state->emissions;
+  const std::vector<state::Emission>& emitted = *step_.state->emissions;
   for (const check::Cap& cap : p_.caps) {
     if (!cap.Covers(kind, target)) continue;
     int64_t n = 0;

@@ -154,7 +154,7 @@ bool Engine::Impl::Link(CustomerState*& s, const event::Event& e) {
     if (other == nullptr) {  // unknown (or its person was forgotten): it names this one now
       Save(*s);
       store_.Touch(*s);
-      s->keys.emplace_back(p_.identity[k], std::string(v.text));
+      s->keys.Make().emplace_back(p_.identity[k], std::string(v.text));
       SetIndex(owner_, slot, *s->id);
       continue;
     }
@@ -218,13 +218,17 @@ void Engine::Impl::Merge(CustomerState& survivor, CustomerState& absorbed, const
   std::sort(theirs.begin(), theirs.end(), [](const PendingAfter& x, const PendingAfter& y) { return x.seq < y.seq; });
   for (PendingAfter& p : theirs) {  // after the survivor's, in their order
     p.seq = next_seq_++;
-    s.afters.insert(std::move(p));
+    s.afters.Make().insert(std::move(p));
   }
   s.clock = std::max(s.clock, a.clock);
   s.seen = s.seen || a.seen;
-  s.aliases.push_back(absorbed_id);
-  s.aliases.insert(s.aliases.end(), a.aliases.begin(), a.aliases.end());
-  s.keys.insert(s.keys.end(), a.keys.begin(), a.keys.end());
+  std::vector<std::string>& aliases = s.aliases.Make();
+  aliases.push_back(absorbed_id);
+  aliases.insert(aliases.end(), a.aliases.begin(), a.aliases.end());
+  if (!a.keys.empty()) {
+    auto& keys = s.keys.Make();
+    keys.insert(keys.end(), a.keys.begin(), a.keys.end());
+  }
   SetIndex(alias_, absorbed_id, *s.id);
   for (const std::string& alias : a.aliases) SetIndex(alias_, alias, *s.id);
   store_.Absorb(absorbed_id);

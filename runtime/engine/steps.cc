@@ -34,8 +34,9 @@ void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e, bool merged
   // D7: with `where`, only when the event passes it.
   for (int32_t unless : {int32_t{check::kAnyEvent}, type}) {
     if (s.afters.empty()) break;
-    auto it = s.afters.lower_bound(AfterOrder::Key{unless, 0});
-    auto last = s.afters.lower_bound(AfterOrder::Key{unless + 1, 0});
+    state::PendingAfters& afters = s.afters.Make();
+    auto it = afters.lower_bound(AfterOrder::Key{unless, 0});
+    auto last = afters.lower_bound(AfterOrder::Key{unless + 1, 0});
     while (it != last) {
       int32_t filter = program_.unless_filter[it->rule][it->action];
       if (filter >= 0 && !evaluator_.Filter(filter, step_)) {
@@ -44,7 +45,7 @@ void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e, bool merged
       }
       timers_.erase(TimerKey{it->due, s.id, &s, 1, it->seq});
       if (observer_ != nullptr) [[unlikely]] observer_->OnCancelled(it->rule, it->action, it->due);
-      it = s.afters.erase(it);
+      it = afters.erase(it);
     }
   }
   for (int32_t q : program_.rearmed_by_event[type])

@@ -72,7 +72,8 @@ void Engine::Impl::FireGroup(CustomerState& s, int64_t due, const std::vector<Ti
       s.quiet_due[k.id] = kNever;  // fired: disarmed until re-armed (A33)
       quiet_candidates.push_back(program_.quiet_rules[k.id]);
     } else {
-      afters.push_back(std::move(s.afters.extract(s.afters.find(AfterOrder::Key{k.unless, k.id})).value()));
+      state::PendingAfters& pending = s.afters.Make();
+      afters.push_back(std::move(pending.extract(pending.find(AfterOrder::Key{k.unless, k.id})).value()));
     }
   }
   std::sort(quiet_candidates.begin(), quiet_candidates.end());

@@ -141,7 +141,8 @@ int64_t RemapState(CustomerState&& old, const Remap& m, const ir::Program& progr
       if (auto it = m.target_keys.find(key); it != m.target_keys.end()) key = it->second;
     };
     for (auto& [key, last] : to.pushes) rename(key);
-    for (state::Emission& e : to.emissions) rename(e.key);
+    if (!to.emissions.empty())
+      for (state::Emission& e : to.emissions.Make()) rename(e.key);
     // A customer pushed to both names keeps one history: the later emission.
     for (size_t i = 0; i < to.pushes.size(); ++i)
       for (size_t j = i + 1; j < to.pushes.size();) {
@@ -155,7 +156,8 @@ int64_t RemapState(CustomerState&& old, const Remap& m, const ir::Program& progr
   }
   int64_t dropped = 0;
   while (!old.afters.empty()) {
-    PendingAfter a = std::move(old.afters.extract(old.afters.begin()).value());
+    state::PendingAfters& pending = old.afters.Make();
+    PendingAfter a = std::move(pending.extract(pending.begin()).value());
     bool kept = a.action >= 0 && static_cast<size_t>(a.action) < m.after_kept[a.rule].size() &&
                 m.after_kept[a.rule][a.action];
     if (!kept) {
@@ -175,7 +177,7 @@ int64_t RemapState(CustomerState&& old, const Remap& m, const ir::Program& progr
       for (size_t f = 0; f < m.fields.size(); ++f)
         if (m.fields[f] == action.field) a.value = RemapValue(std::move(a.value), m.members[f]);
     }
-    to.afters.insert(std::move(a));
+    to.afters.Make().insert(std::move(a));
   }
   return dropped;
 }

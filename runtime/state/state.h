@@ -102,6 +102,35 @@ class Boxed {
   std::unique_ptr<T> p_;
 };
 
+// A container that costs one pointer while it has never held anything:
+// most customers never have a pending `after`, a capped emission, a merged
+// id or an identity key. Reads see an empty container; writes go through Make().
+template <class C>
+class Sparse {
+ public:
+  Sparse& operator=(C c) {
+    if (c.empty()) box_ = Boxed<C>();
+    else box_.Make() = std::move(c);
+    return *this;
+  }
+  const C& operator*() const { return box_ ? *box_ : Empty(); }
+  const C* operator->() const { return &**this; }
+  C& Make() { return box_.Make(); }
+  bool empty() const { return !box_ || box_->empty(); }
+  size_t size() const { return box_ ? box_->size() : 0; }
+  auto begin() const { return (**this).begin(); }
+  auto end() const { return (**this).end(); }
+  decltype(auto) operator[](size_t i) const { return (**this)[i]; }
+  void clear() { box_ = Boxed<C>(); }
+
+ private:
+  static const C& Empty() {
+    static const C kEmpty;
+    return kEmpty;
+  }
+  Boxed<C> box_;
+};
+
 // One aggregate of one customer. Every aggregate keeps its whole-history
 // count and exact sum inline: a count, the aggregate rules use most, needs
 // nothing else (32 bytes). The rest is boxed (`Rest`): the whole-history
@@ -341,15 +370,15 @@ struct CustomerState {
   int64_t last_any = kNever;
   std::vector<int64_t> quiet_due;    // per quiet rule: due time, kNever when disarmed
   std::vector<std::pair<std::string, int64_t>> pushes;  // (check::TargetKey, last emission), A26
-  std::vector<Emission> emissions;   // in time order, for caps (D4)
-  PendingAfters afters;
+  Sparse<std::vector<Emission>> emissions;  // in time order, for caps (D4)
+  Sparse<PendingAfters> afters;
   int64_t clock = kNever;            // A34
   // D11, D12: the order in which persons had their first accepted event
   // (the older survives a merge; 0 for states kept before v0.2's identity),
   // the ids merged into this person, and the (key, value) pairs that name it.
   uint64_t first_seq = 0;
-  std::vector<std::string> aliases;
-  std::vector<std::pair<std::string, std::string>> keys;
+  Sparse<std::vector<std::string>> aliases;
+  Sparse<std::vector<std::pair<std::string, std::string>>> keys;
   bool seen = false;                 // has had an accepted event
   bool dirty = false;                // changed since the last commit (DurableStore)
   uint64_t undo_mark = 0;            // the engine's Mark() it was last saved under (Engine::Mark)

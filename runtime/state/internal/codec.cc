@@ -188,7 +188,7 @@ void EncodeState(const CustomerState& s, std::string& out) {
     if (a.message) w.S(*a.message);
   }
   w.U(s.first_seq);  // format 6 (D11, D12); a format 3-5 record ends above
-  w.Strings(s.aliases);
+  w.Strings(*s.aliases);
   w.U(s.keys.size());
   for (const auto& [key, value] : s.keys) w.S(key), w.S(value);
   size_t merged = 0;  // format 7 (E16): merged windows' histories; a format 6 record ends above
@@ -280,7 +280,7 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
   }
   auto keep_afters = [&] {
     for (PendingAfter& a : afters)
-      if (!s.afters.insert(std::move(a)).second) return false;  // one seq twice: not a record we wrote
+      if (!s.afters.Make().insert(std::move(a)).second) return false;  // one seq twice: not a record we wrote
     return true;
   };
   if (r.done()) return keep_afters() && Consistent(s, schema);  // format 2
@@ -297,8 +297,9 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
     std::string key = r.S();
     s.pushes.emplace_back(std::move(key), r.I());
   }
-  s.emissions.resize(r.Count());
-  for (Emission& e : s.emissions) e.ts = r.I(), e.key = r.S();
+  std::vector<Emission> emissions(r.Count());
+  for (Emission& e : emissions) e.ts = r.I(), e.key = r.S();
+  s.emissions = std::move(emissions);
   for (PendingAfter& a : afters) {
     a.deferred = r.U() != 0;
     if (r.U() != 0) a.target = r.S();
@@ -307,8 +308,9 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
   if (!r.done()) {  // format 6
     s.first_seq = r.U();
     s.aliases = r.Strings();
-    s.keys.resize(r.Count());
-    for (auto& [key, value] : s.keys) key = r.S(), value = r.S();
+    std::vector<std::pair<std::string, std::string>> keys(r.Count());
+    for (auto& [key, value] : keys) key = r.S(), value = r.S();
+    s.keys = std::move(keys);
   }
   if (!r.done()) {  // format 7
     for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
