@@ -575,7 +575,7 @@ std::string Runner::SetProfile(std::string_view customer,
   if (state == nullptr) state = &impl_->store->Create(id);
   impl_->store->Touch(*state);
   for (const auto& [f, v] : values) state->profile[f] = qm::state::Stored::Of(v);
-  for (int32_t t : tag_ids) state->tags[t] = 1;
+  for (int32_t t : tag_ids) state->tags.Set(t, true);
   return "";
 }
 

@@ -170,7 +170,7 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
       uint8_t want = a.kind == check::ActionKind::kTag ? 1 : 0;
       if (s.tags[a.tag] == want) return Observe(r, index, Observer::Outcome::kNoChange);  // A22
       log.Tag(a.tag, s.tags[a.tag]);
-      s.tags[a.tag] = want;
+      s.tags.Set(a.tag, want);
       StartLine(heads_[r][index]);
       Emit(check::Spelling(a.kind));
       Observe(r, index, Observer::Outcome::kApplied);

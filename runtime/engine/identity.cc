@@ -200,7 +200,7 @@ void Engine::Impl::Merge(CustomerState& survivor, CustomerState& absorbed, const
   CustomerState& s = survivor;
   const CustomerState& a = absorbed;
   for (size_t f = 0; f < s.profile.size(); ++f) s.profile[f] = MergeField(s.profile[f], a.profile[f], p_.profile[f]);
-  for (size_t t = 0; t < s.tags.size(); ++t) s.tags[t] |= a.tags[t];
+  s.tags |= a.tags;
   for (size_t g = 0; g < s.aggregates.size(); ++g) MergeAggregate(s.aggregates[g], a.aggregates[g]);
   for (size_t e = 0; e < s.last_event.size(); ++e) s.last_event[e] = std::max(s.last_event[e], a.last_event[e]);
   s.last_any = std::max(s.last_any, a.last_any);

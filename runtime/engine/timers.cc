@@ -261,7 +261,7 @@ void Engine::Impl::Refresh(int64_t at) {
       uint8_t want = member[j][c];
       if (s.tags[g.tag] == want) continue;
       log.Tag(g.tag, s.tags[g.tag]);
-      s.tags[g.tag] = want;
+      s.tags.Set(g.tag, want);
       std::string_view kind = check::Spelling(want ? check::ActionKind::kTag : check::ActionKind::kUntag);
       StartLine(Head("segment " + p_.tags[g.tag].name, kind));
       line_ += ",\"tag\":";

@@ -115,7 +115,7 @@ int64_t RemapState(CustomerState&& old, const Remap& m, const ir::Program& progr
     if (m.fields[f] >= 0 && old.profile[f].kind != ValueKind::kUnset)
       to.profile[m.fields[f]] = RemapValue(std::move(old.profile[f]), m.members[f]);
   for (size_t t = 0; t < old.tags.size(); ++t)
-    if (m.tags[t] >= 0) to.tags[m.tags[t]] = old.tags[t];
+    if (m.tags[t] >= 0) to.tags.Set(m.tags[t], old.tags[t]);
   for (size_t a = 0; a < old.aggregates.size(); ++a)
     if (m.aggregates[a] >= 0) to.aggregates[m.aggregates[a]] = std::move(old.aggregates[a]);
   for (size_t e = 0; e < old.last_event.size(); ++e)

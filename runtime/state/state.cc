@@ -126,7 +126,7 @@ CustomerState NewCustomer(const ir::Program& program) {
   for (size_t f = 0; f < p.profile.size(); ++f) {
     if (p.profile[f].default_value) s.profile[f] = Stored::Of(ir::ConstantValue(*p.profile[f].default_value));
   }
-  s.tags.assign(p.tags.size(), 0);
+  s.tags = TagSet(p.tags.size());
   s.aggregates.resize(p.aggregates.size());
   s.last_event.assign(p.events.size(), kNever);
   s.quiet_due.assign(program.quiet_rules.size(), kNever);

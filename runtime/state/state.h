@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "compiler/diag/diag.h"
@@ -130,6 +131,55 @@ class Sparse {
   }
   Boxed<C> box_;
 };
+
+// A customer's tags, a bit each: up to 64 in the set itself (16 bytes),
+// more in one array on the heap, whose address the same word holds.
+class TagSet {
+ public:
+  TagSet() = default;
+  explicit TagSet(size_t n) : size_(static_cast<uint32_t>(n)) {
+    if (!Inline()) bits_ = std::bit_cast<uint64_t>(new uint64_t[Words()]());
+  }
+  TagSet(const TagSet& o) : bits_(o.bits_), size_(o.size_) {
+    if (!Inline()) {
+      uint64_t* words = new uint64_t[Words()];
+      std::copy_n(o.Data(), Words(), words);
+      bits_ = std::bit_cast<uint64_t>(words);
+    }
+  }
+  TagSet(TagSet&& o) noexcept : bits_(std::exchange(o.bits_, 0)), size_(std::exchange(o.size_, 0)) {}
+  TagSet& operator=(TagSet o) noexcept {
+    std::swap(bits_, o.bits_);
+    std::swap(size_, o.size_);
+    return *this;
+  }
+  ~TagSet() {
+    if (!Inline()) delete[] Heap();
+  }
+
+  size_t size() const { return size_; }
+  bool operator[](size_t t) const { return (Data()[t >> 6] >> (t & 63)) & 1; }
+  void Set(size_t t, bool on) {
+    uint64_t& w = (Inline() ? &bits_ : Heap())[t >> 6];
+    uint64_t bit = uint64_t{1} << (t & 63);
+    w = on ? w | bit : w & ~bit;
+  }
+  // Every tag of `o` (a set of the same size) set here too.
+  TagSet& operator|=(const TagSet& o) {
+    uint64_t* w = Inline() ? &bits_ : Heap();
+    for (size_t k = 0; k < Words(); ++k) w[k] |= o.Data()[k];
+    return *this;
+  }
+
+ private:
+  bool Inline() const { return size_ <= 64; }
+  size_t Words() const { return (size_ + 63) / 64; }
+  uint64_t* Heap() const { return std::bit_cast<uint64_t*>(bits_); }
+  const uint64_t* Data() const { return Inline() ? &bits_ : Heap(); }
+  uint64_t bits_ = 0;  // the tags, or the address of Words() words of them
+  uint32_t size_ = 0;
+};
+static_assert(sizeof(TagSet) == 16);
 
 // One aggregate of one customer. Every aggregate keeps its whole-history
 // count and exact sum inline: a count, the aggregate rules use most, needs
@@ -364,7 +414,7 @@ struct SegmentStatus {
 
 struct CustomerState {
   std::vector<Stored> profile;
-  std::vector<uint8_t> tags;
+  TagSet tags;
   std::vector<AggregateState> aggregates;
   std::vector<int64_t> last_event;   // per event type: ts of the latest accepted one (since, A20)
   int64_t last_any = kNever;

@@ -112,7 +112,7 @@ void EncodeState(const CustomerState& s, std::string& out) {
   w.I(s.last_any);
   for (const Stored& v : s.profile) PutStored(w, v);
   size_t tagged = 0;
-  for (uint8_t t : s.tags) tagged += t != 0;
+  for (size_t t = 0; t < s.tags.size(); ++t) tagged += s.tags[t];
   w.U(tagged);
   for (size_t t = 0; t < s.tags.size(); ++t)
     if (s.tags[t]) w.U(t);
@@ -216,10 +216,10 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
   s.last_any = r.I();
   s.profile.resize(shape.fields);
   for (Stored& v : s.profile) v = GetStored(r);
-  s.tags.assign(shape.tags, 0);
+  s.tags = state::TagSet(shape.tags);
   for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
     size_t t = r.Index(shape.tags);
-    if (r.ok()) s.tags[t] = 1;
+    if (r.ok()) s.tags.Set(t, true);
   }
   s.aggregates.assign(shape.aggregates, AggregateState{});
   for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
