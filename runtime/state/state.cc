@@ -69,12 +69,13 @@ class MemoryStore final : public Store {
   static constexpr uint32_t kEmpty = UINT32_MAX;
   static constexpr uint32_t kErased = UINT32_MAX - 1;
   static constexpr size_t kNoSlot = SIZE_MAX;
-  // Ids up to kInline bytes (most are) are kept in the slot itself, so a
-  // lookup reads one cache line instead of also chasing the id's string.
-  static constexpr size_t kInline = 19;
+  // Ids up to kInline bytes (most are: phone numbers, shop ids) are kept in
+  // the slot itself, so a lookup reads one cache line instead of also
+  // chasing the id's string.
+  static constexpr size_t kInline = 15;
   static constexpr uint8_t kLong = 0xFF;
   struct Slot {
-    uint64_t hash = 0;
+    uint32_t hash = 0;  // the low half of the id's hash: the table never has 2^32 slots
     uint32_t index = kEmpty;
     uint8_t length = kLong;  // of the inline id, or kLong
     char id[kInline];
@@ -83,10 +84,10 @@ class MemoryStore final : public Store {
       return length == customer.size() && std::memcmp(id, customer.data(), length) == 0;
     }
   };
-  static_assert(sizeof(Slot) == 32);
-  static uint64_t Hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
+  static_assert(sizeof(Slot) == 24);
+  static uint32_t Hash(std::string_view s) { return static_cast<uint32_t>(std::hash<std::string_view>{}(s)); }
   size_t SlotOf(std::string_view customer) const {
-    uint64_t h = Hash(customer);
+    uint32_t h = Hash(customer);
     for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
       const Slot& slot = slots_[i];
       if (slot.index == kEmpty) return kNoSlot;
