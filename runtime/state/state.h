@@ -160,7 +160,8 @@ class TagSet {
   size_t size() const { return size_; }
   bool operator[](size_t t) const { return (Data()[t >> 6] >> (t & 63)) & 1; }
   void Set(size_t t, bool on) {
-    uint64_t& w = (Inline() ? &bits_ : Heap())[t >> 6];
+    uint64_t* words = Inline() ? &bits_ : Heap();  // not `(… ? … : …)[i]`: GCC 12's UBSan computes that wrong
+    uint64_t& w = words[t >> 6];
     uint64_t bit = uint64_t{1} << (t & 63);
     w = on ? w | bit : w & ~bit;
   }
