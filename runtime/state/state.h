@@ -103,9 +103,10 @@ class Boxed {
   std::unique_ptr<T> p_;
 };
 
-// A container that costs one pointer while it has never held anything:
-// most customers never have a pending `after`, a capped emission, a merged
-// id or an identity key. Reads see an empty container; writes go through Make().
+// A container that costs one pointer until something is put in it (and
+// again after clear() or assigning an empty one): most customers never have
+// a pending `after`, a capped emission, a merged id or an identity key.
+// Reads see an empty container; writes go through Make().
 template <class C>
 class Sparse {
  public:
