@@ -1,5 +1,6 @@
 // RuleSet: compiling rules and their diagnostics, in the caller's language.
 #include <algorithm>
+#include <functional>
 
 #include "api/debug.h"
 #include "runtime/event/decode.h"
@@ -22,6 +23,17 @@ Diagnostic Convert(const qm::Diagnostic& d, qm::Lang lang) {
   out.code = std::string(qm::InfoOf(d.kind).code);
   out.message = d.Message(lang);
   out.help = d.HelpText(lang);
+  if (d.help && d.help->kind == qm::HelpKind::kDidYouMean && !d.help->args.empty()) {
+    out.fix = d.help->args[0];
+  } else if (d.kind == qm::DiagKind::kFullWidthPunctuation && d.args.size() == 2 && d.source != nullptr) {
+    std::string_view written(d.source->text().data() + d.span.begin, d.span.end - d.span.begin);
+    if (d.args[0] != "\u201C\u201D") {
+      out.fix = d.args[1];
+    } else if (written.size() >= 6 && written.substr(written.size() - 3) == "\u201D" &&
+               written.substr(3, written.size() - 6).find_first_of("\"\\") == std::string_view::npos) {
+      out.fix = "\"" + std::string(written.substr(3, written.size() - 6)) + "\"";  // “…” as qm fmt writes it
+    }
+  }
   out.rendered = qm::RenderText(d, lang);
   out.json = qm::RenderJson(d, lang);
   return out;
@@ -97,5 +109,33 @@ const std::vector<Diagnostic>& RuleSet::diagnostics() const { return impl_->diag
 int RuleSet::error_count() const { return impl_->compiled.compilation->diags.error_count(); }
 int RuleSet::warning_count() const { return impl_->compiled.compilation->diags.warning_count(); }
 size_t RuleSet::rule_count() const { return ok() ? impl_->compiled.program->ir().checked.rules.size() : 0; }
+
+std::vector<RuleSet::Tag> RuleSet::Tags() const {
+  std::vector<Tag> out;
+  if (!ok()) return out;
+  const qm::check::Program& p = impl_->compiled.program->ir().checked;
+  for (const qm::check::TagInfo& t : p.tags) out.push_back({t.name, t.description, t.segment >= 0, {}, {}});
+  auto once = [](std::vector<std::string>& rules, const std::string& rule) {
+    if (rules.empty() || rules.back() != rule) rules.push_back(rule);
+  };
+  // The tags a condition reads: its `has` nodes, also inside `where` filters.
+  std::function<void(qm::check::NodeId, const std::string&)> reads = [&](qm::check::NodeId id, const std::string& rule) {
+    if (id == qm::check::kNoNode) return;
+    const qm::check::Node& n = p.nodes[id];
+    if (n.kind == qm::check::NodeKind::kHas) once(out[n.tag].read_by, rule);
+    if (n.kind == qm::check::NodeKind::kAggregate) reads(p.aggregates[n.aggregate].where, rule);
+    for (qm::check::NodeId operand : n.operands) reads(operand, rule);
+  };
+  for (const qm::check::Rule& r : p.rules) {
+    if (r.trigger.kind == qm::check::TriggerKind::kTagged || r.trigger.kind == qm::check::TriggerKind::kUntagged)
+      once(out[r.trigger.tag].read_by, r.name);
+    reads(r.condition, r.name);
+    for (const qm::check::Action& a : r.actions) {
+      reads(a.unless_where, r.name);
+      if (a.kind == qm::check::ActionKind::kTag || a.kind == qm::check::ActionKind::kUntag) once(out[a.tag].set_by, r.name);
+    }
+  }
+  return out;
+}
 
 }  // namespace qianmian

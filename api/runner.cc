@@ -52,6 +52,29 @@ std::vector<Coverage::Item> Coverage::Items(Language language) const {
   return out;
 }
 
+std::vector<Coverage::RuleActivity> Coverage::Activity() const {
+  std::vector<RuleActivity> out;
+  if (!impl_->observer) return out;
+  const qm::check::Program& p = impl_->rules->compiled.program->ir().checked;
+  const std::vector<qm::coverage::Activity>& activity = impl_->observer->activity();
+  for (size_t r = 0; r < p.rules.size(); ++r) {
+    RuleActivity a{p.rules[r].name, activity[r].matched, {}, activity[r].suppressed};
+    for (size_t k = 0; k < p.rules[r].actions.size(); ++k) {
+      const qm::check::Action& action = p.rules[r].actions[k];
+      // The action itself, without `after …` and `unless …`: `push 复购提醒`, `tag 高意向`.
+      std::string what = std::string(qm::check::Spelling(action.kind)) + " ";
+      switch (action.kind) {
+        case qm::check::ActionKind::kSet: case qm::check::ActionKind::kAdd: what += p.profile[action.field].name; break;
+        case qm::check::ActionKind::kTag: case qm::check::ActionKind::kUntag: what += p.tags[action.tag].name; break;
+        default: what += action.text; break;
+      }
+      a.emitted.emplace_back(std::move(what), activity[r].applied[k]);
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
 namespace {
 
 // Collects one call's lines for its delivery.

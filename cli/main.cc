@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   if (command == "fmt") return FmtCommand(args, DefaultLang());
   if (command == "explain") return ExplainCommand(args, DefaultLang());
   if (command == "state") return StateCommand(args, DefaultLang());
+  if (command == "lsp") return LspCommand(args, DefaultLang());
+  if (command == "tags") return TagsCommand(args, DefaultLang());
   if (command == "version" || command == "--version") {
     std::printf("qm %s\n", qianmian::Version());
     return kExitOk;

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/table.h"
 #include "compiler/diag/diag.h"
 #include "compiler/source/source.h"
 #include "compiler/value/value.h"
@@ -18,17 +19,6 @@ namespace {
 int Fail(const std::string& message) {
   std::fprintf(stderr, "qm: %s\n", message.c_str());
   return kExitErrors;
-}
-
-// `name` padded to `width` display columns (CJK is two wide).
-std::string Pad(const std::string& name, int width) {
-  return name + std::string(std::max(0, width - utf8::DisplayWidth(name)), ' ');
-}
-
-std::string Percent(int64_t part, int64_t whole) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", whole > 0 ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
-  return buf;
 }
 
 int Stats(qianmian::StateDirectory& state, const std::string& dir, bool json) {

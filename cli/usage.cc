@@ -127,6 +127,21 @@ const CommandText kCommands[] = {
      "  stats   客户数、待触发的计时器、每个标签和每个枚举字段取值的客户数\n"
      "  forget  删除一位客户的全部痕迹（其记录、--lateness 为其暂存的事件行以及目录文件中的旧副本），\n"
      "          用于《个人信息保护法》规定的删除请求\n"},
+    {"tags", "tags RULES.qm... [--state DIR] [--format text|csv|json] [--lang zh|en]",
+     "The tag dictionary, for reviewing tags: each tag's description, the rules that set it and those\n"
+     "that read it; with --state, how many customers carry it and their share.\n"
+     "  --state DIR          a state directory of these rules (`qm run --state`): coverage per tag\n"
+     "  --format text|csv|json   a table for people, CSV for spreadsheets, or one JSON object per tag\n",
+     "标签字典，用于定期审查标签：每个标签的说明、设置它的规则和读取它的规则；给出 --state 时，\n"
+     "还有带这个标签的客户数和占比。\n"
+     "  --state DIR          这套规则的状态目录（`qm run --state`）：每个标签的覆盖面\n"
+     "  --format text|csv|json   给人看的表格、给表格软件的 CSV，或每个标签一个 JSON 对象\n"},
+    {"lsp", "lsp [--stdio] [--lang zh|en]",
+     "A Language Server Protocol server on standard input and output, for editors (docs/tooling.md):\n"
+     "diagnostics as you type, hover, completion, go to definition, references, rename, outline\n"
+     "and formatting. The client's locale chooses the language, unless --lang does.\n",
+     "语言服务器（LSP），经标准输入输出与编辑器通信（见 docs/tooling.md）：边写边检查、悬停说明、\n"
+     "补全、跳转到定义、查找引用、重命名、大纲和格式化。消息语言随客户端的语言设置，或由 --lang 指定。\n"},
     {"version", "version", "Prints the version.\n", "打印版本号。\n"},
 };
 

@@ -6,12 +6,15 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(cmake ninja-build g++ pkg-config default-jre-headless antlr4 libantlr4-runtime-dev
   llvm-19-dev lld libgtest-dev libgmock-dev libbenchmark-dev
-  librocksdb-dev libxml2-dev clang-19 libclang-rt-19-dev strace)
+  librocksdb-dev libxml2-dev clang-19 libclang-rt-19-dev strace nlohmann-json3-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The VS Code extension's build (editors/vscode) needs Node.js and npm; a
+# machine may have them from elsewhere than Debian.
+command -v npm > /dev/null || { missing+=(nodejs npm); PACKAGES+=(nodejs npm); }
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   SUDO=""

@@ -151,6 +151,7 @@ int32_t Checker::ProfileTarget(const ast::Name& n) {
     return -1;
   }
   used_fields_.insert(f);
+  Used(SymbolKind::kProfileField, -1, f, n.name.span);
   return f;
 }
 

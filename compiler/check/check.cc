@@ -182,6 +182,8 @@ void Checker::ReportUnused() {
 CheckResult Checker::Finish() {
   ReportUnused();
   CheckResult result;
+  DescribeSymbols();
+  result.index = std::move(index_);
   if (!diags_.has_errors()) result.program = std::move(p_);
   return result;
 }

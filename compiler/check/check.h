@@ -306,8 +306,36 @@ struct SourceItem {
   const ast::RuleFile* file;
 };
 
+// Every declared name and every use of one, also when the rules have errors:
+// what an editor shows on hover and follows to a definition, to references
+// or through a rename (`qm lsp`).
+enum class SymbolKind : uint8_t { kEvent, kEventField, kProfileField, kEnum, kMember, kTag, kRule };
+struct Symbol {
+  SymbolKind kind;
+  std::string name;
+  std::string container;      // an event field's event, a member's enum (an inline enum: its field)
+  const Source* source = nullptr;
+  Span span;                  // the name where it is declared
+  std::string type;           // a field's type as rules spell it
+  std::string default_value;  // a profile field's default, spelled; empty when it has none
+  std::string description;    // a tag's or a segment's
+  bool segment = false;
+  std::vector<std::string> members;  // an enum's
+  std::string trigger;        // a rule's trigger as written
+};
+struct Use {
+  int32_t symbol;  // index into Index::symbols
+  const Source* source = nullptr;
+  Span span;       // the name only (`amount` of `order.amount`)
+};
+struct Index {
+  std::vector<Symbol> symbols;  // in declaration order
+  std::vector<Use> uses;
+};
+
 struct CheckResult {
   std::optional<Program> program;  // present iff no error was reported
+  Index index;
 };
 
 // Resolves and type-checks the items; reports every error it can find (per

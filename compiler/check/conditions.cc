@@ -208,6 +208,7 @@ NodeId Checker::AggregateNode(const ast::Aggregate& a, const Scope& scope) {
              Suggest(a.field->text, FieldNames(ev.fields)));
       return ErrorNode(span);
     }
+    Used(SymbolKind::kEventField, info.event, info.field, a.field->span);
     type = ev.fields[info.field].type;
     if (type.kind == TypeKind::kError) { rule_ok_ = false; return ErrorNode(span); }
     if (a.distinct) {
@@ -272,6 +273,7 @@ NodeId Checker::SinceNode(const ast::Since& s, const Scope& scope) {
     EventId e = p_.FindEvent(name);
     if (e >= 0) {
       used_events_.insert(e);
+      Used(SymbolKind::kEvent, -1, e, span);
       return AddNode(Node{.kind = NodeKind::kSince, .type = duration, .span = span, .event = e});
     }
   }
@@ -288,6 +290,7 @@ NodeId Checker::SinceNode(const ast::Since& s, const Scope& scope) {
     return ErrorNode(span);
   }
   used_fields_.insert(f);
+  Used(SymbolKind::kProfileField, -1, f, span);
   Type t = p_.profile[f].type;
   if (t.kind == TypeKind::kError) { rule_ok_ = false; return ErrorNode(span); }
   if (t.kind != TypeKind::kTime) {

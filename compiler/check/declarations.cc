@@ -27,12 +27,16 @@ void Checker::DeclareAll() {
             return;
           }
           if (duplicate(seen_enum, d.name, src_)) return;
+          int32_t id = static_cast<int32_t>(p_.enums.size());
           p_.enums.push_back(EnumInfo{d.name.text, Members(d.members), false, src_, d.name.span});
+          Declare(SymbolKind::kEnum, -1, id, d.name.text, d.name.span);
+          DeclareMembers(id, d.members);
         },
         [&](const ast::EventDecl& d) {
           if (duplicate(seen_event, d.name, src_)) return;
           EventInfo info{d.name.text, {}, src_, d.name.span};
           int32_t id = static_cast<int32_t>(p_.events.size());
+          Declare(SymbolKind::kEvent, -1, id, d.name.text, d.name.span);
           for (const ast::FieldDecl& f : d.fields) {
             if (f.name.text == "type" || f.name.text == "customer" || f.name.text == "ts") {
               Report<DiagKind::kReservedFieldName>(src_, f.name.span, {f.name.text});
@@ -46,6 +50,7 @@ void Checker::DeclareAll() {
               Report<DiagKind::kEventFieldDefault>(src_, ast::SpanOf(*f.default_value), {f.name.text});
             }
             if (f.merge) Report<DiagKind::kMergeOnEventField>(src_, f.merge_span, {f.name.text, d.name.text});
+            Declare(SymbolKind::kEventField, id, static_cast<int32_t>(info.fields.size()), f.name.text, f.name.span);
             info.fields.push_back(FieldInfo{f.name.text, Type{}, std::nullopt, src_, f.name.span});
             pending_.push_back({&f, src_, id});
           }
@@ -64,12 +69,14 @@ void Checker::DeclareAll() {
                      Help::Of<HelpKind::kFirstDefinedAt>({Where(first.source, first.span)}));
               continue;
             }
+            Declare(SymbolKind::kProfileField, -1, static_cast<int32_t>(p_.profile.size()), f.name.text, f.name.span);
             p_.profile.push_back(FieldInfo{f.name.text, Type{}, std::nullopt, src_, f.name.span});
             pending_.push_back({&f, src_, -1});
           }
         },
         [&](const ast::TagDecl& d) {
           if (duplicate(seen_tag, d.name, src_)) return;
+          Declare(SymbolKind::kTag, -1, static_cast<int32_t>(p_.tags.size()), d.name.text, d.name.span);
           p_.tags.push_back(TagInfo{d.name.text, d.description, src_, d.name.span});
         },
         [&](const ast::ImportDecl&) {},
@@ -117,6 +124,7 @@ void Checker::DeclareAll() {
           Segment seg{TagId(static_cast<int32_t>(p_.tags.size())), d.top, 0, -1, PositiveDuration(d.every),
                       d.at_minute * 60000LL, src_, d.span};
           used_tags_.insert(seg.tag);  // the engine sets it
+          Declare(SymbolKind::kTag, -1, static_cast<int32_t>(p_.tags.size()), d.name.text, d.name.span);
           p_.tags.push_back(TagInfo{d.name.text, d.description, src_, d.name.span, index});
           p_.segments.push_back(seg);
         },
@@ -153,6 +161,7 @@ void Checker::ResolveFieldTypes() {
       } else if (int32_t e = FindEnum(tn); e >= 0) {
         t = Type{TypeKind::kEnum, EnumId(e)};
         used_enums_.insert(e);
+        Used(SymbolKind::kEnum, -1, e, f.type.name->span);
       } else if (!poisoned_.count(tn)) {
         std::vector<std::string> names(std::begin(kBuiltinTypes), std::end(kBuiltinTypes));
         for (const EnumInfo& e : p_.enums) if (!e.is_inline) names.push_back(e.name);
@@ -161,6 +170,7 @@ void Checker::ResolveFieldTypes() {
     } else {
       int32_t id = static_cast<int32_t>(p_.enums.size());
       p_.enums.push_back(EnumInfo{f.name.text, Members(f.type.inline_members), true, src_, f.type.span});
+      DeclareMembers(id, f.type.inline_members);
       t = Type{TypeKind::kEnum, EnumId(id)};
     }
     info.type = t;
@@ -194,6 +204,7 @@ std::optional<Constant> Checker::MemberConstant(int32_t enum_id, const std::stri
            Suggest(word, p_.enums[enum_id].members));
     return std::nullopt;
   }
+  Used(SymbolKind::kMember, enum_id, m, span);
   return Constant{Type{TypeKind::kEnum, EnumId(enum_id)}, m, 0, word, {}};
 }
 

@@ -29,8 +29,11 @@ void Checker::CheckRules() {
       Report<DiagKind::kDuplicateRule>(src_, name_span, {out.name},
              Help::Of<HelpKind::kFirstDefinedAt>({Where(it->second.first, it->second.second)}));
     }
+    Declare(SymbolKind::kRule, -1, static_cast<int32_t>(index_.symbols.size()), out.name, name_span);
+    int32_t symbol = static_cast<int32_t>(index_.symbols.size()) - 1;
     Scope scope;
     out.trigger = TriggerOf(*rule, scope);
+    index_.symbols[symbol].trigger = scope.trigger_text;
     if (rule->condition) {
       out.condition = Condition(*rule->condition, scope);
       if (const auto* o = std::get_if<ast::Or>(&rule->condition->kind)) {
@@ -78,6 +81,7 @@ Trigger Checker::TriggerOf(const ast::Rule& rule, Scope& scope) {
           return;
         }
         used_fields_.insert(t.field);
+        Used(SymbolKind::kProfileField, -1, t.field, e.field.span);
         Type ft = p_.profile[t.field].type;
         if (ft.kind == TypeKind::kError) return;
         if (auto c = ValueAs(e.value, ft, false)) t.value = *c;
@@ -100,6 +104,7 @@ EventId Checker::ResolveEvent(const ast::Ident& name) {
   EventId id = p_.FindEvent(name.text);
   if (id >= 0) {
     used_events_.insert(id);
+    Used(SymbolKind::kEvent, -1, id, name.span);
   } else if (poisoned_.count(name.text)) {
     rule_ok_ = false;
   } else {
@@ -112,6 +117,7 @@ TagId Checker::ResolveTag(const ast::Ident& name) {
   TagId id = p_.FindTag(name.text);
   if (id >= 0) {
     used_tags_.insert(id);
+    Used(SymbolKind::kTag, -1, id, name.span);
   } else if (poisoned_.count(name.text)) {
     rule_ok_ = false;
   } else {
@@ -120,7 +126,9 @@ TagId Checker::ResolveTag(const ast::Ident& name) {
   return id;
 }
 
-NodeId Checker::FieldNode(int32_t event, int32_t field, Span span) {
+NodeId Checker::FieldNode(int32_t event, int32_t field, const ast::Name& n) {
+  Span span = n.span;
+  Used(event >= 0 ? SymbolKind::kEventField : SymbolKind::kProfileField, event >= 0 ? event : -1, field, n.name.span);
   if (event >= 0) {
     return AddNode(Node{.kind = NodeKind::kEventField, .type = p_.events[event].fields[field].type, .span = span,
                         .event = EventId(event), .field = FieldId(field)});
@@ -150,7 +158,7 @@ NodeId Checker::ResolveField(const ast::Name& n, const Scope& scope, bool quiet_
         rule_ok_ = false;
       return ErrorNode(n.span);
     }
-    return FieldNode(-1, f, n.span);
+    return FieldNode(-1, f, n);
   }
   if (n.qualifier) {
     const std::string& q = n.qualifier->text;
@@ -170,18 +178,19 @@ NodeId Checker::ResolveField(const ast::Name& n, const Scope& scope, bool quiet_
       }
       return ErrorNode(n.span);
     }
+    Used(SymbolKind::kEvent, -1, e, n.qualifier->span);
     int32_t f = FindField(p_.events[e].fields, name);
     if (f < 0) {
       Report<DiagKind::kUnknownField>(src_, n.name.span, {name, q}, Suggest(name, FieldNames(p_.events[e].fields)));
       return ErrorNode(n.span);
     }
-    return FieldNode(e, f, n.span);
+    return FieldNode(e, f, n);
   }
   if (name == "ts" || name == "customer") return Builtin(name, n.span);
   if (scope.in_where) {
     if (scope.where_event >= 0) {
       int32_t f = FindField(p_.events[scope.where_event].fields, name);
-      if (f >= 0) return FieldNode(scope.where_event, f, n.span);
+      if (f >= 0) return FieldNode(scope.where_event, f, n);
     }
     bool elsewhere = p_.FindProfileField(name) >= 0 ||
                      (scope.event >= 0 && FindField(p_.events[scope.event].fields, name) >= 0);
@@ -204,8 +213,8 @@ NodeId Checker::ResolveField(const ast::Name& n, const Scope& scope, bool quiet_
            Help::Of<HelpKind::kQualifyName>({name, p_.events[scope.event].name}));
     return ErrorNode(n.span);
   }
-  if (ef >= 0) return FieldNode(scope.event, ef, n.span);
-  if (pf >= 0) return FieldNode(-1, pf, n.span);
+  if (ef >= 0) return FieldNode(scope.event, ef, n);
+  if (pf >= 0) return FieldNode(-1, pf, n);
   if (quiet_unknown) return kNoNode;
   if (profile_poisoned_) { rule_ok_ = false; return ErrorNode(n.span); }
   if (scope.event < 0) {

@@ -72,11 +72,7 @@ std::optional<std::string> ReadFile(const std::string& path, ReadProblem& proble
   return text;
 }
 
-std::string Canonical(const std::string& path) {
-  std::error_code ec;
-  fs::path p = fs::weakly_canonical(fs::absolute(path, ec), ec);
-  return ec ? path : p.string();
-}
+std::string Canonical(const std::string& path) { return CanonicalPath(path); }
 
 // The codes a `# qm: allow W0004, W0009` (or `//`) comment in `line` names;
 // `own_line` says the comment must be the whole line. A `#` inside a string
@@ -160,7 +156,16 @@ void ApplyAllowComments(const ast::RuleFile& file, Diagnostics& diags) {
 
 class Loader {
  public:
-  explicit Loader(Compilation& c) : c_(c) {}
+  explicit Loader(Compilation& c, const OpenDocuments* open = nullptr) : c_(c), open_(open) {}
+
+  // An open document's text, or the file's.
+  std::optional<std::string> Read(const std::string& path, ReadProblem& problem) {
+    if (open_ != nullptr) {
+      auto it = open_->find(Canonical(path));
+      if (it != open_->end()) return it->second;
+    }
+    return ReadFile(path, problem);
+  }
 
   // Why `path` cannot be read: at an import's `span` in `source`, or of no
   // file for a command-line path (`source` null).
@@ -179,7 +184,7 @@ class Loader {
 
   void LoadPath(const std::string& path) {
     ReadProblem problem;
-    std::optional<std::string> text = ReadFile(path, problem);
+    std::optional<std::string> text = Read(path, problem);
     if (!text) {
       Unreadable(problem, path, nullptr, {});
       return;
@@ -234,7 +239,7 @@ class Loader {
       }
       if (loaded_.count(target_key)) continue;
       ReadProblem problem;
-      std::optional<std::string> imported = ReadFile(target, problem);
+      std::optional<std::string> imported = Read(target, problem);
       if (!imported) {
         Unreadable(problem, import->path, source, import->span);
         continue;
@@ -248,6 +253,7 @@ class Loader {
     for (const auto& f : c_.files) files.push_back(f.get());
     check::CheckResult result = check::Check(items_, files, c_.diags);
     c_.program = std::move(result.program);
+    c_.index = std::move(result.index);
     for (const auto& f : c_.files) ApplyAllowComments(*f, c_.diags);
     std::vector<const Source*> order;
     for (const auto& s : c_.sources) order.push_back(s.get());
@@ -256,6 +262,7 @@ class Loader {
 
  private:
   Compilation& c_;
+  const OpenDocuments* open_;
   std::unordered_set<std::string> loaded_;
   std::unordered_set<std::string> active_;  // files whose imports are being loaded
   std::vector<check::SourceItem> items_;
@@ -263,9 +270,16 @@ class Loader {
 
 }  // namespace
 
-std::unique_ptr<Compilation> CompileFiles(const std::vector<std::string>& paths, const std::vector<std::string>& allow) {
+std::string CanonicalPath(const std::string& path) {
+  std::error_code ec;
+  fs::path p = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  return ec ? path : p.string();
+}
+
+std::unique_ptr<Compilation> CompileFiles(const std::vector<std::string>& paths, const std::vector<std::string>& allow,
+                                          const OpenDocuments* open) {
   auto c = std::make_unique<Compilation>();
-  Loader loader(*c);
+  Loader loader(*c, open);
   for (const std::string& p : paths) loader.LoadPath(p);
   loader.Finish();
   if (!allow.empty())

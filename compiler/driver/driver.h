@@ -4,6 +4,7 @@
 #ifndef QM_COMPILER_DRIVER_DRIVER_H_
 #define QM_COMPILER_DRIVER_DRIVER_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,7 +23,15 @@ struct Compilation {
   std::vector<std::unique_ptr<ast::RuleFile>> files;
   Diagnostics diags;
   std::optional<check::Program> program;  // present iff there is no error
+  check::Index index;                     // names and their uses, also with errors
 };
+
+// Texts that win over the files on disk (an editor's unsaved buffers), by
+// canonical absolute path.
+using OpenDocuments = std::map<std::string, std::string>;
+
+// The canonical absolute form of `path`, as OpenDocuments keys it.
+std::string CanonicalPath(const std::string& path);
 
 // Rule files larger than this are refused (E0012): a rule set of 10,000 rules
 // is about 3 MB.
@@ -33,7 +42,8 @@ inline constexpr int64_t kMaxRuleFileBytes = 16 << 20;
 // `allow` (`--allow W0004`) are dropped, and so are those a `# qm: allow
 // CODE` comment silences for its declaration or rule (docs/diagnostics.md).
 std::unique_ptr<Compilation> CompileFiles(const std::vector<std::string>& paths,
-                                          const std::vector<std::string>& allow = {});
+                                          const std::vector<std::string>& allow = {},
+                                          const OpenDocuments* open = nullptr);
 
 // Compiles in-memory text as a file called `display_name` (imports are
 // resolved relative to the working directory).

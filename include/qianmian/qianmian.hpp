@@ -41,6 +41,10 @@ struct Diagnostic {
   std::string code;      // stable, e.g. "E0103"
   std::string message;   // in the requested language
   std::string help;      // empty when there is none
+  // The text that replaces the diagnostic's range and fixes it, when the fix
+  // is certain enough to offer (a did-you-mean name, ASCII for full-width
+  // punctuation); empty otherwise. An editor's quick fix.
+  std::string fix;
   std::string rendered;  // the text `qm check` prints, caret line included
   std::string json;      // the line `qm check --format json` prints, without '\n'
 };
@@ -69,6 +73,18 @@ class RuleSet {
   int error_count() const;
   int warning_count() const;
   size_t rule_count() const;
+
+  // The tag dictionary (`qm tags`): each declared tag and segment, in
+  // declaration order, with the rules that set or clear it and the rules
+  // whose trigger or condition reads it. Empty unless ok().
+  struct Tag {
+    std::string name;
+    std::string description;
+    bool segment = false;               // kept by the engine (D13)
+    std::vector<std::string> set_by;    // rules with `tag X` or `untag X`
+    std::vector<std::string> read_by;   // rules with `when tagged X`, `untagged X` or `has X`
+  };
+  std::vector<Tag> Tags() const;
 
  private:
   friend class Runner;
@@ -281,6 +297,19 @@ class Coverage {
   };
   std::vector<Item> Items(Language language = Language::kEnglish) const;
 
+  // How often each rule held and what became of its actions (the editor's
+  // code lens), in rule file order.
+  struct RuleActivity {
+    std::string rule;
+    int64_t matched = 0;  // steps in which its condition held
+    // By action, in the rule's order: the action as written (`push 复购提醒`)
+    // and the lines it wrote.
+    std::vector<std::pair<std::string, int64_t>> emitted;
+    // Attempts that wrote nothing, by reason as Stats names them: once, every, cap, quiet.
+    std::map<std::string, int64_t> suppressed;
+  };
+  std::vector<RuleActivity> Activity() const;
+
  private:
   friend class Runner;
   struct Impl;
@@ -439,6 +468,93 @@ class StateDirectory {
 // them. Messages are in `language`.
 Status ForgetCustomer(const std::string& dir, const std::string& customer, bool* found,
                       Language language = Language::kEnglish);
+
+// ------------------------------------------------------------------ editors
+// What an editor asks of rule files (`qm lsp`, docs/tooling.md): the
+// diagnostics as you type, what a name is, where it is declared and used,
+// renames, the outline and completions. Positions are 1-based lines and
+// columns counted in code points, as in Diagnostic.
+
+struct Position {
+  int line = 1, column = 1;
+};
+struct Range {
+  std::string file;  // as named in diagnostics
+  Position begin, end;
+};
+
+// A declared name, as an outline or a completion list shows it.
+struct SymbolInfo {
+  enum class Kind { kEvent, kEventField, kProfileField, kEnum, kMember, kTag, kSegment, kRule };
+  Kind kind = Kind::kEvent;
+  std::string name;
+  std::string detail;     // one line: a field's type, a tag's description, a rule's trigger
+  std::string container;  // an event field's event, a member's enum
+  Range range;            // the name where it is declared
+};
+
+struct Completion {
+  enum class Kind { kKeyword, kEvent, kField, kMember, kTag, kRule, kSnippet };
+  Kind kind = Kind::kKeyword;
+  std::string label;
+  std::string detail;
+  std::string insert;  // with ${1:…} placeholders when `snippet`
+  bool snippet = false;
+};
+
+struct TextEdit {
+  Range range;
+  std::string text;
+};
+
+// One check of a rule file with its imports, and the answers about it.
+class Analysis {
+ public:
+  // Errors and warnings of every file checked, in the order `qm check` prints them.
+  const std::vector<Diagnostic>& diagnostics() const;
+  // The files checked: the one asked for, then its imports, as diagnostics name them.
+  std::vector<std::string> files() const;
+  // What the name at `at` is (Markdown, in the workspace's language), with
+  // any diagnostic there and its help; empty when there is nothing to say.
+  std::string Hover(const std::string& file, Position at) const;
+  // Where the name at `at` is declared.
+  std::vector<Range> Definition(const std::string& file, Position at) const;
+  // Every use of the name at `at`, and its declaration when asked.
+  std::vector<Range> References(const std::string& file, Position at, bool include_declaration) const;
+  // The edits that rename the name at `at` in every file checked; an
+  // explanation (and no edits) when it cannot be renamed to `new_name`.
+  std::string Rename(const std::string& file, Position at, const std::string& new_name,
+                     std::vector<TextEdit>& edits) const;
+  // The names `file` declares, in order.
+  std::vector<SymbolInfo> Symbols(const std::string& file) const;
+  // What may be written at `at`: event types after `when`, the triggering
+  // event's and the profile's fields in conditions, members after `stage =`,
+  // tags after `has` or `tag`, keywords and a rule snippet.
+  std::vector<Completion> Complete(const std::string& file, Position at) const;
+
+  struct Impl;
+  explicit Analysis(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+// Rule files as an editor holds them: an open document's unsaved text wins
+// over the file on disk, where it is checked and wherever it is imported.
+class Workspace {
+ public:
+  explicit Workspace(Language language = Language::kEnglish) : language_(language) {}
+  void SetLanguage(Language language) { language_ = language; }
+  Language language() const { return language_; }
+  void Open(const std::string& path, std::string text);
+  void Close(const std::string& path);
+  // Checks `path` and its imports, as `qm check` does.
+  Analysis Check(const std::string& path) const;
+
+ private:
+  Language language_;
+  std::map<std::string, std::string> open_;  // by canonical path
+};
 
 }  // namespace qianmian
 

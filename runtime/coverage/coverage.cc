@@ -30,8 +30,9 @@ Coverage::Coverage(const ir::Program& program, const interp::Interpreter& tracer
     : program_(program), p_(program.checked), tracer_(tracer), matched_(p_.rules.size()),
       seen_true_(p_.nodes.size()), seen_false_(p_.nodes.size()), quiet_fired_(p_.rules.size()),
       quiet_rearmed_(p_.rules.size()), after_fired_(p_.rules.size()), after_cancelled_(p_.rules.size()),
-      cap_full_(p_.caps.size()), quiet_held_(p_.quiets.size()) {
+      cap_full_(p_.caps.size()), quiet_held_(p_.quiets.size()), activity_(p_.rules.size()) {
   for (size_t r = 0; r < p_.rules.size(); ++r) {
+    activity_[r].applied.resize(p_.rules[r].actions.size());
     after_fired_[r].resize(p_.rules[r].actions.size());
     after_cancelled_[r].resize(p_.rules[r].actions.size());
   }
@@ -45,7 +46,10 @@ void Coverage::OnStep(const StepInfo& step) {
 
 void Coverage::OnEvaluated(const std::vector<int32_t>& candidates, const std::vector<int32_t>& matched,
                            const ir::StepView& view) {
-  for (int32_t r : matched) matched_[r] = 1;
+  for (int32_t r : matched) {
+    matched_[r] = 1;
+    ++activity_[r].matched;
+  }
   std::vector<interp::Evaluated> trace;
   for (int32_t r : candidates) {
     if (step_kind_ == StepKind::kTimer && p_.rules[r].trigger.kind == check::TriggerKind::kQuiet) {
@@ -63,6 +67,14 @@ void Coverage::OnEvaluated(const std::vector<int32_t>& candidates, const std::ve
 }
 
 void Coverage::OnAction(int32_t rule, int32_t action, Outcome outcome, int64_t at, const std::vector<int64_t>&) {
+  Activity& activity = activity_[rule];
+  switch (outcome) {
+    case Outcome::kApplied: ++activity.applied[action]; break;
+    case Outcome::kAlreadySent: ++activity.suppressed[p_.rules[rule].actions[action].every_ms > 0 ? "every" : "once"]; break;
+    case Outcome::kCapFull: ++activity.suppressed["cap"]; break;
+    case Outcome::kDropped: ++activity.suppressed["quiet"]; break;
+    default: break;
+  }
   if (outcome == Outcome::kCapFull && at >= 0 && static_cast<size_t>(at) < cap_full_.size()) cap_full_[at] = 1;
   if (outcome == Outcome::kDeferred || outcome == Outcome::kDropped) {
     check::ActionKind kind = p_.rules[rule].actions[action].kind;

@@ -18,6 +18,14 @@
 
 namespace qm::coverage {
 
+// How often one rule held and what became of its actions, over every run
+// reporting to the Coverage (the editor's code lens, docs/tooling.md).
+struct Activity {
+  int64_t matched = 0;              // steps in which the rule held
+  std::vector<int64_t> applied;     // by action: lines written
+  std::map<std::string, int64_t> suppressed;  // by reason, as Stats names them: once, every, cap, quiet
+};
+
 // One thing a test should exercise and whether it was.
 struct Item {
   int32_t rule = -1;     // -1: a declaration (cap, quiet)
@@ -42,6 +50,8 @@ class Coverage final : public engine::Observer {
 
   // Every item, in rule file order, then the caps and quiet hours.
   std::vector<Item> Items(Lang lang) const;
+  // By rule, in rule file order.
+  const std::vector<Activity>& activity() const { return activity_; }
 
  private:
   const ir::Program& program_;
@@ -52,6 +62,7 @@ class Coverage final : public engine::Observer {
   std::vector<char> quiet_fired_, quiet_rearmed_;   // by rule (`no … for`)
   std::vector<std::vector<char>> after_fired_, after_cancelled_;  // by rule and action
   std::vector<char> cap_full_, quiet_held_;         // by cap, by quiet
+  std::vector<Activity> activity_;                  // by rule
   // (customer, `no` rule) -> (when armed, when due)
   std::map<std::pair<std::string, int32_t>, std::pair<int64_t, int64_t>> armed_;
   StepKind step_kind_ = StepKind::kEvent;

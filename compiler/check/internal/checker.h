@@ -5,9 +5,11 @@
 #define QM_COMPILER_CHECK_INTERNAL_CHECKER_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -110,7 +112,7 @@ class Checker {
 
   TagId ResolveTag(const ast::Ident& name);
 
-  NodeId FieldNode(int32_t event, int32_t field, Span span);  // event -1: a profile field
+  NodeId FieldNode(int32_t event, int32_t field, const ast::Name& n);  // event -1: a profile field
 
   NodeId Builtin(const std::string& name, Span span);
 
@@ -168,6 +170,18 @@ class Checker {
   bool SetOrAdd(const ast::Name& target, const ast::ActionValue& value, const Scope& scope, bool add, Action& out);
 
   static Span SpanOfValue(const ast::ActionValue& v);
+
+  // ------------------------------------------------------------ the index
+  // A symbol is known by its kind, its owner (the event of an event field,
+  // the enum of a member; else -1) and its index in the Program's table.
+  using SymbolKey = std::tuple<SymbolKind, int32_t, int32_t>;
+  void Declare(SymbolKind kind, int32_t owner, int32_t index, const std::string& name, Span span);
+  void Used(SymbolKind kind, int32_t owner, int32_t index, Span span);
+  void DeclareMembers(int32_t enum_id, const std::vector<ast::Ident>& members);
+  void DescribeSymbols();  // types, defaults and descriptions, once they are resolved
+  Index index_;
+  std::map<SymbolKey, int32_t> symbol_of_;
+  std::vector<SymbolKey> key_of_;  // parallel to index_.symbols
 
   const std::vector<SourceItem>& items_;
   Diagnostics& diags_;
