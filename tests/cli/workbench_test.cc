@@ -250,7 +250,7 @@ TEST(QmDiff, UsageAndInputErrors) {
 }
 
 TEST(Help, EveryCommandHasHelpInBothLanguages) {
-  for (const char* command : {"check", "run", "test", "explain", "diff", "fmt", "state", "version"}) {
+  for (const char* command : {"check", "run", "test", "explain", "diff", "fmt", "state", "tags", "lsp", "version"}) {
     Result en = Qm(std::string(command) + " --help --lang en");
     EXPECT_EQ(en.exit_code, 0) << command;
     EXPECT_EQ(en.out.rfind(std::string("usage: qm ") + command, 0), 0u) << en.out;
@@ -378,6 +378,26 @@ TEST(QmExplain, StartsFromAStateDirectoryWithoutWritingIt) {
 }  // namespace
 
 namespace {
+
+TEST(QmTags, TheDictionaryWithCoverageInEveryFormat) {
+  fs::path dir = fs::temp_directory_path() / "qm_workbench_tags";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string example = "rules-examples/product-interest/";
+  Result run = Qm("run " + example + "rules.qm --events " + example + "events.jsonl --state " + (dir / "st").string() +
+                  " --out " + (dir / "a").string() + " --rejects " + (dir / "r").string());
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  ExpectGolden("tags " + example + "rules.qm --lang en", "tags_en.txt");
+  ExpectGolden("tags " + example + "rules.qm --state " + (dir / "st").string() + " --lang zh", "tags_state_zh.txt");
+  ExpectGolden("tags " + example + "rules.qm --state " + (dir / "st").string() + " --format csv", "tags_state.csv");
+  // Segments are kept by the engine; the JSON names who reads them.
+  ExpectGolden("tags rules-examples/super-users/rules.qm --format json", "tags_segments.jsonl");
+  EXPECT_EQ(Qm("tags " + example + "rules.qm --format xml").exit_code, 2);
+  EXPECT_EQ(Qm("tags").exit_code, 2);
+  EXPECT_EQ(Qm("tags " + example + "rules.qm --state " + (dir / "none").string()).exit_code, 1);
+  EXPECT_EQ(Qm("tags tests/workbench/fmt/broken.qm").exit_code, 1);
+  fs::remove_all(dir);
+}
 
 TEST(QmTest, CoverageSaysWhatNoCaseExercised) {
   ExpectGolden("test tests/workbench/coverage --coverage --lang en", "coverage.en.txt");
