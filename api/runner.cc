@@ -109,6 +109,16 @@ class BatchOutput final : public qm::engine::Output {
   Batch batch_;
 };
 
+// What an engine counted, by name (state::Tallies), for a commit.
+qm::state::Tallies Named(const qm::engine::Stats& stats, const qm::check::Program& p) {
+  qm::state::Tallies t;
+  for (size_t r = 0; r < stats.fired.size() && r < p.rules.size(); ++r)
+    if (stats.fired[r] > 0) t.fired[p.rules[r].name] += stats.fired[r];
+  t.actions = stats.actions;
+  t.suppressed = stats.suppressed;
+  return t;
+}
+
 }  // namespace
 
 struct Runner::Impl {
@@ -133,6 +143,9 @@ struct Runner::Impl {
   std::string position;  // given with the last line fed
   RunOptions options;
   qm::engine::Stats carried;  // what engines replaced by Reload counted
+  // What the state directory had tallied when opened, and what engines
+  // replaced by Reload counted since: a commit adds the current engine's.
+  qm::state::Tallies tallied;
   bool busy = false;     // inside a call: its delivery may not call back
   Stats own;             // the Runner's own counts (customers, deliveries, commits)
 
@@ -197,6 +210,11 @@ struct Runner::Impl {
     checkpoint.high_mark = shards ? shards->high_mark() : engine->high_mark();
     checkpoint.held = shards ? shards->held() : engine->held();
     checkpoint.segments = engine->segments();
+    const qm::check::Program& p = rules->compiled.program->ir().checked;
+    checkpoint.tallies = tallied;
+    checkpoint.tallies.Add(Named(shards ? shards->stats() : engine->stats(), p));
+    checkpoint.tallies.tag_descriptions.clear();
+    for (const qm::check::TagInfo& t : p.tags) checkpoint.tallies.tag_descriptions.emplace_back(t.name, t.description);
     auto start = std::chrono::steady_clock::now();
     if (std::optional<qm::Error> failed = durable->Commit(checkpoint)) return failed;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -267,6 +285,7 @@ std::optional<internal::RunnerAccess::Failure> Runner::Impl::Open(
     if (on_notice)
       for (const Error& notice : opened.notices) on_notice(notice);
     resumed = opened.store->checkpoint();
+    if (resumed) tallied = resumed->tallies;
     // A directory is kept by `qm run` (positions in its files) or by a host
     // (positions it gives): neither can continue the other's.
     if (resumed && files != nullptr && resumed->host_position)
@@ -488,6 +507,8 @@ Status Runner::Reload(const RuleSet& rules, std::vector<std::string>* notices) {
   int64_t high_mark = r.engine->high_mark();
   std::vector<qm::state::SegmentStatus> segments = r.engine->segments();
   r.carried.AddCounts(r.engine->stats());
+  r.carried.fired.clear();  // by the old rules' positions: kept by name in `tallied`
+  r.tallied.Add(Named(r.engine->stats(), r.rules->compiled.program->ir().checked));
   r.engine.reset();
   if (r.durable != nullptr) {
     r.durable->Adopt(std::move(m.store), now.ir());

@@ -93,6 +93,11 @@ std::string StateDirectory::Summarize(StateSummary& out) {
   auto spell = [&](int64_t ms) { return ms == qm::state::kNever ? "" : qm::FormatTime(ms, at.tz_minutes); };
   for (const qm::state::SegmentStatus& s : at.segments)
     out.segments.push_back({s.name, spell(s.last), spell(s.next), s.ranked, s.members, s.threshold});
+  out.rules_fired = at.tallies.fired;
+  out.actions = at.tallies.actions;
+  out.suppressed = at.tallies.suppressed;
+  for (const auto& [tag, description] : at.tallies.tag_descriptions) out.tag_descriptions[tag] = description;
+  out.rule_files = schema.rule_files;
   return "";
 }
 

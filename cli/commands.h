@@ -30,6 +30,7 @@ int DiffCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int FmtCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int ExplainCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int StateCommand(const std::vector<std::string>& args, qianmian::Language lang);
+int ReportCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int TagsCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int LspCommand(const std::vector<std::string>& args, qianmian::Language lang);
 

@@ -65,7 +65,20 @@ int Stats(qianmian::StateDirectory& state, const std::string& dir, bool json) {
       text_or_null("next_refresh", seg.next_refresh);
       out += "}";
     }
-    out += "}}\n";
+    out += "}";
+    for (const auto& [key, counts] : {std::pair<const char*, const std::map<std::string, int64_t>*>{"rules_fired", &summary.rules_fired},
+                                      {"actions", &summary.actions}, {"suppressed", &summary.suppressed}}) {
+      out += std::string(",\"") + key + "\":{";
+      bool first = true;
+      for (const auto& [name, n] : *counts) {
+        if (!first) out += ",";
+        first = false;
+        AppendJsonString(out, name);
+        out += ":" + std::to_string(n);
+      }
+      out += "}";
+    }
+    out += "}\n";
     std::fputs(out.c_str(), stdout);
     return kExitOk;
   }
@@ -97,6 +110,17 @@ int Stats(qianmian::StateDirectory& state, const std::string& dir, bool json) {
                   seg.last_refresh.empty() ? "(not refreshed)" : seg.last_refresh.c_str(),
                   seg.next_refresh.empty() ? "-" : seg.next_refresh.c_str());
     }
+  }
+  if (!summary.rules_fired.empty()) {
+    std::printf("\nrules fired since the state began (steps in which each held):\n");
+    std::vector<std::pair<std::string, int64_t>> fired(summary.rules_fired.begin(), summary.rules_fired.end());
+    std::stable_sort(fired.begin(), fired.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    for (const auto& [rule, n] : fired) std::printf("  %s %10lld\n", Pad(rule, 24).c_str(), static_cast<long long>(n));
+  }
+  if (!summary.suppressed.empty()) {
+    std::printf("\nattempts suppressed since the state began, by reason:\n");
+    for (const auto& [reason, n] : summary.suppressed)
+      std::printf("  %s %10lld\n", Pad(reason, 24).c_str(), static_cast<long long>(n));
   }
   return kExitOk;
 }

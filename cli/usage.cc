@@ -127,6 +127,16 @@ const CommandText kCommands[] = {
      "  stats   客户数、待触发的计时器、每个标签和每个枚举字段取值的客户数\n"
      "  forget  删除一位客户的全部痕迹（其记录、--lateness 为其暂存的事件行以及目录文件中的旧副本），\n"
      "          用于《个人信息保护法》规定的删除请求\n"},
+    {"report", "report --state DIR [-o report.html] [--review-below 1%] [--lang zh|en]",
+     "One self-contained HTML page about the customer base, from a state directory without the rules:\n"
+     "tag coverage with the tags to review, a funnel per stage field, segments, and what the rules did\n"
+     "since the state began (rules fired, actions, suppressed pushes by reason).\n"
+     "  -o FILE              write the page to FILE (default: standard output)\n"
+     "  --review-below P%    tags on fewer than P% of customers are marked for review (default 1%)\n",
+     "根据状态目录生成一个独立的 HTML 页面（无需规则文件）：标签覆盖及建议复查的标签、每个阶段字段的漏斗、\n"
+     "分群，以及自状态开始以来规则的执行情况（规则执行次数、动作条数、按原因统计的未发推送）。\n"
+     "  -o 文件              写到该文件（默认写到标准输出）\n"
+     "  --review-below P%    覆盖不到 P% 客户的标签标为建议复查（默认 1%）\n"},
     {"tags", "tags RULES.qm... [--state DIR] [--format text|csv|json] [--lang zh|en]",
      "The tag dictionary, for reviewing tags: each tag's description, the rules that set it and those\n"
      "that read it; with --state, how many customers carry it and their share.\n"

@@ -207,11 +207,12 @@ void Checker::CheckRenames() {
     switch (r.kind) {
       case Kind::kTag:
         if (p_.FindTag(r.to) < 0) Report<DiagKind::kRenamedTagMissing>(src_, d->to.span, {r.to}), fine = false;
-        else used_tags_.insert(p_.FindTag(r.to));
+        else used_tags_.insert(p_.FindTag(r.to)), Used(SymbolKind::kTag, -1, p_.FindTag(r.to), d->to.span);
         exists = p_.FindTag(r.from) >= 0;
         break;
       case Kind::kField:
         if (p_.FindProfileField(r.to) < 0) Report<DiagKind::kRenamedFieldMissing>(src_, d->to.span, {r.to}), fine = false;
+        else Used(SymbolKind::kProfileField, -1, p_.FindProfileField(r.to), d->to.span);
         exists = p_.FindProfileField(r.from) >= 0;
         break;
       case Kind::kMember: {
@@ -222,8 +223,11 @@ void Checker::CheckRenames() {
           break;
         }
         const std::vector<std::string>& members = p_.enums[e].members;
+        Used(SymbolKind::kEnum, -1, e, d->from_enum->span);
+        if (d->to_enum && d->to_enum->text == r.enum_name) Used(SymbolKind::kEnum, -1, e, d->to_enum->span);
         if (std::find(members.begin(), members.end(), r.to) == members.end())
           Report<DiagKind::kRenamedMemberMissing>(src_, d->to.span, {r.to, r.enum_name}), fine = false;
+        else Used(SymbolKind::kMember, e, FindMember(e, r.to), d->to.span);
         exists = std::find(members.begin(), members.end(), r.from) != members.end();
         break;
       }

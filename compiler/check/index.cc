@@ -3,7 +3,18 @@
 
 namespace qm::check_internal {
 
+namespace {
+
+// A name written as a string (`tag "VIP / 重点" …`, `"已购"`, D15) is the text inside the quotes.
+Span NameSpan(const Source& source, Span span) {
+  if (span.end - span.begin >= 2 && source.text()[span.begin] == '"') return {span.begin + 1, span.end - 1};
+  return span;
+}
+
+}  // namespace
+
 void Checker::Declare(SymbolKind kind, int32_t owner, int32_t index, const std::string& name, Span span) {
+  span = NameSpan(*src_, span);
   auto [it, fresh] = symbol_of_.emplace(SymbolKey{kind, owner, index}, static_cast<int32_t>(index_.symbols.size()));
   if (!fresh) return;
   Symbol s{kind, name};
@@ -16,9 +27,7 @@ void Checker::Declare(SymbolKind kind, int32_t owner, int32_t index, const std::
 void Checker::Used(SymbolKind kind, int32_t owner, int32_t index, Span span) {
   auto it = symbol_of_.find(SymbolKey{kind, owner, index});
   if (it == symbol_of_.end()) return;
-  // A member written as a string (`"已购"`) is used by the text inside the quotes.
-  if (span.end - span.begin >= 2 && src_->text()[span.begin] == '"') span = {span.begin + 1, span.end - 1};
-  index_.uses.push_back(Use{it->second, src_, span});
+  index_.uses.push_back(Use{it->second, src_, NameSpan(*src_, span)});
 }
 
 // Members() kept each name's first spelling, in order: the k-th new name is member k.

@@ -430,6 +430,15 @@ struct StateSummary {
     std::string threshold;     // the value of the last member taken; empty without members
   };
   std::vector<Segment> segments;
+  // What the rules did since the state began, summed over every run that
+  // committed to it (a directory written before v0.2's format 8 counts from
+  // its first commit under it).
+  std::map<std::string, int64_t> rules_fired;  // by rule: steps in which it held and ran
+  std::map<std::string, int64_t> actions;      // lines written, by action kind
+  std::map<std::string, int64_t> suppressed;   // attempts that wrote nothing, by reason: once, every, cap, quiet
+  // Each tag's description as the last rules to commit declared it; empty when unknown.
+  std::map<std::string, std::string> tag_descriptions;
+  std::vector<std::string> rule_files;  // base names of the rule files that wrote it
 };
 
 // A state directory read without its rule set, as `qm state` does: states

@@ -9,6 +9,8 @@ namespace qm::engine {
 
 void Engine::Impl::ApplyRule(int32_t r, ChangeLog& log) {
   const check::Rule& rule = p_.rules[r];
+  ++stats_.fired[r];
+  if (undo_ != nullptr) [[unlikely]] undo_->fired.push_back(r);
   for (size_t a = 0; a < rule.actions.size(); ++a) {
     const check::Action& action = rule.actions[a];
     Resolved resolved;

@@ -14,11 +14,15 @@ void Stats::AddCounts(const Stats& other) {
   timer_steps += other.timer_steps;
   for (auto [to, from] : {std::pair{&actions, &other.actions}, {&rejects, &other.rejects}, {&suppressed, &other.suppressed}})
     for (const auto& [key, n] : *from) (*to)[key] += n;
+  if (fired.size() < other.fired.size()) fired.resize(other.fired.size());
+  for (size_t r = 0; r < other.fired.size(); ++r) fired[r] += other.fired[r];
 }
 
 Engine::Engine(const ir::Program& program, ir::Evaluator& evaluator, state::Store& store, Output& output,
                Options options)
-    : impl_(std::make_unique<Impl>(program, evaluator, store, output, options, stats_)) {}
+    : impl_(std::make_unique<Impl>(program, evaluator, store, output, options, stats_)) {
+  stats_.fired.assign(program.checked.rules.size(), 0);  // here: stats_ is constructed after impl_
+}
 
 Engine::~Engine() = default;
 
@@ -279,6 +283,7 @@ void Engine::Impl::Mark() {
   u.saved_count = 0;
   u.created.clear();
   u.counted.clear();
+  u.fired.clear();
   u.held_added.clear();
   u.released.clear();
 }
@@ -311,6 +316,7 @@ void Engine::Impl::Undo() {
     auto it = counts->find(key);
     if (--it->second == 0) counts->erase(it);
   }
+  for (int32_t r : u.fired) --stats_.fired[r];
   for (const auto& key : u.held_added) held_.erase(key);
   for (auto& node : u.released) held_.insert(std::move(node));
   stats_.lines = u.stats.lines;

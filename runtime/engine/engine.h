@@ -116,13 +116,15 @@ struct Stats {
   // Push/invite/notify attempts that emitted nothing, by reason: `once` and
   // `every` (A26), `cap` (D4), `quiet` (D5 drop).
   std::map<std::string, int64_t> suppressed;
+  // By rule (in rule file order): steps in which it held and its actions ran.
+  std::vector<int64_t> fired;
   // Still pending when the stats were read: `no` timers and `after`
   // actions, and actions deferred by quiet hours (D5).
   int64_t pending_timers = 0;
   int64_t pending_deferred = 0;
 
   // Adds what another engine counted: lines, events, timer steps, actions,
-  // rejects, suppressed (not its pending timers, a snapshot of its queue).
+  // rejects, suppressed, fired (not its pending timers, a snapshot of its queue).
   void AddCounts(const Stats& other);
 };
 

@@ -23,6 +23,12 @@
 #include "runtime/state/internal/schema_changes.h"
 
 namespace qm::state {
+
+void Tallies::Add(const Tallies& other) {
+  for (auto [to, from] : {std::pair{&fired, &other.fired}, {&actions, &other.actions}, {&suppressed, &other.suppressed}})
+    for (const auto& [key, n] : *from) (*to)[key] += n;
+}
+
 namespace {
 
 using namespace state_internal;
@@ -33,8 +39,9 @@ using namespace state_internal;
 // development build before that release (its checkpoint had two more fields)
 // is refused as older, not called corrupt (docs/state.md).
 // 3: the rule zone and calendar windows (D1, D2) in the schema; 4: the
-// checkpoint may hold a host's position (docs/embedding.md).
-constexpr int64_t kFormatVersion = 7;
+// checkpoint may hold a host's position (docs/embedding.md). 8: the
+// checkpoint keeps what the rules did since the state began (Tallies).
+constexpr int64_t kFormatVersion = 8;
 constexpr std::string_view kVersionKey = "m:version";
 constexpr std::string_view kSchemaKey = "m:schema";
 constexpr std::string_view kCheckpointKey = "m:checkpoint";

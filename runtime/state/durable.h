@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,20 @@ namespace qm::state {
 // Where a durable run stands. It is committed in the same atomic batch as the
 // states it produced, so state, input position and output lengths always
 // agree (docs/state.md).
+// What the rules did since a state directory began, summed over every run
+// that committed to it (`qm report`): by name, so a rule set that changes
+// keeps the counts of what it keeps.
+struct Tallies {
+  std::map<std::string, int64_t> fired;       // by rule: steps in which it held and ran
+  std::map<std::string, int64_t> actions;     // lines written, by action kind
+  std::map<std::string, int64_t> suppressed;  // attempts that wrote nothing, by reason (once, every, cap, quiet)
+  // The tags' descriptions as the last rules to commit declared them.
+  std::vector<std::pair<std::string, std::string>> tag_descriptions;
+
+  // `base` and then what one run counted.
+  void Add(const Tallies& other);
+};
+
 struct Checkpoint {
   int64_t input_bytes = 0;           // consumed, always whole lines
   int64_t input_lines = 0;           // physical lines consumed
@@ -39,6 +54,8 @@ struct Checkpoint {
   std::optional<std::string> host_position;
   // D13, format 5: each segment's schedule and last refresh, by name.
   std::vector<SegmentStatus> segments;
+  // Format 8: what the rules did since the state began (`qm report`).
+  Tallies tallies;
 
   static constexpr int64_t kHeadBytes = 64 << 10;
   static constexpr int64_t kTailBytes = 4 << 10;

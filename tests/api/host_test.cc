@@ -90,6 +90,44 @@ Delivered Reference(const qianmian::RuleSet& rules, const Example& e, qianmian::
 // A delivery that fails about two calls in five, by returning false or by
 // throwing, and every call retried until it goes through, delivers exactly
 // what a delivery that never fails does; the counts agree too.
+// A taken-back call counts nothing in what the state directory tallies for
+// `qm report` either: rules fired, actions, suppressed attempts.
+TEST(HostContract, TakenBackCallsAreNotTallied) {
+  for (const char* dir : {"rules-examples/sop-caps", "rules-examples/journey-cascade", "tests/run/a30_cascade_limit"}) {
+    Example e = Load(dir);
+    qianmian::RuleSet rules = qianmian::RuleSet::FromFiles({e.rules.string()});
+    ASSERT_TRUE(rules.ok()) << dir;
+    auto summary_of = [&](const fs::path& state, bool failing) {
+      fs::remove_all(state);
+      std::mt19937 rng(11);
+      auto runner = qianmian::Runner::Create(rules, {.lateness = e.lateness, .state_dir = state.string()},
+                                             [&](const qianmian::Batch&) { return !failing || rng() % 3 != 0; });
+      EXPECT_NE(runner, nullptr);
+      auto retry = [&](auto call) {
+        for (int attempt = 0; attempt < 100 && !call().ok(); ++attempt) {}
+      };
+      for (const std::string& line : Lines(Read(e.events))) retry([&] { return runner->Feed(line).status; });
+      retry([&] { return runner->EndOfInput(); });
+      if (!e.until.empty()) retry([&] { return runner->FireUntil(e.until); });
+      EXPECT_TRUE(runner->Commit().status.ok());
+      runner.reset();
+      std::string error;
+      auto directory = qianmian::StateDirectory::Open(state.string(), &error);
+      qianmian::StateSummary summary;
+      EXPECT_NE(directory, nullptr) << error;
+      if (directory) EXPECT_EQ(directory->Summarize(summary), "");
+      return summary;
+    };
+    fs::path work = TempDir("tallies");
+    qianmian::StateSummary plain = summary_of(work / "plain", false), failing = summary_of(work / "failing", true);
+    EXPECT_FALSE(plain.rules_fired.empty()) << dir;
+    EXPECT_EQ(failing.rules_fired, plain.rules_fired) << dir;
+    EXPECT_EQ(failing.actions, plain.actions) << dir;
+    EXPECT_EQ(failing.suppressed, plain.suppressed) << dir;
+    fs::remove_all(work);
+  }
+}
+
 TEST(HostContract, FailedDeliveriesAreTakenBackExactly) {
   for (const char* dir : kExamples) {
     Example e = Load(dir);

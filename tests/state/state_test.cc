@@ -23,6 +23,7 @@
 
 #include "compiler/program/program.h"
 #include "runtime/state/durable.h"
+#include "runtime/state/internal/codec.h"
 
 #include "gtest/gtest.h"
 #include "tests/pending_conformance.h"
@@ -101,6 +102,21 @@ Case Example(const std::string& dir) {
   return c;
 }
 
+// What a state directory tallied since it began (format 8), as text.
+std::string TalliesOf(const fs::path& dir) {
+  qm::Error error;
+  std::unique_ptr<qm::state::StateReader> reader = qm::state::StateReader::Open(dir.string(), &error);
+  if (!reader || !reader->checkpoint()) return "(unreadable)";
+  const qm::state::Tallies& t = reader->checkpoint()->tallies;
+  std::string out;
+  for (const auto* counts : {&t.fired, &t.actions, &t.suppressed}) {
+    for (const auto& [key, n] : *counts) out += key + "=" + std::to_string(n) + " ";
+    out += "| ";
+  }
+  for (const auto& [tag, description] : t.tag_descriptions) out += tag + ":" + description + " ";
+  return out;
+}
+
 // For each of `rounds` fresh state directories: kills `qm run --state` at
 // random moments (up to `kills` times, each within the first half of the
 // time one whole durable run takes) until a run completes, then compares its outputs with an
@@ -120,6 +136,9 @@ void KillAndCompare(const Case& c, const fs::path& work, int rounds, int kills, 
   auto start = std::chrono::steady_clock::now();
   ASSERT_EQ(Qm(durable).code, 0);
   auto whole = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+  // What the rules did, as the state keeps it for `qm report`: a killed and
+  // resumed run counts each step once, like one run.
+  std::string expected_tallies = TalliesOf(work / "state");
   std::mt19937 rng(seed);
   int landed = 0;
   for (int round = 0; round < rounds; ++round) {
@@ -142,6 +161,7 @@ void KillAndCompare(const Case& c, const fs::path& work, int rounds, int kills, 
     }
     ASSERT_TRUE(Read(work / "a") == expected_actions) << "actions differ in round " << round << ": " << c.rules;
     ASSERT_TRUE(Read(work / "r") == expected_rejects) << "rejects differ in round " << round << ": " << c.rules;
+    ASSERT_EQ(TalliesOf(work / "state"), expected_tallies) << "tallies differ in round " << round << ": " << c.rules;
   }
   std::printf("%s: %d kills in %d rounds, one run %.3f s\n", c.events.string().c_str(), landed, rounds,
               static_cast<double>(whole.count()) / 1e6);
@@ -594,11 +614,11 @@ TEST_F(Refusal, AnotherRuleSet) {
 }
 
 TEST_F(Refusal, NewerFormat) {
-  Put("m:version", "8");
+  Put("m:version", "9");
   Exit e = Run();
   EXPECT_EQ(e.code, 1);
   EXPECT_EQ(e.err, "qm: state directory `" + state_ +
-                       "` was written by a newer qm (state format 8; this qm reads format 7)\n");
+                       "` was written by a newer qm (state format 9; this qm reads format 8)\n");
 }
 
 std::string Get(const std::string& dir, const std::string& key) {
@@ -612,8 +632,8 @@ std::string Get(const std::string& dir, const std::string& key) {
 }
 
 // Formats 1 (v0.1), 2 (before the rule zone, D1), 3 (before hosts'
-// positions), 4 (before segments, D13), 5 (before identity, D11) and 6
-// (before merged windows, E16) are read and rewritten as format 7;
+// positions), 4 (before segments, D13), 5 (before identity, D11), 6
+// (before merged windows, E16) and 7 (before tallies) are read and rewritten as format 8;
 // format 1 from a development build before the release (a longer
 // checkpoint) is refused as older, not called corrupt.
 TEST_F(Refusal, OlderFormats) {
@@ -624,7 +644,25 @@ TEST_F(Refusal, OlderFormats) {
   Write(rules_, rules.substr(0, segments + 1));
   fs::remove_all(state_);
   ASSERT_EQ(Run().code, 0);
-  EXPECT_EQ(Get(state_, "m:version"), "7");
+  EXPECT_EQ(Get(state_, "m:version"), "8");
+  // Format 8's checkpoint ends with the tallies (`qm report`); format 7's,
+  // the same checkpoint without them.
+  std::optional<qm::state::Checkpoint> decoded = qm::state_internal::DecodeCheckpoint(Get(state_, "m:checkpoint"), 8);
+  ASSERT_TRUE(decoded);
+  ASSERT_FALSE(decoded->tallies.fired.empty());
+  decoded->tallies = {};
+  std::string checkpoint = qm::state_internal::EncodeCheckpoint(*decoded);
+  ASSERT_EQ(checkpoint.substr(checkpoint.size() - 4), std::string(4, '\0'));  // four empty lists
+  checkpoint.resize(checkpoint.size() - 4);
+  Put("m:checkpoint", checkpoint);
+  Put("m:version", "7");
+  std::string at_seven = Read(work_ / "a");
+  Exit seven = Run();
+  EXPECT_EQ(seven.code, 0) << seven.err;
+  EXPECT_EQ(Read(work_ / "a"), at_seven);
+  EXPECT_EQ(Get(state_, "m:version"), "8");
+  EXPECT_EQ(Get(state_, "m:checkpoint").substr(0, checkpoint.size()), checkpoint);
+  Put("m:checkpoint", checkpoint);
   // Format 7's customer records end with the person's order, aliases and
   // keys (format 6: here 1, none, none) and the merged windows (none);
   // format 5's end before them all, and are read as persons kept before
@@ -637,12 +675,11 @@ TEST_F(Refusal, OlderFormats) {
   Exit five = Run();
   EXPECT_EQ(five.code, 0) << five.err;
   EXPECT_EQ(Read(work_ / "a"), before);
-  EXPECT_EQ(Get(state_, "m:version"), "7");
+  EXPECT_EQ(Get(state_, "m:version"), "8");
   Put("c:c1", record);
   std::string schema = Get(state_, "m:schema");
   // Format 5's checkpoint ends with "no host position" and "no segments";
   // the older ones end before both.
-  std::string checkpoint = Get(state_, "m:checkpoint");
   ASSERT_EQ(checkpoint.substr(checkpoint.size() - 2), std::string("\0\0", 2));
   const std::string older = checkpoint.substr(0, checkpoint.size() - 2);
   Put("m:version", "4");
@@ -651,8 +688,8 @@ TEST_F(Refusal, OlderFormats) {
   Exit four = Run();
   EXPECT_EQ(four.code, 0) << four.err;
   EXPECT_EQ(Read(work_ / "a"), released);
-  EXPECT_EQ(Get(state_, "m:version"), "7");
-  EXPECT_EQ(Get(state_, "m:checkpoint"), checkpoint);
+  EXPECT_EQ(Get(state_, "m:version"), "8");
+  EXPECT_EQ(Get(state_, "m:checkpoint").substr(0, checkpoint.size()), checkpoint);
 
   Put("m:version", "2");
   Put("m:checkpoint", older);
@@ -660,7 +697,7 @@ TEST_F(Refusal, OlderFormats) {
   Exit two = Run();
   EXPECT_EQ(two.code, 0) << two.err;
   EXPECT_EQ(Read(work_ / "a"), released);
-  EXPECT_EQ(Get(state_, "m:version"), "7");
+  EXPECT_EQ(Get(state_, "m:version"), "8");
   EXPECT_EQ(Get(state_, "m:schema"), schema);
 
   Put("m:version", "1");
@@ -668,7 +705,7 @@ TEST_F(Refusal, OlderFormats) {
   Exit e = Run();
   EXPECT_EQ(e.code, 0) << e.err;
   EXPECT_EQ(Read(work_ / "a"), released);
-  EXPECT_EQ(Get(state_, "m:version"), "7");
+  EXPECT_EQ(Get(state_, "m:version"), "8");
 
   Put("m:version", "1");
   Put("m:checkpoint", older + std::string("\x08\x01", 2));  // two more fields

@@ -151,3 +151,69 @@ TEST(Check, InlineEnumsAreDistinctTypes) {  // A8
 
 }  // namespace
 }  // namespace qm
+
+namespace qm::check {
+namespace {
+
+// The editor's index (check::Index): every use of every kind of name, where
+// the checker resolved it, also in a file with an error elsewhere.
+TEST(CheckIndex, EveryUseOfEveryKindOfName) {
+  const std::string text =
+      "enum 等级 { 普通, 金卡, 黑卡 }\n"
+      "event order { amount: money, level: 等级 }\n"
+      "event visit { page: text }\n"
+      "profile { grade: 等级 = 普通, spend: money = 0, seen: time, mood: enum { 好, 坏 } }\n"
+      "tag 高意向 \"多次浏览\"\n"
+      "tag 新 \"改名后的标签\"\n"
+      "tag \"VIP / 重点\" \"引号里的名字（D15）\"\n"
+      "renamed tag 旧 -> 新\n"
+      "renamed member 等级.银卡 -> 等级.金卡\n"
+      "rule a: when order and order.amount > 100 and level in (金卡, 黑卡) and grade = \"普通\" then set grade 金卡, "
+      "add spend amount, tag 高意向\n"
+      "rule b: when visit and count(order where amount > 1 within 7d) >= 2 and since(visit) > 1d and "
+      "since(profile.seen) > 1h and sum(order.amount) > 0 and mood = 好 then untag 新\n"
+      "rule c: when tagged 高意向 and has 新 then after 1d push 顾问 unless visit\n"
+      "rule d: when grade becomes 黑卡 and not has \"VIP / 重点\" then tag 新\n"
+      "rule e: when order and nope > 1 then tag 新\n";  // an error: the index is still built
+  auto comp = driver::CompileText("t.qm", text);
+  ASSERT_FALSE(comp->program);
+  const Index& index = comp->index;
+  auto uses = [&](SymbolKind kind, const std::string& name, const std::string& container = "") {
+    std::vector<std::string> out;
+    for (size_t s = 0; s < index.symbols.size(); ++s) {
+      const Symbol& sym = index.symbols[s];
+      if (sym.kind != kind || sym.name != name || (!container.empty() && sym.container != container)) continue;
+      for (const Use& u : index.uses)
+        if (u.symbol == static_cast<int32_t>(s)) out.push_back(text.substr(u.span.begin, u.span.end - u.span.begin));
+      return out;
+    }
+    ADD_FAILURE() << "no symbol " << name;
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(uses(SymbolKind::kEvent, "order"), (V{"order", "order", "order", "order", "order"}));
+  EXPECT_EQ(uses(SymbolKind::kEvent, "visit"), (V{"visit", "visit", "visit"}));
+  EXPECT_EQ(uses(SymbolKind::kEventField, "amount", "order"), (V{"amount", "amount", "amount", "amount"}));
+  EXPECT_EQ(uses(SymbolKind::kEventField, "level", "order"), (V{"level"}));
+  EXPECT_EQ(uses(SymbolKind::kProfileField, "grade"), (V{"grade", "grade", "grade"}));
+  EXPECT_EQ(uses(SymbolKind::kProfileField, "seen"), (V{"seen"}));
+  EXPECT_EQ(uses(SymbolKind::kEnum, "等级"), (V{"等级", "等级", "等级", "等级"}));
+  EXPECT_EQ(uses(SymbolKind::kMember, "金卡", "等级"), (V{"金卡", "金卡", "金卡"}));
+  EXPECT_EQ(uses(SymbolKind::kMember, "普通", "等级"), (V{"普通", "普通"}));  // the default, and a quoted one
+  EXPECT_EQ(uses(SymbolKind::kMember, "好", "mood"), (V{"好"}));               // an inline enum's member
+  EXPECT_EQ(uses(SymbolKind::kTag, "高意向"), (V{"高意向", "高意向"}));
+  EXPECT_EQ(uses(SymbolKind::kTag, "新"), (V{"新", "新", "新", "新", "新"}));
+  EXPECT_EQ(uses(SymbolKind::kTag, "VIP / 重点"), (V{"VIP / 重点"}));  // inside the quotes, as declared
+  for (const Symbol& s : index.symbols)
+    if (s.name == "VIP / 重点") EXPECT_EQ(text.substr(s.span.begin, s.span.end - s.span.begin), "VIP / 重点");
+  const Symbol* grade = nullptr;
+  for (const Symbol& s : index.symbols)
+    if (s.name == "grade") grade = &s;
+  ASSERT_NE(grade, nullptr);
+  EXPECT_EQ(grade->type, "等级");
+  EXPECT_EQ(grade->default_value, "普通");
+  EXPECT_EQ(text.substr(grade->span.begin, grade->span.end - grade->span.begin), "grade");
+}
+
+}  // namespace
+}  // namespace qm::check

@@ -374,6 +374,7 @@ class Engine::Impl {
     static constexpr size_t kKeptCopies = 16;
     std::vector<std::string> created;
     std::vector<std::pair<std::map<std::string, int64_t>*, std::string>> counted;
+    std::vector<int32_t> fired;  // rules whose Stats::fired went up
     std::vector<std::pair<int64_t, int64_t>> held_added;
     std::vector<HeldEvents::node_type> released;
     std::vector<std::string> woken;  // evicted again by Undo

@@ -356,6 +356,12 @@ std::string EncodeCheckpoint(const Checkpoint& c) {
   w.U(c.segments.size());  // format 5 (D13)
   for (const state::SegmentStatus& g : c.segments)
     w.S(g.name), w.I(g.next), w.I(g.last), w.I(g.ranked), w.I(g.members), w.S(g.threshold);
+  for (const auto* counts : {&c.tallies.fired, &c.tallies.actions, &c.tallies.suppressed}) {  // format 8
+    w.U(counts->size());
+    for (const auto& [key, n] : *counts) w.S(key), w.I(n);
+  }
+  w.U(c.tallies.tag_descriptions.size());
+  for (const auto& [tag, description] : c.tallies.tag_descriptions) w.S(tag), w.S(description);
   return out;
 }
 
@@ -382,6 +388,18 @@ std::optional<Checkpoint> DecodeCheckpoint(std::string_view bytes, int64_t forma
     c.segments.resize(r.Count());
     for (state::SegmentStatus& g : c.segments)
       g.name = r.S(), g.next = r.I(), g.last = r.I(), g.ranked = r.I(), g.members = r.I(), g.threshold = r.S();
+  }
+  if (format >= 8) {
+    for (auto* counts : {&c.tallies.fired, &c.tallies.actions, &c.tallies.suppressed}) {
+      for (size_t k = r.Count(); k > 0 && r.ok(); --k) {
+        std::string key = r.S();
+        int64_t n = r.I();
+        if (n < 0) return std::nullopt;
+        (*counts)[key] = n;
+      }
+    }
+    c.tallies.tag_descriptions.resize(r.Count());
+    for (auto& [tag, description] : c.tallies.tag_descriptions) tag = r.S(), description = r.S();
   }
   if (!r.done() || c.lateness_ms < 0) return std::nullopt;
   return c;
