@@ -3,6 +3,7 @@
 // answers come from qianmian::Workspace; this file only speaks the protocol:
 // URIs, UTF-16 positions, and the shapes of requests and replies.
 #include <poll.h>
+#include <cerrno>
 #include <unistd.h>
 
 #include <cstdio>
@@ -32,55 +33,79 @@ constexpr int kRequestFailed = -32803;
 
 // ------------------------------------------------------------- transport
 
-// Reads one message body; nullopt at the end of input. A header block
-// without a usable Content-Length is skipped.
-std::optional<std::string> ReadMessage(std::FILE* in) {
-  for (;;) {
-    long length = -1;
-    std::string line;
-    bool any_header = false;
+// Messages from the client: `Content-Length` headers, a blank line, the
+// body. Buffered here, so the server knows when more input is already waiting.
+class Input {
+ public:
+  explicit Input(int fd) : fd_(fd) {}
+
+  // The next message body; nullopt at the end of input. A header block
+  // without a usable Content-Length is skipped.
+  std::optional<std::string> Next() {
     for (;;) {
-      line.clear();
-      int ch;
-      while ((ch = std::fgetc(in)) != EOF && ch != '\n') line += static_cast<char>(ch);
-      if (ch == EOF) return std::nullopt;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.empty()) {
-        if (any_header) break;
-        continue;
+      size_t end;
+      while ((end = buffer_.find("\r\n\r\n", pos_)) == std::string::npos) {
+        if (!Fill()) return std::nullopt;
       }
-      any_header = true;
-      constexpr std::string_view kLength = "content-length:";
-      if (line.size() > kLength.size()) {
-        std::string key = line.substr(0, kLength.size());
-        for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (key == kLength) {
-          char* end = nullptr;
-          long n = std::strtol(line.c_str() + kLength.size(), &end, 10);
-          if (end != line.c_str() + kLength.size() && n >= 0 && n <= (64L << 20)) length = n;
-        }
+      std::string_view headers(buffer_.data() + pos_, end - pos_);
+      pos_ = end + 4;
+      std::optional<size_t> length = ContentLength(headers);
+      if (!length) continue;
+      while (buffer_.size() - pos_ < *length) {
+        if (!Fill()) return std::nullopt;
       }
+      std::string body = buffer_.substr(pos_, *length);
+      pos_ += *length;
+      return body;
     }
-    if (length < 0) continue;
-    std::string body(static_cast<size_t>(length), '\0');
-    if (std::fread(body.data(), 1, body.size(), in) != body.size()) return std::nullopt;
-    return body;
   }
-}
+
+  // Whether more of the client's input is already here or readable now.
+  bool Waiting() const {
+    if (pos_ < buffer_.size()) return true;
+    pollfd p{fd_, POLLIN, 0};
+    return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+  }
+
+ private:
+  static std::optional<size_t> ContentLength(std::string_view headers) {
+    constexpr std::string_view kName = "content-length:";
+    for (size_t at = 0; at < headers.size();) {
+      size_t eol = std::min(headers.find("\r\n", at), headers.size());
+      std::string line(headers.substr(at, eol - at));
+      at = eol + 2;
+      if (line.size() <= kName.size()) continue;
+      for (size_t i = 0; i < kName.size(); ++i) line[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(line[i])));
+      if (line.compare(0, kName.size(), kName) != 0) continue;
+      char* stop = nullptr;
+      long n = std::strtol(line.c_str() + kName.size(), &stop, 10);
+      if (stop != line.c_str() + kName.size() && n >= 0 && n <= (64L << 20)) return static_cast<size_t>(n);
+    }
+    return std::nullopt;
+  }
+
+  bool Fill() {
+    if (pos_ > 0 && pos_ == buffer_.size()) buffer_.clear(), pos_ = 0;
+    char chunk[65536];
+    for (;;) {
+      ssize_t n = read(fd_, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      buffer_.append(chunk, static_cast<size_t>(n));
+      return true;
+    }
+  }
+
+  int fd_;
+  std::string buffer_;
+  size_t pos_ = 0;
+};
 
 void WriteMessage(const json& message) {
   std::string body = message.dump(-1, ' ', false, json::error_handler_t::replace);
   std::string out = "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
-}
-
-// Whether another message is already waiting: edits typed in a burst are
-// applied together before the rules are checked again.
-bool InputWaiting(std::FILE* in) {
-  if (in->_IO_read_ptr < in->_IO_read_end) return true;  // glibc: bytes already buffered
-  pollfd p{fileno(in), POLLIN, 0};
-  return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
 }
 
 // ------------------------------------------------------------------ URIs
@@ -167,10 +192,11 @@ class Server {
   explicit Server(qianmian::Language language) : workspace_(language) {}
 
   int Run() {
-    while (std::optional<std::string> body = ReadMessage(stdin)) {
+    Input input(0);
+    while (std::optional<std::string> body = input.Next()) {
       Handle(*body);
       if (exit_code_) return *exit_code_;
-      if (!InputWaiting(stdin)) PublishPending();
+      if (!input.Waiting()) PublishPending();
     }
     return shutdown_ ? kExitOk : kExitErrors;  // LSP: exit 1 when the client vanished without `shutdown`
   }
@@ -227,27 +253,28 @@ class Server {
       d.path = PathOfUri(uri);
       d.text = doc.at("text").get<std::string>();
       workspace_.Open(d.path, d.text);
-      Changed(uri);
+      Changed(d.path);
     } else if (method == "textDocument/didChange") {
       std::string uri = params.at("textDocument").at("uri").get<std::string>();
       auto it = documents_.find(uri);
       if (it == documents_.end()) return;
       for (const json& change : params.at("contentChanges")) ApplyChange(it->second.text, change);
       workspace_.Open(it->second.path, it->second.text);
-      Changed(uri);
+      Changed(it->second.path);
     } else if (method == "textDocument/didSave") {
       activity_.clear();  // code lenses count what the saved rules do
-      Changed(params.at("textDocument").at("uri").get<std::string>());
+      Changed(PathOf(params.at("textDocument").at("uri").get<std::string>()));
     } else if (method == "textDocument/didClose") {
       std::string uri = params.at("textDocument").at("uri").get<std::string>();
       auto it = documents_.find(uri);
       if (it == documents_.end()) return;
-      workspace_.Close(it->second.path);
+      std::string path = it->second.path;
+      workspace_.Close(path);
       documents_.erase(it);
       analyses_.erase(uri);
       pending_.erase(uri);
       Publish(uri, json::array());
-      for (auto& [other, _] : documents_) Changed(other);  // it may be imported by another, from disk now
+      Changed(path);  // those importing it read the disk now
     }
     // initialized, $/cancelRequest, $/setTrace and the rest need nothing.
   }
@@ -279,11 +306,21 @@ class Server {
     text.replace(from, to - from, replacement);
   }
 
-  // Every open document is checked again: one may import another.
-  void Changed(const std::string& uri) {
-    (void)uri;
-    analyses_.clear();
-    for (auto& [open, _] : documents_) pending_[open] = true;
+  // The file at `path` changed (typed, saved, closed): the open documents
+  // whose last check read it are checked again, and those with errors (an
+  // import that was missing may be there now).
+  void Changed(const std::string& path) {
+    for (auto& [uri, doc] : documents_) {
+      auto it = analyses_.find(uri);
+      bool again = it == analyses_.end() || SameFile(doc.path, path);
+      if (!again) {
+        for (const std::string& file : it->second.files()) again = again || SameFile(file, path);
+        for (const qianmian::Diagnostic& d : it->second.diagnostics()) again = again || d.error;
+      }
+      if (!again) continue;
+      if (it != analyses_.end()) analyses_.erase(it);
+      pending_[uri] = true;
+    }
   }
 
   const qianmian::Analysis& AnalysisOf(const std::string& uri) {
