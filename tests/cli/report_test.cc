@@ -169,6 +169,33 @@ TEST(Report, EveryExampleInEnglish) {
   EXPECT_GE(rendered_pages, 20);
 }
 
+// The reference workload (../shared/bench: its generator and peers20.qm, at
+// 300,000 events of 30,000 customers): profile fields, stages, tags of real
+// proportions.
+TEST(Report, TheReferenceWorkload) {
+  fs::path work = Work("reference");
+  fs::path bench = fs::path(QM_SHARED_DIR) / "bench";
+  Result gen = Sh("python3 " + Quote((bench / "gen_events.py").string()) + " --events 300000 --customers 30000 --out-dir " +
+                  Quote((work / "gen").string()) + " > /dev/null && python3 " + Quote((bench / "to_qm_stream.py").string()) +
+                  " " + Quote((work / "gen/customers.jsonl").string()) + " " + Quote((work / "gen/events.jsonl").string()) +
+                  " " + Quote((work / "stream.jsonl").string()) + " 2>&1");
+  ASSERT_EQ(gen.code, 0) << gen.out;
+  fs::path state = StateOf(work, bench / "peers20.qm", work / "stream.jsonl");
+  fs::path html = work / "report.html";
+  Result r = Sh(std::string(QM_BINARY) + " report --state " + Quote(state.string()) + " -o " + Quote(html.string()) +
+                " --lang zh 2>&1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  Rendered rendered = Render(work, html);
+  ExpectSelfContainedAndQuiet(ReadFile(html), rendered);
+  const std::string& dom = rendered.dom;
+  EXPECT_NE(dom.find("<div class=\"card\" id=\"customers\"><div class=\"value\">30,000</div>"), std::string::npos);
+  for (const char* tag : {"高意向", "沉睡风险", "KOC"}) EXPECT_NE(dom.find(std::string("data-tag=\"") + tag + "\""), std::string::npos) << tag;
+  EXPECT_NE(dom.find("data-field=\"stage\""), std::string::npos);
+  EXPECT_TRUE(std::regex_search(dom, std::regex("data-key=\"push\">[\\s\\S]*?<td class=\"num\">[1-9][0-9,]*</td>")));
+  Screenshot(work, html, "report_zh_reference.png");
+  fs::remove_all(work);
+}
+
 TEST(Report, UsageAndBadDirectories) {
   auto code = [](const std::string& args) { return Sh(std::string(QM_BINARY) + " report " + args + " 2>&1").code; };
   EXPECT_EQ(code(""), 2);
