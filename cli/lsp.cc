@@ -214,11 +214,14 @@ class Server {
       return;
     }
     json id = message.contains("id") ? message["id"] : json();
-    std::string method = message.value("method", "");
-    if (method.empty() || !message["method"].is_string()) {
-      if (!id.is_null()) Reply(id, Error(kInvalidRequest, "a request without a method"));
+    auto method_it = message.find("method");
+    if (method_it == message.end() || !method_it->is_string()) {
+      // A reply to the server's own request (workspace/codeLens/refresh) needs nothing.
+      bool reply = method_it == message.end() && (message.contains("result") || message.contains("error"));
+      if (!reply && !id.is_null()) Reply(id, Error(kInvalidRequest, "a request needs a method name (a string)"));
       return;
     }
+    std::string method = method_it->get<std::string>();
     json params = message.contains("params") ? message["params"] : json::object();
     try {
       if (id.is_null()) {
@@ -230,6 +233,8 @@ class Server {
       }
     } catch (const json::exception& e) {
       if (!id.is_null()) Reply(id, Error(kInvalidParams, std::string("invalid parameters: ") + e.what()));
+    } catch (const std::exception& e) {  // a file system error, memory: the request fails, the server goes on
+      if (!id.is_null()) Reply(id, Error(kRequestFailed, e.what()));
     }
   }
 
@@ -263,6 +268,8 @@ class Server {
       Changed(it->second.path);
     } else if (method == "textDocument/didSave") {
       activity_.clear();  // code lenses count what the saved rules do
+      if (code_lens_refresh_)
+        WriteMessage({{"jsonrpc", "2.0"}, {"id", "qm-refresh-" + std::to_string(++refreshes_)}, {"method", "workspace/codeLens/refresh"}});
       Changed(PathOf(params.at("textDocument").at("uri").get<std::string>()));
     } else if (method == "textDocument/didClose") {
       std::string uri = params.at("textDocument").at("uri").get<std::string>();
@@ -556,6 +563,9 @@ class Server {
 
   void Initialize(const json& id, const json& params) {
     initialized_ = true;
+    // Clients that can be told to ask for code lenses again get told after a save.
+    const json::json_pointer refresh("/capabilities/workspace/codeLens/refreshSupport");
+    code_lens_refresh_ = params.contains(refresh) && params.at(refresh).is_boolean() && params.at(refresh).get<bool>();
     // The client's locale (`zh-cn`) chooses the language, unless the
     // initialization options name one (`{"language": "zh"}`).
     std::string locale = params.contains("locale") && params["locale"].is_string() ? params["locale"].get<std::string>() : "";
@@ -662,6 +672,8 @@ class Server {
   std::string events_option_;  // initializationOptions.events
   std::string events_name_ = "events.jsonl";
   bool initialized_ = false;
+  bool code_lens_refresh_ = false;
+  int64_t refreshes_ = 0;
   bool shutdown_ = false;
   std::optional<int> exit_code_;
 };

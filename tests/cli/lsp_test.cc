@@ -204,6 +204,14 @@ TEST_F(LspTest, RequestsBeforeInitializeAndUnknownMethodsAreErrors) {
   Initialize(c);
   EXPECT_EQ(c.Request("qm/nonsense", json::object())["error"]["code"], -32601);
   EXPECT_EQ(c.Request("textDocument/hover", {{"textDocument", 5}})["error"]["code"], -32602);
+  // A method that is not a string, and a reply the server did not ask for: an error, then nothing.
+  c.Send({{"jsonrpc", "2.0"}, {"id", 99}, {"method", 5}});
+  std::optional<json> error = c.Next();
+  ASSERT_TRUE(error);
+  EXPECT_EQ((*error)["id"], 99);
+  EXPECT_EQ((*error)["error"]["code"], -32600);
+  c.Send({{"jsonrpc", "2.0"}, {"id", "x"}, {"result", nullptr}});
+  EXPECT_EQ(c.Request("shutdown", nullptr)["result"], nullptr);
 }
 
 TEST_F(LspTest, DiagnosticsFollowEditsAsYouType) {
@@ -372,6 +380,22 @@ TEST_F(LspTest, CodeLensCountsWhatEachRuleDidOnTheEventsBesideIt) {
     } else {
       EXPECT_EQ(titles[3], "命中 1 次：1次因只发一次未发");
     }
+  }
+  // A client that can refresh code lenses is asked to after a save.
+  {
+    Client c;
+    c.Request("initialize", {{"processId", nullptr}, {"locale", "en"},
+                             {"capabilities", {{"workspace", {{"codeLens", {{"refreshSupport", true}}}}}}}});
+    std::string uri = UriOf(dir_ / "rules.qm");
+    Open(c, "rules.qm", Read("rules.qm"));
+    c.Notify("textDocument/didSave", {{"textDocument", {{"uri", uri}}}});
+    std::optional<json> asked;
+    do asked = c.Next();  // diagnostics may come first
+    while (asked && asked->value("method", "") == "textDocument/publishDiagnostics");
+    ASSERT_TRUE(asked);
+    EXPECT_EQ((*asked)["method"], "workspace/codeLens/refresh");
+    c.Send({{"jsonrpc", "2.0"}, {"id", (*asked)["id"]}, {"result", nullptr}});
+    EXPECT_EQ(c.Request("textDocument/codeLens", {{"textDocument", {{"uri", uri}}}})["result"].size(), 4u);
   }
   // Without events beside the rules there are no lenses.
   fs::remove(dir_ / "events.jsonl");
