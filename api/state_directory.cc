@@ -98,6 +98,23 @@ std::string StateDirectory::Summarize(StateSummary& out) {
   out.suppressed = at.tallies.suppressed;
   for (const auto& [tag, description] : at.tallies.tag_descriptions) out.tag_descriptions[tag] = description;
   out.rule_files = schema.rule_files;
+  if (summary.rfm) {
+    using R = qm::state::Summary::Rfm;
+    StateSummary::Rfm& rfm = out.rfm.emplace();
+    rfm.by = summary.rfm->by;
+    rfm.recency_days.assign(std::begin(R::kRecencyDays), std::end(R::kRecencyDays));
+    rfm.frequency.assign(std::begin(R::kFrequency), std::end(R::kFrequency));
+    rfm.without = summary.rfm->without;
+    for (int r = 0; r < R::kBuckets; ++r) {
+      rfm.customers.emplace_back();
+      rfm.average.emplace_back();
+      for (int f = 0; f < R::kBuckets; ++f) {
+        int64_t n = summary.rfm->customers[r][f];
+        rfm.customers[r].push_back(n);
+        rfm.average[r].push_back(n > 0 ? qm::FormatMoney(summary.rfm->cents[r][f] / n) : "");
+      }
+    }
+  }
   return "";
 }
 

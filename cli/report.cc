@@ -91,6 +91,10 @@ tr.review svg.bar .fill { fill: var(--warn); }
 .conv { color: var(--muted); font-size: 13px; white-space: nowrap; }
 .empty { color: var(--muted); font-style: italic; }
 footer { margin-top: 28px; color: var(--muted); font-size: 12px; }
+table.rfm th { white-space: nowrap; }
+table.rfm td.cell { text-align: center; border: 2px solid #fff; border-radius: 6px; padding: 8px 6px; }
+table.rfm .n { font-weight: 600; font-variant-numeric: tabular-nums; }
+table.rfm .m { font-size: 12px; color: #3b4552; }
 )";
 
 }  // namespace
@@ -223,6 +227,50 @@ int ReportCommand(const std::vector<std::string>& args, qianmian::Language lang)
            Html(g.last_refresh.empty() ? w("(not yet)", "（尚未刷新）") : g.last_refresh) + "</td><td>" +
            Html(g.next_refresh.empty() ? "–" : g.next_refresh) + "</td></tr>\n";
     h += "</tbody></table></section>\n";
+  }
+
+  // RFM: recency rows, frequency columns, the shade of a cell its customers.
+  if (s.rfm) {
+    const qianmian::StateSummary::Rfm& g = *s.rfm;
+    int64_t most = 0;
+    for (const auto& row : g.customers)
+      for (int64_t n : row) most = std::max(most, n);
+    h += "<section id=\"rfm\"><h2>" + Html(w("RFM grid", "RFM 网格")) + "</h2><p class=\"note\">" +
+         Html(w("Customers by how recently (rows) and how often (columns) they bought, with the average of ",
+                "按最近一次购买距今（行）和购买次数（列）划分的客户数，以及每位客户的平均 ")) +
+         "<code>" + Html(g.by) + "</code>" +
+         Html(w(" per customer. Recency counts from the latest purchase of anyone.",
+                "。距今天数从所有客户中最近的一次购买算起。")) + "</p>\n<table class=\"rfm\"><thead><tr><th>" +
+         Html(w("last purchase \\ purchases", "最近一次 \\ 次数")) + "</th>";
+    for (size_t f = 0; f < g.frequency.size(); ++f) {
+      std::string label = f + 1 < g.frequency.size()
+                              ? (g.frequency[f + 1] - 1 == g.frequency[f]
+                                     ? std::to_string(g.frequency[f])
+                                     : std::to_string(g.frequency[f]) + "–" + std::to_string(g.frequency[f + 1] - 1))
+                              : std::to_string(g.frequency[f]) + "+";
+      h += "<th class=\"num\">" + Html(label + w("", " 次")) + "</th>";
+    }
+    h += "</tr></thead><tbody>\n";
+    for (size_t r = 0; r < g.customers.size(); ++r) {
+      int64_t from = r == 0 ? 0 : g.recency_days[r - 1] + 1;
+      std::string label = r < g.recency_days.size()
+                              ? (r == 0 ? w("within ", "") + std::to_string(g.recency_days[0]) + w(" days", " 天内")
+                                        : std::to_string(from) + "–" + std::to_string(g.recency_days[r]) + w(" days", " 天"))
+                              : w("over ", "") + std::to_string(g.recency_days.back()) + w(" days", " 天以上");
+      h += "<tr><th>" + Html(label) + "</th>";
+      for (size_t f = 0; f < g.customers[r].size(); ++f) {
+        int64_t n = g.customers[r][f];
+        char shade[64];
+        std::snprintf(shade, sizeof shade, "rgba(47,111,235,%.2f)", most > 0 ? 0.06 + 0.6 * static_cast<double>(n) / static_cast<double>(most) : 0.0);
+        h += "<td class=\"cell\" data-r=\"" + std::to_string(r) + "\" data-f=\"" + std::to_string(f) +
+             "\" style=\"background:" + shade + "\"><div class=\"n\">" + Number(n) + "</div><div class=\"m\">" +
+             Html(g.average[r][f].empty() ? "–" : "¥" + g.average[r][f]) + "</div></td>";
+      }
+      h += "</tr>\n";
+    }
+    h += "</tbody></table><p class=\"note\">" +
+         Html(w.zh ? "没有购买记录的客户：" + Number(g.without) + " 位。" : Number(g.without) + " customers without a purchase.") +
+         "</p></section>\n";
   }
 
   // What the rules did since the state began.

@@ -160,7 +160,31 @@ std::optional<Error> Summarize(StateReader& reader, Summary& summary) {
   for (size_t f = 0; f < schema.fields.size(); ++f)
     if (const Schema::Enum* e = schema.FindEnum(schema.fields[f].type))
       summary.fields.push_back({f, std::vector<int64_t>(e->members.size() + 1, 0)});
+  // RFM: the first whole-history money sum; each customer's last E, count and total.
+  size_t by = schema.aggregates.size(), event = schema.events.size();
+  for (size_t a = 0; a < schema.aggregates.size() && by == schema.aggregates.size(); ++a) {
+    const std::string& key = schema.aggregates[a];
+    size_t dot = key.find('.');
+    if (key.rfind("sum(", 0) != 0 || schema.aggregate_windows[a] != 0 || key.find(" where ") != std::string::npos ||
+        key.size() < 9 || key.compare(key.size() - 9, 9, ") : money") != 0 || dot == std::string::npos)
+      continue;
+    auto e = std::find(schema.events.begin(), schema.events.end(), key.substr(4, dot - 4));
+    if (e == schema.events.end()) continue;
+    by = a;
+    event = static_cast<size_t>(e - schema.events.begin());
+  }
+  struct Point { int64_t last, count, cents; };
+  std::vector<Point> rfm;
+  if (by < schema.aggregates.size()) {
+    summary.rfm.emplace();
+    summary.rfm->by = schema.aggregates[by].substr(0, schema.aggregates[by].rfind(" : "));
+  }
   std::optional<Error> error = reader.ForEach([&](const std::string&, const CustomerState& s) {
+    if (summary.rfm) {
+      Totals t = s.aggregates[by].Whole();
+      if (t.count > 0 && s.last_event[event] != kNever) rfm.push_back({s.last_event[event], t.count, t.ClampedSum()});
+      else ++summary.rfm->without;
+    }
     ++summary.customers;
     summary.merged += static_cast<int64_t>(s.aliases.size());
     for (size_t t = 0; t < s.tags.size(); ++t) summary.tagged[t] += s.tags[t];
@@ -172,6 +196,19 @@ std::optional<Error> Summarize(StateReader& reader, Summary& summary) {
     summary.pending_timers += static_cast<int64_t>(s.afters.size());
     for (int64_t due : s.quiet_due) summary.pending_timers += due != kNever;
   });
+  if (summary.rfm) {
+    using R = Summary::Rfm;
+    int64_t now = kNever;
+    for (const Point& c : rfm) now = std::max(now, c.last);
+    for (const Point& c : rfm) {
+      int64_t days = (now - c.last) / 86400000;
+      int r = 0, f = 0;
+      while (r < R::kBuckets - 1 && days > R::kRecencyDays[r]) ++r;
+      while (f + 1 < R::kBuckets && c.count >= R::kFrequency[f + 1]) ++f;
+      ++summary.rfm->customers[r][f];
+      summary.rfm->cents[r][f] += c.cents;
+    }
+  }
   if (reader.checkpoint()) summary.checkpoint = *reader.checkpoint();
   return error;
 }

@@ -192,6 +192,22 @@ TEST(Report, TheReferenceWorkload) {
   for (const char* tag : {"高意向", "沉睡风险", "KOC"}) EXPECT_NE(dom.find(std::string("data-tag=\"") + tag + "\""), std::string::npos) << tag;
   EXPECT_NE(dom.find("data-field=\"stage\""), std::string::npos);
   EXPECT_TRUE(std::regex_search(dom, std::regex("data-key=\"push\">[\\s\\S]*?<td class=\"num\">[1-9][0-9,]*</td>")));
+  // The RFM grid over sum(order.amount): every customer is in one cell, or among those without an order.
+  ASSERT_NE(dom.find("id=\"rfm\""), std::string::npos);
+  EXPECT_NE(dom.find("<code>sum(order.amount)</code>"), std::string::npos);
+  int64_t in_cells = 0;
+  std::regex cell("data-f=\"[0-9]\" style=\"[^\"]*\"><div class=\"n\">([0-9,]+)</div>");
+  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), cell); it != std::sregex_iterator(); ++it) {
+    std::string n = (*it)[1];
+    n.erase(std::remove(n.begin(), n.end(), ','), n.end());
+    in_cells += std::stoll(n);
+  }
+  std::smatch without;
+  ASSERT_TRUE(std::regex_search(dom, without, std::regex("没有购买记录的客户：([0-9,]+) 位")));
+  std::string n = without[1];
+  n.erase(std::remove(n.begin(), n.end(), ','), n.end());
+  EXPECT_GT(in_cells, 0);
+  EXPECT_EQ(in_cells + std::stoll(n), 30000);
   Screenshot(work, html, "report_zh_reference.png");
   fs::remove_all(work);
 }
