@@ -20,20 +20,6 @@
 namespace qm::cli {
 namespace {
 
-std::string Html(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string Number(int64_t n) {  // 1234567 -> 1,234,567
   std::string digits = std::to_string(n < 0 ? -n : n), out;
@@ -130,17 +116,17 @@ int ReportCommand(const std::vector<std::string>& args, qianmian::Language lang)
   std::string h;
   h += "<!DOCTYPE html>\n<html lang=\"" + std::string(w.zh ? "zh-CN" : "en") + "\">\n<head>\n<meta charset=\"utf-8\">\n";
   h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  h += "<title>" + Html(w("Customer report", "客户分层报告")) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<main>\n";
+  h += "<title>" + Markup(w("Customer report", "客户分层报告")) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<main>\n";
   std::string files;
   for (size_t i = 0; i < s.rule_files.size(); ++i) files += (i ? ", " : "") + s.rule_files[i];
-  h += "<header><h1>" + Html(w("Customer report", "客户分层报告")) + "</h1><p>" +
-       Html(w("State directory ", "状态目录 ")) + "<code>" + Html(dir) + "</code>" +
-       (files.empty() ? "" : Html(w(" · rules ", " · 规则 ")) + Html(files)) + "</p></header>\n";
+  h += "<header><h1>" + Markup(w("Customer report", "客户分层报告")) + "</h1><p>" +
+       Markup(w("State directory ", "状态目录 ")) + "<code>" + Markup(dir) + "</code>" +
+       (files.empty() ? "" : Markup(w(" · rules ", " · 规则 ")) + Markup(files)) + "</p></header>\n";
 
   // Summary cards.
   auto card = [&](const std::string& id, int64_t value, const std::string& label) {
     h += "<div class=\"card\" id=\"" + id + "\"><div class=\"value\">" + Number(value) + "</div><div class=\"label\">" +
-         Html(label) + "</div></div>\n";
+         Markup(label) + "</div></div>\n";
   };
   h += "<div class=\"cards\">\n";
   card("customers", s.customers, w("customers", "位客户"));
@@ -150,32 +136,32 @@ int ReportCommand(const std::vector<std::string>& args, qianmian::Language lang)
   h += "</div>\n";
 
   // Tag coverage, largest first; the small ones are review candidates.
-  h += "<section id=\"tags\"><h2>" + Html(w("Tag coverage", "标签覆盖")) + "</h2><p class=\"note\">";
+  h += "<section id=\"tags\"><h2>" + Markup(w("Tag coverage", "标签覆盖")) + "</h2><p class=\"note\">";
   char threshold[64];
   std::snprintf(threshold, sizeof threshold, "%g%%", review_below);
-  h += Html(w("Customers carrying each tag, largest first. Tags on fewer than ", "每个标签覆盖的客户数，从多到少。覆盖不到 ")) +
-       threshold + Html(w(" of customers are marked for review: stale or too narrow to act on.",
+  h += Markup(w("Customers carrying each tag, largest first. Tags on fewer than ", "每个标签覆盖的客户数，从多到少。覆盖不到 ")) +
+       threshold + Markup(w(" of customers are marked for review: stale or too narrow to act on.",
                           " 客户的标签标为“建议复查”：可能已过时，或太窄不值得运营。")) + "</p>\n";
   std::vector<std::pair<std::string, int64_t>> tags = s.tags;
   std::stable_sort(tags.begin(), tags.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   std::vector<std::string> segment_names;
   for (const auto& seg : s.segments) segment_names.push_back(seg.name);
   if (tags.empty()) {
-    h += "<p class=\"empty\">" + Html(w("The rules declare no tags.", "规则没有声明标签。")) + "</p>\n";
+    h += "<p class=\"empty\">" + Markup(w("The rules declare no tags.", "规则没有声明标签。")) + "</p>\n";
   } else {
-    h += "<table><thead><tr><th>" + Html(w("tag", "标签")) + "</th><th>" + Html(w("description", "说明")) +
-         "</th><th></th><th class=\"num\">" + Html(w("customers", "客户数")) + "</th><th class=\"num\">" +
-         Html(w("share", "占比")) + "</th></tr></thead><tbody>\n";
+    h += "<table><thead><tr><th>" + Markup(w("tag", "标签")) + "</th><th>" + Markup(w("description", "说明")) +
+         "</th><th></th><th class=\"num\">" + Markup(w("customers", "客户数")) + "</th><th class=\"num\">" +
+         Markup(w("share", "占比")) + "</th></tr></thead><tbody>\n";
     int review = 0;
     for (const auto& [tag, n] : tags) {
       bool small = s.customers > 0 && 100.0 * static_cast<double>(n) < review_below * static_cast<double>(s.customers);
       bool segment = std::find(segment_names.begin(), segment_names.end(), tag) != segment_names.end();
       review += small;
       auto d = s.tag_descriptions.find(tag);
-      h += std::string("<tr") + (small ? " class=\"review\"" : "") + " data-tag=\"" + Html(tag) + "\"><td>" + Html(tag) +
-           (segment ? "<span class=\"badge segment\">" + Html(w("segment", "分群")) + "</span>" : "") +
-           (small ? "<span class=\"badge\">" + Html(w("review", "建议复查")) + "</span>" : "") + "</td><td class=\"desc\">" +
-           Html(d == s.tag_descriptions.end() ? "" : d->second) + "</td><td>" + Bar(n, s.customers) +
+      h += std::string("<tr") + (small ? " class=\"review\"" : "") + " data-tag=\"" + Markup(tag) + "\"><td>" + Markup(tag) +
+           (segment ? "<span class=\"badge segment\">" + Markup(w("segment", "分群")) + "</span>" : "") +
+           (small ? "<span class=\"badge\">" + Markup(w("review", "建议复查")) + "</span>" : "") + "</td><td class=\"desc\">" +
+           Markup(d == s.tag_descriptions.end() ? "" : d->second) + "</td><td>" + Bar(n, s.customers) +
            "</td><td class=\"num\">" + Number(n) + "</td><td class=\"num\">" + Percent(n, s.customers) + "</td></tr>\n";
     }
     h += "</tbody></table>\n<p class=\"note\" id=\"review-count\">" +
@@ -185,26 +171,26 @@ int ReportCommand(const std::vector<std::string>& args, qianmian::Language lang)
   h += "</section>\n";
 
   // A funnel per enum field, members in declaration order.
-  h += "<section id=\"funnels\" class=\"funnel\"><h2>" + Html(w("Stage funnels", "阶段漏斗")) + "</h2><p class=\"note\">" +
-       Html(w("Customers at each value of every enum-typed profile field, in the order the rules declare them; "
+  h += "<section id=\"funnels\" class=\"funnel\"><h2>" + Markup(w("Stage funnels", "阶段漏斗")) + "</h2><p class=\"note\">" +
+       Markup(w("Customers at each value of every enum-typed profile field, in the order the rules declare them; "
               "the percentage is the next step's customers as a share of this step's.",
               "每个枚举型档案字段在各取值上的客户数，按规则中声明的顺序排列；百分比是下一步客户数相对本步的比例。")) +
        "</p>\n";
-  if (s.fields.empty()) h += "<p class=\"empty\">" + Html(w("No enum-typed profile field.", "没有枚举型档案字段。")) + "</p>\n";
+  if (s.fields.empty()) h += "<p class=\"empty\">" + Markup(w("No enum-typed profile field.", "没有枚举型档案字段。")) + "</p>\n";
   for (const qianmian::StateSummary::Field& f : s.fields) {
     int64_t widest = f.unset;
     for (const auto& [member, n] : f.members) widest = std::max(widest, n);
-    h += "<h3>" + Html(f.name) + "</h3><table data-field=\"" + Html(f.name) + "\"><tbody>\n";
+    h += "<h3>" + Markup(f.name) + "</h3><table data-field=\"" + Markup(f.name) + "\"><tbody>\n";
     for (size_t k = 0; k < f.members.size(); ++k) {
       const auto& [member, n] = f.members[k];
       std::string conversion;
       if (k + 1 < f.members.size())
         conversion = w("next: ", "下一步：") + (n > 0 ? Percent(f.members[k + 1].second, n) : "–");
-      h += "<tr><td>" + Html(member) + "</td><td>" + Bar(n, widest, "step") + "</td><td class=\"num\">" + Number(n) +
+      h += "<tr><td>" + Markup(member) + "</td><td>" + Bar(n, widest, "step") + "</td><td class=\"num\">" + Number(n) +
            "</td><td class=\"num\">" + Percent(n, s.customers) + "</td><td class=\"conv\">" + conversion + "</td></tr>\n";
     }
     if (f.unset > 0)
-      h += "<tr><td class=\"desc\">" + Html(w("(unset)", "（未设置）")) + "</td><td>" + Bar(f.unset, widest, "step") +
+      h += "<tr><td class=\"desc\">" + Markup(w("(unset)", "（未设置）")) + "</td><td>" + Bar(f.unset, widest, "step") +
            "</td><td class=\"num\">" + Number(f.unset) + "</td><td class=\"num\">" + Percent(f.unset, s.customers) +
            "</td><td></td></tr>\n";
     h += "</tbody></table>\n";
@@ -213,19 +199,19 @@ int ReportCommand(const std::vector<std::string>& args, qianmian::Language lang)
 
   // Segments (D13).
   if (!s.segments.empty()) {
-    h += "<section id=\"segments\"><h2>" + Html(w("Segments", "分群")) + "</h2><p class=\"note\">" +
-         Html(w("Ranked tags the engine keeps, at their last refresh: members among the customers ranked, and the value of the last member taken.",
+    h += "<section id=\"segments\"><h2>" + Markup(w("Segments", "分群")) + "</h2><p class=\"note\">" +
+         Markup(w("Ranked tags the engine keeps, at their last refresh: members among the customers ranked, and the value of the last member taken.",
                 "由引擎按排名维护的标签，取其最近一次刷新：入选人数、参与排名的客户数，以及最后一位入选者的取值（门槛）。")) +
-         "</p>\n<table><thead><tr><th>" + Html(w("segment", "分群")) + "</th><th></th><th class=\"num\">" +
-         Html(w("members", "入选")) + "</th><th class=\"num\">" + Html(w("ranked", "参与排名")) + "</th><th class=\"num\">" +
-         Html(w("threshold", "门槛")) + "</th><th>" + Html(w("last refresh", "最近刷新")) + "</th><th>" +
-         Html(w("next", "下次")) + "</th></tr></thead><tbody>\n";
+         "</p>\n<table><thead><tr><th>" + Markup(w("segment", "分群")) + "</th><th></th><th class=\"num\">" +
+         Markup(w("members", "入选")) + "</th><th class=\"num\">" + Markup(w("ranked", "参与排名")) + "</th><th class=\"num\">" +
+         Markup(w("threshold", "门槛")) + "</th><th>" + Markup(w("last refresh", "最近刷新")) + "</th><th>" +
+         Markup(w("next", "下次")) + "</th></tr></thead><tbody>\n";
     for (const qianmian::StateSummary::Segment& g : s.segments)
-      h += "<tr data-segment=\"" + Html(g.name) + "\"><td>" + Html(g.name) + "</td><td>" + Bar(g.members, g.ranked) +
+      h += "<tr data-segment=\"" + Markup(g.name) + "\"><td>" + Markup(g.name) + "</td><td>" + Bar(g.members, g.ranked) +
            "</td><td class=\"num\">" + Number(g.members) + "</td><td class=\"num\">" + Number(g.ranked) +
-           "</td><td class=\"num\">" + Html(g.threshold.empty() ? "–" : g.threshold) + "</td><td>" +
-           Html(g.last_refresh.empty() ? w("(not yet)", "（尚未刷新）") : g.last_refresh) + "</td><td>" +
-           Html(g.next_refresh.empty() ? "–" : g.next_refresh) + "</td></tr>\n";
+           "</td><td class=\"num\">" + Markup(g.threshold.empty() ? "–" : g.threshold) + "</td><td>" +
+           Markup(g.last_refresh.empty() ? w("(not yet)", "（尚未刷新）") : g.last_refresh) + "</td><td>" +
+           Markup(g.next_refresh.empty() ? "–" : g.next_refresh) + "</td></tr>\n";
     h += "</tbody></table></section>\n";
   }
 
@@ -235,20 +221,20 @@ int ReportCommand(const std::vector<std::string>& args, qianmian::Language lang)
     int64_t most = 0;
     for (const auto& row : g.customers)
       for (int64_t n : row) most = std::max(most, n);
-    h += "<section id=\"rfm\"><h2>" + Html(w("RFM grid", "RFM 网格")) + "</h2><p class=\"note\">" +
-         Html(w("Customers by how recently (rows) and how often (columns) they bought, with the average of ",
+    h += "<section id=\"rfm\"><h2>" + Markup(w("RFM grid", "RFM 网格")) + "</h2><p class=\"note\">" +
+         Markup(w("Customers by how recently (rows) and how often (columns) they bought, with the average of ",
                 "按最近一次购买距今（行）和购买次数（列）划分的客户数，以及每位客户的平均 ")) +
-         "<code>" + Html(g.by) + "</code>" +
-         Html(w(" per customer. Recency counts from the latest purchase of anyone.",
+         "<code>" + Markup(g.by) + "</code>" +
+         Markup(w(" per customer. Recency counts from the latest purchase of anyone.",
                 "。距今天数从所有客户中最近的一次购买算起。")) + "</p>\n<table class=\"rfm\"><thead><tr><th>" +
-         Html(w("last purchase \\ purchases", "最近一次 \\ 次数")) + "</th>";
+         Markup(w("last purchase \\ purchases", "最近一次 \\ 次数")) + "</th>";
     for (size_t f = 0; f < g.frequency.size(); ++f) {
       std::string label = f + 1 < g.frequency.size()
                               ? (g.frequency[f + 1] - 1 == g.frequency[f]
                                      ? std::to_string(g.frequency[f])
                                      : std::to_string(g.frequency[f]) + "–" + std::to_string(g.frequency[f + 1] - 1))
                               : std::to_string(g.frequency[f]) + "+";
-      h += "<th class=\"num\">" + Html(label + w("", " 次")) + "</th>";
+      h += "<th class=\"num\">" + Markup(label + w("", " 次")) + "</th>";
     }
     h += "</tr></thead><tbody>\n";
     for (size_t r = 0; r < g.customers.size(); ++r) {
@@ -257,38 +243,38 @@ int ReportCommand(const std::vector<std::string>& args, qianmian::Language lang)
                               ? (r == 0 ? w("within ", "") + std::to_string(g.recency_days[0]) + w(" days", " 天内")
                                         : std::to_string(from) + "–" + std::to_string(g.recency_days[r]) + w(" days", " 天"))
                               : w("over ", "") + std::to_string(g.recency_days.back()) + w(" days", " 天以上");
-      h += "<tr><th>" + Html(label) + "</th>";
+      h += "<tr><th>" + Markup(label) + "</th>";
       for (size_t f = 0; f < g.customers[r].size(); ++f) {
         int64_t n = g.customers[r][f];
         char shade[64];
         std::snprintf(shade, sizeof shade, "rgba(47,111,235,%.2f)", most > 0 ? 0.06 + 0.6 * static_cast<double>(n) / static_cast<double>(most) : 0.0);
         h += "<td class=\"cell\" data-r=\"" + std::to_string(r) + "\" data-f=\"" + std::to_string(f) +
              "\" style=\"background:" + shade + "\"><div class=\"n\">" + Number(n) + "</div><div class=\"m\">" +
-             Html(g.average[r][f].empty() ? "–" : "¥" + g.average[r][f]) + "</div></td>";
+             Markup(g.average[r][f].empty() ? "–" : "¥" + g.average[r][f]) + "</div></td>";
       }
       h += "</tr>\n";
     }
     h += "</tbody></table><p class=\"note\">" +
-         Html(w.zh ? "没有购买记录的客户：" + Number(g.without) + " 位。" : Number(g.without) + " customers without a purchase.") +
+         Markup(w.zh ? "没有购买记录的客户：" + Number(g.without) + " 位。" : Number(g.without) + " customers without a purchase.") +
          "</p></section>\n";
   }
 
   // What the rules did since the state began.
-  h += "<section id=\"rules\"><h2>" + Html(w("What the rules did", "规则执行情况")) + "</h2><p class=\"note\">" +
-       Html(w("Since the state began: steps in which each rule held and ran, action lines by kind, and attempts that "
+  h += "<section id=\"rules\"><h2>" + Markup(w("What the rules did", "规则执行情况")) + "</h2><p class=\"note\">" +
+       Markup(w("Since the state began: steps in which each rule held and ran, action lines by kind, and attempts that "
               "sent nothing.",
               "自状态开始以来：每条规则成立并执行的次数、各类动作的条数，以及未发出的尝试。")) +
        "</p>\n";
   if (s.rules_fired.empty()) {
-    h += "<p class=\"empty\">" + Html(w("No rule has fired yet (or the directory was last written before qm counted this).",
+    h += "<p class=\"empty\">" + Markup(w("No rule has fired yet (or the directory was last written before qm counted this).",
                                          "还没有规则执行过（或该目录最后一次写入时 qm 尚未记录这些计数）。")) + "</p>\n";
   } else {
     std::vector<std::pair<std::string, int64_t>> fired(s.rules_fired.begin(), s.rules_fired.end());
     std::stable_sort(fired.begin(), fired.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-    h += "<table><thead><tr><th>" + Html(w("rule", "规则")) + "</th><th></th><th class=\"num\">" +
-         Html(w("fired", "执行次数")) + "</th></tr></thead><tbody>\n";
+    h += "<table><thead><tr><th>" + Markup(w("rule", "规则")) + "</th><th></th><th class=\"num\">" +
+         Markup(w("fired", "执行次数")) + "</th></tr></thead><tbody>\n";
     for (const auto& [rule, n] : fired)
-      h += "<tr data-rule=\"" + Html(rule) + "\"><td>" + Html(rule) + "</td><td>" + Bar(n, fired.front().second) +
+      h += "<tr data-rule=\"" + Markup(rule) + "\"><td>" + Markup(rule) + "</td><td>" + Bar(n, fired.front().second) +
            "</td><td class=\"num\">" + Number(n) + "</td></tr>\n";
     h += "</tbody></table>\n";
   }
@@ -297,10 +283,10 @@ int ReportCommand(const std::vector<std::string>& args, qianmian::Language lang)
     if (m.empty()) return;
     int64_t most = 0;
     for (const auto& [key, n] : m) most = std::max(most, n);
-    h += "<h3>" + Html(title) + "</h3><table id=\"" + std::string(id) + "\"><tbody>\n";
+    h += "<h3>" + Markup(title) + "</h3><table id=\"" + std::string(id) + "\"><tbody>\n";
     for (const auto& [key, n] : m) {
       auto name = names.find(key);
-      h += "<tr data-key=\"" + Html(key) + "\"><td>" + Html(name == names.end() ? key : name->second) + "</td><td>" +
+      h += "<tr data-key=\"" + Markup(key) + "\"><td>" + Markup(name == names.end() ? key : name->second) + "</td><td>" +
            Bar(n, most) + "</td><td class=\"num\">" + Number(n) + "</td></tr>\n";
     }
     h += "</tbody></table>\n";
@@ -314,7 +300,7 @@ int ReportCommand(const std::vector<std::string>& args, qianmian::Language lang)
   counts("suppressed", w("Suppressed pushes and invites, by reason", "未发出的推送和邀请（按原因）"), s.suppressed, reasons);
   h += "</section>\n";
 
-  h += "<footer>" + Html(w("Made by qm report from the state directory's last commit, without the rule files.",
+  h += "<footer>" + Markup(w("Made by qm report from the state directory's last commit, without the rule files.",
                            "由 qm report 根据状态目录的最近一次提交生成，无需规则文件。")) + "</footer>\n";
   h += "</main>\n</body>\n</html>\n";
 

@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/table.h"
 #include "cli/line_diff.h"
 #include "cli/rule_tests.h"
 #include "compiler/value/value.h"
@@ -81,21 +82,6 @@ std::string Json(std::string_view s) {
   return out;
 }
 
-std::string Xml(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\n' || c == '\t') out += c;  // XML 1.0 has no other controls
-    }
-  }
-  return out;
-}
 
 void PrintText(const std::vector<Outcome>& outcomes, const std::vector<CoverageReport>& reports, Lang lang) {
   const std::string pass = Error::Of<ErrorKind::kTestPassed>().Message(lang),
@@ -195,11 +181,11 @@ void PrintJunit(const std::vector<Outcome>& outcomes) {
       t += o->seconds;
     }
     std::printf("  <testsuite name=\"%s\" tests=\"%zu\" failures=\"%d\" errors=\"%d\" skipped=\"0\" time=\"%.3f\">\n",
-                Xml(name).c_str(), suites[name].size(), f, e, t);
+                Markup(name).c_str(), suites[name].size(), f, e, t);
     for (const Outcome* o : suites[name]) {
       std::string case_name = o->file ? fs::path(name).filename().string() : o->test->name;
-      std::printf("    <testcase name=\"%s\" classname=\"%s\" file=\"%s\"", Xml(case_name).c_str(), Xml(name).c_str(),
-                  Xml(name).c_str());
+      std::printf("    <testcase name=\"%s\" classname=\"%s\" file=\"%s\"", Markup(case_name).c_str(), Markup(name).c_str(),
+                  Markup(name).c_str());
       if (o->test != nullptr && o->test->line > 0) std::printf(" line=\"%d\"", o->test->line);
       std::printf(" time=\"%.3f\"", o->seconds);
       if (o->passed()) {
@@ -208,12 +194,12 @@ void PrintJunit(const std::vector<Outcome>& outcomes) {
       }
       std::printf(">\n");
       if (o->file != nullptr) {
-        std::printf("      <error message=\"%s\"/>\n", Xml(*o->file->error).c_str());
+        std::printf("      <error message=\"%s\"/>\n", Markup(*o->file->error).c_str());
       } else {
         std::string text;
         for (const Failure& fl : o->failures) text += fl.message + "\n" + fl.detail;
         std::printf("      <failure message=\"%s\" type=\"failure\">%s</failure>\n",
-                    Xml(o->failures[0].message).c_str(), Xml(text).c_str());
+                    Markup(o->failures[0].message).c_str(), Markup(text).c_str());
       }
       std::printf("    </testcase>\n");
     }
