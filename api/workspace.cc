@@ -219,7 +219,9 @@ std::string Analysis::Rename(const std::string& file, Position at, const std::st
                   (other.kind == SymbolKind::kEventField || other.kind == SymbolKind::kProfileField) &&
                   (other.kind == SymbolKind::kProfileField || sym.kind == SymbolKind::kProfileField ||
                    other.container == sym.container);
-    bool same = other.kind == sym.kind && (sym.kind != SymbolKind::kMember || other.container == sym.container);
+    // Members and event fields are named within their enum and event.
+    bool scoped = sym.kind == SymbolKind::kMember || sym.kind == SymbolKind::kEventField;
+    bool same = other.kind == sym.kind && (!scoped || other.container == sym.container);
     if (other.name == new_name && (fields || same))
       return impl_->T("`" + new_name + "` is already declared", "`" + new_name + "` 已经声明过了");
   }

@@ -307,6 +307,10 @@ TEST_F(LspTest, RenameAcrossImportedFiles) {
   ASSERT_EQ(changes[decls].size(), 1u) << reply.dump(2);
   ASSERT_EQ(changes[uri].size(), 2u);
   EXPECT_EQ(changes[uri][0]["newText"], "强意向");
+  // An event field may take a name another event's field has.
+  json amount = c.Request("textDocument/rename", {{"textDocument", {{"uri", decls}}}, {"position", Pos(1, 16)},
+                                                  {"newName", "page"}});
+  EXPECT_TRUE(amount.contains("result")) << amount.dump();
   // A keyword, a taken name and a non-name are refused with a reason.
   for (const char* bad : {"when", "意向", "a b"}) {
     json refused = c.Request("textDocument/rename", {{"textDocument", {{"uri", uri}}}, {"position", Pos(1, 33)},
