@@ -99,8 +99,8 @@ std::string StateDirectory::Summarize(StateSummary& out) {
   for (const auto& [tag, description] : at.tallies.tag_descriptions) out.tag_descriptions[tag] = description;
   out.rule_files = schema.rule_files;
   if (summary.rfm) {
-    using R = qm::state::Summary::Rfm;
-    StateSummary::Rfm& rfm = out.rfm.emplace();
+    using R = qm::state::RfmGrid;
+    RfmGrid& rfm = out.rfm.emplace();
     rfm.by = summary.rfm->by;
     rfm.recency_days.assign(std::begin(R::kRecencyDays), std::end(R::kRecencyDays));
     rfm.frequency.assign(std::begin(R::kFrequency), std::end(R::kFrequency));

@@ -217,7 +217,7 @@ int ReportCommand(const std::vector<std::string>& args, qianmian::Language lang)
 
   // RFM: recency rows, frequency columns, the shade of a cell its customers.
   if (s.rfm) {
-    const qianmian::StateSummary::Rfm& g = *s.rfm;
+    const qianmian::RfmGrid& g = *s.rfm;
     int64_t most = 0;
     for (const auto& row : g.customers)
       for (int64_t n : row) most = std::max(most, n);

@@ -406,6 +406,18 @@ const char* Version();
 // Whether `tz` is an offset such as "+08:00", "-05:30" or "Z".
 bool IsValidTz(std::string_view tz);
 
+// Recency × frequency with monetary value, over the first whole-history sum
+// of a money field the rules keep, `sum(E.f)`: frequency is how many E it
+// summed, recency the days from a customer's last E to the latest E of anyone.
+struct RfmGrid {
+  std::string by;                      // `sum(order.amount)`
+  std::vector<int64_t> recency_days;   // the rows' upper bounds in days; one more row: longer ago
+  std::vector<int64_t> frequency;      // the columns' lower bounds
+  std::vector<std::vector<int64_t>> customers;     // [row][column]
+  std::vector<std::vector<std::string>> average;   // the sum per customer, as money is written; "" for none
+  int64_t without = 0;                 // customers without any E
+};
+
 // What a state directory holds.
 struct StateSummary {
   int64_t customers = 0;       // persons: ids merged into another are not counted
@@ -439,18 +451,7 @@ struct StateSummary {
   // Each tag's description as the last rules to commit declared it; empty when unknown.
   std::map<std::string, std::string> tag_descriptions;
   std::vector<std::string> rule_files;  // base names of the rule files that wrote it
-  // Recency × frequency with monetary value, over the first whole-history sum
-  // of a money field the rules keep, `sum(E.f)`: frequency is how many E it
-  // summed, recency the days from a customer's last E to the latest E of anyone.
-  struct Rfm {
-    std::string by;                      // `sum(order.amount)`
-    std::vector<int64_t> recency_days;   // the rows' upper bounds in days; one more row: longer ago
-    std::vector<int64_t> frequency;      // the columns' lower bounds
-    std::vector<std::vector<int64_t>> customers;     // [row][column]
-    std::vector<std::vector<std::string>> average;   // the sum per customer, as money is written; "" for none
-    int64_t without = 0;                 // customers without any E
-  };
-  std::optional<Rfm> rfm;  // absent when the rules keep no such sum
+  std::optional<RfmGrid> rfm;  // absent when the rules keep no such sum
 };
 
 // A state directory read without its rule set, as `qm state` does: states

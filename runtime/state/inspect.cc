@@ -197,7 +197,7 @@ std::optional<Error> Summarize(StateReader& reader, Summary& summary) {
     for (int64_t due : s.quiet_due) summary.pending_timers += due != kNever;
   });
   if (summary.rfm) {
-    using R = Summary::Rfm;
+    using R = RfmGrid;
     int64_t now = kNever;
     for (const Point& c : rfm) now = std::max(now, c.last);
     for (const Point& c : rfm) {

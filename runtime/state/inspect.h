@@ -17,6 +17,20 @@ namespace qm::state {
 // spelled as `qm run` spells them, times at `tz_minutes`.
 std::string CustomerJson(const Schema& schema, const std::string& id, const CustomerState& state, int tz_minutes);
 
+// Recency, frequency and monetary value over the first whole-history sum
+// of a money field, `sum(E.f)` (`qm report`): frequency is how many E it
+// summed, monetary its total, recency the days from the customer's last E
+// to the latest E of anyone. Absent when the rules keep no such sum.
+struct RfmGrid {
+  static constexpr int kBuckets = 5;
+  static constexpr int64_t kRecencyDays[kBuckets - 1] = {7, 30, 90, 180};  // upper bounds; the last: more
+  static constexpr int64_t kFrequency[kBuckets] = {1, 2, 3, 5, 10};        // lower bounds
+  std::string by;  // `sum(order.amount)`
+  int64_t customers[kBuckets][kBuckets] = {};  // [recency][frequency]
+  int64_t cents[kBuckets][kBuckets] = {};      // the sums' total per cell
+  int64_t without = 0;                         // customers with no E
+};
+
 struct Summary {
   int64_t customers = 0;
   int64_t pending_timers = 0;
@@ -28,20 +42,7 @@ struct Summary {
     std::vector<int64_t> counts;   // customers per member; the last, unset
   };
   std::vector<Members> fields;
-  // Recency, frequency and monetary value over the first whole-history sum
-  // of a money field, `sum(E.f)` (`qm report`): frequency is how many E it
-  // summed, monetary its total, recency the days from the customer's last E
-  // to the latest E of anyone. Absent when the rules keep no such sum.
-  struct Rfm {
-    static constexpr int kBuckets = 5;
-    static constexpr int64_t kRecencyDays[kBuckets - 1] = {7, 30, 90, 180};  // upper bounds; the last: more
-    static constexpr int64_t kFrequency[kBuckets] = {1, 2, 3, 5, 10};        // lower bounds
-    std::string by;  // `sum(order.amount)`
-    int64_t customers[kBuckets][kBuckets] = {};  // [recency][frequency]
-    int64_t cents[kBuckets][kBuckets] = {};      // the sums' total per cell
-    int64_t without = 0;                         // customers with no E
-  };
-  std::optional<Rfm> rfm;
+  std::optional<RfmGrid> rfm;
 };
 
 // Counts over every customer; an error for a record that cannot be read.
