@@ -14,6 +14,9 @@
 namespace qm::run {
 class Files;
 }
+namespace qm::input {
+class LineReader;
+}
 
 namespace qianmian {
 
@@ -55,6 +58,9 @@ struct RunnerAccess {
   // Processes every line fed and writes its output (a run split over
   // threads runs lines in batches): before the files are synced for a commit.
   static void Drain(Runner& runner);
+  // Decodes the lines `reader` has whole in its buffer ahead of their
+  // turn, as many as the engine takes (Engine::Ahead); Feed then runs them.
+  static void Ahead(Runner& runner, qm::input::LineReader& reader);
   // Commits with `checkpoint`'s input and output fields, filled by Files::Sync.
   static std::optional<qm::Error> Commit(Runner& runner, qm::state::Checkpoint checkpoint);
 };

@@ -4,6 +4,7 @@
 #include "runtime/coverage/coverage.h"
 #include "compiler/value/value.h"
 #include "runtime/event/decode.h"
+#include "runtime/input/line_reader.h"
 #include "runtime/run/run.h"
 #include "runtime/shard/shard.h"
 #include "runtime/state/durable.h"
@@ -135,6 +136,7 @@ struct Runner::Impl {
   std::vector<std::unique_ptr<qm::state::Store>> shard_stores;  // the shards', without a state directory
   std::unique_ptr<qm::shard::Shards> shards;  // a run split over threads: `engine` stays idle
   int64_t line = 0;
+  int64_t ahead_line = 0;  // the last line given to the engine ahead (RunnerAccess::Ahead)
   int tz_minutes = 0;
   int64_t lateness_ms = 0;
   int64_t fired_until = qm::state::kNever;
@@ -398,6 +400,16 @@ void RunnerAccess::Drain(Runner& runner) {
 
 const std::optional<qm::state::Checkpoint>& RunnerAccess::Resumed(const Runner& runner) {
   return runner.impl_->resumed;
+}
+
+void RunnerAccess::Ahead(Runner& runner, qm::input::LineReader& reader) {
+  Runner::Impl& r = *runner.impl_;
+  if (r.shards) return;  // the shards decode their batches themselves
+  std::string_view next;
+  while (r.engine->AheadRoom() > 0 && reader.Peek(next)) {
+    r.ahead_line = std::max(r.ahead_line, r.line) + 1;
+    r.engine->Ahead(next, r.ahead_line);
+  }
 }
 
 std::optional<qm::Error> RunnerAccess::Commit(Runner& runner, qm::state::Checkpoint checkpoint) {

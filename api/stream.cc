@@ -136,6 +136,7 @@ StreamResult RunStream(const RuleSet& rules, const StreamOptions& options, LineC
   std::string_view line;
   while (result.ok() && reader.Next(line)) {
     runner->Feed(line);
+    internal::RunnerAccess::Ahead(*runner, reader);
     ++number;
     if (durable && !reader.ends_mid_line() &&
         (++uncommitted >= options.commit_every ||

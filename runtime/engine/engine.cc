@@ -38,6 +38,8 @@ bool StepOrder::operator<(const StepOrder& o) const {
 LineOutcome Engine::ProcessLine(std::string_view line, int64_t line_number) {
   return impl_->ProcessLine(line, line_number);
 }
+void Engine::Ahead(std::string_view line, int64_t line_number) { impl_->Ahead(line, line_number); }
+size_t Engine::AheadRoom() const { return impl_->AheadRoom(); }
 void Engine::Decode(std::string_view line, int64_t line_number, Decoded& out) { impl_->Decode(line, line_number, out); }
 LineOutcome Engine::Process(Decoded& line, int64_t line_number) { return impl_->Process(line, line_number); }
 void Engine::Foreign(int64_t ts, int64_t line_number, const std::function<bool()>& accepted) {
@@ -127,8 +129,31 @@ LineOutcome Engine::Impl::Process(Decoded& d, int64_t line_number) {
 }
 
 LineOutcome Engine::Impl::ProcessLine(std::string_view line, int64_t line_number) {
+  if (ahead_count_ > 0) {
+    AheadLine& next = ahead_[ahead_first_];
+    if (next.line.data() == line.data() && next.line.size() == line.size() && next.number == line_number) {
+      ahead_first_ = (ahead_first_ + 1) % kAhead;
+      --ahead_count_;
+      return Process(next.decoded, line_number);  // its slot is reused only by a later Ahead
+    }
+    ahead_count_ = 0;
+  }
   Decode(line, line_number, decoded_);
   return Process(decoded_, line_number);
+}
+
+void Engine::Impl::Ahead(std::string_view line, int64_t line_number) {
+  if (ahead_count_ == kAhead) return;
+  AheadLine& a = ahead_[(ahead_first_ + ahead_count_++) % kAhead];
+  a.line = line;
+  a.number = line_number;
+  Decode(line, line_number, a.decoded);
+  // Each line ahead moves one stage on: the newest's table slot, the state
+  // of the one before it, that state's parts for the one before that.
+  for (size_t stage = 0; stage < 3 && stage < ahead_count_; ++stage) {
+    const Decoded& d = ahead_[(ahead_first_ + ahead_count_ - 1 - stage) % kAhead].decoded;
+    if (d.kind == LineOutcome::kAccepted) store_.Prefetch(d.event.customer, static_cast<int>(stage));
+  }
 }
 
 // D9: the decoded line waits until the watermark M - D passes its ts.

@@ -161,6 +161,15 @@ class Engine {
   // Processes one physical input line (without '\n'; A40's trimming and
   // skipping are done here). `line_number` counts from 1.
   LineOutcome ProcessLine(std::string_view line, int64_t line_number);
+  // Decodes a line before ProcessLine is given it, and brings the state its
+  // customer needs toward the cache while the lines before it run
+  // (Store::Prefetch): with many customers each step otherwise waits on
+  // memory several times. Lines come in order, each once, while AheadRoom()
+  // says there is room; `line` must stay unchanged, at the same place, until
+  // ProcessLine(line, line_number) takes it. ProcessLine given any other line
+  // forgets the lines ahead. Changes nothing that can be seen.
+  void Ahead(std::string_view line, int64_t line_number);
+  size_t AheadRoom() const;
   // ProcessLine in two parts, for engines running customers apart
   // (runtime/shard): Decode needs no state, so any engine may decode a line
   // that another processes; `line` must outlive the Process call.

@@ -50,6 +50,7 @@ bool LineReader::Next(std::string_view& line) {
     size_t keep = dropped_ > 0 ? 0 : std::min<size_t>(pos_, state::Checkpoint::kTailBytes);
     std::memmove(buffer_.data(), start - keep, partial + keep);
     pos_ = keep;
+    peeked_ = 0;  // every line peeked was whole, so handed out before this
     end_ = partial + keep;
     if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
     if (on_idle_) {
@@ -75,6 +76,16 @@ bool LineReader::Next(std::string_view& line) {
   }
 }
 
+bool LineReader::Peek(std::string_view& line) {
+  size_t from = std::max(peeked_, pos_);
+  const char* start = buffer_.data() + from;
+  const char* nl = static_cast<const char*>(std::memchr(start, '\n', end_ - from));
+  if (nl == nullptr) return false;
+  line = std::string_view(start, nl - start);
+  peeked_ = nl - buffer_.data() + 1;
+  return true;
+}
+
 std::optional<Error> LineReader::Resume(const state::Checkpoint& c, const std::string& name) {
   auto failed = [&]() -> Error {
     if (error_ != 0) return ReadError(name);
@@ -97,6 +108,7 @@ std::optional<Error> LineReader::Resume(const state::Checkpoint& c, const std::s
   head_ = std::move(head);
   std::memcpy(buffer_.data(), tail.data(), tail.size());
   pos_ = end_ = tail.size();
+  peeked_ = 0;
   consumed_ = c.input_bytes;
   ends_mid_line_ = c.input_ends_mid_line;
   if (ends_mid_line_) {  // the last line had no '\n': only a '\n' may continue it

@@ -42,6 +42,11 @@ class LineReader {
   // The next physical line, without its '\n'; valid until the next call.
   // False at the end of the input, or after a read error (failed()).
   bool Next(std::string_view& line);
+  // The line after the last one handed out or peeked, when it is whole in
+  // the buffer: never reads. Its view stays valid until Next hands it out
+  // (Next reads more only past every whole line buffered), so a caller can
+  // decode lines ahead of processing them.
+  bool Peek(std::string_view& line);
 
   // Skips the input a checkpoint says was consumed, checking that it is the
   // same input.
@@ -79,6 +84,7 @@ class LineReader {
   std::function<void()> on_idle_;
   std::string buffer_;
   size_t pos_ = 0, end_ = 0;
+  size_t peeked_ = 0;  // where the next Peek starts, when past pos_
   bool eof_ = false;
   int error_ = 0;           // errno of the read that failed
   int64_t shrunk_to_ = -1;  // the size of a regular file found shorter than what was read

@@ -270,6 +270,7 @@ class Part final : public Store {
  public:
   explicit Part(std::unique_ptr<Store> memory) : memory(std::move(memory)) {}
   CustomerState* Find(const std::string& customer) override { return memory->Find(customer); }
+  void Prefetch(std::string_view customer, int stage) const override { memory->Prefetch(customer, stage); }
   CustomerState& Create(const std::string& customer) override {
     CustomerState& s = memory->Create(customer);
     Touch(s);
@@ -336,6 +337,9 @@ class DurableStoreImpl final : public DurableStore {
   }
 
   CustomerState* Find(const std::string& customer) override { return PartOf(customer).Find(customer); }
+  void Prefetch(std::string_view customer, int stage) const override {
+    if (parts_.size() == 1) parts_[0]->Prefetch(customer, stage);  // split, each thread's engine has its Part
+  }
   CustomerState& Create(const std::string& customer) override { return PartOf(customer).Create(customer); }
   bool Evict(const std::string& customer) override {
     Part& part = PartOf(customer);

@@ -435,6 +435,10 @@ struct CustomerState {
   bool dirty = false;                // changed since the last commit (DurableStore)
   uint64_t undo_mark = 0;            // the engine's Mark() it was last saved under (Engine::Mark)
   const std::string* id = nullptr;   // the customer id, owned by the Store
+
+  // Brings toward the cache what a step reads besides the state itself
+  // (Store::Prefetch's last stage).
+  void PrefetchParts() const;
 };
 
 // Keeps customer states. Implementations own the storage; references stay
@@ -457,6 +461,15 @@ class Store {
   virtual size_t size() const = 0;
   // Every state, in creation order.
   virtual void ForEach(const std::function<void(CustomerState&)>& visit) = 0;
+  // A hint for a customer an upcoming line names, given in three stages,
+  // one line apart, so each stage reads only what the one before brought
+  // toward the cache: 0 the table slot, 1 the state, 2 its parts. A step
+  // then finds them there instead of waiting on each in turn (with 100,000
+  // customers every step's first touch is a miss). Changes nothing.
+  virtual void Prefetch(std::string_view customer, int stage) const {
+    (void)customer;
+    (void)stage;
+  }
   // The engine is about to change `state` (called once per step).
   virtual void Touch(CustomerState& state) { (void)state; }
 

@@ -147,6 +147,8 @@ class Engine::Impl {
 
   // ---------------------------------------------------------------- input
   LineOutcome ProcessLine(std::string_view line, int64_t line_number);
+  void Ahead(std::string_view line, int64_t line_number);
+  size_t AheadRoom() const { return kAhead - ahead_count_; }
   void Decode(std::string_view line, int64_t line_number, Decoded& out);
   LineOutcome Process(Decoded& line, int64_t line_number);
 
@@ -341,6 +343,16 @@ class Engine::Impl {
   int64_t line_number_ = 0;  // of the event being run
   event::Decoder decoder_;
   Decoded decoded_;  // ProcessLine's, reused
+  // Lines decoded ahead (Ahead), oldest first, in a ring. Four: three stages
+  // of Store::Prefetch a line apart, and the line about to run.
+  struct AheadLine {
+    std::string_view line;
+    int64_t number = 0;
+    Decoded decoded;
+  };
+  static constexpr size_t kAhead = 4;
+  std::array<AheadLine, kAhead> ahead_;
+  size_t ahead_first_ = 0, ahead_count_ = 0;
   // Where the current step falls (StepOrder): the input line, the released line.
   int64_t order_line_ = 0, release_ts_ = kNever, release_line_ = kNever;
   // The greatest ts of any line released so far, this engine's or another's:
