@@ -3,6 +3,7 @@
 #define QM_COMPILER_SOURCE_SOURCE_H_
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,29 @@ uint64_t StableHash(std::string_view bytes);
 // 32-bit FNV-1a, as stable: which shard, and with NATS which partition, a
 // customer id belongs to (its hash mod their count).
 uint32_t StableHash32(std::string_view bytes);
+
+// The hash of in-memory tables (the customer table, the decoder's names):
+// every byte, eight at a time, so ids that differ anywhere spread. Never
+// stored: it may change between builds.
+inline uint64_t TableHash(std::string_view bytes) {
+  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
+  uint64_t h = bytes.size() * kMul;
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes.data() + i, 8);
+    h = (h ^ word) * kMul;
+    h ^= h >> 29;
+  }
+  if (i < bytes.size()) {
+    uint64_t word = 0;
+    std::memcpy(&word, bytes.data() + i, bytes.size() - i);
+    h = (h ^ word) * kMul;
+  }
+  h ^= h >> 32;
+  h *= 0xC2B2AE3D27D4EB4FULL;
+  return h ^ (h >> 29);
+}
 
 namespace utf8 {
 

@@ -185,51 +185,52 @@ std::optional<int64_t> ScaledFromNumber(std::string_view number_text, int scale)
 
 namespace {
 
-// A cheap hash of a key for the name table: its length and first and last
-// eight bytes (keys that differ only in between just probe further).
-uint64_t KeyHash(std::string_view k) {
-  uint64_t head = 0, tail = 0;
-  std::memcpy(&head, k.data(), std::min<size_t>(k.size(), 8));
-  if (k.size() > 8) std::memcpy(&tail, k.data() + k.size() - 8, 8);
-  uint64_t h = (head ^ k.size()) * 0x9E3779B97F4A7C15ULL + tail * 0xC2B2AE3D27D4EB4FULL;
-  return h ^ (h >> 32);
+std::vector<std::string_view> EventNames(const check::Program& p) {
+  std::vector<std::string_view> names;
+  for (const check::EventInfo& info : p.events) names.push_back(info.name);
+  return names;
+}
+
+// `type`, `customer`, `ts` (kType, kCustomer, kTs), then every field name
+// once.
+std::vector<std::string_view> KeyNames(const check::Program& p) {
+  std::vector<std::string_view> names = {"type", "customer", "ts"};
+  for (const check::EventInfo& info : p.events)
+    for (const check::FieldInfo& f : info.fields)
+      if (std::find(names.begin(), names.end(), f.name) == names.end()) names.push_back(f.name);
+  return names;
 }
 
 }  // namespace
 
-Decoder::Decoder(const ir::Program& program) : program_(program) {
-  const auto& events = program.checked.events;
-  for (size_t e = 0; e < events.size(); ++e) event_ids_.emplace(events[e].name, static_cast<int32_t>(e));
-  std::vector<std::string_view> names = {"type", "customer", "ts"};
-  for (const check::EventInfo& info : events)
-    for (const check::FieldInfo& f : info.fields) names.push_back(f.name);
+Decoder::NameTable::NameTable(const std::vector<std::string_view>& names) {
   size_t size = 16;
   while (size < names.size() * 2) size *= 2;
-  names_.assign(size, {std::string_view(), -1});
-  int32_t next = 0;
-  for (std::string_view name : names) {
-    if (NameId(name) >= 0) continue;
-    size_t i = KeyHash(name) & (size - 1);
-    while (names_[i].second >= 0) i = (i + 1) & (size - 1);
-    names_[i] = {name, next++};
-  }
-  for (const check::EventInfo& info : events) {
-    std::vector<int32_t>& ids = field_names_.emplace_back();
-    for (const check::FieldInfo& f : info.fields) ids.push_back(NameId(f.name));
-  }
-  seen_.resize(next);
-  for (const check::EnumInfo& info : program.checked.enums) {
-    auto& names = members_.emplace_back();
-    for (size_t k = 0; k < info.members.size(); ++k) names.emplace(info.members[k], static_cast<int64_t>(k));
+  slots_.assign(size, {std::string_view(), -1});
+  for (size_t id = 0; id < names.size(); ++id) {
+    size_t i = TableHash(names[id]) & (size - 1);
+    while (slots_[i].second >= 0) i = (i + 1) & (size - 1);
+    slots_[i] = {names[id], static_cast<int64_t>(id)};
   }
 }
 
-int32_t Decoder::NameId(std::string_view key) const {
-  const size_t mask = names_.size() - 1;
-  for (size_t i = KeyHash(key) & mask;; i = (i + 1) & mask) {
-    const auto& [name, id] = names_[i];
-    if (id < 0 || name == key) return id;
+int64_t Decoder::NameTable::Find(std::string_view name) const {
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = TableHash(name) & mask;; i = (i + 1) & mask) {
+    const auto& [slot, id] = slots_[i];
+    if (id < 0 || slot == name) return id;
   }
+}
+
+Decoder::Decoder(const ir::Program& program)
+    : program_(program), types_(EventNames(program.checked)), names_(KeyNames(program.checked)) {
+  for (const check::EventInfo& info : program.checked.events) {
+    std::vector<int32_t>& ids = field_names_.emplace_back();
+    for (const check::FieldInfo& f : info.fields) ids.push_back(static_cast<int32_t>(names_.Find(f.name)));
+  }
+  seen_.resize(KeyNames(program.checked).size());
+  for (const check::EnumInfo& info : program.checked.enums)
+    members_.emplace_back(std::vector<std::string_view>(info.members.begin(), info.members.end()));
 }
 
 bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
@@ -248,20 +249,29 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
   if (!JsonReader(line).ReadTop(is_object, pool, count)) return fail("invalid_json");
   std::span<const Member> members(pool.data(), count);
   if (!is_object) return fail("not_object");
-  // A38 check 3 names the first key that appears a second time. Typical
-  // lines have a handful of keys, where pairwise comparison is cheapest; past
-  // kPairwiseKeys the keys are sorted by (key, position), so a line with
-  // 100,000 keys costs O(n log n), not O(n²).
+  // A38 check 3 names the first key that appears a second time. Each key
+  // is looked up among the names the rules read, which finds a repeated one
+  // as it goes; a key they do not read can only repeat another such key,
+  // compared pairwise. Past kPairwiseKeys keys the keys are sorted by (key,
+  // position) instead, so a line with 100,000 keys costs O(n log n), not O(n²).
   constexpr size_t kPairwiseKeys = 16;
-  const bool sorted = count > kPairwiseKeys;
+  ++line_;
   size_t duplicate = count;
-  if (!sorted) {
-    for (size_t i = 1; i < count && duplicate == count; ++i)
-      for (size_t j = 0; j < i; ++j)
-        if (members[i].key() == members[j].key()) {
-          duplicate = i;
-          break;
-        }
+  if (count <= kPairwiseKeys) {
+    uint32_t others[kPairwiseKeys];
+    size_t other_count = 0;
+    for (uint32_t i = 0; i < count && duplicate == count; ++i) {
+      std::string_view key = members[i].key();
+      int64_t id = names_.Find(key);
+      if (id >= 0) {
+        if (seen_[id].line == line_) duplicate = i;
+        seen_[id] = {line_, i};
+        continue;
+      }
+      for (size_t j = 0; j < other_count; ++j)
+        if (members[others[j]].key() == key) duplicate = i;
+      others[other_count++] = i;
+    }
   } else {
     order_.resize(count);
     for (uint32_t i = 0; i < count; ++i) order_[i] = i;
@@ -272,14 +282,10 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
     // The smallest position that is not the first of its key.
     for (size_t k = 1; k < count; ++k)
       if (members[order_[k]].key() == members[order_[k - 1]].key()) duplicate = std::min<size_t>(duplicate, order_[k]);
+    for (uint32_t i = 0; i < count && duplicate == count; ++i)
+      if (int64_t id = names_.Find(members[i].key()); id >= 0) seen_[id] = {line_, i};
   }
   if (duplicate < count) return fail("duplicate_field", std::string(members[duplicate].key()));
-  // Keys are unique from here on.
-  ++line_;
-  for (uint32_t i = 0; i < count; ++i) {
-    int32_t id = NameId(members[i].key());
-    if (id >= 0) seen_[id] = {line_, i};
-  }
   auto find = [&](int32_t name) -> const Member* {
     return seen_[name].line == line_ ? &members[seen_[name].member] : nullptr;
   };
@@ -290,20 +296,20 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
     if (m == nullptr || m->kind == JsonKind::kNull) return fail("missing_field", name);
   }
   if (type->kind != JsonKind::kString) return fail("wrong_type", "type");
-  auto it = event_ids_.find(type->text());
-  if (it == event_ids_.end()) return fail("unknown_type", "type");
+  const int64_t event_type = types_.Find(type->text());
+  if (event_type < 0) return fail("unknown_type", "type");
   if (customer->kind != JsonKind::kString || customer->text().empty()) return fail("wrong_type", "customer");
   reject.customer = customer->text();  // D8: later rejects name the customer
   std::optional<int64_t> when = TimeOf(*ts);
   if (!when) return fail("wrong_type", "ts");
 
-  const check::EventInfo& info = program_.checked.events[it->second];
-  event.type = it->second;
+  const check::EventInfo& info = program_.checked.events[event_type];
+  event.type = static_cast<int32_t>(event_type);
   event.customer = customer->text();
   event.ts = *when;
   event.fields.assign(info.fields.size(), Value{});
   event.texts.assign(info.fields.size(), std::string());
-  const std::vector<int32_t>& names = field_names_[it->second];
+  const std::vector<int32_t>& names = field_names_[event_type];
   for (size_t f = 0; f < info.fields.size(); ++f) {
     const Member* m = find(names[f]);
     if (m == nullptr || m->kind == JsonKind::kNull) continue;  // unset
@@ -344,10 +350,9 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
         break;
       case check::TypeKind::kEnum:
         if (m->kind == JsonKind::kString) {
-          const auto& names = members_[t.enum_id];
-          auto it = names.find(m->text());
-          if (it == names.end()) return fail("unknown_member", info.fields[f].name);  // D8, E10
-          out = Value::Enum(it->second);
+          int64_t member = members_[t.enum_id].Find(m->text());
+          if (member < 0) return fail("unknown_member", info.fields[f].name);  // D8, E10
+          out = Value::Enum(member);
           ok = true;
         }
         break;

@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -43,21 +42,26 @@ class Decoder {
 
  private:
   const ir::Program& program_;
-  struct NameHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  // Names to ids in open addressing with a cheap hash: every key of a line,
+  // its type and its enum values are looked up once each, so these are the
+  // decoder's hottest lookups. The names view strings the program owns.
+  class NameTable {
+   public:
+    // `names` distinct; each gets its index as id.
+    explicit NameTable(const std::vector<std::string_view>& names);
+    int64_t Find(std::string_view name) const;  // -1 when absent
+   private:
+    std::vector<std::pair<std::string_view, int64_t>> slots_;  // size a power of two; id -1: empty
   };
-  std::unordered_map<std::string, int32_t, NameHash, std::equal_to<>> event_ids_;
-  // Per enum: member name -> index, so a type with 200,000 members costs one lookup.
-  std::vector<std::unordered_map<std::string_view, int64_t>> members_;
-  std::vector<uint32_t> order_;  // the line's keys sorted, reused from line to line
+  NameTable types_;                 // event type name -> its index
+  std::vector<NameTable> members_;  // per enum: member name -> index
 
   // Every name a line is read for (`type`, `customer`, `ts`, each event
-  // field) has an id, so each key of a line is looked up once, in an
-  // open-addressing table, instead of compared with every name.
+  // field) has an id, so each key of a line is looked up once instead of
+  // compared with every name.
   static constexpr int32_t kType = 0, kCustomer = 1, kTs = 2;
-  int32_t NameId(std::string_view key) const;
-  std::vector<std::pair<std::string_view, int32_t>> names_;  // size a power of two; id -1: empty
+  NameTable names_;
+  std::vector<uint32_t> order_;  // the line's keys sorted, reused from line to line
   std::vector<std::vector<int32_t>> field_names_;  // per event type, per field: its name's id
   // Per name id: the line's member with that key, valid while `line` is
   // this line's number (no clearing between lines).

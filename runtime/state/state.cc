@@ -5,6 +5,8 @@
 #include <cstring>
 #include <memory>
 
+#include "compiler/source/source.h"
+
 namespace qm::state {
 namespace {
 
@@ -129,7 +131,7 @@ class MemoryStore final : public Store {
     }
   };
   static_assert(sizeof(Slot) == 24);
-  static uint32_t Hash(std::string_view s) { return static_cast<uint32_t>(std::hash<std::string_view>{}(s)); }
+  static uint32_t Hash(std::string_view s) { return static_cast<uint32_t>(TableHash(s)); }
   size_t SlotOf(std::string_view customer) const {
     uint32_t h = Hash(customer);
     for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
