@@ -118,6 +118,11 @@ TEST_F(DecodeTest, TextsAreReadWithAndWithoutEscapes) {
   EXPECT_EQ(event_.customer, "c\"1");
   EXPECT_EQ(event_.fields[4].text, "a\\b中文/");
   EXPECT_EQ(Decode(R"({"ts":1,"t\u0073":2})"), "duplicate_field/ts");  // A38 check 3, keys as decoded
+  // The first key that appears a second time, whether the rules read it or not.
+  EXPECT_EQ(Decode(R"({"zz":1,"ts":1,"zz":2,"ts":2})"), "duplicate_field/zz");
+  EXPECT_EQ(Decode(R"({"ts":1,"zz":1,"ts":2,"zz":2})"), "duplicate_field/ts");
+  EXPECT_EQ(Decode(R"({"i":1,"zz":1,"yy":1,"yy":2,"i":2})"), "duplicate_field/yy");
+  EXPECT_EQ(Decode(R"({"zz":1,"yy":1,"i":1,"zy":1,"i":2,"yy":2})"), "duplicate_field/i");
   EXPECT_EQ(Decode("{\"type\":\"e\",\"customer\":\"c\",\"ts\":1,\"x\":[\"\xff\"]}"), "invalid_json");
   EXPECT_EQ(Decode("{\"type\":\"e\",\"customer\":\"c\",\"ts\":1,\"t\":\"a\\n\xed\xa0\x80\"}"), "invalid_json");
   EXPECT_EQ(Decode("{\"type\":\"e\",\"customer\":\"c\",\"ts\":1}\xe4\xb8\xad"), "invalid_json");
