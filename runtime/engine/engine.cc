@@ -337,6 +337,7 @@ void Engine::Impl::Undo() {
   }
   next_person_ = u.next_person;
   std::vector<std::string> woken = std::move(u.woken);
+  counters_.clear();  // the loop below may erase a node they point at
   for (auto& [counts, key] : u.counted) {
     auto it = counts->find(key);
     if (--it->second == 0) counts->erase(it);

@@ -235,9 +235,36 @@ class Engine::Impl {
       }
   }
   void Count(std::map<std::string, int64_t>& counts, std::string_view key) {
-    ++counts[std::string(key)];
+    int64_t* n = nullptr;
+    uint64_t words[2] = {0, 0};
+    if (key.size() <= sizeof words) {
+      std::memcpy(words, key.data(), key.size());
+      for (const Counter& c : counters_)
+        if (c.words[0] == words[0] && c.words[1] == words[1] && c.size == key.size() && c.counts == &counts) {
+          n = c.n;
+          break;
+        }
+    }
+    if (n == nullptr) {
+      n = &counts[std::string(key)];
+      if (key.size() <= sizeof words && counters_.size() < kCounters)
+        counters_.push_back({&counts, {words[0], words[1]}, key.size(), n});
+    }
+    ++*n;
     if (undo_ != nullptr) [[unlikely]] undo_->counted.emplace_back(&counts, key);
   }
+  // Count's entries by key: action kinds and reject reasons are few and
+  // short, so a scan of 16-byte keys finds one without the map's string
+  // compares, once per action line. Map nodes stay put; Undo, which may
+  // erase one, empties this.
+  struct Counter {
+    const std::map<std::string, int64_t>* counts;
+    uint64_t words[2];  // the key, zero-padded
+    size_t size;
+    int64_t* n;
+  };
+  static constexpr size_t kCounters = 32;
+  std::vector<Counter> counters_;
 
   // --------------------------------------------------------------- timers
   void ArmQuiet(CustomerState& s, int32_t q, int64_t due);
