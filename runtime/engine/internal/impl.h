@@ -234,32 +234,27 @@ class Engine::Impl {
         ++u.saved_count;
       }
   }
+  // `key` is a static text (an action kind's spelling, a reject reason).
   void Count(std::map<std::string, int64_t>& counts, std::string_view key) {
     int64_t* n = nullptr;
-    uint64_t words[2] = {0, 0};
-    if (key.size() <= sizeof words) {
-      std::memcpy(words, key.data(), key.size());
-      for (const Counter& c : counters_)
-        if (c.words[0] == words[0] && c.words[1] == words[1] && c.size == key.size() && c.counts == &counts) {
-          n = c.n;
-          break;
-        }
-    }
+    for (const Counter& c : counters_)
+      if (c.key == key.data() && c.size == key.size() && c.counts == &counts) {
+        n = c.n;
+        break;
+      }
     if (n == nullptr) {
       n = &counts[std::string(key)];
-      if (key.size() <= sizeof words && counters_.size() < kCounters)
-        counters_.push_back({&counts, {words[0], words[1]}, key.size(), n});
+      if (counters_.size() < kCounters) counters_.push_back({&counts, key.data(), key.size(), n});
     }
     ++*n;
     if (undo_ != nullptr) [[unlikely]] undo_->counted.emplace_back(&counts, key);
   }
-  // Count's entries by key: action kinds and reject reasons are few and
-  // short, so a scan of 16-byte keys finds one without the map's string
-  // compares, once per action line. Map nodes stay put; Undo, which may
-  // erase one, empties this.
+  // Count's entries by where their key is: keys are few static texts, so a
+  // short scan finds one without the map's string compares, once per action
+  // line. Map nodes stay put; Undo, which may erase one, empties this.
   struct Counter {
     const std::map<std::string, int64_t>* counts;
-    uint64_t words[2];  // the key, zero-padded
+    const char* key;
     size_t size;
     int64_t* n;
   };
