@@ -28,6 +28,10 @@ inline bool CompareHolds(CmpOp op, const Value& a, const Value& b) {
 inline std::optional<bool> InList(const Value& x, std::span<const Value> list) {
   if (x.unset()) return std::nullopt;
   for (const Value& v : list) {
+    if (x.kind == ValueKind::kText && v.kind == ValueKind::kText) {  // the usual list: lengths first, no order
+      if (x.text == v.text) return true;
+      continue;
+    }
     std::optional<int> order = CompareValues(x, v);
     if (order && *order == 0) return true;
   }

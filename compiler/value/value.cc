@@ -467,7 +467,10 @@ std::optional<int> CompareValues(const Value& a, const Value& b) {
     Fraction x = FractionOf(a), y = FractionOf(b);
     return CompareFractions(x.num, x.den, y.num, y.den);
   }
-  if (a.kind == ValueKind::kText) return a.text < b.text ? -1 : (a.text > b.text ? 1 : 0);
+  if (a.kind == ValueKind::kText) {
+    int order = a.text.compare(b.text);  // byte order, which is code point order
+    return order < 0 ? -1 : (order > 0 ? 1 : 0);
+  }
   return a.i < b.i ? -1 : (a.i > b.i ? 1 : 0);
 }
 
