@@ -40,6 +40,7 @@ LineOutcome Engine::ProcessLine(std::string_view line, int64_t line_number) {
 }
 void Engine::Ahead(std::string_view line, int64_t line_number) { impl_->Ahead(line, line_number); }
 size_t Engine::AheadRoom() const { return impl_->AheadRoom(); }
+void Engine::Prefetch(const Decoded& line, int stage) const { impl_->Prefetch(line, stage); }
 void Engine::Decode(std::string_view line, int64_t line_number, Decoded& out) { impl_->Decode(line, line_number, out); }
 LineOutcome Engine::Process(Decoded& line, int64_t line_number) { return impl_->Process(line, line_number); }
 void Engine::Foreign(int64_t ts, int64_t line_number, const std::function<bool()>& accepted) {
@@ -150,10 +151,8 @@ void Engine::Impl::Ahead(std::string_view line, int64_t line_number) {
   Decode(line, line_number, a.decoded);
   // Each line ahead moves one stage on: the newest's table slot, the state
   // of the one before it, that state's parts for the one before that.
-  for (size_t stage = 0; stage < 3 && stage < ahead_count_; ++stage) {
-    const Decoded& d = ahead_[(ahead_first_ + ahead_count_ - 1 - stage) % kAhead].decoded;
-    if (d.kind == LineOutcome::kAccepted) store_.Prefetch(d.event.customer, static_cast<int>(stage));
-  }
+  for (size_t stage = 0; stage < 3 && stage < ahead_count_; ++stage)
+    Prefetch(ahead_[(ahead_first_ + ahead_count_ - 1 - stage) % kAhead].decoded, static_cast<int>(stage));
 }
 
 // D9: the decoded line waits until the watermark M - D passes its ts.

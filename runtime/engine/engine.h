@@ -170,6 +170,9 @@ class Engine {
   // forgets the lines ahead. Changes nothing that can be seen.
   void Ahead(std::string_view line, int64_t line_number);
   size_t AheadRoom() const;
+  // The same for a line decoded apart (Decode), in Store::Prefetch's stages:
+  // give each line stage 0, 1 and 2, one processed line apart.
+  void Prefetch(const Decoded& line, int stage) const;
   // ProcessLine in two parts, for engines running customers apart
   // (runtime/shard): Decode needs no state, so any engine may decode a line
   // that another processes; `line` must outlive the Process call.

@@ -123,6 +123,7 @@ struct Shards::Impl {
     StepOutput output;
     std::unique_ptr<engine::Engine> engine;
     std::thread thread;
+    std::vector<uint32_t> owned;  // the batch's lines this worker runs, in order
   };
   enum class JobKind { kBatch, kEnd, kUntil, kQuit };
   struct Job {
@@ -248,10 +249,19 @@ struct Shards::Impl {
     }
     phase.arrive_and_wait();
     worker.output.Batch(slots.data(), b.first_line, static_cast<int64_t>(n));
+    std::vector<uint32_t>& owned = worker.owned;
+    owned.clear();
+    for (size_t i = 0; i < n; ++i)
+      if (slots[i].owner == w) owned.push_back(static_cast<uint32_t>(i));
+    size_t next = 0;  // in `owned`
     for (size_t i = 0; i < n; ++i) {
       Slot& slot = slots[i];
       const int64_t number = b.first_line + static_cast<int64_t>(i);
       if (slot.owner == w) {
+        // The customers of the next three lines it runs, a stage each (Store::Prefetch).
+        for (size_t stage = 0; stage < 3; ++stage)
+          if (size_t k = next + 3 - stage; k < owned.size()) engine.Prefetch(slots[owned[k]].decoded, static_cast<int>(stage));
+        ++next;
         engine.Process(slot.decoded, number);  // tells its verdict through StepOutput::Released
       } else if (slot.decoded.kind == engine::LineOutcome::kAccepted) {
         engine.Foreign(slot.decoded.event.ts, number, [&slot] {

@@ -149,6 +149,9 @@ class Engine::Impl {
   LineOutcome ProcessLine(std::string_view line, int64_t line_number);
   void Ahead(std::string_view line, int64_t line_number);
   size_t AheadRoom() const { return kAhead - ahead_count_; }
+  void Prefetch(const Decoded& d, int stage) const {
+    if (d.kind == LineOutcome::kAccepted) store_.Prefetch(d.event.customer, stage);
+  }
   void Decode(std::string_view line, int64_t line_number, Decoded& out);
   LineOutcome Process(Decoded& line, int64_t line_number);
 
