@@ -26,6 +26,7 @@ class FixedView final : public ir::StepView {
     for (size_t a = 0; a < p.aggregates.size(); ++a) aggregates_.push_back(Value::Int(static_cast<int64_t>(a % 5)));
   }
   Value EventField(int32_t f) const override { return event_[f]; }
+  const Value* EventFields() const override { return event_.data(); }
   Value ProfileField(int32_t f) const override { return profile_[f]; }
   bool HasTag(int32_t t) const override { return t % 2 == 0; }
   Value Aggregate(int32_t a) const override { return aggregates_[a]; }

@@ -55,6 +55,10 @@ class StepView {
  public:
   virtual ~StepView() = default;
   virtual Value EventField(int32_t field) const = 0;
+  // The same fields in place, one Value per declared field of the event's
+  // type (what EventField copies out), or null in a step without an event:
+  // generated code reads them with plain loads.
+  virtual const Value* EventFields() const = 0;
   virtual Value ProfileField(int32_t field) const = 0;
   virtual bool HasTag(int32_t tag) const = 0;
   virtual Value Aggregate(int32_t aggregate) const = 0;

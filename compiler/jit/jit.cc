@@ -2,6 +2,7 @@
 // 10-30 s to compile); code generation lives in internal/codegen.cc.
 #include "compiler/jit/jit.h"
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <unordered_map>
@@ -23,9 +24,9 @@
 namespace qm::jit {
 namespace {
 
-using EventFn = void (*)(const ir::StepView*, const Value*, uint8_t*);
-constexpr size_t kOptimizeLimit = 3'000;  // IR instructions: peers20 is about 1,500
-using PredicateFn = uint8_t (*)(const ir::StepView*, const Value*);
+// (view, constants, the event's fields, out): jit_internal::FunctionNames.
+using EventFn = void (*)(const ir::StepView*, const Value*, const Value*, uint8_t*);
+using PredicateFn = uint8_t (*)(const ir::StepView*, const Value*, const Value*);
 
 double Ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
@@ -122,11 +123,10 @@ std::shared_ptr<Compiled> Compile(const ir::Program& program, const jit_internal
   if (llvm::verifyModule(*module, &broken_out)) return fail("generated code does not verify: " + broken);
   if (stats) stats->codegen_ms = Ms(start);
 
-  // The generated code is straight-line calls and compares: O2 buys about 15%
-  // at run time but its cost grows fast with size (1,000 rules: 5 s against
-  // 0.2 s unoptimized, docs/performance.md). Large rule sets skip it.
+  // O2 pays for itself on small rule sets only: its cost grows fast with size
+  // (1,000 rules: 5 s against 0.2 s unoptimized, docs/performance.md).
   size_t instructions = module->getInstructionCount();
-  bool optimize = instructions <= kOptimizeLimit;
+  bool optimize = jit_internal::Optimized(program);
   start = std::chrono::steady_clock::now();
   if (optimize) {
     auto machine = machine_builder->createTargetMachine();
@@ -175,14 +175,18 @@ std::shared_ptr<Compiled> Compile(const ir::Program& program, const jit_internal
 class JitEvaluator final : public ir::Evaluator {
  public:
   JitEvaluator(const ir::Program& program, jit_internal::ConstantTable constants, std::shared_ptr<Compiled> code)
-      : rules_by_event_(program.rules_by_event), constants_(std::move(constants)), code_(std::move(code)) {}
+      : rules_by_event_(program.rules_by_event), constants_(std::move(constants)), code_(std::move(code)) {
+    size_t widest = 0;
+    for (const check::EventInfo& e : program.checked.events) widest = std::max(widest, e.fields.size());
+    no_event_.resize(widest);
+  }
 
   // The event type's function evaluates all its rules at once.
   void MatchEvent(int32_t type, const ir::StepView& view, std::vector<int32_t>& matched) override {
     const std::vector<int32_t>& candidates = rules_by_event_[type];
     if (candidates.empty()) return;
     scratch_.resize(candidates.size());
-    code_->event_fns[type](&view, constants_.values.data(), scratch_.data());
+    code_->event_fns[type](&view, constants_.values.data(), Fields(view), scratch_.data());
     for (size_t k = 0; k < candidates.size(); ++k)
       if (scratch_[k]) matched.push_back(candidates[k]);
   }
@@ -191,19 +195,26 @@ class JitEvaluator final : public ir::Evaluator {
                   std::vector<int32_t>& matched) override {
     for (int32_t r : candidates) {
       PredicateFn fn = code_->rule_fns[r];
-      if (fn(&view, constants_.values.data())) matched.push_back(r);
+      if (fn(&view, constants_.values.data(), Fields(view))) matched.push_back(r);
     }
   }
 
   bool Filter(int32_t filter, const ir::StepView& view) override {
-    return code_->where_fns[filter](&view, constants_.values.data());
+    return code_->where_fns[filter](&view, constants_.values.data(), Fields(view));
   }
 
  private:
+  // A step without an event reads every field unset (A13).
+  const Value* Fields(const ir::StepView& view) const {
+    const Value* fields = view.EventFields();
+    return fields != nullptr ? fields : no_event_.data();
+  }
+
   const std::vector<std::vector<int32_t>>& rules_by_event_;
   jit_internal::ConstantTable constants_;
   std::shared_ptr<Compiled> code_;
   std::vector<uint8_t> scratch_;
+  std::vector<Value> no_event_;  // as many unset Values as the widest event has fields
 };
 
 }  // namespace

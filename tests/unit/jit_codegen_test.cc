@@ -1,5 +1,7 @@
 // What the JIT generates: conditions that compile to the same code are
-// compiled once, and only those (docs/performance.md, "Compiling 1,000 rules").
+// compiled once, and only those (docs/performance.md, "Compiling 1,000
+// rules"); texts and lists compared in place; later operands read only when
+// the earlier ones hold.
 #include <string>
 #include <vector>
 
@@ -48,6 +50,104 @@ TEST(JitCodegen, EqualConditionsShareOneFunctionAndTypesKeepThemApart) {
   EXPECT_EQ(Count(jit.actions, "\"target\":\"B\""), 0u) << jit.actions;
   EXPECT_EQ(Count(jit.actions, "\"customer\":\"u3\""), 0u) << jit.actions;
   EXPECT_EQ(Count(jit.actions, "\"customer\":\"u4\""), 1u) << jit.actions;
+}
+
+}  // namespace
+
+namespace {
+
+// Text `=`, `!=`, `in`, `not in` against literals and `in` over enum members,
+// in both shapes of code (jit_internal::Optimized): the same answers as the
+// interpreter's, unset included (C5: an unset field is neither equal nor
+// different, neither in nor not in). Small rule sets compare them inline
+// (lengths, then bytes; integers), with no call to the shared comparison.
+void CheckTextsAndLists(bool large) {
+  std::string text =
+      "enum 阶段 { 未购, 已购, 复购 }\n"
+      "event v { ch: text, st: 阶段 }\nevent pad { n: int }\n"
+      "rule eq: when v and ch = 抖音 then push EQ\n"
+      "rule ne: when v and ch != 抖音 then push NE\n"
+      "rule empty: when v and ch = \"\" then push EMPTY\n"
+      "rule inlist: when v and ch in (抖音, 快手, \"\") then push IN\n"
+      "rule outlist: when v and ch not in (抖音, 快手) then push OUT\n"
+      "rule first: when v and st in (未购, 复购) then push FIRST\n"
+      "rule notfirst: when v and st not in (未购) then push NOTFIRST\n";
+  for (int r = 0; large && r < 120; ++r)
+    text += "rule pad" + std::to_string(r) + ": when pad and n > " + std::to_string(r) + " then push P\n";
+  std::string why;
+  auto program = CompileOrExplain("inline.qm", text, why);
+  ASSERT_NE(program, nullptr) << why;
+  qm::jit::CompileStats stats;
+  std::string error;
+  ASSERT_NE(qm::jit::MakeJit(program->ir(), &error, &stats), nullptr) << error;
+  EXPECT_EQ(stats.optimized, !large);
+  if (!large) {
+    std::string ir = qm::jit::DumpIr(program->ir());
+    EXPECT_EQ(Count(ir, "call i32 @qm_rt_compare"), 0u) << ir;
+    EXPECT_EQ(Count(ir, "call i32 @qm_rt_in"), 0u) << ir;
+  }
+
+  std::vector<std::string> lines = {
+      R"({"type":"v","customer":"unset","ts":"2026-01-01T00:00:00Z"})",
+      R"({"type":"v","customer":"empty","ts":"2026-01-01T00:00:01Z","ch":"","st":"未购"})",
+      R"({"type":"v","customer":"same","ts":"2026-01-01T00:00:02Z","ch":"抖音","st":"已购"})",
+      R"({"type":"v","customer":"longer","ts":"2026-01-01T00:00:03Z","ch":"抖音x","st":"复购"})",
+      R"({"type":"v","customer":"shorter","ts":"2026-01-01T00:00:04Z","ch":"抖"})",
+      R"({"type":"v","customer":"other","ts":"2026-01-01T00:00:05Z","ch":"快手"})",
+      R"({"type":"v","customer":"samelength","ts":"2026-01-01T00:00:06Z","ch":"抖抖"})",
+  };
+  auto [interp, jit] = RunBothEngines(*program, lines, std::nullopt, error);
+  ASSERT_TRUE(error.empty()) << error;
+  EXPECT_EQ(jit.actions, interp.actions);
+  auto pushed = [&](const std::string& customer, const std::string& target) {
+    return jit.actions.find("\"customer\":\"" + customer + "\",\"rule\":\"" + target) != std::string::npos;
+  };
+  for (const char* rule : {"eq", "ne", "empty", "inlist", "outlist", "first", "notfirst"})
+    EXPECT_FALSE(pushed("unset", rule)) << rule << "\n" << jit.actions;
+  EXPECT_TRUE(pushed("empty", "empty") && pushed("empty", "inlist") && pushed("empty", "ne") && pushed("empty", "outlist"));
+  EXPECT_TRUE(pushed("empty", "first") && !pushed("empty", "notfirst"));
+  EXPECT_TRUE(pushed("same", "eq") && pushed("same", "inlist") && !pushed("same", "ne") && !pushed("same", "outlist"));
+  EXPECT_TRUE(pushed("same", "notfirst") && !pushed("same", "first"));
+  EXPECT_TRUE(pushed("longer", "ne") && pushed("longer", "outlist") && !pushed("longer", "eq") && !pushed("longer", "inlist"));
+  EXPECT_TRUE(pushed("longer", "first"));
+  EXPECT_TRUE(pushed("shorter", "ne") && !pushed("shorter", "inlist"));
+  EXPECT_TRUE(pushed("other", "inlist") && !pushed("other", "outlist"));
+  EXPECT_TRUE(pushed("samelength", "ne") && pushed("samelength", "outlist") && !pushed("samelength", "eq"));
+}
+
+TEST(JitCodegen, TextsAndListsCompareAsTheInterpreterDoesInSmallRuleSets) { CheckTextsAndLists(false); }
+TEST(JitCodegen, TextsAndListsCompareAsTheInterpreterDoesInLargeRuleSets) { CheckTextsAndLists(true); }
+
+// A rule's operands after its first are read only when those before hold.
+// What the second rule reads was also read past a branch of the first:
+// were it reused there, the code would not verify (it would not dominate).
+TEST(JitCodegen, LaterOperandsAreReadOnlyWhenTheFirstHolds) {
+  std::string why;
+  auto program = CompileOrExplain("short.qm",
+                                  "event v { ch: text }\nevent b { n: int }\n"
+                                  "profile { p: int = 0 }\ntag T \"t\"\n"
+                                  "rule load: when b then set p b.n\n"
+                                  "rule first: when v and ch = 抖音 and p > 3 and has T then push FIRST\n"
+                                  "rule second: when v and p > 3 then push SECOND\n"
+                                  "rule tagging: when b and b.n > 10 then tag T\n",
+                                  why);
+  ASSERT_NE(program, nullptr) << why;
+  std::string ir = qm::jit::DumpIr(program->ir());
+  EXPECT_NE(ir.find("and:"), std::string::npos) << ir;
+
+  std::vector<std::string> lines = {
+      R"({"type":"b","customer":"u1","ts":"2026-01-01T00:00:00Z","n":5})",
+      R"({"type":"v","customer":"u1","ts":"2026-01-01T00:00:01Z","ch":"快手"})",
+      R"({"type":"v","customer":"u1","ts":"2026-01-01T00:00:02Z","ch":"抖音"})",
+      R"({"type":"b","customer":"u1","ts":"2026-01-01T00:00:03Z","n":11})",
+      R"({"type":"v","customer":"u1","ts":"2026-01-01T00:00:04Z","ch":"抖音"})",
+  };
+  std::string error;
+  auto [interp, jit] = RunBothEngines(*program, lines, std::nullopt, error);
+  ASSERT_TRUE(error.empty()) << error;
+  EXPECT_EQ(jit.actions, interp.actions);
+  EXPECT_EQ(Count(jit.actions, "\"rule\":\"second\""), 1u) << jit.actions;  // pushes are once (A26)
+  EXPECT_EQ(Count(jit.actions, "\"rule\":\"first\""), 1u) << jit.actions;
 }
 
 }  // namespace

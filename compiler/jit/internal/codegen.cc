@@ -1,8 +1,12 @@
 #include "compiler/jit/internal/codegen.h"
 
+#include <array>
+#include <bit>
 #include <cstddef>
 #include <cstring>
+#include <functional>
 #include <map>
+#include <string_view>
 
 #include "compiler/jit/internal/llvm_includes.h"
 #include "compiler/jit/internal/runtime_calls.h"
@@ -20,6 +24,25 @@ constexpr uint64_t kKindOffset = offsetof(Value, kind);
 constexpr uint64_t kIntOffset = offsetof(Value, i);
 constexpr uint64_t kDoubleOffset = offsetof(Value, d);
 
+// Where a Value's text keeps its length and its bytes: the library's
+// std::string_view layout, read from a view of known length.
+struct TextOffsets {
+  uint64_t size, data;
+};
+TextOffsets TextLayout() {
+  static_assert(sizeof(std::string_view) == 2 * sizeof(uint64_t));
+  static const char probe[] = "ab";
+  auto words = std::bit_cast<std::array<uint64_t, 2>>(std::string_view(probe, 2));
+  constexpr uint64_t base = offsetof(Value, text);
+  return words[0] == 2 ? TextOffsets{base, base + 8} : TextOffsets{base + 8, base};
+}
+
+// Lists up to this long are compared inline; longer ones call qm_rt_in.
+constexpr size_t kInlineListLimit = 16;
+// Condition nodes (about ten IR instructions each) up to which O2 pays for
+// itself: peers20 has 107, 100 generated rules 2,300.
+constexpr size_t kOptimizeNodes = 300;
+
 bool IntLike(check::TypeKind k) {
   switch (k) {
     case check::TypeKind::kInt: case check::TypeKind::kMoney: case check::TypeKind::kBool:
@@ -33,7 +56,7 @@ bool IntLike(check::TypeKind k) {
 class Codegen {
  public:
   Codegen(const ir::Program& program, const ConstantTable& constants, llvm::LLVMContext& context)
-      : program_(program), p_(program.checked), constants_(constants), ctx_(context),
+      : program_(program), p_(program.checked), constants_(constants), branching_(Optimized(program)), ctx_(context),
         module_(std::make_unique<llvm::Module>("qm_rules", context)), b_(context) {
     i8_ = b_.getInt8Ty();
     i32_ = b_.getInt32Ty();
@@ -45,7 +68,6 @@ class Codegen {
       return llvm::Function::Create(llvm::FunctionType::get(ret, args, false), llvm::Function::ExternalLinkage,
                                     name, module_.get());
     };
-    event_field_ = declare("qm_rt_event_field", void_, {ptr_, i32_, ptr_});
     profile_field_ = declare("qm_rt_profile_field", void_, {ptr_, i32_, ptr_});
     aggregate_ = declare("qm_rt_aggregate", void_, {ptr_, i32_, ptr_});
     aggregate_int_ = declare("qm_rt_aggregate_int", i64_, {ptr_, i32_});
@@ -58,11 +80,15 @@ class Codegen {
     in_ = declare("qm_rt_in", i32_, {ptr_, ptr_, i32_});
     contains_ = declare("qm_rt_contains", i8_, {ptr_, ptr_});
     clock_ = declare("qm_rt_clock", void_, {ptr_, i32_, i32_, ptr_});
+    // The C library's: LLVM knows it, and expands short constant lengths.
+    memcmp_ = declare("memcmp", i32_, {ptr_, ptr_, i64_});
+    memcmp_->setDoesNotThrow();
+    memcmp_->setOnlyReadsMemory();
     // What the runtime calls may touch: they read anything (the engine's
     // state) and write only through their pointer arguments, which they do
     // not keep. Saying so lets LLVM keep values in registers across calls
     // and keeps the optimizer's alias queries cheap on large rule sets.
-    for (llvm::Function* f : {event_field_, profile_field_, aggregate_, aggregate_int_, since_, since_field_, now_, customer_,
+    for (llvm::Function* f : {profile_field_, aggregate_, aggregate_int_, since_, since_field_, now_, customer_,
                               has_tag_, compare_, in_, contains_, clock_}) {
       f->setDoesNotThrow();
       f->setWillReturn();
@@ -85,8 +111,8 @@ class Codegen {
       const std::vector<int32_t>& rules = program_.rules_by_event[e];
       if (rules.empty()) continue;
       std::string name = "qm_event_" + std::to_string(e);
-      llvm::Function* f = Begin(name, void_, {ptr_, ptr_, ptr_});
-      llvm::Value* out = f->getArg(2);
+      llvm::Function* f = Begin(name, void_, {ptr_, ptr_, ptr_, ptr_});
+      llvm::Value* out = f->getArg(3);
       for (size_t k = 0; k < rules.size(); ++k) {
         llvm::Value* holds = RuleHolds(rules[k]);
         b_.CreateStore(b_.CreateZExt(holds, i8_), At(out, k));
@@ -101,7 +127,7 @@ class Codegen {
       std::string& name = by_condition[cond == check::kNoNode ? "true" : Key(cond)];
       if (name.empty()) {
         name = "qm_rule_" + std::to_string(r);
-        Begin(name, i8_, {ptr_, ptr_});
+        Begin(name, i8_, {ptr_, ptr_, ptr_});
         b_.CreateRet(b_.CreateZExt(RuleHolds(static_cast<int32_t>(r)), i8_));
       }
       names.rule_fns[r] = name;
@@ -110,8 +136,8 @@ class Codegen {
       std::string& name = by_condition[Key(program_.filters[f])];
       if (name.empty()) {
         name = "qm_where_" + std::to_string(f);
-        Begin(name, i8_, {ptr_, ptr_});
-        b_.CreateRet(b_.CreateZExt(Bool(program_.filters[f]), i8_));
+        Begin(name, i8_, {ptr_, ptr_, ptr_});
+        b_.CreateRet(b_.CreateZExt(ShortCircuit(program_.filters[f]), i8_));
       }
       names.where_fns[f] = name;
     }
@@ -128,7 +154,9 @@ class Codegen {
     b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", f));
     view_ = f->getArg(0);
     consts_ = f->getArg(1);
+    fields_ = f->getArg(2);
     slots_.clear();
+    fields_read_.clear();
     bools_.clear();
     ints_.clear();
     loads_.clear();
@@ -138,7 +166,41 @@ class Codegen {
 
   llvm::Value* RuleHolds(int32_t r) {
     NodeId cond = p_.rules[r].condition;
-    return cond == check::kNoNode ? b_.getTrue() : Bool(cond);
+    return cond == check::kNoNode ? b_.getTrue() : ShortCircuit(cond);
+  }
+
+  // A condition whose top is `a and b and ...`: each operand past the first
+  // is read only when those before it hold, so a rule that fails on its
+  // event type's field makes no call for its profile or aggregates. Values
+  // computed past the first branch do not dominate what follows: they are
+  // forgotten when the condition ends.
+  llvm::Value* ShortCircuit(NodeId cond) {
+    const Node& n = p_.nodes[cond];
+    if (!branching_ || n.kind != NodeKind::kAnd || n.operands.size() < 2) return Bool(cond);
+    llvm::Value* holds = Bool(n.operands[0]);
+    llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "rule", b_.GetInsertBlock()->getParent());
+    std::vector<std::pair<llvm::BasicBlock*, llvm::Value*>> exits;
+    in_branch_ = true;
+    for (size_t k = 1; k < n.operands.size(); ++k) {
+      llvm::BasicBlock* next = llvm::BasicBlock::Create(ctx_, "and", done->getParent());
+      b_.CreateCondBr(holds, next, done);
+      exits.emplace_back(b_.GetInsertBlock(), b_.getFalse());
+      b_.SetInsertPoint(next);
+      holds = Bool(n.operands[k]);
+    }
+    exits.emplace_back(b_.GetInsertBlock(), holds);
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+    llvm::PHINode* result = b_.CreatePHI(b_.getInt1Ty(), static_cast<unsigned>(exits.size()));
+    for (auto& [from, value] : exits) result->addIncoming(value, from);
+    for (auto it = forget_.rbegin(); it != forget_.rend(); ++it) (*it)();
+    forget_.clear();
+    in_branch_ = false;
+    return result;
+  }
+  template <class Map, class K>
+  void Remember(Map& cache, const K& key) {
+    if (in_branch_) forget_.push_back([&cache, key] { cache.erase(key); });
   }
 
   // A canonical key for a node: nodes with equal keys generate the same code,
@@ -179,18 +241,26 @@ class Codegen {
     return At(consts_, static_cast<uint64_t>(index) * kValueSize);
   }
 
-  // A pointer to the Value of a value node (a leaf read once, or a constant).
+  // A pointer to the Value of a value node: an event field in place, a
+  // constant in the table, or a leaf read once into the frame.
   llvm::Value* Slot(NodeId id) {
     const Node& n = p_.nodes[id];
     if (n.kind == NodeKind::kConstant) return ConstSlot(constants_.index.at(id));
     const std::string& key = Key(id);
+    if (n.kind == NodeKind::kEventField) {
+      llvm::Value*& field = fields_read_[key];
+      if (field == nullptr) {
+        field = At(fields_, static_cast<uint64_t>(n.field) * kValueSize);
+        Remember(fields_read_, key);
+      }
+      return field;
+    }
     auto it = slots_.find(key);
     if (it != slots_.end()) return it->second;
     llvm::BasicBlock& entry = b_.GetInsertBlock()->getParent()->getEntryBlock();
     llvm::AllocaInst* slot = new llvm::AllocaInst(llvm::ArrayType::get(i8_, kValueSize), 0, "v", &*entry.getFirstInsertionPt());
     slot->setAlignment(llvm::Align(8));
     switch (n.kind) {
-      case NodeKind::kEventField: b_.CreateCall(event_field_, {view_, b_.getInt32(n.field), slot}); break;
       case NodeKind::kProfileField: b_.CreateCall(profile_field_, {view_, b_.getInt32(n.field), slot}); break;
       case NodeKind::kAggregate: b_.CreateCall(aggregate_, {view_, b_.getInt32(n.aggregate), slot}); break;
       case NodeKind::kSince: b_.CreateCall(since_, {view_, b_.getInt32(n.event), slot}); break;
@@ -201,12 +271,13 @@ class Codegen {
         b_.CreateCall(clock_, {Slot(n.operands[0]), b_.getInt32(static_cast<int32_t>(n.clock)),
                                b_.getInt32(p_.zone_minutes), slot});
         break;
-      case NodeKind::kConstant:  // ConstSlot above
+      case NodeKind::kConstant: case NodeKind::kEventField:  // above
       case NodeKind::kCompare: case NodeKind::kIn: case NodeKind::kContains: case NodeKind::kHas:
       case NodeKind::kNot: case NodeKind::kAnd: case NodeKind::kOr:
         break;  // bool-valued: Bool() computes them; as values they are never read
     }
     slots_.emplace(key, slot);
+    Remember(slots_, key);
     return slot;
   }
 
@@ -225,18 +296,25 @@ class Codegen {
     if (b == b_.getFalse()) return a;
     return b_.CreateOr(a, b);
   }
-  // A slot is written once, by the call that reads it, so each of its
-  // parts is loaded once per function (all code is one block).
+  // A slot is written once, by the call that reads it (an event field is
+  // never written), so each of its parts is loaded once per function: code
+  // branches only around a byte compare and rejoins before anything else.
   llvm::Value* Load(llvm::Type* type, llvm::Value* slot, uint64_t offset) {
     llvm::Value*& v = loads_[{slot, offset}];
-    if (v == nullptr) v = b_.CreateLoad(type, At(slot, offset));
+    if (v == nullptr) {
+      v = b_.CreateLoad(type, At(slot, offset));
+      Remember(loads_, std::pair{slot, offset});
+    }
     return v;
   }
   llvm::Value* LoadInt(llvm::Value* slot) { return Load(i64_, slot, kIntOffset); }
   llvm::Value* LoadDouble(llvm::Value* slot) { return Load(f64_, slot, kDoubleOffset); }
   llvm::Value* IsSet(llvm::Value* slot) {
     llvm::Value*& v = set_[slot];
-    if (v == nullptr) v = b_.CreateICmpNE(Load(i8_, slot, kKindOffset), b_.getInt8(0));
+    if (v == nullptr) {
+      v = b_.CreateICmpNE(Load(i8_, slot, kKindOffset), b_.getInt8(0));
+      Remember(set_, slot);
+    }
     return v;
   }
   // Values that are never unset need no check: counts and sums (0 over
@@ -254,7 +332,10 @@ class Codegen {
     const Node& n = p_.nodes[id];
     if (n.kind != NodeKind::kAggregate || !AlwaysSet(id)) return LoadInt(Slot(id));
     llvm::Value*& v = ints_[Key(id)];
-    if (v == nullptr) v = b_.CreateCall(aggregate_int_, {view_, b_.getInt32(n.aggregate)});
+    if (v == nullptr) {
+      v = b_.CreateCall(aggregate_int_, {view_, b_.getInt32(n.aggregate)});
+      Remember(ints_, Key(id));
+    }
     return v;
   }
 
@@ -264,6 +345,7 @@ class Codegen {
     if (it != bools_.end()) return it->second;
     llvm::Value* v = BoolUncached(id);
     bools_.emplace(key, v);
+    Remember(bools_, key);
     return v;
   }
 
@@ -273,6 +355,7 @@ class Codegen {
       case NodeKind::kCompare: return Compare(n);
       case NodeKind::kIn: {
         const std::vector<check::Constant>& list = n.constants;
+        if (llvm::Value* inline_in = InlineIn(n)) return inline_in;
         llvm::Value* r = b_.CreateCall(in_, {Slot(n.operands[0]), ConstSlot(constants_.index.at(id)),
                                              b_.getInt32(static_cast<int32_t>(list.size()))});
         // C5: unset (-1) is false either way.
@@ -409,24 +492,99 @@ class Codegen {
       llvm::Value* y = operand(b, r, doubles);
       return And(set, Holds(n.op, x, y, doubles));
     }
+    // Text against a text literal: lengths, then bytes.
+    if (branching_ && (n.op == check::CmpOp::kEq || n.op == check::CmpOp::kNe)) {
+      const Node& ln = p_.nodes[l];
+      bool left_text = ln.kind == NodeKind::kConstant && ln.constants[0].type.kind == check::TypeKind::kText;
+      bool right_text = rn.kind == NodeKind::kConstant && rn.constants[0].type.kind == check::TypeKind::kText;
+      if (left_text != right_text) {
+        NodeId x = left_text ? r : l;
+        const std::string& text = (left_text ? ln : rn).constants[0].text;
+        if (p_.nodes[x].type.kind == check::TypeKind::kText) {
+          llvm::Value* slot = Slot(x);
+          llvm::Value* same = TextIs(slot, text);
+          // C5 spirit: an unset side is neither equal nor different.
+          return n.op == check::CmpOp::kEq ? same : And(IsSet(slot), b_.CreateNot(same));
+        }
+      }
+    }
     // Everything else through the shared comparison (text, ratios, mixed kinds).
     llvm::Value* order = b_.CreateCall(compare_, {Slot(l), Slot(r)});
     llvm::Value* ordered = b_.CreateICmpNE(order, b_.getInt32(kUnordered));
     return And(ordered, Holds(n.op, order, b_.getInt32(0), false));
   }
 
+  // `x in (...)` over texts (in branching code) or over one int-like kind,
+  // as compares: null when the list mixes kinds or is long (qm_rt_in
+  // decides those).
+  llvm::Value* InlineIn(const Node& n) {
+    const Node& x = p_.nodes[n.operands[0]];
+    if (n.constants.size() > kInlineListLimit) return nullptr;
+    bool text = x.type.kind == check::TypeKind::kText;
+    if (text ? !branching_ : !IntLike(x.type.kind)) return nullptr;
+    for (const check::Constant& c : n.constants)
+      if (c.type.kind != x.type.kind || (!text && c.type.enum_id != x.type.enum_id)) return nullptr;
+    llvm::Value* slot = Slot(n.operands[0]);
+    llvm::Value* found = b_.getFalse();
+    for (const check::Constant& c : n.constants) {
+      if (text) found = Or(found, TextIs(slot, c.text));
+      else found = Or(found, b_.CreateICmpEQ(LoadInt(slot), b_.getInt64(c.i)));
+    }
+    // C5: an unset `x` is neither in nor not in the list.
+    if (!n.negated) return text ? found : And(IsSet(slot), found);
+    return And(IsSet(slot), b_.CreateNot(found));
+  }
+
+  // Whether the text Value at `slot` is exactly `text` (false when unset).
+  llvm::Value* TextIs(llvm::Value* slot, std::string_view text) {
+    llvm::Value* length = And(IsSet(slot), b_.CreateICmpEQ(Load(i64_, slot, text_.size), b_.getInt64(text.size())));
+    if (text.empty()) return length;
+    llvm::Value* data = Load(ptr_, slot, text_.data);
+    llvm::BasicBlock* from = b_.GetInsertBlock();
+    llvm::BasicBlock* bytes = llvm::BasicBlock::Create(ctx_, "bytes", from->getParent());
+    llvm::BasicBlock* joined = llvm::BasicBlock::Create(ctx_, "text", from->getParent());
+    b_.CreateCondBr(length, bytes, joined);
+    b_.SetInsertPoint(bytes);
+    llvm::Value* same = b_.CreateICmpEQ(b_.CreateCall(memcmp_, {data, Literal(text), b_.getInt64(text.size())}),
+                                        b_.getInt32(0));
+    b_.CreateBr(joined);
+    b_.SetInsertPoint(joined);
+    llvm::PHINode* result = b_.CreatePHI(b_.getInt1Ty(), 2);
+    result->addIncoming(b_.getFalse(), from);
+    result->addIncoming(same, bytes);
+    return result;
+  }
+
+  // A text literal's bytes, in the module: compiled code is shared between
+  // equal programs, so it does not point into one program's constants.
+  llvm::Value* Literal(std::string_view text) {
+    llvm::GlobalVariable*& g = literals_[std::string(text)];
+    if (g == nullptr) {
+      llvm::Constant* bytes = llvm::ConstantDataArray::getString(ctx_, llvm::StringRef(text.data(), text.size()), false);
+      g = new llvm::GlobalVariable(*module_, bytes->getType(), true, llvm::GlobalValue::PrivateLinkage, bytes, "text");
+      g->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
+    }
+    return g;
+  }
+
   const ir::Program& program_;
   const check::Program& p_;
   const ConstantTable& constants_;
+  const bool branching_;
   llvm::LLVMContext& ctx_;
   std::unique_ptr<llvm::Module> module_;
   llvm::IRBuilder<> b_;
   llvm::Type *i8_, *i32_, *i64_, *f64_, *ptr_, *void_;
-  llvm::Function *event_field_, *profile_field_, *aggregate_, *aggregate_int_, *since_, *since_field_, *now_, *customer_, *has_tag_,
-      *compare_, *in_, *contains_, *clock_;
+  llvm::Function *profile_field_, *aggregate_, *aggregate_int_, *since_, *since_field_, *now_, *customer_, *has_tag_,
+      *compare_, *in_, *contains_, *clock_, *memcmp_;
+  const TextOffsets text_ = TextLayout();
   llvm::Value* view_ = nullptr;
   llvm::Value* consts_ = nullptr;
-  std::unordered_map<std::string, llvm::Value*> slots_, bools_, ints_;
+  llvm::Value* fields_ = nullptr;
+  std::unordered_map<std::string, llvm::Value*> slots_, bools_, ints_, fields_read_;
+  std::unordered_map<std::string, llvm::GlobalVariable*> literals_;
+  bool in_branch_ = false;
+  std::vector<std::function<void()>> forget_;
   std::map<std::pair<llvm::Value*, uint64_t>, llvm::Value*> loads_;
   std::unordered_map<llvm::Value*, llvm::Value*> set_;
   std::vector<std::string> keys_ = std::vector<std::string>(p_.nodes.size());
@@ -446,6 +604,8 @@ ConstantTable BuildConstants(const ir::Program& program) {
   }
   return t;
 }
+
+bool Optimized(const ir::Program& program) { return program.checked.nodes.size() <= kOptimizeNodes; }
 
 std::unique_ptr<llvm::Module> BuildModule(const ir::Program& program, const ConstantTable& constants,
                                           llvm::LLVMContext& context, FunctionNames& names) {

@@ -26,12 +26,21 @@ struct ConstantTable {
 ConstantTable BuildConstants(const ir::Program& program);
 
 // Names of the generated functions; empty where none was generated.
-//   event_fns[e]: void(view, consts, uint8_t* out), out[k] for rules_by_event[e][k]
-//   rule_fns[r]:  uint8_t(view, consts), for rules with an internal trigger
-//   where_fns[f]: uint8_t(view, consts), for ir::Program::filters[f]
+//   event_fns[e]: void(view, consts, fields, uint8_t* out), out[k] for rules_by_event[e][k]
+//   rule_fns[r]:  uint8_t(view, consts, fields), for rules with an internal trigger
+//   where_fns[f]: uint8_t(view, consts, fields), for ir::Program::filters[f]
+// `fields` is the step's event fields in place (StepView::EventFields), or
+// as many unset Values as the widest event has in a step without an event.
 struct FunctionNames {
   std::vector<std::string> event_fns, rule_fns, where_fns;
 };
+
+// Small rule sets are optimized (O2) and their code branches: a rule's later
+// operands are read only when the earlier ones hold, and texts are compared
+// in place. Unoptimized code pays spills at every block, so large rule sets
+// get one straight block per function, as cheap to compile as it is to run
+// (docs/performance.md, "Compiling 1,000 rules").
+bool Optimized(const ir::Program& program);
 
 std::unique_ptr<llvm::Module> BuildModule(const ir::Program& program, const ConstantTable& constants,
                                           llvm::LLVMContext& context, FunctionNames& names);

@@ -1,11 +1,14 @@
 #include "compiler/jit/internal/runtime_calls.h"
 
+#include <strings.h>
+
+#include <cstring>
+
 #include "compiler/check/builtins.h"
 
 namespace qm::jit_internal {
 
 extern "C" {
-void qm_rt_event_field(const ir::StepView* v, int32_t f, Value* out) { *out = v->EventField(f); }
 void qm_rt_profile_field(const ir::StepView* v, int32_t f, Value* out) { *out = v->ProfileField(f); }
 void qm_rt_aggregate(const ir::StepView* v, int32_t a, Value* out) { *out = v->Aggregate(a); }
 int64_t qm_rt_aggregate_int(const ir::StepView* v, int32_t a) { return v->Aggregate(a).i; }
@@ -34,7 +37,6 @@ void qm_rt_clock(const Value* t, int32_t part, int32_t zone_minutes, Value* out)
 
 std::vector<std::pair<std::string, void*>> RuntimeSymbols() {
   return {
-      {"qm_rt_event_field", reinterpret_cast<void*>(&qm_rt_event_field)},
       {"qm_rt_profile_field", reinterpret_cast<void*>(&qm_rt_profile_field)},
       {"qm_rt_aggregate", reinterpret_cast<void*>(&qm_rt_aggregate)},
       {"qm_rt_aggregate_int", reinterpret_cast<void*>(&qm_rt_aggregate_int)},
@@ -47,6 +49,8 @@ std::vector<std::pair<std::string, void*>> RuntimeSymbols() {
       {"qm_rt_in", reinterpret_cast<void*>(&qm_rt_in)},
       {"qm_rt_contains", reinterpret_cast<void*>(&qm_rt_contains)},
       {"qm_rt_clock", reinterpret_cast<void*>(&qm_rt_clock)},
+      {"memcmp", reinterpret_cast<void*>(&memcmp)},
+      {"bcmp", reinterpret_cast<void*>(&bcmp)},
   };
 }
 

@@ -1,5 +1,5 @@
-// The C-ABI functions generated code calls: reads through the StepView and
-// the comparisons that are not inlined. Each is a thin wrapper over the same
+// The C-ABI functions generated code calls: reads through the StepView
+// (event fields it reads in place) and the comparisons that are not inlined. Each is a thin wrapper over the same
 // code the interpreter uses (compiler/value), so both engines share one
 // semantics. Bound into the JIT as absolute symbols.
 #ifndef QM_COMPILER_JIT_INTERNAL_RUNTIME_CALLS_H_
@@ -17,7 +17,6 @@ namespace qm::jit_internal {
 inline constexpr int32_t kUnordered = -2;  // qm_rt_compare: the values do not order
 
 extern "C" {
-void qm_rt_event_field(const ir::StepView* view, int32_t field, Value* out);
 void qm_rt_profile_field(const ir::StepView* view, int32_t field, Value* out);
 void qm_rt_aggregate(const ir::StepView* view, int32_t aggregate, Value* out);
 // An aggregate that is never unset and held in Value::i (a count, a sum of
@@ -36,7 +35,8 @@ uint8_t qm_rt_contains(const Value* haystack, const Value* needle);
 void qm_rt_clock(const Value* time, int32_t part, int32_t zone_minutes, Value* out);
 }
 
-// Name and address of every function above, for binding.
+// Name and address of every function above, and of the C library's memcmp
+// (and bcmp, which LLVM turns `memcmp(...) == 0` into), for binding.
 std::vector<std::pair<std::string, void*>> RuntimeSymbols();
 
 }  // namespace qm::jit_internal
