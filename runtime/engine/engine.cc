@@ -260,12 +260,8 @@ void Engine::Impl::Resume() {
   timers_.clear();
   timers_.insert(sleeping.begin(), sleeping.end());
   store_.ForEach([&](CustomerState& s) {
-    for (size_t q = 0; q < s.quiet_due.size(); ++q)
-      if (s.quiet_due[q] != kNever) timers_.insert(TimerKey{s.quiet_due[q], s.id, &s, 0, q});
-    for (const PendingAfter& a : s.afters) {
-      timers_.insert(TimerKey{a.due, s.id, &s, 1, a.seq, a.unless, a.deferred});
-      next_seq_ = std::max(next_seq_, a.seq + 1);
-    }
+    Enqueue(s);
+    for (const PendingAfter& a : s.afters) next_seq_ = std::max(next_seq_, a.seq + 1);
   });
 }
 
@@ -380,9 +376,7 @@ bool Engine::Impl::Forget(const std::string& customer) {
     }
   }
   if (s == nullptr) return held;
-  for (size_t q = 0; q < s->quiet_due.size(); ++q)
-    if (s->quiet_due[q] != kNever) timers_.erase(TimerKey{s->quiet_due[q], s->id, s, 0, q});
-  for (const PendingAfter& a : s->afters) timers_.erase(TimerKey{a.due, s->id, s, 1, a.seq});
+  Dequeue(*s);
   store_.Erase(person);
   if (undo_ != nullptr) {  // its copies go too, kept ones included: nothing of theirs stays in memory
     undo_->saved.clear();
@@ -400,19 +394,13 @@ CustomerState* Engine::Impl::Lookup(const std::string& customer) {
   if (sleeping != sleeping_ids_.end()) {
     // Its timers were queued by the sleeping id: requeued on its state, found
     // by value from the state as it was evicted.
-    auto requeue = [&](TimerKey k) {
-      k.Rebind(&*sleeping);
-      k.state = nullptr;
-      timers_.erase(k);
-      if (s == nullptr) return;
-      k.Rebind(s->id);
-      k.state = s;
-      timers_.insert(k);
-    };
     if (s != nullptr) {
-      for (size_t q = 0; q < s->quiet_due.size(); ++q)
-        if (s->quiet_due[q] != kNever) requeue(TimerKey{s->quiet_due[q], nullptr, nullptr, 0, q});
-      for (const PendingAfter& a : s->afters) requeue(TimerKey{a.due, nullptr, nullptr, 1, a.seq, a.unless, a.deferred});
+      for (TimerKey k : TimersOf(*s)) {
+        k.Rebind(&*sleeping);
+        k.state = nullptr;
+        timers_.erase(k);
+      }
+      Enqueue(*s);
     } else {  // unreadable (the store reports it at the next commit): its timers go
       for (auto it = timers_.begin(); it != timers_.end();)
         it = it->customer == &*sleeping ? timers_.erase(it) : std::next(it);
@@ -428,13 +416,10 @@ CustomerState* Engine::Impl::Lookup(const std::string& customer) {
 
 bool Engine::Impl::EvictState(CustomerState& s) {
   const std::string id = *s.id;
-  std::vector<TimerKey> mine;
-  for (size_t q = 0; q < s.quiet_due.size(); ++q)
-    if (s.quiet_due[q] != kNever) mine.push_back(TimerKey{s.quiet_due[q], s.id, &s, 0, q});
-  for (const PendingAfter& a : s.afters) mine.push_back(TimerKey{a.due, s.id, &s, 1, a.seq, a.unless, a.deferred});
-  for (const TimerKey& k : mine) timers_.erase(k);  // while their id is alive
+  std::vector<TimerKey> mine = TimersOf(s);
+  Dequeue(s);  // while its id is alive
   if (!store_.Evict(id)) {
-    timers_.insert(mine.begin(), mine.end());
+    Enqueue(s);
     return false;
   }
   if (!mine.empty()) {

@@ -195,8 +195,8 @@ void Engine::Impl::Merge(CustomerState& survivor, CustomerState& absorbed, const
   line_ += "}\n";
   Emit("merge");
 
-  for (const TimerKey& k : TimersOf(survivor)) timers_.erase(k);
-  for (const TimerKey& k : TimersOf(absorbed)) timers_.erase(k);
+  Dequeue(survivor);
+  Dequeue(absorbed);
   CustomerState& s = survivor;
   const CustomerState& a = absorbed;
   for (size_t f = 0; f < s.profile.size(); ++f) s.profile[f] = MergeField(s.profile[f], a.profile[f], p_.profile[f]);
@@ -232,7 +232,7 @@ void Engine::Impl::Merge(CustomerState& survivor, CustomerState& absorbed, const
   SetIndex(alias_, absorbed_id, *s.id);
   for (const std::string& alias : a.aliases) SetIndex(alias_, alias, *s.id);
   store_.Absorb(absorbed_id);
-  for (const TimerKey& k : TimersOf(s)) timers_.insert(k);
+  Enqueue(s);
 }
 
 }  // namespace qm::engine

@@ -7,29 +7,57 @@
 namespace qm::engine {
 
 void Engine::Impl::ArmQuiet(CustomerState& s, int32_t q, int64_t due) {
-  const TimerKey key{due, s.id, &s, 0, static_cast<uint64_t>(q)};
-  bool queued = false;
-  if (s.quiet_due[q] != kNever) {
-    // Re-armed (most events of a customer): the queue's node moves to the
-    // new due time instead of being freed and allocated again.
-    auto node = timers_.extract(TimerKey{s.quiet_due[q], s.id, &s, 0, static_cast<uint64_t>(q)});
-    if (!node.empty()) {
-      node.value() = key;
-      timers_.insert(std::move(node));
-      queued = true;
-    }
-  }
   s.quiet_due[q] = due;
   if (observer_ != nullptr) [[unlikely]] observer_->OnArmed(program_.quiet_rules[q], due);
-  if (queued) return;
-  if (spare_timers_.empty()) {
+  int64_t& queued = s.quiet_due.queued(q);
+  // Re-armed later (most events of a customer): the queued entry stays where
+  // it is and moves when it comes up (Requeue).
+  if (queued != kNever && queued <= due) return;
+  const TimerKey key{due, s.id, &s, 0, static_cast<uint64_t>(q)};
+  if (queued != kNever) {  // earlier than queued (an out-of-order event): the node moves now
+    auto node = timers_.extract(TimerKey{queued, s.id, &s, 0, static_cast<uint64_t>(q)});
+    node.value() = key;
+    timers_.insert(std::move(node));
+  } else if (spare_timers_.empty()) {
     timers_.insert(key);
-    return;
+  } else {
+    auto node = std::move(spare_timers_.back());
+    spare_timers_.pop_back();
+    node.value() = key;
+    timers_.insert(std::move(node));
   }
-  auto node = std::move(spare_timers_.back());
-  spare_timers_.pop_back();
-  node.value() = key;
-  timers_.insert(std::move(node));
+  queued = due;
+}
+
+bool Engine::Impl::Requeue(std::set<TimerKey>::iterator it) {
+  if (it->kind != 0) return false;
+  CustomerState& s = *it->state;
+  const size_t q = it->id;
+  const int64_t due = s.quiet_due[q];
+  if (due == it->due) return false;
+  auto node = timers_.extract(it);
+  if (due == kNever) {
+    if (spare_timers_.size() < kSpareTimers) spare_timers_.push_back(std::move(node));
+  } else {
+    node.value().due = due;
+    timers_.insert(std::move(node));
+  }
+  s.quiet_due.queued(q) = due;
+  return true;
+}
+
+void Engine::Impl::Enqueue(CustomerState& s) {
+  for (size_t q = 0; q < s.quiet_due.size(); ++q) s.quiet_due.queued(q) = s.quiet_due[q];
+  for (const TimerKey& k : TimersOf(s)) timers_.insert(k);
+}
+
+void Engine::Impl::Dequeue(CustomerState& s) {
+  for (size_t q = 0; q < s.quiet_due.size(); ++q) {
+    int64_t& queued = s.quiet_due.queued(q);
+    if (queued != kNever) timers_.erase(TimerKey{queued, s.id, &s, 0, q});
+    queued = kNever;
+  }
+  for (const PendingAfter& a : s.afters) timers_.erase(TimerKey{a.due, s.id, &s, 1, a.seq});
 }
 
 void Engine::Impl::FireDue(int64_t t) {
@@ -46,10 +74,12 @@ void Engine::Impl::FireDue(int64_t t) {
       Lookup(std::string(*timers_.begin()->customer));
       continue;
     }
+    if (Requeue(timers_.begin())) continue;
     int64_t due = timers_.begin()->due;
     CustomerState* state = timers_.begin()->state;
     group_.clear();
     while (!timers_.empty() && timers_.begin()->due == due && timers_.begin()->state == state) {
+      if (Requeue(timers_.begin())) continue;
       auto node = timers_.extract(timers_.begin());
       group_.push_back(node.value());
       if (spare_timers_.size() < kSpareTimers) spare_timers_.push_back(std::move(node));
@@ -70,6 +100,7 @@ void Engine::Impl::FireGroup(CustomerState& s, int64_t due, const std::vector<Ti
   for (const TimerKey& k : group) {
     if (k.kind == 0) {
       s.quiet_due[k.id] = kNever;  // fired: disarmed until re-armed (A33)
+      s.quiet_due.queued(k.id) = kNever;
       quiet_candidates.push_back(program_.quiet_rules[k.id]);
     } else {
       state::PendingAfters& pending = s.afters.Make();

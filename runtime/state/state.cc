@@ -170,7 +170,7 @@ void CustomerState::PrefetchParts() const {
   PrefetchBytes(profile.data(), profile.size() * sizeof(Stored));
   PrefetchBytes(aggregates.data(), aggregates.size() * sizeof(AggregateState));
   PrefetchBytes(last_event.data(), last_event.size() * sizeof(int64_t));
-  PrefetchBytes(quiet_due.data(), quiet_due.size() * sizeof(int64_t));
+  PrefetchBytes(quiet_due.data(), 2 * quiet_due.size() * sizeof(int64_t));  // and where they are queued
   PrefetchBytes(pushes.data(), pushes.size() * sizeof(pushes[0]));
 }
 

@@ -133,6 +133,28 @@ class Sparse {
   Boxed<C> box_;
 };
 
+// Per quiet rule (`no E for D`): when it is due, kNever when disarmed; and,
+// in memory only, where the engine's timer queue holds it. A re-arm to a
+// later time leaves the queued entry where it was (no search of the queue on
+// every event); the entry moves to the due time when it comes up. Both halves
+// share one allocation; iterating, size() and data() see the due times.
+class QuietDue {
+ public:
+  size_t size() const { return times_.size() / 2; }
+  void assign(size_t rules, int64_t due) { times_.assign(2 * rules, due); }
+  int64_t& operator[](size_t q) { return times_[q]; }
+  int64_t operator[](size_t q) const { return times_[q]; }
+  const int64_t* data() const { return times_.data(); }
+  const int64_t* begin() const { return times_.data(); }
+  const int64_t* end() const { return times_.data() + size(); }
+  // Where the queue holds rule q's timer: at or before its due time, kNever
+  // when not queued (a state read from the store, or disarmed).
+  int64_t& queued(size_t q) { return times_[size() + q]; }
+
+ private:
+  std::vector<int64_t> times_;
+};
+
 // A customer's tags, a bit each: up to 64 in the set itself (16 bytes),
 // more in one array on the heap, whose address the same word holds.
 class TagSet {
@@ -420,7 +442,7 @@ struct CustomerState {
   std::vector<AggregateState> aggregates;
   std::vector<int64_t> last_event;   // per event type: ts of the latest accepted one (since, A20)
   int64_t last_any = kNever;
-  std::vector<int64_t> quiet_due;    // per quiet rule: due time, kNever when disarmed
+  QuietDue quiet_due;                // per quiet rule: due time, kNever when disarmed
   std::vector<std::pair<std::string, int64_t>> pushes;  // (check::TargetKey, last emission), A26
   Sparse<std::vector<Emission>> emissions;  // in time order, for caps (D4)
   Sparse<PendingAfters> afters;

@@ -266,6 +266,12 @@ class Engine::Impl {
 
   // --------------------------------------------------------------- timers
   void ArmQuiet(CustomerState& s, int32_t q, int64_t due);
+  // A `no` timer that comes up where it was queued but is due later (re-armed
+  // since) or disarmed moves there or goes: true when it did, nothing fired.
+  bool Requeue(std::set<TimerKey>::iterator it);
+  // A live customer's timers into the queue at their due times, or out of it.
+  void Enqueue(CustomerState& s);
+  void Dequeue(CustomerState& s);
 
   // A32: every pending timer due at or before `t`, by (due, customer).
   void FireDue(int64_t t);
