@@ -60,6 +60,8 @@ class StepView {
   // generated code reads them with plain loads.
   virtual const Value* EventFields() const = 0;
   virtual Value ProfileField(int32_t field) const = 0;
+  // The customer's profile in place, one Stored per declared field.
+  virtual const Stored* ProfileFields() const = 0;
   virtual bool HasTag(int32_t tag) const = 0;
   virtual Value Aggregate(int32_t aggregate) const = 0;
   virtual Value Since(int32_t event) const = 0;  // check::kAnyEvent for any

@@ -24,9 +24,9 @@
 namespace qm::jit {
 namespace {
 
-// (view, constants, the event's fields, out): jit_internal::FunctionNames.
-using EventFn = void (*)(const ir::StepView*, const Value*, const Value*, uint8_t*);
-using PredicateFn = uint8_t (*)(const ir::StepView*, const Value*, const Value*);
+// (view, constants, the event's fields, the profile, out): jit_internal::FunctionNames.
+using EventFn = void (*)(const ir::StepView*, const Value*, const Value*, const Stored*, uint8_t*);
+using PredicateFn = uint8_t (*)(const ir::StepView*, const Value*, const Value*, const Stored*);
 
 double Ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
@@ -186,7 +186,7 @@ class JitEvaluator final : public ir::Evaluator {
     const std::vector<int32_t>& candidates = rules_by_event_[type];
     if (candidates.empty()) return;
     scratch_.resize(candidates.size());
-    code_->event_fns[type](&view, constants_.values.data(), Fields(view), scratch_.data());
+    code_->event_fns[type](&view, constants_.values.data(), Fields(view), view.ProfileFields(), scratch_.data());
     for (size_t k = 0; k < candidates.size(); ++k)
       if (scratch_[k]) matched.push_back(candidates[k]);
   }
@@ -195,12 +195,12 @@ class JitEvaluator final : public ir::Evaluator {
                   std::vector<int32_t>& matched) override {
     for (int32_t r : candidates) {
       PredicateFn fn = code_->rule_fns[r];
-      if (fn(&view, constants_.values.data(), Fields(view))) matched.push_back(r);
+      if (fn(&view, constants_.values.data(), Fields(view), view.ProfileFields())) matched.push_back(r);
     }
   }
 
   bool Filter(int32_t filter, const ir::StepView& view) override {
-    return code_->where_fns[filter](&view, constants_.values.data(), Fields(view));
+    return code_->where_fns[filter](&view, constants_.values.data(), Fields(view), view.ProfileFields());
   }
 
  private:

@@ -98,6 +98,36 @@ struct Value {
   static Value Enum(int64_t member) { return {ValueKind::kEnum, member}; }
 };
 
+// A stored value: like Value, but owning its text, and in 48 bytes: a
+// number keeps its double where the other kinds keep their integer. What a
+// customer's profile holds (runtime/state), and what generated code reads in
+// place (StepView::ProfileFields).
+struct Stored {
+  std::string text;
+  union {
+    int64_t i = 0;
+    double d;  // kNumber only
+  };
+  ValueKind kind = ValueKind::kUnset;
+
+  Value view() const {
+    Value v{kind};
+    if (kind == ValueKind::kNumber) v.d = d;
+    else v.i = i;
+    if (kind == ValueKind::kText) v.text = text;
+    return v;
+  }
+  static Stored Of(const Value& v) {
+    Stored s;
+    s.kind = v.kind;
+    if (v.kind == ValueKind::kNumber) s.d = v.d;
+    else s.i = v.i;
+    if (v.kind == ValueKind::kText) s.text = std::string(v.text);
+    return s;
+  }
+};
+static_assert(sizeof(Stored) == 48);
+
 // Orders two set values of comparable kinds (A15, A16): exact for int, money,
 // decimals and ratios; as doubles when either side is a number. nullopt when
 // they do not order (an unset side, NaN).

@@ -26,33 +26,7 @@ namespace qm::state {
 
 inline constexpr int64_t kNever = std::numeric_limits<int64_t>::min();
 
-// A stored value: like Value, but owning its text, and in 48 bytes: a
-// number keeps its double where the other kinds keep their integer.
-struct Stored {
-  std::string text;
-  union {
-    int64_t i = 0;
-    double d;  // kNumber only
-  };
-  ValueKind kind = ValueKind::kUnset;
-
-  Value view() const {
-    Value v{kind};
-    if (kind == ValueKind::kNumber) v.d = d;
-    else v.i = i;
-    if (kind == ValueKind::kText) v.text = text;
-    return v;
-  }
-  static Stored Of(const Value& v) {
-    Stored s;
-    s.kind = v.kind;
-    if (v.kind == ValueKind::kNumber) s.d = v.d;
-    else s.i = v.i;
-    if (v.kind == ValueKind::kText) s.text = std::string(v.text);
-    return s;
-  }
-};
-static_assert(sizeof(Stored) == 48);
+using qm::Stored;  // a profile value as the state keeps it (compiler/value)
 
 // The fold every aggregate is (A19): how many values, their exact sum (int,
 // money in cents), their sum as numbers in processing order, min and max.

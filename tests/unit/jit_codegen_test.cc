@@ -57,7 +57,7 @@ TEST(JitCodegen, EqualConditionsShareOneFunctionAndTypesKeepThemApart) {
 namespace {
 
 // Text `=`, `!=`, `in`, `not in` against literals and `in` over enum members,
-// in both shapes of code (jit_internal::Optimized): the same answers as the
+// on event fields and profile fields, in both shapes of code (jit_internal::Optimized): the same answers as the
 // interpreter's, unset included (C5: an unset field is neither equal nor
 // different, neither in nor not in). Small rule sets compare them inline
 // (lengths, then bytes; integers), with no call to the shared comparison.
@@ -65,6 +65,13 @@ void CheckTextsAndLists(bool large) {
   std::string text =
       "enum 阶段 { 未购, 已购, 复购 }\n"
       "event v { ch: text, st: 阶段 }\nevent pad { n: int }\n"
+      "event p { home: text, lv: 阶段, score: number }\n"
+      "profile { home: text\n lv: 阶段\n score: number }\n"
+      "rule load: when p then set home p.home, set lv p.lv, set score p.score\n"
+      "rule ph: when v and home = 北京 then push PH\n"
+      "rule pin: when v and home in (上海, 北京) then push PIN\n"
+      "rule plv: when v and lv in (已购) then push PLV\n"
+      "rule pscore: when v and score > 2 then push PSCORE\n"
       "rule eq: when v and ch = 抖音 then push EQ\n"
       "rule ne: when v and ch != 抖音 then push NE\n"
       "rule empty: when v and ch = \"\" then push EMPTY\n"
@@ -95,6 +102,10 @@ void CheckTextsAndLists(bool large) {
       R"({"type":"v","customer":"shorter","ts":"2026-01-01T00:00:04Z","ch":"抖"})",
       R"({"type":"v","customer":"other","ts":"2026-01-01T00:00:05Z","ch":"快手"})",
       R"({"type":"v","customer":"samelength","ts":"2026-01-01T00:00:06Z","ch":"抖抖"})",
+      R"({"type":"p","customer":"ploaded","ts":"2026-01-01T00:00:07Z","home":"北京","lv":"已购","score":2.5})",
+      R"({"type":"v","customer":"ploaded","ts":"2026-01-01T00:00:08Z"})",
+      R"({"type":"p","customer":"pother","ts":"2026-01-01T00:00:09Z","home":"北京市","lv":"未购","score":1.5})",
+      R"({"type":"v","customer":"pother","ts":"2026-01-01T00:00:10Z"})",
   };
   auto [interp, jit] = RunBothEngines(*program, lines, std::nullopt, error);
   ASSERT_TRUE(error.empty()) << error;
@@ -102,8 +113,13 @@ void CheckTextsAndLists(bool large) {
   auto pushed = [&](const std::string& customer, const std::string& target) {
     return jit.actions.find("\"customer\":\"" + customer + "\",\"rule\":\"" + target) != std::string::npos;
   };
-  for (const char* rule : {"eq", "ne", "empty", "inlist", "outlist", "first", "notfirst"})
+  for (const char* rule : {"eq", "ne", "empty", "inlist", "outlist", "first", "notfirst", "ph", "pin", "plv", "pscore"})
     EXPECT_FALSE(pushed("unset", rule)) << rule << "\n" << jit.actions;
+  // Profile fields, read in place.
+  for (const char* rule : {"ph", "pin", "plv", "pscore"}) {
+    EXPECT_TRUE(pushed("ploaded", rule)) << rule << "\n" << jit.actions;
+    EXPECT_FALSE(pushed("pother", rule)) << rule << "\n" << jit.actions;
+  }
   EXPECT_TRUE(pushed("empty", "empty") && pushed("empty", "inlist") && pushed("empty", "ne") && pushed("empty", "outlist"));
   EXPECT_TRUE(pushed("empty", "first") && !pushed("empty", "notfirst"));
   EXPECT_TRUE(pushed("same", "eq") && pushed("same", "inlist") && !pushed("same", "ne") && !pushed("same", "outlist"));

@@ -24,17 +24,58 @@ constexpr uint64_t kKindOffset = offsetof(Value, kind);
 constexpr uint64_t kIntOffset = offsetof(Value, i);
 constexpr uint64_t kDoubleOffset = offsetof(Value, d);
 
-// Where a Value's text keeps its length and its bytes: the library's
-// std::string_view layout, read from a view of known length.
-struct TextOffsets {
-  uint64_t size, data;
+// Where generated code finds the parts of a value in memory: a Value (an
+// event field, a constant, a value read by a call) or a Stored (a profile
+// field in place).
+struct Layout {
+  uint64_t kind, i, d;
+  bool text = false;  // whether the text's length and bytes can be read in place
+  uint64_t text_size = 0, text_data = 0;
 };
-TextOffsets TextLayout() {
+
+// A Value's text is a std::string_view: its length and data pointer, in the
+// library's order, read from a view of known length.
+Layout ValueLayout() {
   static_assert(sizeof(std::string_view) == 2 * sizeof(uint64_t));
   static const char probe[] = "ab";
   auto words = std::bit_cast<std::array<uint64_t, 2>>(std::string_view(probe, 2));
   constexpr uint64_t base = offsetof(Value, text);
-  return words[0] == 2 ? TextOffsets{base, base + 8} : TextOffsets{base + 8, base};
+  Layout l{kKindOffset, kIntOffset, kDoubleOffset, true};
+  l.text_size = words[0] == 2 ? base : base + 8;
+  l.text_data = words[0] == 2 ? base + 8 : base;
+  return l;
+}
+
+// A Stored's text is a std::string. Libraries that keep a pointer to the
+// bytes and the length as words in the object, short strings included (as
+// libstdc++ does), have its text read in place; others have it read through
+// a call.
+Layout StoredLayout() {
+  Stored s;
+  auto offset = [&s](const void* part) {
+    return static_cast<uint64_t>(static_cast<const char*>(part) - reinterpret_cast<const char*>(&s));
+  };
+  Layout l{offset(&s.kind), offset(&s.i), offset(&s.d)};
+  auto words_of = [](const std::string& text) {
+    std::array<uint64_t, sizeof(std::string) / sizeof(uint64_t)> words{};
+    std::memcpy(words.data(), static_cast<const void*>(&text), sizeof words);
+    return words;
+  };
+  const std::string long_text(40, 'x'), short_text("ab");
+  auto long_words = words_of(long_text), short_words = words_of(short_text);
+  const uint64_t base = offset(&s.text);
+  for (size_t d = 0; d < long_words.size(); ++d) {
+    for (size_t n = 0; n < long_words.size(); ++n) {
+      if (long_words[d] == reinterpret_cast<uintptr_t>(long_text.data()) && long_words[n] == long_text.size() &&
+          short_words[d] == reinterpret_cast<uintptr_t>(short_text.data()) && short_words[n] == short_text.size()) {
+        l.text = true;
+        l.text_data = base + d * sizeof(uint64_t);
+        l.text_size = base + n * sizeof(uint64_t);
+        return l;
+      }
+    }
+  }
+  return l;
 }
 
 // Lists up to this long are compared inline; longer ones call qm_rt_in.
@@ -111,8 +152,8 @@ class Codegen {
       const std::vector<int32_t>& rules = program_.rules_by_event[e];
       if (rules.empty()) continue;
       std::string name = "qm_event_" + std::to_string(e);
-      llvm::Function* f = Begin(name, void_, {ptr_, ptr_, ptr_, ptr_});
-      llvm::Value* out = f->getArg(3);
+      llvm::Function* f = Begin(name, void_, {ptr_, ptr_, ptr_, ptr_, ptr_});
+      llvm::Value* out = f->getArg(4);
       for (size_t k = 0; k < rules.size(); ++k) {
         llvm::Value* holds = RuleHolds(rules[k]);
         b_.CreateStore(b_.CreateZExt(holds, i8_), At(out, k));
@@ -127,7 +168,7 @@ class Codegen {
       std::string& name = by_condition[cond == check::kNoNode ? "true" : Key(cond)];
       if (name.empty()) {
         name = "qm_rule_" + std::to_string(r);
-        Begin(name, i8_, {ptr_, ptr_, ptr_});
+        Begin(name, i8_, {ptr_, ptr_, ptr_, ptr_});
         b_.CreateRet(b_.CreateZExt(RuleHolds(static_cast<int32_t>(r)), i8_));
       }
       names.rule_fns[r] = name;
@@ -136,7 +177,7 @@ class Codegen {
       std::string& name = by_condition[Key(program_.filters[f])];
       if (name.empty()) {
         name = "qm_where_" + std::to_string(f);
-        Begin(name, i8_, {ptr_, ptr_, ptr_});
+        Begin(name, i8_, {ptr_, ptr_, ptr_, ptr_});
         b_.CreateRet(b_.CreateZExt(ShortCircuit(program_.filters[f]), i8_));
       }
       names.where_fns[f] = name;
@@ -155,8 +196,11 @@ class Codegen {
     view_ = f->getArg(0);
     consts_ = f->getArg(1);
     fields_ = f->getArg(2);
+    profile_ = f->getArg(3);
     slots_.clear();
     fields_read_.clear();
+    profile_read_.clear();
+    layouts_.clear();
     bools_.clear();
     ints_.clear();
     loads_.clear();
@@ -281,6 +325,25 @@ class Codegen {
     return slot;
   }
 
+  // Where a value node can be read in place: a profile field in the
+  // customer's profile; any other where Slot puts it.
+  llvm::Value* Place(NodeId id) {
+    const Node& n = p_.nodes[id];
+    if (n.kind != NodeKind::kProfileField) return Slot(id);
+    const std::string& key = Key(id);
+    llvm::Value*& field = profile_read_[key];
+    if (field == nullptr) {
+      field = At(profile_, static_cast<uint64_t>(n.field) * sizeof(Stored));
+      Remember(profile_read_, key);
+      layouts_[field] = &stored_;
+    }
+    return field;
+  }
+  const Layout& LayoutOf(llvm::Value* place) const {
+    auto it = layouts_.find(place);
+    return it == layouts_.end() ? value_ : *it->second;
+  }
+
   // Unoptimized code is compiled instruction by instruction, so none is
   // emitted that folds away: a zero offset, an `and` with true, an `or` with false.
   llvm::Value* At(llvm::Value* base, uint64_t offset) {
@@ -307,12 +370,12 @@ class Codegen {
     }
     return v;
   }
-  llvm::Value* LoadInt(llvm::Value* slot) { return Load(i64_, slot, kIntOffset); }
-  llvm::Value* LoadDouble(llvm::Value* slot) { return Load(f64_, slot, kDoubleOffset); }
+  llvm::Value* LoadInt(llvm::Value* slot) { return Load(i64_, slot, LayoutOf(slot).i); }
+  llvm::Value* LoadDouble(llvm::Value* slot) { return Load(f64_, slot, LayoutOf(slot).d); }
   llvm::Value* IsSet(llvm::Value* slot) {
     llvm::Value*& v = set_[slot];
     if (v == nullptr) {
-      v = b_.CreateICmpNE(Load(i8_, slot, kKindOffset), b_.getInt8(0));
+      v = b_.CreateICmpNE(Load(i8_, slot, LayoutOf(slot).kind), b_.getInt8(0));
       Remember(set_, slot);
     }
     return v;
@@ -330,7 +393,7 @@ class Codegen {
   // The integer of an int-like value node known to be set.
   llvm::Value* IntOf(NodeId id) {
     const Node& n = p_.nodes[id];
-    if (n.kind != NodeKind::kAggregate || !AlwaysSet(id)) return LoadInt(Slot(id));
+    if (n.kind != NodeKind::kAggregate || !AlwaysSet(id)) return LoadInt(Place(id));
     llvm::Value*& v = ints_[Key(id)];
     if (v == nullptr) {
       v = b_.CreateCall(aggregate_int_, {view_, b_.getInt32(n.aggregate)});
@@ -383,7 +446,7 @@ class Codegen {
       case NodeKind::kCustomer: case NodeKind::kAggregate: case NodeKind::kSince: case NodeKind::kSinceField:
       case NodeKind::kClock: {
         // A bool-valued leaf.
-        llvm::Value* slot = Slot(id);
+        llvm::Value* slot = Place(id);
         llvm::Value* nonzero = b_.CreateICmpNE(LoadInt(slot), b_.getInt64(0));
         return AlwaysSet(id) ? nonzero : And(IsSet(slot), nonzero);
       }
@@ -483,7 +546,7 @@ class Codegen {
           llvm::Value* i = IntOf(id);
           return as_double ? b_.CreateSIToFP(i, f64_) : i;
         }
-        llvm::Value* slot = Slot(id);
+        llvm::Value* slot = Place(id);
         if (!AlwaysSet(id)) set = And(set, IsSet(slot));
         if (!as_double) return LoadInt(slot);
         return s.repr == Repr::kDouble ? LoadDouble(slot) : b_.CreateSIToFP(LoadInt(slot), f64_);
@@ -500,8 +563,8 @@ class Codegen {
       if (left_text != right_text) {
         NodeId x = left_text ? r : l;
         const std::string& text = (left_text ? ln : rn).constants[0].text;
-        if (p_.nodes[x].type.kind == check::TypeKind::kText) {
-          llvm::Value* slot = Slot(x);
+        if (p_.nodes[x].type.kind == check::TypeKind::kText && TextInPlace(x)) {
+          llvm::Value* slot = Place(x);
           llvm::Value* same = TextIs(slot, text);
           // C5 spirit: an unset side is neither equal nor different.
           return n.op == check::CmpOp::kEq ? same : And(IsSet(slot), b_.CreateNot(same));
@@ -521,10 +584,10 @@ class Codegen {
     const Node& x = p_.nodes[n.operands[0]];
     if (n.constants.size() > kInlineListLimit) return nullptr;
     bool text = x.type.kind == check::TypeKind::kText;
-    if (text ? !branching_ : !IntLike(x.type.kind)) return nullptr;
+    if (text ? !branching_ || !TextInPlace(n.operands[0]) : !IntLike(x.type.kind)) return nullptr;
     for (const check::Constant& c : n.constants)
       if (c.type.kind != x.type.kind || (!text && c.type.enum_id != x.type.enum_id)) return nullptr;
-    llvm::Value* slot = Slot(n.operands[0]);
+    llvm::Value* slot = Place(n.operands[0]);
     llvm::Value* found = b_.getFalse();
     for (const check::Constant& c : n.constants) {
       if (text) found = Or(found, TextIs(slot, c.text));
@@ -535,11 +598,15 @@ class Codegen {
     return And(IsSet(slot), b_.CreateNot(found));
   }
 
-  // Whether the text Value at `slot` is exactly `text` (false when unset).
+  bool TextInPlace(NodeId id) const { return p_.nodes[id].kind != NodeKind::kProfileField || stored_.text; }
+
+  // Whether the text value at `slot` is exactly `text` (false when unset).
   llvm::Value* TextIs(llvm::Value* slot, std::string_view text) {
-    llvm::Value* length = And(IsSet(slot), b_.CreateICmpEQ(Load(i64_, slot, text_.size), b_.getInt64(text.size())));
+    const Layout& layout = LayoutOf(slot);
+    llvm::Value* length =
+        And(IsSet(slot), b_.CreateICmpEQ(Load(i64_, slot, layout.text_size), b_.getInt64(text.size())));
     if (text.empty()) return length;
-    llvm::Value* data = Load(ptr_, slot, text_.data);
+    llvm::Value* data = Load(ptr_, slot, layout.text_data);
     llvm::BasicBlock* from = b_.GetInsertBlock();
     llvm::BasicBlock* bytes = llvm::BasicBlock::Create(ctx_, "bytes", from->getParent());
     llvm::BasicBlock* joined = llvm::BasicBlock::Create(ctx_, "text", from->getParent());
@@ -577,11 +644,13 @@ class Codegen {
   llvm::Type *i8_, *i32_, *i64_, *f64_, *ptr_, *void_;
   llvm::Function *profile_field_, *aggregate_, *aggregate_int_, *since_, *since_field_, *now_, *customer_, *has_tag_,
       *compare_, *in_, *contains_, *clock_, *memcmp_;
-  const TextOffsets text_ = TextLayout();
+  const Layout value_ = ValueLayout(), stored_ = StoredLayout();
   llvm::Value* view_ = nullptr;
   llvm::Value* consts_ = nullptr;
   llvm::Value* fields_ = nullptr;
-  std::unordered_map<std::string, llvm::Value*> slots_, bools_, ints_, fields_read_;
+  llvm::Value* profile_ = nullptr;
+  std::unordered_map<std::string, llvm::Value*> slots_, bools_, ints_, fields_read_, profile_read_;
+  std::unordered_map<llvm::Value*, const Layout*> layouts_;  // places that are not Values
   std::unordered_map<std::string, llvm::GlobalVariable*> literals_;
   bool in_branch_ = false;
   std::vector<std::function<void()>> forget_;

@@ -26,11 +26,12 @@ struct ConstantTable {
 ConstantTable BuildConstants(const ir::Program& program);
 
 // Names of the generated functions; empty where none was generated.
-//   event_fns[e]: void(view, consts, fields, uint8_t* out), out[k] for rules_by_event[e][k]
-//   rule_fns[r]:  uint8_t(view, consts, fields), for rules with an internal trigger
-//   where_fns[f]: uint8_t(view, consts, fields), for ir::Program::filters[f]
+//   event_fns[e]: void(view, consts, fields, profile, uint8_t* out), out[k] for rules_by_event[e][k]
+//   rule_fns[r]:  uint8_t(view, consts, fields, profile), for rules with an internal trigger
+//   where_fns[f]: uint8_t(view, consts, fields, profile), for ir::Program::filters[f]
 // `fields` is the step's event fields in place (StepView::EventFields), or
-// as many unset Values as the widest event has in a step without an event.
+// as many unset Values as the widest event has in a step without an event;
+// `profile` the customer's (StepView::ProfileFields).
 struct FunctionNames {
   std::vector<std::string> event_fns, rule_fns, where_fns;
 };

@@ -26,6 +26,7 @@ class Step final : public ir::StepView {
   Value EventField(int32_t field) const override { return event != nullptr ? event->fields[field] : Value{}; }
   const Value* EventFields() const override { return event != nullptr ? event->fields.data() : nullptr; }
   Value ProfileField(int32_t field) const override { return state->profile[field].view(); }
+  const Stored* ProfileFields() const override { return state->profile.data(); }
   bool HasTag(int32_t tag) const override { return state->tags[tag] != 0; }
   Value Aggregate(int32_t aggregate) const override;
   Value Since(int32_t event) const override;
