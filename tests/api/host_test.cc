@@ -63,7 +63,8 @@ const char* const kExamples[] = {"rules-examples/journey-cascade", "rules-exampl
                                  "rules-examples/repurchase-reminder", "rules-examples/sop-caps",
                                  "rules-examples/late-feeds", "tests/run/a32_a33_timer_order",
                                  "tests/run/d4_d5_d6_e6_caps_quiet_placeholders", "tests/run/d9_e8_lateness",
-                                 "tests/run/d10_e22_count_distinct", "tests/run/a30_cascade_limit"};
+                                 "tests/run/d10_e22_count_distinct", "tests/run/a30_cascade_limit",
+                                 "tests/run/a33_a35_rearmed_timers"};
 
 struct Delivered {
   std::string actions, rejects;
