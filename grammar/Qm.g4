@@ -23,7 +23,7 @@ mergePolicy : SUM | MAX | MIN | ADD | SET | name ;
 typeRef     : name | ENUM LBRACE members RBRACE ;
 tagDecl     : TAG tagName STRING ;
 // D15: a tag's name may be quoted wherever a tag is named (E23: only tags).
-tagName     : name | STRING ;
+tagName     : word=name | quoted=STRING ;
 importDecl  : IMPORT STRING ;
 
 // v0.2 words are contextual, never reserved (SEMANTICS D, E1): each is an
@@ -57,7 +57,9 @@ renamedDecl : renamedKw (TAG | name) renamedName ARROW renamedName ;
 renamedKw   : {_input->LT(1)->getText() == "renamed"}? IDENT ;
 renamedName : (name DOT)? (name | STRING) ;
 
-ruleDecl    : (RULE name COLON)? WHEN trigger (AND expr)? THEN action (COMMA action)* ;
+// Labels (`x=`, `xs+=`) are filled while parsing, so the builder reads them
+// without the accessors' scans of every child (a dynamic_cast each).
+ruleDecl    : (RULE ruleName=name COLON)? WHEN trigger (AND condition=expr)? THEN actions+=action (COMMA actions+=action)* ;
 
 trigger
   : ANY                                 # anyTrigger
@@ -68,41 +70,41 @@ trigger
   | name                                # eventTrigger
   ;
 
-expr    : andExpr (OR andExpr)* ;
-andExpr : unary (AND unary)* ;
-unary   : NOT unary | primary ;
+expr    : operands+=andExpr (OR operands+=andExpr)* ;
+andExpr : operands+=unary (AND operands+=unary)* ;
+unary   : negation=NOT inner=unary | atom=primary ;
 
 primary
-  : LPAREN expr RPAREN                      # parenExpr
+  : LPAREN inner=expr RPAREN                # parenExpr
   | HAS tagName                             # hasExpr
-  | operand predicateTail?                  # predicateExpr
+  | lhs=operand tail=predicateTail?         # predicateExpr
   ;
 
 // Kept apart from `operand` so the parser decides with one token of lookahead.
 predicateTail
-  : NOT IN LPAREN literal (COMMA literal)* RPAREN  # notInTail
-  | IN LPAREN literal (COMMA literal)* RPAREN      # inTail
-  | CONTAINS literal                               # containsTail
-  | cmpOp operand                                  # compareTail
+  : NOT IN LPAREN items+=literal (COMMA items+=literal)* RPAREN  # notInTail
+  | IN LPAREN items+=literal (COMMA items+=literal)* RPAREN      # inTail
+  | CONTAINS needle=literal                                      # containsTail
+  | op=cmpOp rhs=operand                                         # compareTail
   ;
 
-cmpOp   : EQ | NE | LT | LE | GT | GE ;
+cmpOp   : op=(EQ | NE | LT | LE | GT | GE) ;
 
 operand
-  : aggregate
-  | since
-  | clock
-  | ref
-  | constant
+  : agg=aggregate
+  | sinceCall=since
+  | clockCall=clock
+  | field=ref
+  | value=constant
   ;
 
 // `where` is not a keyword (B1): it is an ordinary name everywhere but here.
 whereKw : {_input->LT(1)->getText() == "where"}? IDENT ;
 
 aggregate
-  : COUNT LPAREN distinctKw (name | ANY) DOT name (whereKw expr)? window? RPAREN   # distinctAgg
-  | COUNT LPAREN (name | ANY) (whereKw expr)? window? RPAREN                        # countAgg
-  | aggFunc=(SUM | MIN | MAX | AVG) LPAREN (name | ANY) DOT name (whereKw expr)? window? RPAREN  # valueAgg
+  : COUNT LPAREN distinctKw (name | ANY) DOT name (whereWord=whereKw filter=expr)? within=window? RPAREN   # distinctAgg
+  | COUNT LPAREN (name | ANY) (whereWord=whereKw filter=expr)? within=window? RPAREN                        # countAgg
+  | aggFunc=(SUM | MIN | MAX | AVG) LPAREN (name | ANY) DOT name (whereWord=whereKw filter=expr)? within=window? RPAREN  # valueAgg
   ;
 
 // D10, E1: `distinct` only when followed by `NAME .`, so `count(distinct)`
@@ -127,10 +129,10 @@ clockKw
 since   : SINCE LPAREN (ANY | name | PROFILE DOT name) RPAREN ;
 
 // A field reference or a bare word; the checker decides which (A13).
-ref     : (PROFILE | name) DOT name | name ;
+ref     : (qualifiedByProfile=PROFILE | names+=name) DOT names+=name | names+=name ;
 
-constant : STRING | NUMBER | DURATION | TRUE | FALSE ;
-literal  : constant | name ;
+constant : token=(STRING | NUMBER | DURATION | TRUE | FALSE) ;
+literal  : value=constant | word=name ;
 
 action
   : AFTER DURATION simpleAction (UNLESS (name | ANY) (whereKw expr)?)?   # delayedAction  // D7: `unless E where`
@@ -146,7 +148,7 @@ simpleAction
   | NOTIFY target STRING                      # notifyAction
   ;
 
-target  : name | STRING ;
+target  : word=name | quoted=STRING ;
 name    : IDENT ;
 
 // ---- Lexer (A1-A6) ----

@@ -32,62 +32,79 @@ std::string TagName(std::string_view text) {
   return plain ? std::string(text) : Quoted(text);
 }
 
-std::string Str(const Literal& l) {
-  switch (l.kind) {
-    case Literal::Kind::kString: return Quoted(l.text);
-    default: return l.text;
-  }
+// Each node appends to one string: rule texts are built for every rule
+// checked (the program's fingerprint), so no temporaries per node.
+void Put(std::string& out, const Literal& l) {
+  if (l.kind == Literal::Kind::kString) AppendJsonString(out, l.text);
+  else out += l.text;
 }
-std::string Str(const Value& v) {
-  return std::visit(Overload{[](const Literal& l) { return Str(l); },
-                             [](const Ident& i) { return i.text; }}, v);
+void Put(std::string& out, const Value& v) {
+  std::visit(Overload{[&](const Literal& l) { Put(out, l); }, [&](const Ident& i) { out += i.text; }}, v);
 }
-std::string Str(const Name& n) {
-  if (n.profile_qualified) return "profile." + n.name.text;
-  if (n.qualifier) return n.qualifier->text + "." + n.name.text;
-  return n.name.text;
+void Put(std::string& out, const Name& n) {
+  if (n.profile_qualified) out += "profile.";
+  else if (n.qualifier) (out += n.qualifier->text) += '.';
+  out += n.name.text;
 }
-std::string Str(const Expr& e);
-std::string Str(const Operand& o) {
-  return std::visit(Overload{
-      [](const Name& n) { return Str(n); },
-      [](const Literal& l) { return Str(l); },
-      [](const Aggregate& a) {
-        std::string s = std::string(Spelling(a.func)) + "(" + (a.distinct ? "distinct " : "") + a.event.text;
-        if (a.field) s += "." + a.field->text;
-        if (a.where) s += " where " + Str(*a.where);
-        if (a.within) s += " within " + a.within->text;
-        if (a.within_this) s += " within this " + std::string(NameOf(*a.within_this));
-        return s + ")";
+void Put(std::string& out, const Expr& e);
+void Put(std::string& out, const Operand& o) {
+  std::visit(Overload{
+      [&](const Name& n) { Put(out, n); },
+      [&](const Literal& l) { Put(out, l); },
+      [&](const Aggregate& a) {
+        ((out += Spelling(a.func)) += '(') += a.distinct ? "distinct " : "";
+        out += a.event.text;
+        if (a.field) (out += '.') += a.field->text;
+        if (a.where) Put(out += " where ", *a.where);
+        if (a.within) (out += " within ") += a.within->text;
+        if (a.within_this) (out += " within this ") += NameOf(*a.within_this);
+        out += ')';
       },
-      [](const Clock& c) { return std::string(NameOf(c.part)) + "(" + Str(c.arg) + ")"; },
-      [](const Since& s) {
-        return "since(" + std::string(s.profile_qualified ? "profile." : "") +
-               (s.name ? s.name->text : "any") + ")";
+      [&](const Clock& c) {
+        (out += NameOf(c.part)) += '(';
+        Put(out, c.arg);
+        out += ')';
+      },
+      [&](const Since& s) {
+        ((out += "since(") += s.profile_qualified ? "profile." : "") += s.name ? std::string_view(s.name->text) : "any";
+        out += ')';
       }}, o);
 }
-std::string Str(const Expr& e) {
-  return std::visit(Overload{
-      [](const Compare& c) { return "(" + std::string(Spelling(c.op)) + " " + Str(*c.lhs) + " " + Str(*c.rhs) + ")"; },
-      [](const InList& l) {
-        std::string s = std::string(l.negated ? "(not-in " : "(in ") + Str(*l.operand);
-        for (const Value& v : l.values) s += " " + Str(v);
-        return s + ")";
+void Put(std::string& out, const Expr& e) {
+  auto list = [&](std::string_view head, const std::vector<ExprPtr>& operands) {
+    out += head;
+    for (const ExprPtr& o : operands) Put(out += ' ', *o);
+    out += ')';
+  };
+  std::visit(Overload{
+      [&](const Compare& c) {
+        ((out += '(') += Spelling(c.op)) += ' ';
+        Put(out, *c.lhs);
+        Put(out += ' ', *c.rhs);
+        out += ')';
       },
-      [](const Contains& c) { return "(contains " + Str(*c.operand) + " " + Str(c.value) + ")"; },
-      [](const Has& h) { return "(has " + TagName(h.tag.text) + ")"; },
-      [](const BoolField& b) { return "(bool " + Str(b.field) + ")"; },
-      [](const Not& n) { return "(not " + Str(*n.operand) + ")"; },
-      [](const And& a) {
-        std::string s = "(and";
-        for (const ExprPtr& o : a.operands) s += " " + Str(*o);
-        return s + ")";
+      [&](const InList& l) {
+        out += l.negated ? "(not-in " : "(in ";
+        Put(out, *l.operand);
+        for (const Value& v : l.values) Put(out += ' ', v);
+        out += ')';
       },
-      [](const Or& a) {
-        std::string s = "(or";
-        for (const ExprPtr& o : a.operands) s += " " + Str(*o);
-        return s + ")";
-      }}, e.kind);
+      [&](const Contains& c) {
+        Put(out += "(contains ", *c.operand);
+        Put(out += ' ', c.value);
+        out += ')';
+      },
+      [&](const Has& h) { ((out += "(has ") += TagName(h.tag.text)) += ')'; },
+      [&](const BoolField& b) { Put(out += "(bool ", b.field), out += ')'; },
+      [&](const Not& n) { Put(out += "(not ", *n.operand), out += ')'; },
+      [&](const And& a) { list("(and", a.operands); },
+      [&](const Or& a) { list("(or", a.operands); }}, e.kind);
+}
+template <typename T>
+std::string Str(const T& node) {
+  std::string s;
+  Put(s, node);
+  return s;
 }
 std::string Str(const ActionValue& v) {
   return std::visit(Overload{[](const Name& n) { return Str(n); },
@@ -235,7 +252,7 @@ std::string DebugString(const Item& item) {
         },
         [](const Rule& r) {
           std::string s = "rule " + (r.name ? r.name->text : std::string("_")) + ": when " + Str(r.trigger);
-          if (r.condition) s += " if " + Str(*r.condition);
+          if (r.condition) Put(s += " if ", *r.condition);
           s += " then ";
           for (size_t i = 0; i < r.actions.size(); ++i) s += (i ? ", " : "") + Str(r.actions[i]);
           return s;

@@ -26,8 +26,8 @@ std::optional<ast::Item> Builder::BuildItem(QmParser::ItemContext* ctx) {
 }
 
 ast::Ident Builder::TagName(QmParser::TagNameContext* c) {
-  if (c->name() != nullptr) return Id(c->name());
-  ast::Ident id{StringText(c->STRING()), SpanOf(c)};
+  if (c->word != nullptr) return Id(c->word);
+  ast::Ident id{StringText(c->quoted), SpanOf(c)};
   if (id.text.empty()) Fail<DiagKind::kEmptyTagName>(id.span);  // E23
   return id;
 }
@@ -75,8 +75,8 @@ std::vector<ast::FieldDecl> Builder::Fields(QmParser::FieldListContext* c) {
   return out;
 }
 
-std::string Builder::StringText(antlr4::tree::TerminalNode* n) {
-  std::string raw = offsets_.Text(n->getSymbol());
+std::string Builder::StringText(const Token* n) {
+  std::string raw = offsets_.Text(n);
   Span span = SpanOf(n);
   if (raw.rfind("\u201C", 0) == 0) return raw.substr(3, raw.size() - 6);  // reported by the lexer pass
   std::string out;
@@ -99,8 +99,8 @@ std::string Builder::StringText(antlr4::tree::TerminalNode* n) {
   return out;
 }
 
-ast::Literal Builder::DurationOf(antlr4::tree::TerminalNode* n) {
-  std::string text = offsets_.Text(n->getSymbol());
+ast::Literal Builder::DurationOf(const Token* n) {
+  std::string text = offsets_.Text(n);
   ast::Literal lit{ast::Literal::Kind::kDuration, text, 0, false, SpanOf(n)};
   bool negative = text.front() == '-';  // E3: `-1d12h` is minus the whole literal
   std::optional<int64_t> ms = ParseDuration(std::string_view(text).substr(negative ? 1 : 0));
@@ -114,10 +114,13 @@ ast::Literal Builder::DurationOf(antlr4::tree::TerminalNode* n) {
 
 ast::Literal Builder::ConstantOf(QmParser::ConstantContext* c) {
   Span span = SpanOf(c);
-  if (c->STRING()) return {ast::Literal::Kind::kString, StringText(c->STRING()), 0, false, span};
-  if (c->DURATION()) return DurationOf(c->DURATION());
-  if (c->TRUE()) return {ast::Literal::Kind::kBool, "true", 0, true, span};
-  if (c->FALSE()) return {ast::Literal::Kind::kBool, "false", 0, false, span};
+  switch (c->token->getType()) {
+    case QmLexer::STRING: return {ast::Literal::Kind::kString, StringText(c->token), 0, false, span};
+    case QmLexer::DURATION: return DurationOf(c->token);
+    case QmLexer::TRUE: return {ast::Literal::Kind::kBool, "true", 0, true, span};
+    case QmLexer::FALSE: return {ast::Literal::Kind::kBool, "false", 0, false, span};
+    default: break;
+  }
   std::string text = offsets_.Slice(span);
   // Literals are exact decimals (A15) of at most 36 digits, which 128-bit
   // arithmetic holds; whether one fits an int or money is the checker's call.
@@ -128,15 +131,15 @@ ast::Literal Builder::ConstantOf(QmParser::ConstantContext* c) {
 }
 
 ast::Value Builder::ValueOf(QmParser::LiteralContext* c) {
-  if (c->name() != nullptr) return Id(c->name());
-  return ConstantOf(c->constant());
+  if (c->word != nullptr) return Id(c->word);
+  return ConstantOf(c->value);
 }
 
 ast::Name Builder::NameOf(QmParser::RefContext* c) {
   ast::Name n;
   n.span = SpanOf(c);
-  auto names = c->name();
-  if (c->PROFILE() != nullptr) {
+  const std::vector<QmParser::NameContext*>& names = c->names;
+  if (c->qualifiedByProfile != nullptr) {
     n.profile_qualified = true;
     n.name = Id(names[0]);
   } else if (names.size() == 2) {
@@ -172,79 +175,89 @@ bool Builder::Deeper(Span at) {
 }
 
 ast::ExprPtr Builder::Expr(QmParser::ExprContext* c) {
-  auto ands = c->andExpr();
-  if (ands.size() == 1) return AndExpr(ands[0]);
+  if (c->operands.size() == 1) return AndExpr(c->operands[0]);
   ast::Or node;
-  for (auto* a : ands) node.operands.push_back(AndExpr(a));
+  for (auto* a : c->operands) node.operands.push_back(AndExpr(a));
   return std::make_unique<ast::Expr>(ast::Expr{SpanOf(c), std::move(node)});
 }
 
 ast::ExprPtr Builder::AndExpr(QmParser::AndExprContext* c) {
-  auto unaries = c->unary();
-  if (unaries.size() == 1) return Unary(unaries[0]);
+  if (c->operands.size() == 1) return Unary(c->operands[0]);
   ast::And node;
-  for (auto* u : unaries) node.operands.push_back(Unary(u));
+  for (auto* u : c->operands) node.operands.push_back(Unary(u));
   return std::make_unique<ast::Expr>(ast::Expr{SpanOf(c), std::move(node)});
 }
 
 ast::ExprPtr Builder::Unary(QmParser::UnaryContext* c) {
-  if (c->NOT() != nullptr) {
+  if (c->negation != nullptr) {
     int saved = depth_;
-    ast::ExprPtr inner = Deeper(SpanOf(c->NOT())) ? Unary(c->unary()) : nullptr;
+    ast::ExprPtr inner = Deeper(SpanOf(c->negation)) ? Unary(c->inner) : nullptr;
     depth_ = saved;
     if (!inner) return Placeholder(SpanOf(c));
     return std::make_unique<ast::Expr>(ast::Expr{SpanOf(c), ast::Not{std::move(inner)}});
   }
-  return Primary(c->primary());
+  return Primary(c->atom);
 }
 
 ast::ExprPtr Builder::Placeholder(Span span) {
   return std::make_unique<ast::Expr>(ast::Expr{span, ast::And{}});
 }
 
+// The alternatives of `primary`, `predicateTail`, `action` and `simpleAction`
+// start with different tokens, so the first token says which one a context
+// is: no dynamic_cast.
 ast::ExprPtr Builder::Primary(QmParser::PrimaryContext* c) {
   Span span = SpanOf(c);
-  if (auto* p = dynamic_cast<QmParser::ParenExprContext*>(c)) {
+  if (c->getStart()->getType() == QmLexer::LPAREN) {
+    auto* p = static_cast<QmParser::ParenExprContext*>(c);
     int saved = depth_;
-    ast::ExprPtr inner = Deeper(SpanOf(p->LPAREN())) ? Expr(p->expr()) : Placeholder(span);
+    ast::ExprPtr inner = Deeper(SpanOf(p->getStart())) ? Expr(p->inner) : Placeholder(span);
     depth_ = saved;
     if (inner) inner->span = span;  // the parentheses belong to the node's span
     return inner;
   }
-  if (auto* h = dynamic_cast<QmParser::HasExprContext*>(c))
-    return std::make_unique<ast::Expr>(ast::Expr{span, ast::Has{TagName(h->tagName())}});
-  auto* p = dynamic_cast<QmParser::PredicateExprContext*>(c);
-  auto lhs = std::make_unique<ast::Operand>(OperandOf(p->operand()));
-  auto* tail = p->predicateTail();
+  if (c->getStart()->getType() == QmLexer::HAS)
+    return std::make_unique<ast::Expr>(ast::Expr{span, ast::Has{TagName(static_cast<QmParser::HasExprContext*>(c)->tagName())}});
+  auto* p = static_cast<QmParser::PredicateExprContext*>(c);
+  auto lhs = std::make_unique<ast::Operand>(OperandOf(p->lhs));
+  QmParser::PredicateTailContext* tail = p->tail;
   if (tail == nullptr) {
     // A field alone (C6, B9); anything else alone is a syntax error.
     if (auto* name = std::get_if<ast::Name>(lhs.get())) {
       return std::make_unique<ast::Expr>(ast::Expr{span, ast::BoolField{*name}});
     }
-    Fail<DiagKind::kSyntaxError>(span, {"a comparison", Quote(offsets_.Slice(SpanOf(p->operand()))) + " alone"});
+    Fail<DiagKind::kSyntaxError>(span, {"a comparison", Quote(offsets_.Slice(SpanOf(p->lhs))) + " alone"});
     return Placeholder(span);
   }
-  if (auto* t = dynamic_cast<QmParser::CompareTailContext*>(tail)) {
-    ast::CmpOp op = ast::CmpOp::kEq;
-    auto* o = t->cmpOp();
-    if (o->NE()) op = ast::CmpOp::kNe;
-    else if (o->LT()) op = ast::CmpOp::kLt;
-    else if (o->LE()) op = ast::CmpOp::kLe;
-    else if (o->GT()) op = ast::CmpOp::kGt;
-    else if (o->GE()) op = ast::CmpOp::kGe;
-    auto rhs = std::make_unique<ast::Operand>(OperandOf(t->operand()));
-    return std::make_unique<ast::Expr>(ast::Expr{span, ast::Compare{op, std::move(lhs), std::move(rhs)}});
+  switch (tail->getStart()->getType()) {
+    case QmLexer::CONTAINS: {
+      auto* t = static_cast<QmParser::ContainsTailContext*>(tail);
+      return std::make_unique<ast::Expr>(ast::Expr{span, ast::Contains{std::move(lhs), ValueOf(t->needle)}});
+    }
+    case QmLexer::IN:
+    case QmLexer::NOT: {
+      bool negated = tail->getStart()->getType() == QmLexer::NOT;
+      const std::vector<QmParser::LiteralContext*>& items =
+          negated ? static_cast<QmParser::NotInTailContext*>(tail)->items : static_cast<QmParser::InTailContext*>(tail)->items;
+      ast::InList list{std::move(lhs), {}, negated};
+      for (auto* l : items) list.values.push_back(ValueOf(l));
+      return std::make_unique<ast::Expr>(ast::Expr{span, std::move(list)});
+    }
+    default: {
+      auto* t = static_cast<QmParser::CompareTailContext*>(tail);
+      ast::CmpOp op = ast::CmpOp::kEq;
+      switch (t->op->op->getType()) {
+        case QmLexer::NE: op = ast::CmpOp::kNe; break;
+        case QmLexer::LT: op = ast::CmpOp::kLt; break;
+        case QmLexer::LE: op = ast::CmpOp::kLe; break;
+        case QmLexer::GT: op = ast::CmpOp::kGt; break;
+        case QmLexer::GE: op = ast::CmpOp::kGe; break;
+        default: break;
+      }
+      auto rhs = std::make_unique<ast::Operand>(OperandOf(t->rhs));
+      return std::make_unique<ast::Expr>(ast::Expr{span, ast::Compare{op, std::move(lhs), std::move(rhs)}});
+    }
   }
-  if (auto* t = dynamic_cast<QmParser::ContainsTailContext*>(tail)) {
-    return std::make_unique<ast::Expr>(ast::Expr{span, ast::Contains{std::move(lhs), ValueOf(t->literal())}});
-  }
-  std::vector<QmParser::LiteralContext*> items;
-  bool negated = false;
-  if (auto* t = dynamic_cast<QmParser::InTailContext*>(tail)) items = t->literal();
-  if (auto* t = dynamic_cast<QmParser::NotInTailContext*>(tail)) { items = t->literal(); negated = true; }
-  ast::InList list{std::move(lhs), {}, negated};
-  for (auto* l : items) list.values.push_back(ValueOf(l));
-  return std::make_unique<ast::Expr>(ast::Expr{span, std::move(list)});
 }
 
 ast::ZoneDecl Builder::ZoneOf(QmParser::ZoneDeclContext* c) {
@@ -367,13 +380,13 @@ ast::RenamedDecl Builder::RenamedOf(QmParser::RenamedDeclContext* c) {
 }
 
 ast::Operand Builder::OperandOf(QmParser::OperandContext* c) {
-  if (c->ref() != nullptr) return NameOf(c->ref());
-  if (auto* k = c->clock()) {
+  if (c->field != nullptr) return NameOf(c->field);
+  if (auto* k = c->clockCall) {
     ast::Ident func = IdOfToken(k->clockKw()->IDENT());
     return ast::Clock{*ClockPartNamed(func.text), func, NameOf(k->ref()), SpanOf(k)};
   }
-  if (c->constant() != nullptr) return ConstantOf(c->constant());
-  if (auto* s = c->since()) {
+  if (c->value != nullptr) return ConstantOf(c->value);
+  if (auto* s = c->sinceCall) {
     ast::Since since;
     if (s->name() != nullptr) since.name = Id(s->name());
     since.profile_qualified = s->PROFILE() != nullptr;
@@ -403,24 +416,24 @@ ast::Operand Builder::OperandOf(QmParser::OperandContext* c) {
       Fail<DiagKind::kUnknownPeriod>(unit.span, {unit.text}, Suggest(unit.text, units));
     }
   };
-  if (auto* a = dynamic_cast<QmParser::DistinctAggContext*>(c->aggregate())) {
+  if (auto* a = dynamic_cast<QmParser::DistinctAggContext*>(c->agg)) {
     agg.func = ast::AggFunc::kCount;
     agg.distinct = true;
     auto names = a->name();
     if (a->ANY()) { agg.event = IdOfToken(a->ANY()); agg.is_any = true; }
     else agg.event = Id(names[0]);
     agg.field = Id(names.back());
-    where_and_within(a->whereKw(), a->expr(), a->window());
+    where_and_within(a->whereWord, a->filter, a->within);
     return agg;
   }
-  if (auto* a = dynamic_cast<QmParser::CountAggContext*>(c->aggregate())) {
+  if (auto* a = dynamic_cast<QmParser::CountAggContext*>(c->agg)) {
     agg.func = ast::AggFunc::kCount;
     if (a->ANY()) { agg.event = IdOfToken(a->ANY()); agg.is_any = true; }
     else agg.event = Id(a->name());
-    where_and_within(a->whereKw(), a->expr(), a->window());
+    where_and_within(a->whereWord, a->filter, a->within);
     return agg;
   }
-  auto* a = dynamic_cast<QmParser::ValueAggContext*>(c->aggregate());
+  auto* a = static_cast<QmParser::ValueAggContext*>(c->agg);
   switch (a->aggFunc->getType()) {
     case QmLexer::SUM: agg.func = ast::AggFunc::kSum; break;
     case QmLexer::MIN: agg.func = ast::AggFunc::kMin; break;
@@ -436,7 +449,7 @@ ast::Operand Builder::OperandOf(QmParser::OperandContext* c) {
     agg.event = Id(names[0]);
     agg.field = Id(names[1]);
   }
-  where_and_within(a->whereKw(), a->expr(), a->window());
+  where_and_within(a->whereWord, a->filter, a->within);
   return agg;
 }
 
@@ -449,7 +462,8 @@ ast::Action Builder::ActionOf(QmParser::ActionContext* c) {
   ast::Action action;
   action.span = SpanOf(c);
   QmParser::SimpleActionContext* simple;
-  if (auto* d = dynamic_cast<QmParser::DelayedActionContext*>(c)) {
+  if (c->getStart()->getType() == QmLexer::AFTER) {
+    auto* d = static_cast<QmParser::DelayedActionContext*>(c);
     action.after = DurationOf(d->DURATION());
     if (d->ANY()) { action.unless = IdOfToken(d->ANY()); action.unless_any = true; }
     else if (d->name()) action.unless = Id(d->name());
@@ -460,46 +474,52 @@ ast::Action Builder::ActionOf(QmParser::ActionContext* c) {
     }
     simple = d->simpleAction();
   } else {
-    simple = dynamic_cast<QmParser::ImmediateActionContext*>(c)->simpleAction();
+    simple = static_cast<QmParser::ImmediateActionContext*>(c)->simpleAction();
   }
-  if (auto* s = dynamic_cast<QmParser::SetActionContext*>(simple)) {
+  const size_t verb = simple->getStart()->getType();
+  if (verb == QmLexer::SET) {
+    auto* s = static_cast<QmParser::SetActionContext*>(simple);
     auto refs = s->ref();
     action.action = ast::SetAction{NameOf(refs[0]), ActionValueOf(refs.size() > 1 ? refs[1] : nullptr, s->constant())};
-  } else if (auto* s = dynamic_cast<QmParser::AddActionContext*>(simple)) {
+  } else if (verb == QmLexer::ADD) {
+    auto* s = static_cast<QmParser::AddActionContext*>(simple);
     auto refs = s->ref();
     action.action = ast::AddAction{NameOf(refs[0]), ActionValueOf(refs.size() > 1 ? refs[1] : nullptr, s->constant())};
-  } else if (auto* s = dynamic_cast<QmParser::TagActionContext*>(simple)) {
-    action.action = ast::TagAction{TagName(s->tagName()), false};
-  } else if (auto* s = dynamic_cast<QmParser::UntagActionContext*>(simple)) {
-    action.action = ast::TagAction{TagName(s->tagName()), true};
-  } else if (auto* s = dynamic_cast<QmParser::PushActionContext*>(simple)) {
+  } else if (verb == QmLexer::TAG || verb == QmLexer::UNTAG) {
+    QmParser::TagNameContext* tag = verb == QmLexer::TAG ? static_cast<QmParser::TagActionContext*>(simple)->tagName()
+                                                         : static_cast<QmParser::UntagActionContext*>(simple)->tagName();
+    action.action = ast::TagAction{TagName(tag), verb == QmLexer::UNTAG};
+  } else if (verb == QmLexer::PUSH || verb == QmLexer::INVITE) {
+    auto* s = static_cast<QmParser::PushActionContext*>(simple);
     ast::PushAction push;
     push.invite = s->kind->getType() == QmLexer::INVITE;
     push.target = TargetText(s->target());
     push.target_span = SpanOf(s->target());
-    push.target_quoted = s->target()->STRING() != nullptr;
+    push.target_quoted = s->target()->quoted != nullptr;
     if (s->DURATION()) push.every = DurationOf(s->DURATION());
     action.action = std::move(push);
-  } else if (auto* s = dynamic_cast<QmParser::NotifyActionContext*>(simple)) {
+  } else {
+    auto* s = static_cast<QmParser::NotifyActionContext*>(simple);
     action.action = ast::NotifyAction{TargetText(s->target()), SpanOf(s->target()), StringText(s->STRING()),
-                                      SpanOf(s->STRING()), s->target()->STRING() != nullptr};
+                                      SpanOf(s->STRING()), s->target()->quoted != nullptr};
   }
   return action;
 }
 
 std::string Builder::TargetText(QmParser::TargetContext* t) {
-  return t->name() != nullptr ? Id(t->name()).text : StringText(t->STRING());
+  return t->word != nullptr ? Id(t->word).text : StringText(t->quoted);
 }
 
 ast::Rule Builder::RuleOf(QmParser::RuleDeclContext* c) {
   ast::Rule rule;
-  if (c->name() != nullptr) rule.name = Id(c->name());
+  if (c->ruleName != nullptr) rule.name = Id(c->ruleName);
   rule.when_span = SpanOf(c->WHEN());
-  rule.trigger_span = SpanOf(c->trigger());
-  rule.trigger = TriggerOf(c->trigger());
+  QmParser::TriggerContext* trigger = c->trigger();
+  rule.trigger_span = SpanOf(trigger);
+  rule.trigger = TriggerOf(trigger);
   depth_ = 0;
-  if (c->expr() != nullptr) rule.condition = Expr(c->expr());
-  for (auto* a : c->action()) rule.actions.push_back(ActionOf(a));
+  if (c->condition != nullptr) rule.condition = Expr(c->condition);
+  for (auto* a : c->actions) rule.actions.push_back(ActionOf(a));
   rule.span = SpanOf(c);
   return rule;
 }

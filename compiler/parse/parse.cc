@@ -52,7 +52,7 @@ ast::RuleFile Parse(const Source& source, Diagnostics& diags, Options options) {
   QmLexer lexer(&input);
   lexer.removeErrorListeners();
   std::vector<Lexeme> all;
-  all.reserve(text.size() / 4);
+  all.reserve(text.size() / 2 + 16);  // pages never written cost nothing
   for (;;) {
     std::unique_ptr<Token> t = lexer.nextToken();
     if (t->getType() == Token::EOF) break;
@@ -65,10 +65,9 @@ ast::RuleFile Parse(const Source& source, Diagnostics& diags, Options options) {
   std::vector<size_t> breaking = ReportLexicalProblems(all, source, offsets, diags, lexical_errors);
   if (lexical_errors) file.has_syntax_errors = true;
 
-  std::vector<Lexeme> toks;
-  toks.reserve(all.size());
-  for (const Lexeme& t : all) if (t.channel == Token::DEFAULT_CHANNEL) toks.push_back(t);
-  std::vector<Lexeme>().swap(all);
+  // Hidden tokens dropped in place: a second array would be as big again in fresh pages.
+  std::vector<Lexeme> toks = std::move(all);
+  std::erase_if(toks, [](const Lexeme& t) { return t.channel != Token::DEFAULT_CHANNEL; });
 
   std::vector<size_t> starts;
   for (size_t i = 0; i < toks.size(); ++i) {

@@ -123,6 +123,7 @@ class Builder {
 
  private:
   Span SpanOf(antlr4::tree::TerminalNode* n) const { return offsets_.Of(n->getSymbol()); }
+  Span SpanOf(const Token* t) const { return offsets_.Of(t); }
   Span SpanOf(antlr4::ParserRuleContext* c) const;
   ast::Ident Id(QmParser::NameContext* c) const { return {offsets_.Slice(SpanOf(c)), SpanOf(c)}; }
   ast::Ident IdOfToken(antlr4::tree::TerminalNode* n) const { return {offsets_.Text(n->getSymbol()), SpanOf(n)}; }
@@ -141,9 +142,11 @@ class Builder {
   std::vector<ast::FieldDecl> Fields(QmParser::FieldListContext* c);
 
   // A string token's contents with escapes resolved (A4).
-  std::string StringText(antlr4::tree::TerminalNode* n);
+  std::string StringText(const Token* t);
+  std::string StringText(antlr4::tree::TerminalNode* n) { return StringText(n->getSymbol()); }
 
-  ast::Literal DurationOf(antlr4::tree::TerminalNode* n);
+  ast::Literal DurationOf(const Token* t);
+  ast::Literal DurationOf(antlr4::tree::TerminalNode* n) { return DurationOf(n->getSymbol()); }
 
   ast::Literal ConstantOf(QmParser::ConstantContext* c);
 
