@@ -44,10 +44,11 @@ inline Value Clock(ClockPart part, const Value& t, int zone_minutes) {
   return Value::Int(ClockOf(part, t.i, zone_minutes));
 }
 
-// `x contains needle`: false when `x` is unset.
-inline bool Contains(const Value& x, std::string_view needle) {
-  return !x.unset() && x.text.find(needle) != std::string_view::npos;
+inline bool TextContains(std::string_view text, std::string_view needle) {
+  return text.find(needle) != std::string_view::npos;
 }
+// `x contains needle`: false when `x` is unset.
+inline bool Contains(const Value& x, std::string_view needle) { return !x.unset() && TextContains(x.text, needle); }
 
 }  // namespace qm::check
 

@@ -134,6 +134,65 @@ void CheckTextsAndLists(bool large) {
 TEST(JitCodegen, TextsAndListsCompareAsTheInterpreterDoesInSmallRuleSets) { CheckTextsAndLists(false); }
 TEST(JitCodegen, TextsAndListsCompareAsTheInterpreterDoesInLargeRuleSets) { CheckTextsAndLists(true); }
 
+// `contains` on event and profile texts, in both shapes of code: the same
+// answers as the interpreter's (false when unset, true for "" when set). Small
+// rule sets scan short texts inline and call the library's search only past
+// 64 bytes; every boundary of the scan is here (the needle at the start, at
+// the very end, running off the end, a false start just before a match, the
+// needle longer than the text, the text exactly the needle).
+void CheckContains(bool large) {
+  std::string text =
+      "event v { ch: text }\nevent pad { n: int }\nevent p { home: text }\nprofile { home: text }\n"
+      "rule load: when p then set home p.home\n"
+      "rule abc: when v and ch contains abc then push ABC\n"
+      "rule wide: when v and ch contains \"音x\" then push WIDE\n"
+      "rule one: when v and ch contains z then push ONE\n"
+      "rule none: when v and ch contains \"\" then push NONE\n"
+      "rule home: when v and home contains 京 then push HOME\n";
+  for (int r = 0; large && r < 120; ++r)
+    text += "rule pad" + std::to_string(r) + ": when pad and n > " + std::to_string(r) + " then push P\n";
+  std::string why;
+  auto program = CompileOrExplain("contains.qm", text, why);
+  ASSERT_NE(program, nullptr) << why;
+  if (!large) {
+    std::string ir = qm::jit::DumpIr(program->ir());
+    EXPECT_EQ(Count(ir, "call i8 @qm_rt_contains"), 0u) << ir;
+    EXPECT_EQ(Count(ir, "call i8 @qm_rt_text_contains"), 4u) << ir;  // not for "": a set text contains it
+  }
+  const std::string far(70, '.');  // past the inline scan
+  std::vector<std::pair<std::string, std::string>> texts = {
+      {"start", "abcd"}, {"end", "xxabc"}, {"exact", "abc"}, {"offend", "xxab"}, {"falsestart", "ababc"},
+      {"shorter", "ab"}, {"empty", ""}, {"z", "z"}, {"wide", "抖音x"}, {"widepart", "抖音"},
+      {"farend", far + "abc"}, {"farnone", far + "ab"}, {"farwide", far + "音x"}, {"farz", far + "z"}};
+  std::vector<std::string> lines = {R"({"type":"v","customer":"unset","ts":"2026-01-01T00:00:00Z"})"};
+  for (size_t k = 0; k < texts.size(); ++k) {
+    std::string second = std::to_string(10 + k);
+    lines.push_back(R"({"type":"v","customer":")" + texts[k].first + R"(","ts":"2026-01-01T00:00:)" + second +
+                    R"(Z","ch":")" + texts[k].second + R"("})");
+  }
+  lines.push_back(R"({"type":"p","customer":"bj","ts":"2026-01-01T00:01:00Z","home":"北京市"})");
+  lines.push_back(R"({"type":"v","customer":"bj","ts":"2026-01-01T00:01:01Z"})");
+  lines.push_back(R"({"type":"p","customer":"sh","ts":"2026-01-01T00:01:02Z","home":"上海"})");
+  lines.push_back(R"({"type":"v","customer":"sh","ts":"2026-01-01T00:01:03Z"})");
+  std::string error;
+  auto [interp, jit] = RunBothEngines(*program, lines, std::nullopt, error);
+  ASSERT_TRUE(error.empty()) << error;
+  EXPECT_EQ(jit.actions, interp.actions);
+  auto pushed = [&](const std::string& customer, const std::string& rule) {
+    return jit.actions.find("\"customer\":\"" + customer + "\",\"rule\":\"" + rule + "\"") != std::string::npos;
+  };
+  for (const char* rule : {"abc", "wide", "one", "none", "home"}) EXPECT_FALSE(pushed("unset", rule)) << rule;
+  for (const char* customer : {"start", "end", "exact", "falsestart", "farend"}) EXPECT_TRUE(pushed(customer, "abc")) << customer;
+  for (const char* customer : {"offend", "shorter", "empty", "farnone", "wide"}) EXPECT_FALSE(pushed(customer, "abc")) << customer;
+  EXPECT_TRUE(pushed("wide", "wide") && pushed("farwide", "wide") && !pushed("widepart", "wide")) << jit.actions;
+  EXPECT_TRUE(pushed("z", "one") && pushed("farz", "one") && !pushed("start", "one"));
+  EXPECT_TRUE(pushed("empty", "none") && pushed("farz", "none"));
+  EXPECT_TRUE(pushed("bj", "home") && !pushed("sh", "home"));
+}
+
+TEST(JitCodegen, ContainsAnswersAsTheInterpreterDoesInSmallRuleSets) { CheckContains(false); }
+TEST(JitCodegen, ContainsAnswersAsTheInterpreterDoesInLargeRuleSets) { CheckContains(true); }
+
 // A rule's operands after its first are read only when those before hold.
 // What the second rule reads was also read past a branch of the first:
 // were it reused there, the code would not verify (it would not dominate).

@@ -80,6 +80,8 @@ Layout StoredLayout() {
 
 // Lists up to this long are compared inline; longer ones call qm_rt_in.
 constexpr size_t kInlineListLimit = 16;
+// `contains` scans texts up to this many bytes in generated code.
+constexpr int64_t kScannedTextBytes = 64;
 // Condition nodes (about ten IR instructions each) up to which O2 pays for
 // itself: peers20 has 107, 100 generated rules 2,300.
 constexpr size_t kOptimizeNodes = 300;
@@ -120,6 +122,7 @@ class Codegen {
     compare_ = declare("qm_rt_compare", i32_, {ptr_, ptr_});
     in_ = declare("qm_rt_in", i32_, {ptr_, ptr_, i32_});
     contains_ = declare("qm_rt_contains", i8_, {ptr_, ptr_});
+    text_contains_ = declare("qm_rt_text_contains", i8_, {ptr_, i64_, ptr_, i64_});
     clock_ = declare("qm_rt_clock", void_, {ptr_, i32_, i32_, ptr_});
     // The C library's: LLVM knows it, and expands short constant lengths.
     memcmp_ = declare("memcmp", i32_, {ptr_, ptr_, i64_});
@@ -130,7 +133,7 @@ class Codegen {
     // not keep. Saying so lets LLVM keep values in registers across calls
     // and keeps the optimizer's alias queries cheap on large rule sets.
     for (llvm::Function* f : {profile_field_, aggregate_, aggregate_int_, since_, since_field_, now_, customer_,
-                              has_tag_, compare_, in_, contains_, clock_}) {
+                              has_tag_, compare_, in_, contains_, text_contains_, clock_}) {
       f->setDoesNotThrow();
       f->setWillReturn();
       f->setMemoryEffects(llvm::MemoryEffects::readOnly() | llvm::MemoryEffects::argMemOnly(llvm::ModRefInfo::ModRef));
@@ -425,6 +428,8 @@ class Codegen {
         return b_.CreateICmpEQ(r, b_.getInt32(n.negated ? 0 : 1));
       }
       case NodeKind::kContains:
+        if (branching_ && TextInPlace(n.operands[0]))
+          return TextContains(Place(n.operands[0]), n.constants[0].text);
         return b_.CreateICmpNE(b_.CreateCall(contains_, {Slot(n.operands[0]), ConstSlot(constants_.index.at(id))}),
                                b_.getInt8(0));
       case NodeKind::kHas:
@@ -622,6 +627,62 @@ class Codegen {
     return result;
   }
 
+  // Whether the text value at `slot` contains `needle` (false when unset).
+  // Short texts are scanned here, a byte then the rest (LLVM expands the
+  // constant-length memcmp); longer ones go to the library's search, which
+  // wins past a few dozen bytes.
+  llvm::Value* TextContains(llvm::Value* slot, std::string_view needle) {
+    const Layout& layout = LayoutOf(slot);
+    llvm::Value* set = IsSet(slot);
+    if (needle.empty()) return set;
+    llvm::Value* size = Load(i64_, slot, layout.text_size);
+    llvm::Value* data = Load(ptr_, slot, layout.text_data);
+    const uint64_t m = needle.size();
+    llvm::Function* fn = b_.GetInsertBlock()->getParent();
+    auto block = [&](const char* name) { return llvm::BasicBlock::Create(ctx_, name, fn); };
+    llvm::BasicBlock *from = b_.GetInsertBlock(), *sized = block("contains.sized"), *scan = block("contains.scan"),
+                     *loop = block("contains.loop"), *candidate = block("contains.candidate"),
+                     *next = block("contains.next"), *search = block("contains.search"), *joined = block("contains");
+    b_.CreateCondBr(set, sized, joined);
+    b_.SetInsertPoint(sized);
+    b_.CreateCondBr(b_.CreateICmpUGT(size, b_.getInt64(kScannedTextBytes)), search, scan);
+
+    b_.SetInsertPoint(search);
+    llvm::Value* found_far = b_.CreateICmpNE(
+        b_.CreateCall(text_contains_, {data, size, Literal(needle), b_.getInt64(m)}), b_.getInt8(0));
+    b_.CreateBr(joined);
+
+    b_.SetInsertPoint(scan);
+    llvm::Value* last = b_.CreateSub(size, b_.getInt64(m));  // the last start, when size >= m
+    b_.CreateCondBr(b_.CreateICmpUGE(size, b_.getInt64(m)), loop, joined);
+    b_.SetInsertPoint(loop);
+    llvm::PHINode* at = b_.CreatePHI(i64_, 2);
+    at->addIncoming(b_.getInt64(0), scan);
+    llvm::Value* first = b_.CreateLoad(i8_, b_.CreateGEP(i8_, data, at));
+    b_.CreateCondBr(b_.CreateICmpEQ(first, b_.getInt8(static_cast<uint8_t>(needle[0]))), candidate, next);
+    b_.SetInsertPoint(candidate);
+    llvm::Value* rest = b_.getTrue();
+    if (m > 1) {
+      llvm::Value* here = b_.CreateGEP(i8_, data, b_.CreateAdd(at, b_.getInt64(1)));
+      llvm::Value* tail = b_.CreateGEP(i8_, Literal(needle), b_.getInt64(1));
+      rest = b_.CreateICmpEQ(b_.CreateCall(memcmp_, {here, tail, b_.getInt64(m - 1)}), b_.getInt32(0));
+    }
+    b_.CreateCondBr(rest, joined, next);
+    b_.SetInsertPoint(next);
+    llvm::Value* after = b_.CreateAdd(at, b_.getInt64(1));
+    at->addIncoming(after, next);
+    b_.CreateCondBr(b_.CreateICmpULE(after, last), loop, joined);
+
+    b_.SetInsertPoint(joined);
+    llvm::PHINode* result = b_.CreatePHI(b_.getInt1Ty(), 5);
+    result->addIncoming(b_.getFalse(), from);
+    result->addIncoming(found_far, search);
+    result->addIncoming(b_.getFalse(), scan);
+    result->addIncoming(b_.getTrue(), candidate);
+    result->addIncoming(b_.getFalse(), next);
+    return result;
+  }
+
   // A text literal's bytes, in the module: compiled code is shared between
   // equal programs, so it does not point into one program's constants.
   llvm::Value* Literal(std::string_view text) {
@@ -643,7 +704,7 @@ class Codegen {
   llvm::IRBuilder<> b_;
   llvm::Type *i8_, *i32_, *i64_, *f64_, *ptr_, *void_;
   llvm::Function *profile_field_, *aggregate_, *aggregate_int_, *since_, *since_field_, *now_, *customer_, *has_tag_,
-      *compare_, *in_, *contains_, *clock_, *memcmp_;
+      *compare_, *in_, *contains_, *text_contains_, *clock_, *memcmp_;
   const Layout value_ = ValueLayout(), stored_ = StoredLayout();
   llvm::Value* view_ = nullptr;
   llvm::Value* consts_ = nullptr;

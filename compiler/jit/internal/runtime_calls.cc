@@ -30,6 +30,10 @@ int32_t qm_rt_in(const Value* x, const Value* list, int32_t n) {
 }
 
 uint8_t qm_rt_contains(const Value* haystack, const Value* needle) { return check::Contains(*haystack, needle->text); }
+uint8_t qm_rt_text_contains(const char* text, int64_t size, const char* needle, int64_t needle_size) {
+  return check::TextContains(std::string_view(text, static_cast<size_t>(size)),
+                             std::string_view(needle, static_cast<size_t>(needle_size)));
+}
 void qm_rt_clock(const Value* t, int32_t part, int32_t zone_minutes, Value* out) {
   *out = check::Clock(static_cast<ClockPart>(part), *t, zone_minutes);
 }
@@ -48,6 +52,7 @@ std::vector<std::pair<std::string, void*>> RuntimeSymbols() {
       {"qm_rt_compare", reinterpret_cast<void*>(&qm_rt_compare)},
       {"qm_rt_in", reinterpret_cast<void*>(&qm_rt_in)},
       {"qm_rt_contains", reinterpret_cast<void*>(&qm_rt_contains)},
+      {"qm_rt_text_contains", reinterpret_cast<void*>(&qm_rt_text_contains)},
       {"qm_rt_clock", reinterpret_cast<void*>(&qm_rt_clock)},
       {"memcmp", reinterpret_cast<void*>(&memcmp)},
       {"bcmp", reinterpret_cast<void*>(&bcmp)},

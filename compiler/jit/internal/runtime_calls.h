@@ -32,6 +32,7 @@ int32_t qm_rt_compare(const Value* a, const Value* b);
 // -1 when x is unset, else whether it equals one of list[0..n).
 int32_t qm_rt_in(const Value* x, const Value* list, int32_t n);
 uint8_t qm_rt_contains(const Value* haystack, const Value* needle);
+uint8_t qm_rt_text_contains(const char* text, int64_t size, const char* needle, int64_t needle_size);
 void qm_rt_clock(const Value* time, int32_t part, int32_t zone_minutes, Value* out);
 }
 
