@@ -11,6 +11,7 @@
 #include "runtime/state/inspect.h"
 
 #include <chrono>
+#include <thread>
 
 namespace qianmian {
 namespace internal {
@@ -150,6 +151,17 @@ struct Runner::Impl {
   qm::state::Tallies tallied;
   bool busy = false;     // inside a call: its delivery may not call back
   Stats own;             // the Runner's own counts (customers, deliveries, commits)
+
+  // A run split over threads frees each shard's states on a thread of its
+  // own: freeing 100,000 customers takes tens of milliseconds, which one
+  // thread would otherwise spend alone at the end of the run.
+  ~Impl() {
+    shards.reset();  // its threads run on the stores: they stop first
+    if (shard_stores.size() < 2) return;
+    std::vector<std::jthread> freeing;
+    for (std::unique_ptr<qm::state::Store>& s : shard_stores)
+      freeing.emplace_back([store = std::move(s)]() mutable { store.reset(); });
+  }
 
   // Checks and opens everything, writing nothing until every check passed.
   std::optional<internal::RunnerAccess::Failure> Open(const RuleSet& rule_set, const RunOptions& run_options,

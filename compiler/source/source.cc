@@ -53,7 +53,8 @@ namespace utf8 {
 namespace {
 
 // Length of the valid sequence starting at s[i], or 0.
-int SequenceLength(std::string_view s, size_t i) {
+// Inlined: every CJK character of every event line comes through here.
+[[gnu::always_inline]] inline int SequenceLength(std::string_view s, size_t i) {
   auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   unsigned char c = b(i);
   if (c < 0x80) return 1;

@@ -218,7 +218,7 @@ int64_t Decoder::NameTable::Find(std::string_view name) const {
   const size_t mask = slots_.size() - 1;
   for (size_t i = TableHash(name) & mask;; i = (i + 1) & mask) {
     const auto& [slot, id] = slots_[i];
-    if (id < 0 || slot == name) return id;
+    if (id < 0 || SameBytes(slot, name)) return id;
   }
 }
 

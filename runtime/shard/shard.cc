@@ -273,26 +273,38 @@ struct Shards::Impl {
     }
   }
 
-  // Writes one buffer of every shard in the one-engine order.
+  // Writes one buffer of every shard in the one-engine order: each time the
+  // run of the shard whose next step comes first, up to the step another
+  // shard has next. A shard's consecutive chunks are adjacent in its buffers,
+  // so a run is written as one piece.
   void Merge(int b) {
     const size_t shards = workers.size();
     std::vector<size_t> at(shards, 0);
+    auto chunks = [&](size_t w) -> const std::vector<StepOutput::Chunk>& { return workers[w].output.buffer(b).chunks; };
     for (;;) {
-      int best = -1;
+      int best = -1, next = -1;  // the shards with the first and the second next step
       for (size_t w = 0; w < shards; ++w) {
-        const auto& chunks = workers[w].output.buffer(b).chunks;
-        if (at[w] == chunks.size()) continue;
-        if (best < 0 || chunks[at[w]].order < workers[best].output.buffer(b).chunks[at[best]].order)
+        if (at[w] == chunks(w).size()) continue;
+        const engine::StepOrder& order = chunks(w)[at[w]].order;
+        if (best < 0 || order < chunks(best)[at[best]].order) {
+          next = best;
           best = static_cast<int>(w);
+        } else if (next < 0 || order < chunks(next)[at[next]].order) {
+          next = static_cast<int>(w);
+        }
       }
       if (best < 0) break;
+      const std::vector<StepOutput::Chunk>& run = chunks(best);
+      size_t from = at[best], to = from + 1;
+      while (to < run.size() && (next < 0 || run[to].order < chunks(next)[at[next]].order)) ++to;
+      at[best] = to;
       const StepOutput::Buffer& buffer = workers[best].output.buffer(b);
-      const StepOutput::Chunk& c = buffer.chunks[at[best]++];
-      if (c.actions_to > c.actions_from)
-        out.Action(std::string_view(buffer.actions).substr(c.actions_from, c.actions_to - c.actions_from));
-      if (c.rejects_to > c.rejects_from)
-        out.Reject(std::string_view(buffer.rejects).substr(c.rejects_from, c.rejects_to - c.rejects_from));
-      for (size_t k = c.warnings_from; k < c.warnings_to; ++k) out.Warning(buffer.warnings[k]);
+      const StepOutput::Chunk &first = run[from], &last = run[to - 1];
+      if (last.actions_to > first.actions_from)
+        out.Action(std::string_view(buffer.actions).substr(first.actions_from, last.actions_to - first.actions_from));
+      if (last.rejects_to > first.rejects_from)
+        out.Reject(std::string_view(buffer.rejects).substr(first.rejects_from, last.rejects_to - first.rejects_from));
+      for (size_t k = first.warnings_from; k < last.warnings_to; ++k) out.Warning(buffer.warnings[k]);
     }
   }
 

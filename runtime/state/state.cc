@@ -127,7 +127,7 @@ class MemoryStore final : public Store {
     char id[kInline];
     bool Holds(std::string_view customer, const Blocks<std::string>& ids) const {
       if (length == kLong) return ids[index] == customer;
-      return length == customer.size() && std::memcmp(id, customer.data(), length) == 0;
+      return SameBytes(std::string_view(id, length), customer);
     }
   };
   static_assert(sizeof(Slot) == 24);
