@@ -2,6 +2,9 @@
 #include "runtime/event/internal/json.h"
 
 #include <cstring>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "compiler/source/source.h"
 
@@ -141,9 +144,26 @@ constexpr uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL
 uint64_t ZeroBytes(uint64_t x) { return (x - kOnes) & ~x & kHighs; }
 
 // The length of the run of `s` from `i` that a JSON string copies as it is:
-// up to a quote, a backslash or a control character. Eight bytes at a time.
-size_t PlainRun(std::string_view s, size_t i, bool& high) {
+// up to a quote, a backslash or a control character. Sixteen bytes at a time
+// where SSE2 is (every x86-64), else eight; the bytes after that one by one.
+[[gnu::always_inline]] inline size_t PlainRun(std::string_view s, size_t i, bool& high) {
   size_t start = i;
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), below_space = _mm_set1_epi8(0x1F);
+  for (; i + 16 <= s.size(); i += 16) {
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    __m128i control = _mm_cmpeq_epi8(_mm_max_epu8(x, below_space), below_space);  // x <= 0x1F, unsigned
+    __m128i stops = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)), control);
+    unsigned stop = static_cast<unsigned>(_mm_movemask_epi8(stops));
+    unsigned highs = static_cast<unsigned>(_mm_movemask_epi8(x));  // bytes with the high bit set
+    if (stop != 0) {
+      unsigned at = static_cast<unsigned>(__builtin_ctz(stop));
+      high |= (highs & ((1u << at) - 1)) != 0;  // only before the stop: a key is not checked for its value
+      return i + at - start;
+    }
+    high |= highs != 0;
+  }
+#endif
   for (; i + 8 <= s.size(); i += 8) {
     uint64_t x;
     std::memcpy(&x, s.data() + i, 8);

@@ -144,6 +144,29 @@ TEST_F(DecodeTest, TextsAreReadWithAndWithoutEscapes) {
   }
 }
 
+// Strings are scanned 16 and 8 bytes at a time (runtime/event/json.cc,
+// PlainRun): what ends a string, what makes it invalid and what is plain
+// text, at every offset across those widths, in values and in keys (A38).
+TEST_F(DecodeTest, StringsEndAndFailAtEveryOffset) {
+  const std::string head = "{\"type\":\"e\",\"customer\":\"c\",\"ts\":1,";
+  for (int n = 0; n <= 40; ++n) {
+    const std::string pad(n, 'x');
+    SCOPED_TRACE(n);
+    for (const char* bad : {"\x01", "\x1f", "\t", "\xff", "\xc0\x80", "\xed\xa0\x80"}) {
+      EXPECT_EQ(Decode(head + "\"t\":\"" + pad + bad + "y\"}"), "invalid_json") << pad + bad;
+      EXPECT_EQ(Decode(head + "\"" + pad + bad + "\":1}"), "invalid_json") << pad + bad;
+    }
+    for (const std::string plain : {" ", "\x7f", "é", "中", "/"}) {
+      ASSERT_EQ(Decode(head + "\"t\":\"" + pad + plain + "y\",\"" + pad + plain + "\":1}"), "") << pad + plain;
+      EXPECT_EQ(event_.fields[4].text, pad + plain + "y");
+    }
+    // A quote ends the text where it stands; what follows must be JSON.
+    ASSERT_EQ(Decode(head + "\"t\":\"" + pad + "\",\"zz\":\"中\"}"), "");
+    EXPECT_EQ(event_.fields[4].text, pad);
+    EXPECT_EQ(Decode(head + "\"t\":\"" + pad + "\"y\"}"), "invalid_json");
+  }
+}
+
 TEST(Number, FormatsLikeEcmaScript) {  // A42
   EXPECT_EQ(FormatNumber(100), "100");
   EXPECT_EQ(FormatNumber(0.1), "0.1");
