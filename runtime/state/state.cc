@@ -167,24 +167,70 @@ class MemoryStore final : public Store {
 }  // namespace
 
 void CustomerState::PrefetchParts() const {
-  PrefetchBytes(profile.data(), profile.size() * sizeof(Stored));
-  PrefetchBytes(aggregates.data(), aggregates.size() * sizeof(AggregateState));
-  PrefetchBytes(last_event.data(), last_event.size() * sizeof(int64_t));
-  PrefetchBytes(quiet_due.data(), 2 * quiet_due.size() * sizeof(int64_t));  // and where they are queued
+  // The block, from the profile to the timers' queued times.
+  PrefetchBytes(profile.data(), reinterpret_cast<const std::byte*>(quiet_due.data() + 2 * quiet_due.size()) -
+                                    reinterpret_cast<const std::byte*>(profile.data()));
   PrefetchBytes(pushes.data(), pushes.size() * sizeof(pushes[0]));
+}
+
+void StateBlock::Allocate(size_t fields, size_t aggregate_count, size_t events, size_t quiet_rules) {
+  static_assert(alignof(Stored) <= alignof(std::max_align_t) && alignof(AggregateState) <= alignof(std::max_align_t));
+  static_assert(sizeof(Stored) % alignof(AggregateState) == 0 && sizeof(AggregateState) % alignof(int64_t) == 0);
+  const size_t bytes = fields * sizeof(Stored) + aggregate_count * sizeof(AggregateState) +
+                       (events + 2 * quiet_rules) * sizeof(int64_t);
+  block_ = bytes == 0 ? nullptr : static_cast<std::byte*>(::operator new(bytes));
+  std::byte* at = block_;
+  auto carve = [&at]<class T>(Slots<T>& slots, size_t n) {
+    slots.data_ = reinterpret_cast<T*>(at);
+    slots.size_ = static_cast<uint32_t>(n);
+    at += n * sizeof(T);
+  };
+  carve(profile, fields);
+  carve(aggregates, aggregate_count);
+  carve(last_event, events);
+  carve(quiet_due.times_, 2 * quiet_rules);
+}
+
+void StateBlock::Shape(size_t fields, size_t aggregate_count, size_t events, size_t quiet_rules) {
+  StateBlock shaped;
+  shaped.Allocate(fields, aggregate_count, events, quiet_rules);
+  std::uninitialized_value_construct_n(shaped.profile.data(), fields);
+  std::uninitialized_value_construct_n(shaped.aggregates.data(), aggregate_count);
+  std::uninitialized_fill_n(shaped.last_event.data(), events, kNever);
+  std::uninitialized_fill_n(shaped.quiet_due.times_.data(), 2 * quiet_rules, kNever);
+  Swap(shaped);
+}
+
+StateBlock::StateBlock(const StateBlock& o) {
+  Allocate(o.profile.size(), o.aggregates.size(), o.last_event.size(), o.quiet_due.size());
+  std::uninitialized_copy_n(o.profile.data(), o.profile.size(), profile.data());
+  std::uninitialized_copy_n(o.aggregates.data(), o.aggregates.size(), aggregates.data());
+  std::uninitialized_copy_n(o.last_event.data(), o.last_event.size(), last_event.data());
+  std::uninitialized_copy_n(o.quiet_due.times_.data(), o.quiet_due.times_.size(), quiet_due.times_.data());
+}
+
+StateBlock::~StateBlock() {
+  std::destroy_n(profile.data(), profile.size());
+  std::destroy_n(aggregates.data(), aggregates.size());
+  ::operator delete(block_);
+}
+
+void StateBlock::Swap(StateBlock& o) noexcept {
+  std::swap(profile, o.profile);
+  std::swap(aggregates, o.aggregates);
+  std::swap(last_event, o.last_event);
+  std::swap(quiet_due.times_, o.quiet_due.times_);
+  std::swap(block_, o.block_);
 }
 
 CustomerState NewCustomer(const ir::Program& program) {
   const check::Program& p = program.checked;
   CustomerState s;
-  s.profile.resize(p.profile.size());
+  s.Shape(p.profile.size(), p.aggregates.size(), p.events.size(), program.quiet_rules.size());
   for (size_t f = 0; f < p.profile.size(); ++f) {
     if (p.profile[f].default_value) s.profile[f] = Stored::Of(ir::ConstantValue(*p.profile[f].default_value));
   }
   s.tags = TagSet(p.tags.size());
-  s.aggregates.resize(p.aggregates.size());
-  s.last_event.assign(p.events.size(), kNever);
-  s.quiet_due.assign(program.quiet_rules.size(), kNever);
   return s;
 }
 

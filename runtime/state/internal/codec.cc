@@ -214,14 +214,13 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
   s.seen = r.U() != 0;
   s.clock = r.I();
   s.last_any = r.I();
-  s.profile.resize(shape.fields);
+  s.Shape(shape.fields, shape.aggregates, shape.events, shape.quiet);
   for (Stored& v : s.profile) v = GetStored(r);
   s.tags = state::TagSet(shape.tags);
   for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
     size_t t = r.Index(shape.tags);
     if (r.ok()) s.tags.Set(t, true);
   }
-  s.aggregates.assign(shape.aggregates, AggregateState{});
   for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
     size_t index = r.Index(shape.aggregates);
     if (!r.ok()) break;
@@ -250,12 +249,10 @@ bool DecodeState(std::string_view bytes, const Schema& schema, CustomerState& s)
       e.d = r.D();
     }
   }
-  s.last_event.assign(shape.events, kNever);
   for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
     size_t e = r.Index(shape.events);
     if (r.ok()) s.last_event[e] = r.I();
   }
-  s.quiet_due.assign(shape.quiet, kNever);
   for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
     size_t q = r.Index(shape.quiet);
     if (r.ok()) s.quiet_due[q] = r.I();
