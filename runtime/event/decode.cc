@@ -308,7 +308,9 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
   event.customer = customer->text();
   event.ts = *when;
   event.fields.assign(info.fields.size(), Value{});
-  event.texts.assign(info.fields.size(), std::string());
+  // A text field's bytes are copied into its slot, which keeps its capacity
+  // from line to line; an unset field's slot is never read (its Value is unset).
+  event.texts.resize(info.fields.size());
   const std::vector<int32_t>& names = field_names_[event_type];
   for (size_t f = 0; f < info.fields.size(); ++f) {
     const Member* m = find(names[f]);
