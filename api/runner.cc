@@ -11,6 +11,7 @@
 #include "runtime/state/inspect.h"
 
 #include <chrono>
+#include <system_error>
 #include <thread>
 
 namespace qianmian {
@@ -159,8 +160,12 @@ struct Runner::Impl {
     shards.reset();  // its threads run on the stores: they stop first
     if (shard_stores.size() < 2) return;
     std::vector<std::jthread> freeing;
-    for (std::unique_ptr<qm::state::Store>& s : shard_stores)
-      freeing.emplace_back([store = std::move(s)]() mutable { store.reset(); });
+    for (std::unique_ptr<qm::state::Store>& s : shard_stores) {
+      try {
+        freeing.emplace_back([store = std::move(s)]() mutable { store.reset(); });
+      } catch (const std::system_error&) {  // no thread to be had: the store is freed here, with the lambda
+      }
+    }
   }
 
   // Checks and opens everything, writing nothing until every check passed.
