@@ -56,6 +56,30 @@ TEST(JitCodegen, EqualConditionsShareOneFunctionAndTypesKeepThemApart) {
 
 namespace {
 
+// `text` (which declares `event pad { n: int }`) compiled as a small rule
+// set, or with 120 rules on `pad` appended, as a large one: the two shapes of
+// code (jit_internal::Optimized), branching O2 code and one straight block.
+// Null, with the test failed, when it does not compile or gets the other
+// shape; `ir` is the generated module's text.
+std::shared_ptr<const qm::Program> CompileInShape(const std::string& name, std::string text, bool large,
+                                                  std::string& ir) {
+  for (int r = 0; large && r < 120; ++r)
+    text += "rule pad" + std::to_string(r) + ": when pad and n > " + std::to_string(r) + " then push P\n";
+  std::string why;
+  std::shared_ptr<const qm::Program> program = CompileOrExplain(name, text, why);
+  if (program == nullptr) {
+    ADD_FAILURE() << why;
+    return nullptr;
+  }
+  qm::jit::CompileStats stats;
+  if (qm::jit::MakeJit(program->ir(), &why, &stats) == nullptr || stats.optimized == large) {
+    ADD_FAILURE() << "not compiled as a " << (large ? "large" : "small") << " rule set: " << why;
+    return nullptr;
+  }
+  ir = qm::jit::DumpIr(program->ir());
+  return program;
+}
+
 // Text `=`, `!=`, `in`, `not in` against literals and `in` over enum members,
 // on event fields and profile fields, in both shapes of code (jit_internal::Optimized): the same answers as the
 // interpreter's, unset included (C5: an unset field is neither equal nor
@@ -79,17 +103,10 @@ void CheckTextsAndLists(bool large) {
       "rule outlist: when v and ch not in (抖音, 快手) then push OUT\n"
       "rule first: when v and st in (未购, 复购) then push FIRST\n"
       "rule notfirst: when v and st not in (未购) then push NOTFIRST\n";
-  for (int r = 0; large && r < 120; ++r)
-    text += "rule pad" + std::to_string(r) + ": when pad and n > " + std::to_string(r) + " then push P\n";
-  std::string why;
-  auto program = CompileOrExplain("inline.qm", text, why);
-  ASSERT_NE(program, nullptr) << why;
-  qm::jit::CompileStats stats;
-  std::string error;
-  ASSERT_NE(qm::jit::MakeJit(program->ir(), &error, &stats), nullptr) << error;
-  EXPECT_EQ(stats.optimized, !large);
+  std::string ir;
+  auto program = CompileInShape("inline.qm", text, large, ir);
+  ASSERT_NE(program, nullptr);
   if (!large) {
-    std::string ir = qm::jit::DumpIr(program->ir());
     EXPECT_EQ(Count(ir, "call i32 @qm_rt_compare"), 0u) << ir;
     EXPECT_EQ(Count(ir, "call i32 @qm_rt_in"), 0u) << ir;
   }
@@ -107,6 +124,7 @@ void CheckTextsAndLists(bool large) {
       R"({"type":"p","customer":"pother","ts":"2026-01-01T00:00:09Z","home":"北京市","lv":"未购","score":1.5})",
       R"({"type":"v","customer":"pother","ts":"2026-01-01T00:00:10Z"})",
   };
+  std::string error;
   auto [interp, jit] = RunBothEngines(*program, lines, std::nullopt, error);
   ASSERT_TRUE(error.empty()) << error;
   EXPECT_EQ(jit.actions, interp.actions);
@@ -149,13 +167,10 @@ void CheckContains(bool large) {
       "rule one: when v and ch contains z then push ONE\n"
       "rule none: when v and ch contains \"\" then push NONE\n"
       "rule home: when v and home contains 京 then push HOME\n";
-  for (int r = 0; large && r < 120; ++r)
-    text += "rule pad" + std::to_string(r) + ": when pad and n > " + std::to_string(r) + " then push P\n";
-  std::string why;
-  auto program = CompileOrExplain("contains.qm", text, why);
-  ASSERT_NE(program, nullptr) << why;
+  std::string ir;
+  auto program = CompileInShape("contains.qm", text, large, ir);
+  ASSERT_NE(program, nullptr);
   if (!large) {
-    std::string ir = qm::jit::DumpIr(program->ir());
     EXPECT_EQ(Count(ir, "call i8 @qm_rt_contains"), 0u) << ir;
     EXPECT_EQ(Count(ir, "call i8 @qm_rt_text_contains"), 4u) << ir;  // not for "": a set text contains it
   }
