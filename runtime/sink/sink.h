@@ -15,9 +15,11 @@ namespace qm::sink {
 class FileSink final : public engine::Output {
  public:
   // Takes ownership of neither file; the names are for messages ("standard
-  // output" is fine). `on_warning` receives cascade warnings.
+  // output" is fine). `on_warning` receives cascade warnings. `synced`: the
+  // files will be synced (a durable run's commits), so each write also
+  // starts the disk writing it, and a sync finds little left to wait for.
   FileSink(std::FILE* actions, std::string actions_name, std::FILE* rejects, std::string rejects_name,
-           std::function<void(std::string_view)> on_warning);
+           std::function<void(std::string_view)> on_warning, bool synced = false);
   ~FileSink() override;
   void Action(std::string_view line) override;
   void Reject(std::string_view line) override;
@@ -31,11 +33,13 @@ class FileSink final : public engine::Output {
     std::FILE* file;
     std::string name;
     std::string buffer;
+    int64_t written = -1;  // bytes handed to the file; -1 when not known (not a regular file)
   };
   void Write(Target& t);
   Target actions_, rejects_;
   std::function<void(std::string_view)> on_warning_;
   std::optional<Error> error_;
+  bool synced_;
 };
 
 // Collects everything in memory (tests, embedding).

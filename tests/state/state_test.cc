@@ -1023,3 +1023,59 @@ TEST(MemoryStore, FindsWhatWasCreatedAcrossGrowth) {
 }
 
 }  // namespace
+
+namespace {
+
+// A commit of states split over threads (runtime/shard): each part encodes
+// its own and the commit writes them merged in id order. Every state of
+// every part is written once, whatever its id: ids that share their first
+// sixteen bytes (the order is decided past them), differ only by trailing
+// NULs, are empty, long or not UTF-8; and a second commit writes only what
+// changed since, the rest kept as the first commit wrote it.
+TEST(DurableState, CommitOfSplitStatesWritesEachOnce) {
+  qm::Compiled compiled = qm::Compile({(fs::path(QM_SOURCE_DIR) / "tests/state/kill.qm").string()});
+  ASSERT_TRUE(compiled.program);
+  const qm::ir::Program& program = compiled.program->ir();
+  const fs::path dir = TempDir("split_commit");
+  std::vector<std::string> ids = {"", std::string(1, '\0'), std::string("c1\0", 3), "c1", "c10", "\xff\xfe",
+                                  std::string(16, 'p') + "b", std::string(16, 'p') + "a", std::string(16, 'p'),
+                                  std::string(15, 'p') + std::string(1, '\0') + "z"};
+  for (int i = 0; i < 3000; ++i) ids.push_back((i % 3 == 0 ? "客户-二〇二六-" : "c") + std::to_string(i * 7919 % 3001));
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  auto read_back = [&] {
+    qm::Error error;
+    auto reader = qm::state::StateReader::Open(dir.string(), &error);
+    EXPECT_TRUE(reader) << error.Message(qm::Lang::kEn);
+    std::vector<std::pair<std::string, int64_t>> clocks;
+    if (reader) reader->ForEach([&](const std::string& id, const qm::state::CustomerState& s) { clocks.emplace_back(id, s.clock); });
+    return clocks;
+  };
+  std::vector<std::pair<std::string, int64_t>> expected;
+  for (int round = 0; round < 2; ++round) {
+    auto opened = qm::state::DurableStore::Open(dir.string(), program);
+    ASSERT_TRUE(opened.store) << opened.error->Message(qm::Lang::kEn);
+    ASSERT_FALSE(opened.store->BeginWriting());
+    std::vector<qm::state::Store*> parts =
+        opened.store->Split(3, [](const std::string& id) { return qm::StableHash32(id) % 3; });
+    expected.clear();
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const std::string& id = ids[i];
+      qm::state::Store& part = *parts[qm::StableHash32(id) % 3];
+      qm::state::CustomerState* s = part.Find(id);
+      if (s == nullptr) s = &part.Create(id);
+      if (round == 0 || i % 5 == 0) {  // the second round changes a fifth
+        s->clock = 1000 * static_cast<int64_t>(i) + round;
+        part.Touch(*s);
+      }
+      expected.emplace_back(id, s->clock);
+    }
+    qm::state::Checkpoint checkpoint;
+    checkpoint.input_lines = round + 1;
+    ASSERT_FALSE(opened.store->Commit(checkpoint));
+  }
+  EXPECT_EQ(read_back(), expected);
+  fs::remove_all(dir);
+}
+
+}  // namespace
