@@ -79,17 +79,20 @@ namespace {
 
 int64_t FirstInvalid(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
+    if (static_cast<unsigned char>(text[i]) >= 0x80) {  // a sequence; often another follows (Chinese text)
+      int n = SequenceLength(text, i);
+      if (n == 0) return static_cast<int64_t>(i);
+      i += n;
+      continue;
+    }
     // ASCII runs eight bytes at a time: most event lines are mostly ASCII.
+    ++i;
     while (i + 8 <= text.size()) {
       uint64_t chunk;
       std::memcpy(&chunk, text.data() + i, 8);
       if (chunk & 0x8080808080808080ULL) break;
       i += 8;
     }
-    if (i >= text.size()) break;
-    int n = SequenceLength(text, i);
-    if (n == 0) return static_cast<int64_t>(i);
-    i += n;
   }
   return -1;
 }

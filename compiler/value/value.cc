@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 namespace qm {
@@ -245,14 +246,9 @@ int64_t NextTimeOfDay(int64_t epoch_ms, int minute_of_day, int zone_minutes) {
 
 void AppendTime(std::string& out, int64_t epoch_ms, int offset_minutes) {
   // Saturated: a hostile state record may hold any int64 (`qm state show`).
-  int64_t local = Local(epoch_ms, offset_minutes);
-  int64_t days = FloorDiv(local, kDayMs);
-  int64_t rem = local - days * kDayMs;
-  int64_t y;
-  unsigned m, d;
-  CivilFromDays(days, y, m, d);
-  int hh = static_cast<int>(rem / 3'600'000), mm = static_cast<int>(rem / 60'000 % 60),
-      ss = static_cast<int>(rem / 1000 % 60), ms = static_cast<int>(rem % 1000);
+  const int64_t local = Local(epoch_ms, offset_minutes);
+  const int64_t second = FloorDiv(local, 1000);
+  const int ms = static_cast<int>(local - second * 1000);
   // Written by hand: this runs for every output line, and snprintf showed in profiles.
   char buf[40];
   char* p = buf;
@@ -263,25 +259,46 @@ void AppendTime(std::string& out, int64_t epoch_ms, int offset_minutes) {
     }
     p += width;
   };
-  if (y >= 0 && y <= 9999) {
-    put(y, 4);
-  } else {  // only in state (far timers); ISO 8601's expanded years, as ECMAScript writes them
-    *p++ = y < 0 ? '-' : '+';
-    int64_t abs_y = y < 0 ? -y : y;
-    int digits = 6;
-    for (int64_t v = abs_y / 1'000'000; v > 0; v /= 10) ++digits;
-    put(abs_y, digits);
+  // Consecutive output lines mostly carry the same second: the text of the
+  // last one a thread wrote (years 0-9999, 19 bytes) is kept.
+  constexpr size_t kSecondBytes = 19;
+  static thread_local struct {
+    int64_t second = std::numeric_limits<int64_t>::min();  // never a second's: those are within int64 / 1000
+    char text[kSecondBytes];
+  } last;
+  if (second == last.second) {
+    std::memcpy(p, last.text, kSecondBytes);
+    p += kSecondBytes;
+  } else {
+    const int64_t days = FloorDiv(local, kDayMs);
+    const int64_t rem = local - days * kDayMs;
+    int64_t y;
+    unsigned m, d;
+    CivilFromDays(days, y, m, d);
+    if (y >= 0 && y <= 9999) {
+      put(y, 4);
+    } else {  // only in state (far timers); ISO 8601's expanded years, as ECMAScript writes them
+      *p++ = y < 0 ? '-' : '+';
+      int64_t abs_y = y < 0 ? -y : y;
+      int digits = 6;
+      for (int64_t v = abs_y / 1'000'000; v > 0; v /= 10) ++digits;
+      put(abs_y, digits);
+    }
+    *p++ = '-';
+    put(m, 2);
+    *p++ = '-';
+    put(d, 2);
+    *p++ = 'T';
+    put(rem / 3'600'000, 2);
+    *p++ = ':';
+    put(rem / 60'000 % 60, 2);
+    *p++ = ':';
+    put(rem / 1000 % 60, 2);
+    if (p - buf == kSecondBytes) {
+      last.second = second;
+      std::memcpy(last.text, buf, kSecondBytes);
+    }
   }
-  *p++ = '-';
-  put(m, 2);
-  *p++ = '-';
-  put(d, 2);
-  *p++ = 'T';
-  put(hh, 2);
-  *p++ = ':';
-  put(mm, 2);
-  *p++ = ':';
-  put(ss, 2);
   if (ms != 0) {
     *p++ = '.';
     put(ms, 3);

@@ -135,28 +135,26 @@ std::optional<int64_t> DurationOf(const Member& m) {
 // flooring changes nothing). False when `t` is not that shape: the general
 // path decides.
 bool ScaledPlain(std::string_view t, int scale, int64_t& out) {
-  size_t i = 0;
-  const bool negative = !t.empty() && t[0] == '-';
-  if (negative) ++i;
-  const size_t start = i;
-  int64_t v = 0;
-  int digits = 0, fraction = -1;  // -1: no '.' yet
-  for (; i < t.size(); ++i) {
-    char c = t[i];
-    if (c >= '0' && c <= '9') {
-      if (++digits > 18) return false;
-      v = v * 10 + (c - '0');
-      if (fraction >= 0) ++fraction;
-    } else if (c == '.' && fraction < 0 && i > start) {
-      fraction = 0;
-    } else {
-      return false;
-    }
+  const size_t n = t.size();
+  const bool negative = n > 0 && t[0] == '-';
+  size_t i = negative ? 1 : 0;
+  uint64_t v = 0;  // wraps past 19 digits, which are refused below
+  auto digits = [&] {
+    const size_t from = i;
+    for (unsigned d; i < n && (d = static_cast<unsigned char>(t[i]) - '0') <= 9; ++i) v = v * 10 + d;
+    return i - from;
+  };
+  const size_t whole = digits();
+  size_t fraction = 0;
+  if (whole > 0 && i < n && t[i] == '.') {
+    ++i;
+    if ((fraction = digits()) == 0) return false;
   }
-  if (digits == 0 || fraction == 0 || fraction > scale) return false;
-  for (int k = std::max(fraction, 0); k < scale; ++k)
-    if (__builtin_mul_overflow(v, 10, &v)) return false;
-  out = negative ? -v : v;
+  if (whole == 0 || i != n || whole + fraction > 18 || fraction > static_cast<size_t>(scale)) return false;
+  auto scaled = static_cast<int64_t>(v);
+  for (size_t k = fraction; k < static_cast<size_t>(scale); ++k)
+    if (__builtin_mul_overflow(scaled, 10, &scaled)) return false;
+  out = negative ? -scaled : scaled;
   return true;
 }
 
@@ -222,6 +220,18 @@ int64_t Decoder::NameTable::Find(std::string_view name) const {
   }
 }
 
+int64_t Decoder::NameTable::FindAndHint(std::string_view name, uint32_t& hint) const {
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = TableHash(name) & mask;; i = (i + 1) & mask) {
+    const auto& [slot, id] = slots_[i];
+    if (id < 0) return id;
+    if (SameBytes(slot, name)) {
+      hint = static_cast<uint32_t>(i);
+      return id;
+    }
+  }
+}
+
 Decoder::Decoder(const ir::Program& program)
     : program_(program), types_(EventNames(program.checked)), names_(KeyNames(program.checked)) {
   for (const check::EventInfo& info : program.checked.events) {
@@ -231,6 +241,8 @@ Decoder::Decoder(const ir::Program& program)
   seen_.resize(KeyNames(program.checked).size());
   for (const check::EnumInfo& info : program.checked.enums)
     members_.emplace_back(std::vector<std::string_view>(info.members.begin(), info.members.end()));
+  key_hints_.assign((program.checked.events.size() + 1) * kPairwiseKeys, 0);
+  member_hints_.assign(members_.size(), 0);
 }
 
 bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
@@ -254,18 +266,23 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
   // as it goes; a key they do not read can only repeat another such key,
   // compared pairwise. Past kPairwiseKeys keys the keys are sorted by (key,
   // position) instead, so a line with 100,000 keys costs O(n log n), not O(n²).
-  constexpr size_t kPairwiseKeys = 16;
   ++line_;
   size_t duplicate = count;
+  int64_t line_type = -1;  // the event type `type` names, once read
+  bool type_read = false;
   if (count <= kPairwiseKeys) {
     uint32_t others[kPairwiseKeys];
     size_t other_count = 0;
     for (uint32_t i = 0; i < count && duplicate == count; ++i) {
       std::string_view key = members[i].key();
-      int64_t id = names_.Find(key);
+      int64_t id = names_.Find(key, key_hints_[static_cast<size_t>(line_type + 1) * kPairwiseKeys + i]);
       if (id >= 0) {
         if (seen_[id].line == line_) duplicate = i;
         seen_[id] = {line_, i};
+        if (id == kType && !type_read && members[i].kind == JsonKind::kString) {
+          line_type = types_.Find(members[i].text(), type_hint_);
+          type_read = true;
+        }
         continue;
       }
       for (size_t j = 0; j < other_count; ++j)
@@ -296,7 +313,7 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
     if (m == nullptr || m->kind == JsonKind::kNull) return fail("missing_field", name);
   }
   if (type->kind != JsonKind::kString) return fail("wrong_type", "type");
-  const int64_t event_type = types_.Find(type->text());
+  const int64_t event_type = type_read ? line_type : types_.Find(type->text());
   if (event_type < 0) return fail("unknown_type", "type");
   if (customer->kind != JsonKind::kString || customer->text().empty()) return fail("wrong_type", "customer");
   reject.customer = customer->text();  // D8: later rejects name the customer
@@ -352,7 +369,7 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
         break;
       case check::TypeKind::kEnum:
         if (m->kind == JsonKind::kString) {
-          int64_t member = members_[t.enum_id].Find(m->text());
+          int64_t member = members_[t.enum_id].Find(m->text(), member_hints_[t.enum_id]);
           if (member < 0) return fail("unknown_member", info.fields[f].name);  // D8, E10
           out = Value::Enum(member);
           ok = true;

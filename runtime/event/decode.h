@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "compiler/ir/ir.h"
+#include "compiler/source/source.h"
 
 namespace qm::event {
 
@@ -50,7 +51,16 @@ class Decoder {
     // `names` distinct; each gets its index as id.
     explicit NameTable(const std::vector<std::string_view>& names);
     int64_t Find(std::string_view name) const;  // -1 when absent
+    // The same, trying first the slot `hint` names, and leaving there the
+    // slot of a name found: a stream's lines mostly repeat their keys'
+    // order and values, so a guess by position costs one compare.
+    int64_t Find(std::string_view name, uint32_t& hint) const {
+      if (const auto& [slot, id] = slots_[hint]; id >= 0 && SameBytes(slot, name)) [[likely]]
+        return id;
+      return FindAndHint(name, hint);
+    }
    private:
+    int64_t FindAndHint(std::string_view name, uint32_t& hint) const;
     std::vector<std::pair<std::string_view, int64_t>> slots_;  // size a power of two; id -1: empty
   };
   NameTable types_;                 // event type name -> its index
@@ -71,6 +81,13 @@ class Decoder {
   };
   std::vector<Seen> seen_;
   uint64_t line_ = 0;
+  // NameTable::Find's hints: for names_, per event type (the line's, once
+  // its `type` was read; first row: not yet) and key position; for types_,
+  // one; per enum, one.
+  static constexpr size_t kPairwiseKeys = 16;  // lines with more keys are checked by sorting them
+  std::vector<uint32_t> key_hints_;
+  uint32_t type_hint_ = 0;
+  std::vector<uint32_t> member_hints_;
 };
 
 // Lines longer than this are rejected as `line_too_long` without being

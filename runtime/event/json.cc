@@ -24,10 +24,6 @@ bool JsonReader::ReadTop(bool& is_object, std::vector<Member>& members, size_t& 
   return i_ == s_.size();
 }
 
-void JsonReader::SkipWs() {
-  while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
-}
-
 bool JsonReader::ReadObjectMembers(std::vector<Member>& members, size_t& count) {
   ++i_;  // {
   SkipWs();
@@ -249,7 +245,7 @@ bool JsonReader::ReadEscaped(StringOut out, size_t start, bool high) {
 }
 
 bool JsonReader::ReadNumber() {
-  auto digit = [&]() { return i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9'; };
+  auto digit = [&]() { return i_ < s_.size() && static_cast<unsigned char>(s_[i_] - '0') <= 9; };
   if (Peek() == '-') ++i_;
   if (Peek() == '0') {
     ++i_;

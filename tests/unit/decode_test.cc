@@ -220,3 +220,65 @@ TEST_F(DecodeTest, RejectsNameTheCustomerOnlyAfterCheck7) {  // D8, E10
 
 }  // namespace
 }  // namespace qm
+
+namespace qm {
+namespace {
+
+// The decoder guesses each key's name from the lines before (by position,
+// per event type), the type and enum members likewise: a guess must never
+// change an answer. Lines of random key orders, types (known, unknown, not
+// strings), members, unknown and repeated keys are decoded by one decoder
+// and each by a fresh one, and must agree.
+TEST(DecodeHints, EarlierLinesNeverChangeAnAnswer) {
+  Compiled c = CompileText("h.qm",
+                           "enum 等级 { 金, 银, 铜 }\n"
+                           "event view { city: text, g: 等级, n: int }\n"
+                           "event order { amount: money, g: 等级, city: text }\n"
+                           "event ping { }\n"
+                           "rule r: when order then push p\n");
+  ASSERT_TRUE(c.program);
+  event::Decoder kept(c.program->ir());
+  auto describe = [](bool ok, const event::Event& e, const event::Reject& r) {
+    if (!ok) return std::string(r.reason) + "/" + r.field + "/" + std::string(r.customer);
+    std::string s = std::to_string(e.type) + " " + e.customer + " " + std::to_string(e.ts);
+    for (const Value& v : e.fields)
+      s += " " + std::to_string(static_cast<int>(v.kind)) + ":" + std::to_string(v.i) + ":" + std::string(v.text);
+    return s;
+  };
+  const std::vector<std::string> types = {R"("view")", R"("order")", R"("ping")", R"("views")", R"("")", "1"};
+  const std::vector<std::pair<std::string, std::vector<std::string>>> keys = {
+      {"ts", {"1", "2.5", R"("x")"}},
+      {"customer", {R"("c1")", R"("客户2")", R"("")"}},
+      {"city", {R"("上海")", R"("x")", "null", "3"}},
+      {"g", {R"("金")", R"("银")", R"("铜")", R"("锡")", R"("金金")"}},
+      {"n", {"1", "-2", R"("1")"}},
+      {"amount", {"1.5", R"("2.25")", "true"}},
+      {"t", {"1"}},
+      {"types", {R"("view")"}},
+      {"cit", {"0"}}};
+  std::mt19937 rng(11);
+  int accepted = 0, rejected = 0;
+  for (int n = 0; n < 20000; ++n) {
+    std::vector<std::string> members = {R"("type":)" + types[rng() % 8 < 6 ? rng() % 2 : rng() % types.size()]};
+    for (const auto& [key, values] : keys)
+      if (rng() % 4 != 0) members.push_back("\"" + key + "\":" + values[rng() % values.size()]);
+    if (rng() % 50 == 0) members.push_back(members[rng() % members.size()]);  // a repeated key
+    // Mostly one order per type, as a stream's lines are; sometimes shuffled.
+    if (rng() % 5 == 0) std::shuffle(members.begin(), members.end(), rng);
+    std::string line = "{";
+    for (size_t m = 0; m < members.size(); ++m) line += (m ? "," : "") + members[m];
+    line += "}";
+    event::Event e1, e2;
+    event::Reject r1, r2;
+    bool ok1 = kept.Decode(line, e1, r1);
+    event::Decoder fresh(c.program->ir());
+    bool ok2 = fresh.Decode(line, e2, r2);
+    ASSERT_EQ(describe(ok1, e1, r1), describe(ok2, e2, r2)) << line;
+    (ok1 ? accepted : rejected)++;
+  }
+  EXPECT_GT(accepted, 1000);
+  EXPECT_GT(rejected, 1000);
+}
+
+}  // namespace
+}  // namespace qm

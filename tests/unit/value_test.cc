@@ -1,5 +1,7 @@
 #include "compiler/value/value.h"
 
+#include <random>
+
 #include "gtest/gtest.h"
 
 namespace qm {
@@ -50,6 +52,32 @@ TEST(Time, FormatsInTheGivenZone) {
   EXPECT_EQ(ParseOffset("+08:00"), 480);
   EXPECT_EQ(ParseOffset("Z"), 0);
   EXPECT_FALSE(ParseOffset("Asia/Shanghai"));
+}
+
+// AppendTime keeps the text of the last second it wrote: instants in the same
+// second (other milliseconds, other zones giving the same local second),
+// neighbouring seconds and days, far years between them, each read back by
+// the RFC 3339 parser, an independent path.
+TEST(Time, FormatsEachInstantWhateverCameBefore) {
+  std::mt19937_64 rng(3);
+  const int64_t base = 1731290400000;
+  const int zones[] = {0, 480, -330, 60, 840, -720};
+  int read_back = 0;
+  for (int n = 0; n < 20000; ++n) {
+    int64_t ms = base + static_cast<int64_t>(rng() % 5) * 1000 + static_cast<int64_t>(rng() % 3) * 86'400'000 +
+                 (rng() % 2 ? static_cast<int64_t>(rng() % 1000) : 0);
+    if (rng() % 3 == 0) ms = -62135510400000 + static_cast<int64_t>(rng() % 1'000'000'000'000'000);  // years 1 to ~33,000
+    int zone = zones[rng() % 6];
+    std::string text = FormatTime(ms, zone);
+    if (text[0] == '+') continue;  // past year 9999: not RFC 3339
+    ASSERT_EQ(ParseRfc3339(text), ms) << text;
+    ++read_back;
+  }
+  EXPECT_GT(read_back, 10000);
+  std::string out;
+  AppendTime(out, 0, 60);     // 01:00:00 local
+  AppendTime(out, 3'600'000, 0);  // the same local second, another instant and zone
+  EXPECT_EQ(out, "1970-01-01T01:00:00+01:001970-01-01T01:00:00+00:00");
 }
 
 TEST(Durations, ParseTheLiteralGrammar) {  // A3, D3, E3
