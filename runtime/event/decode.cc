@@ -324,16 +324,19 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
   event.type = static_cast<int32_t>(event_type);
   event.customer = customer->text();
   event.ts = *when;
-  event.fields.assign(info.fields.size(), Value{});
+  event.fields.resize(info.fields.size());  // each is written below: unset, or what the line holds
   // A text field's bytes are copied into its slot, which keeps its capacity
   // from line to line; an unset field's slot is never read (its Value is unset).
   event.texts.resize(info.fields.size());
   const std::vector<int32_t>& names = field_names_[event_type];
   for (size_t f = 0; f < info.fields.size(); ++f) {
     const Member* m = find(names[f]);
-    if (m == nullptr || m->kind == JsonKind::kNull) continue;  // unset
-    const check::Type& t = info.fields[f].type;
     Value& out = event.fields[f];
+    if (m == nullptr || m->kind == JsonKind::kNull) {
+      out = Value{};  // unset
+      continue;
+    }
+    const check::Type& t = info.fields[f].type;
     bool ok = false;
     switch (t.kind) {
       case check::TypeKind::kInt:
