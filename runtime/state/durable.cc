@@ -519,13 +519,19 @@ class DurableStoreImpl final : public DurableStore {
     // unsorted).
     std::vector<Encoded> encoded(parts_.size());
     {
+      // A thread costs tens of microseconds to start: small parts (a host
+      // committing every few events) are encoded here.
+      constexpr size_t kStatesForAThread = 1024;
       std::vector<std::jthread> helpers;
       for (size_t p = 1; p < parts_.size(); ++p) {
         try {
-          helpers.emplace_back([this, &encoded, p] { encoded[p].Of(parts_[p]->dirty); });
+          if (parts_[p]->dirty.size() >= kStatesForAThread) {
+            helpers.emplace_back([this, &encoded, p] { encoded[p].Of(parts_[p]->dirty); });
+            continue;
+          }
         } catch (const std::system_error&) {  // no thread to be had: encoded here
-          encoded[p].Of(parts_[p]->dirty);
         }
+        encoded[p].Of(parts_[p]->dirty);
       }
       encoded[0].Of(parts_[0]->dirty);
     }
