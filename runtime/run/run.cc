@@ -88,7 +88,8 @@ std::optional<Error> Files::Continue(const std::optional<state::Checkpoint>& res
     if (std::optional<Error> refused = reader_->Resume(*resumed, internal::EventsName(options_.events)))
       return Error::Of<ErrorKind::kResumeRefused>({refused->Message(options_.lang), dir});
   }
-  sink_ = std::make_unique<sink::FileSink>(out_, options_.out, rejects_, options_.rejects, on_warning_, true);
+  sink_ = std::make_unique<sink::FileSink>(out_, options_.out, rejects_, options_.rejects, on_warning_,
+                                         /*synced=*/true);
   return std::nullopt;
 }
 
