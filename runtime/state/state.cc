@@ -171,6 +171,9 @@ void CustomerState::PrefetchParts() const {
   PrefetchBytes(profile.data(), reinterpret_cast<const std::byte*>(quiet_due.data() + 2 * quiet_due.size()) -
                                     reinterpret_cast<const std::byte*>(profile.data()));
   PrefetchBytes(pushes.data(), pushes.size() * sizeof(pushes[0]));
+  // The id (its bytes, when short), which every output line of the step
+  // writes: it lies with the other ids, not with the state.
+  if (id != nullptr) PrefetchBytes(id, sizeof *id);
 }
 
 void StateBlock::Allocate(size_t fields, size_t aggregate_count, size_t events, size_t quiet_rules) {
