@@ -12,9 +12,9 @@ constexpr size_t kBufferBytes = 1 << 20;
 FileSink::FileSink(std::FILE* actions, std::string actions_name, std::FILE* rejects, std::string rejects_name,
                    std::function<void(std::string_view)> on_warning, bool synced)
     : actions_{actions, std::move(actions_name), {}}, rejects_{rejects, std::move(rejects_name), {}},
-      on_warning_(std::move(on_warning)), synced_(synced) {
+      on_warning_(std::move(on_warning)) {
   actions_.buffer.reserve(kBufferBytes);
-  if (synced_)
+  if (synced)
     for (Target* t : {&actions_, &rejects_}) t->written = ftello(t->file);
 }
 

@@ -39,7 +39,6 @@ class FileSink final : public engine::Output {
   Target actions_, rejects_;
   std::function<void(std::string_view)> on_warning_;
   std::optional<Error> error_;
-  bool synced_;
 };
 
 // Collects everything in memory (tests, embedding).
