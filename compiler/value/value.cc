@@ -1,5 +1,7 @@
 #include "compiler/value/value.h"
 
+#include "compiler/source/json_text.h"
+
 #include <algorithm>
 
 #include <charconv>
@@ -252,58 +254,66 @@ void AppendTime(std::string& out, int64_t epoch_ms, int offset_minutes) {
   // Written by hand: this runs for every output line, and snprintf showed in profiles.
   char buf[40];
   char* p = buf;
-  auto put = [&](int64_t v, int width) {
+  auto put = [&](uint32_t v, int width) {  // 32-bit: every part fits, and its divisions are cheaper
     for (int k = width - 1; k >= 0; --k) {
       p[k] = static_cast<char>('0' + v % 10);
       v /= 10;
     }
     p += width;
   };
-  // Consecutive output lines mostly carry the same second: the text of the
-  // last one a thread wrote (years 0-9999, 19 bytes) is kept.
-  constexpr size_t kSecondBytes = 19;
+  // Consecutive output lines mostly carry the same second, and nearly always
+  // fall on the same day: the text of the last second and of the last day a
+  // thread wrote (years 0-9999: 19 and 11 bytes) are kept.
+  constexpr size_t kDayBytes = 11, kSecondBytes = 19;
   static thread_local struct {
-    int64_t second = std::numeric_limits<int64_t>::min();  // never a second's: those are within int64 / 1000
-    char text[kSecondBytes];
+    // Never a day's or a second's: those are within int64 / 1000.
+    int64_t days = std::numeric_limits<int64_t>::min(), second = std::numeric_limits<int64_t>::min();
+    char text[kSecondBytes];  // the day's in the first kDayBytes
   } last;
   if (second == last.second) {
     std::memcpy(p, last.text, kSecondBytes);
     p += kSecondBytes;
   } else {
     const int64_t days = FloorDiv(local, kDayMs);
-    const int64_t rem = local - days * kDayMs;
-    int64_t y;
-    unsigned m, d;
-    CivilFromDays(days, y, m, d);
-    if (y >= 0 && y <= 9999) {
-      put(y, 4);
-    } else {  // only in state (far timers); ISO 8601's expanded years, as ECMAScript writes them
-      *p++ = y < 0 ? '-' : '+';
-      int64_t abs_y = y < 0 ? -y : y;
-      int digits = 6;
-      for (int64_t v = abs_y / 1'000'000; v > 0; v /= 10) ++digits;
-      put(abs_y, digits);
+    if (days == last.days) {
+      std::memcpy(p, last.text, kDayBytes);
+      p += kDayBytes;
+    } else {
+      int64_t y;
+      unsigned m, d;
+      CivilFromDays(days, y, m, d);
+      if (y >= 0 && y <= 9999) {
+        put(static_cast<uint32_t>(y), 4);
+      } else {  // only in state (far timers); ISO 8601's expanded years, as ECMAScript writes them
+        *p++ = y < 0 ? '-' : '+';
+        const uint32_t abs_y = static_cast<uint32_t>(y < 0 ? -y : y);  // int64 ms span under 300M years
+        int digits = 6;
+        for (uint32_t v = abs_y / 1'000'000; v > 0; v /= 10) ++digits;
+        put(abs_y, digits);
+      }
+      *p++ = '-';
+      put(m, 2);
+      *p++ = '-';
+      put(d, 2);
+      *p++ = 'T';
     }
-    *p++ = '-';
-    put(m, 2);
-    *p++ = '-';
-    put(d, 2);
-    *p++ = 'T';
-    put(rem / 3'600'000, 2);
+    const auto second_of_day = static_cast<uint32_t>(second - days * 86'400);
+    put(second_of_day / 3600, 2);
     *p++ = ':';
-    put(rem / 60'000 % 60, 2);
+    put(second_of_day / 60 % 60, 2);
     *p++ = ':';
-    put(rem / 1000 % 60, 2);
+    put(second_of_day % 60, 2);
     if (p - buf == kSecondBytes) {
+      last.days = days;
       last.second = second;
       std::memcpy(last.text, buf, kSecondBytes);
     }
   }
   if (ms != 0) {
     *p++ = '.';
-    put(ms, 3);
+    put(static_cast<uint32_t>(ms), 3);
   }
-  int off = offset_minutes < 0 ? -offset_minutes : offset_minutes;
+  const auto off = static_cast<uint32_t>(offset_minutes < 0 ? -offset_minutes : offset_minutes);
   *p++ = offset_minutes < 0 ? '-' : '+';
   put(off / 60, 2);
   *p++ = ':';
@@ -502,12 +512,13 @@ bool ValuesEqual(const Value& a, const Value& b) {
 void AppendJsonString(std::string& out, std::string_view s) {
   static const char kHex[] = "0123456789abcdef";
   out += '"';
-  size_t plain = 0;  // the start of the run copied as it is
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + plain, i - plain);
-    plain = i + 1;
+  for (size_t i = 0;;) {
+    bool high = false;  // a writer has nothing to check
+    const size_t plain = json::PlainRun(s, i, high);
+    out.append(s.data() + i, plain);
+    i += plain;
+    if (i == s.size()) break;
+    const unsigned char c = static_cast<unsigned char>(s[i++]);
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -522,7 +533,6 @@ void AppendJsonString(std::string& out, std::string_view s) {
         out += kHex[c & 15];
     }
   }
-  out.append(s.data() + plain, s.size() - plain);
   out += '"';
 }
 

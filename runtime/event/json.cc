@@ -1,11 +1,7 @@
 // A strict JSON reader for one event line (A38 check 1).
 #include "runtime/event/internal/json.h"
 
-#include <cstring>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-
+#include "compiler/source/json_text.h"
 #include "compiler/source/source.h"
 
 namespace qm::event_internal {
@@ -132,58 +128,11 @@ bool JsonReader::ReadHex4(uint32_t& v) {
   return true;
 }
 
-namespace {
-
-constexpr uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
-
-// The high bit of each byte of `x` that is zero (exact for the first one).
-uint64_t ZeroBytes(uint64_t x) { return (x - kOnes) & ~x & kHighs; }
-
-// The length of the run of `s` from `i` that a JSON string copies as it is:
-// up to a quote, a backslash or a control character. Sixteen bytes at a time
-// where SSE2 is (every x86-64), else eight; the bytes after that one by one.
-[[gnu::always_inline]] inline size_t PlainRun(std::string_view s, size_t i, bool& high) {
-  size_t start = i;
-#ifdef __SSE2__
-  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), below_space = _mm_set1_epi8(0x1F);
-  for (; i + 16 <= s.size(); i += 16) {
-    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
-    __m128i control = _mm_cmpeq_epi8(_mm_max_epu8(x, below_space), below_space);  // x <= 0x1F, unsigned
-    __m128i stops = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)), control);
-    unsigned stop = static_cast<unsigned>(_mm_movemask_epi8(stops));
-    unsigned highs = static_cast<unsigned>(_mm_movemask_epi8(x));  // bytes with the high bit set
-    if (stop != 0) {
-      unsigned at = static_cast<unsigned>(__builtin_ctz(stop));
-      high |= (highs & ((1u << at) - 1)) != 0;  // only before the stop: a key is not checked for its value
-      return i + at - start;
-    }
-    high |= highs != 0;
-  }
-#endif
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t x;
-    std::memcpy(&x, s.data() + i, 8);
-    uint64_t stop = ZeroBytes(x ^ (kOnes * '"')) | ZeroBytes(x ^ (kOnes * '\\')) | ((x - kOnes * 0x20) & ~x & kHighs);
-    high |= (x & kHighs) != 0;
-    if (stop != 0) {
-      return i + static_cast<size_t>(__builtin_ctzll(stop)) / 8 - start;
-    }
-  }
-  for (; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\' || c < 0x20) break;
-    high |= c >= 0x80;
-  }
-  return i - start;
-}
-
-}  // namespace
-
 bool JsonReader::ReadString(StringOut out) {
   ++i_;  // opening quote
   const size_t start = i_;
   bool high = false;  // a byte that is not ASCII: the string must be checked as UTF-8
-  i_ += PlainRun(s_, i_, high);
+  i_ += json::PlainRun(s_, i_, high);
   if (i_ >= s_.size() || s_[i_] != '"') [[unlikely]]
     return ReadEscaped(out, start, high);
   std::string_view raw = s_.substr(start, i_ - start);
@@ -234,7 +183,7 @@ bool JsonReader::ReadEscaped(StringOut out, size_t start, bool high) {
     }
     if (out.buf != nullptr && e != 'u') out.buf->push_back(plain);
     size_t run = i_;
-    i_ += PlainRun(s_, i_, high);
+    i_ += json::PlainRun(s_, i_, high);
     if (out.buf != nullptr) out.buf->append(s_.substr(run, i_ - run));
   }
   std::string_view raw = s_.substr(start, i_ - start);

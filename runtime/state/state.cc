@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <new>
 
 #include "compiler/source/source.h"
 
@@ -25,20 +26,35 @@ void PrefetchBytes(const void* p, size_t n) {
 // Dense storage with stable references, like std::deque, in blocks of 1,024
 // elements: the table of blocks stays small enough to stay cached (a deque
 // of 216-byte states has a block per two of them, and its table misses).
+// An element is constructed in its place when it is added: a new customer's
+// state is one copy of the store's template, not a default state assigned over.
 template <class T>
 class Blocks {
  public:
-  T& operator[](size_t i) { return blocks_[i >> kShift][i & kMask]; }
-  const T& operator[](size_t i) const { return blocks_[i >> kShift][i & kMask]; }
+  Blocks() = default;
+  Blocks(const Blocks&) = delete;
+  Blocks& operator=(const Blocks&) = delete;
+  ~Blocks() {
+    for (size_t i = 0; i < size_; ++i) std::destroy_at(&(*this)[i]);
+  }
+  T& operator[](size_t i) { return Block(i >> kShift)[i & kMask]; }
+  const T& operator[](size_t i) const { return Block(i >> kShift)[i & kMask]; }
   size_t size() const { return size_; }
-  void push_back(T v) {
-    if ((size_ & kMask) == 0) blocks_.push_back(std::make_unique<T[]>(kBlock));
-    (*this)[size_++] = std::move(v);
+  template <class... Args>
+  T& emplace_back(Args&&... args) {
+    if ((size_ & kMask) == 0) blocks_.push_back(std::make_unique_for_overwrite<Cell[]>(kBlock));
+    T* at = std::construct_at(&Block(size_ >> kShift)[size_ & kMask], std::forward<Args>(args)...);
+    ++size_;
+    return *at;
   }
 
  private:
   static constexpr size_t kShift = 10, kBlock = size_t{1} << kShift, kMask = kBlock - 1;
-  std::vector<std::unique_ptr<T[]>> blocks_;
+  struct alignas(T) Cell {
+    std::byte bytes[sizeof(T)];
+  };
+  T* Block(size_t b) const { return std::launder(reinterpret_cast<T*>(blocks_[b].get())); }
+  std::vector<std::unique_ptr<Cell[]>> blocks_;
   size_t size_ = 0;
 };
 
@@ -59,8 +75,8 @@ class MemoryStore final : public Store {
     uint32_t index;
     if (free_.empty()) {
       index = static_cast<uint32_t>(ids_.size());
-      ids_.push_back(customer);
-      states_.push_back(template_);
+      ids_.emplace_back(customer);
+      states_.emplace_back(template_);
     } else {  // an erased customer's place
       index = free_.back();
       free_.pop_back();
