@@ -67,23 +67,23 @@ class MemoryStore final : public Store {
 
   CustomerState* Find(const std::string& customer) override {
     size_t i = SlotOf(customer);
-    return i == kNoSlot ? nullptr : &states_[slots_[i].index];
+    return i == kNoSlot ? nullptr : &customers_[slots_[i].index].state;
   }
 
   CustomerState& Create(const std::string& customer) override {
     if ((used_slots_ + 1) * 4 > slots_.size() * 3) Grow();
     uint32_t index;
     if (free_.empty()) {
-      index = static_cast<uint32_t>(ids_.size());
-      ids_.emplace_back(customer);
-      states_.emplace_back(template_);
+      index = static_cast<uint32_t>(customers_.size());
+      customers_.emplace_back(template_, customer);
     } else {  // an erased customer's place
       index = free_.back();
       free_.pop_back();
-      ids_[index] = customer;
-      states_[index] = template_;
+      Customer& c = customers_[index];
+      c.state = template_;
+      c.id = customer;
+      c.state.id = &c.id;
     }
-    states_[index].id = &ids_[index];
     Slot slot;
     slot.hash = Hash(customer);
     slot.index = index;
@@ -92,7 +92,7 @@ class MemoryStore final : public Store {
       std::memcpy(slot.id, customer.data(), customer.size());
     }
     Insert(slot);
-    return states_[index];
+    return customers_[index].state;
   }
 
   bool Erase(const std::string& customer) override {
@@ -101,18 +101,19 @@ class MemoryStore final : public Store {
     uint32_t index = slots_[i].index;
     slots_[i] = Slot{};
     slots_[i].index = kErased;  // lookups probe on past it
-    states_[index] = CustomerState{};  // id null: ForEach skips it
-    ids_[index] = std::string();
-    ids_[index].shrink_to_fit();
+    Customer& c = customers_[index];
+    c.state = CustomerState{};  // id null: ForEach skips it
+    c.id = std::string();
+    c.id.shrink_to_fit();
     free_.push_back(index);
     return true;
   }
 
-  size_t size() const override { return ids_.size() - free_.size(); }
+  size_t size() const override { return customers_.size() - free_.size(); }
 
   void ForEach(const std::function<void(CustomerState&)>& visit) override {
-    for (size_t i = 0; i < states_.size(); ++i)
-      if (states_[i].id != nullptr) visit(states_[i]);
+    for (size_t i = 0; i < customers_.size(); ++i)
+      if (customers_[i].state.id != nullptr) visit(customers_[i].state);
   }
 
   void Prefetch(std::string_view customer, int stage) const override {
@@ -122,9 +123,9 @@ class MemoryStore final : public Store {
     }
     size_t i = SlotOf(customer);
     if (i == kNoSlot) return;
-    const CustomerState& s = states_[slots_[i].index];
-    if (stage == 1) PrefetchBytes(&s, sizeof s);
-    else s.PrefetchParts();
+    const Customer& c = customers_[slots_[i].index];
+    if (stage == 1) PrefetchBytes(&c, sizeof c);
+    else c.state.PrefetchParts();
   }
 
  private:
@@ -136,13 +137,21 @@ class MemoryStore final : public Store {
   // chasing the id's string.
   static constexpr size_t kInline = 15;
   static constexpr uint8_t kLong = 0xFF;
+  // A customer's state and id side by side: a step reads both (every output
+  // line writes the id), so they share a page and mostly a cache line. The
+  // state points at the id, which never moves (Blocks).
+  struct Customer {
+    Customer(const CustomerState& s, const std::string& customer_id) : state(s), id(customer_id) { state.id = &id; }
+    CustomerState state;
+    std::string id;
+  };
   struct Slot {
     uint32_t hash = 0;  // the low half of the id's hash: the table never has 2^32 slots
     uint32_t index = kEmpty;
     uint8_t length = kLong;  // of the inline id, or kLong
     char id[kInline];
-    bool Holds(std::string_view customer, const Blocks<std::string>& ids) const {
-      if (length == kLong) return ids[index] == customer;
+    bool Holds(std::string_view customer, const Blocks<Customer>& customers) const {
+      if (length == kLong) return customers[index].id == customer;
       return SameBytes(std::string_view(id, length), customer);
     }
   };
@@ -153,7 +162,7 @@ class MemoryStore final : public Store {
     for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
       const Slot& slot = slots_[i];
       if (slot.index == kEmpty) return kNoSlot;
-      if (slot.hash == h && slot.index != kErased && slot.Holds(customer, ids_)) return i;
+      if (slot.hash == h && slot.index != kErased && slot.Holds(customer, customers_)) return i;
     }
   }
   void Insert(const Slot& slot) {
@@ -176,8 +185,7 @@ class MemoryStore final : public Store {
   std::vector<Slot> slots_;  // size is a power of two, at most 3/4 used (erased slots count)
   size_t used_slots_ = 0;
   std::vector<uint32_t> free_;  // erased customers' indexes, reused first
-  Blocks<std::string> ids_;  // stable: states point at their ids
-  Blocks<CustomerState> states_;
+  Blocks<Customer> customers_;
 };
 
 }  // namespace
@@ -188,7 +196,7 @@ void CustomerState::PrefetchParts() const {
                                     reinterpret_cast<const std::byte*>(profile.data()));
   PrefetchBytes(pushes.data(), pushes.size() * sizeof(pushes[0]));
   // The id (its bytes, when short), which every output line of the step
-  // writes: it lies with the other ids, not with the state.
+  // writes: next to the state in a MemoryStore, but not in every copy.
   if (id != nullptr) PrefetchBytes(id, sizeof *id);
 }
 
