@@ -84,14 +84,7 @@ class MemoryStore final : public Store {
       c.id = customer;
       c.state.id = &c.id;
     }
-    Slot slot;
-    slot.hash = Hash(customer);
-    slot.index = index;
-    if (customer.size() <= kInline) {
-      slot.length = static_cast<uint8_t>(customer.size());
-      std::memcpy(slot.id, customer.data(), customer.size());
-    }
-    Insert(slot);
+    Insert(Slot{Hash(customer), index});
     return customers_[index].state;
   }
 
@@ -121,22 +114,24 @@ class MemoryStore final : public Store {
       PrefetchBytes(&slots_[Hash(customer) & (slots_.size() - 1)], sizeof(Slot));
       return;
     }
+    if (stage == 1) {
+      // The first slot of the id's hash is nearly always the id's; the
+      // record that would say so is what this stage fetches.
+      const uint32_t h = Hash(customer);
+      for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+        const Slot& slot = slots_[i];
+        if (slot.index == kEmpty) return;
+        if (slot.hash == h && slot.index != kErased) return PrefetchBytes(&customers_[slot.index], sizeof(Customer));
+      }
+    }
     size_t i = SlotOf(customer);
-    if (i == kNoSlot) return;
-    const Customer& c = customers_[slots_[i].index];
-    if (stage == 1) PrefetchBytes(&c, sizeof c);
-    else c.state.PrefetchParts();
+    if (i != kNoSlot) customers_[slots_[i].index].state.PrefetchParts();
   }
 
  private:
   static constexpr uint32_t kEmpty = UINT32_MAX;
   static constexpr uint32_t kErased = UINT32_MAX - 1;
   static constexpr size_t kNoSlot = SIZE_MAX;
-  // Ids up to kInline bytes (most are: phone numbers, shop ids) are kept in
-  // the slot itself, so a lookup reads one cache line instead of also
-  // chasing the id's string.
-  static constexpr size_t kInline = 15;
-  static constexpr uint8_t kLong = 0xFF;
   // A customer's state and id side by side: a step reads both (every output
   // line writes the id), so they share a page and mostly a cache line. The
   // state points at the id, which never moves (Blocks).
@@ -145,24 +140,21 @@ class MemoryStore final : public Store {
     CustomerState state;
     std::string id;
   };
+  // Eight bytes a slot, the id left in the customer's record, which a step
+  // reads anyway: 100,000 customers' table is 2 MiB, few enough pages for the
+  // TLB to keep and few enough lines for the last-level cache.
   struct Slot {
     uint32_t hash = 0;  // the low half of the id's hash: the table never has 2^32 slots
     uint32_t index = kEmpty;
-    uint8_t length = kLong;  // of the inline id, or kLong
-    char id[kInline];
-    bool Holds(std::string_view customer, const Blocks<Customer>& customers) const {
-      if (length == kLong) return customers[index].id == customer;
-      return SameBytes(std::string_view(id, length), customer);
-    }
   };
-  static_assert(sizeof(Slot) == 24);
+  static_assert(sizeof(Slot) == 8);
   static uint32_t Hash(std::string_view s) { return static_cast<uint32_t>(TableHash(s)); }
   size_t SlotOf(std::string_view customer) const {
     uint32_t h = Hash(customer);
     for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
       const Slot& slot = slots_[i];
       if (slot.index == kEmpty) return kNoSlot;
-      if (slot.hash == h && slot.index != kErased && slot.Holds(customer, customers_)) return i;
+      if (slot.hash == h && slot.index != kErased && SameBytes(customers_[slot.index].id, customer)) return i;
     }
   }
   void Insert(const Slot& slot) {
