@@ -24,37 +24,39 @@ void PrefetchBytes(const void* p, size_t n) {
 }
 
 // Dense storage with stable references, like std::deque, in blocks of 1,024
-// elements: the table of blocks stays small enough to stay cached (a deque
+// records: the table of blocks stays small enough to stay cached (a deque
 // of 216-byte states has a block per two of them, and its table misses).
-// An element is constructed in its place when it is added: a new customer's
-// state is one copy of the store's template, not a default state assigned over.
+// Each record is a T constructed in its place when it is added, then
+// `extra` bytes for it (aligned for any type), its to use.
 template <class T>
-class Blocks {
+class Records {
  public:
-  Blocks() = default;
-  Blocks(const Blocks&) = delete;
-  Blocks& operator=(const Blocks&) = delete;
-  ~Blocks() {
+  explicit Records(size_t extra) : stride_(Round(Round(sizeof(T)) + extra)) {}
+  Records(const Records&) = delete;
+  Records& operator=(const Records&) = delete;
+  ~Records() {
     for (size_t i = 0; i < size_; ++i) std::destroy_at(&(*this)[i]);
   }
-  T& operator[](size_t i) { return Block(i >> kShift)[i & kMask]; }
-  const T& operator[](size_t i) const { return Block(i >> kShift)[i & kMask]; }
+  T& operator[](size_t i) const { return *std::launder(reinterpret_cast<T*>(At(i))); }
+  std::byte* extra(size_t i) const { return At(i) + Round(sizeof(T)); }
   size_t size() const { return size_; }
   template <class... Args>
   T& emplace_back(Args&&... args) {
-    if ((size_ & kMask) == 0) blocks_.push_back(std::make_unique_for_overwrite<Cell[]>(kBlock));
-    T* at = std::construct_at(&Block(size_ >> kShift)[size_ & kMask], std::forward<Args>(args)...);
+    if ((size_ & kMask) == 0) blocks_.push_back(std::make_unique_for_overwrite<std::byte[]>(kBlock * stride_));
+    T* at = std::construct_at(reinterpret_cast<T*>(At(size_)), std::forward<Args>(args)..., extra(size_));
     ++size_;
     return *at;
   }
 
  private:
   static constexpr size_t kShift = 10, kBlock = size_t{1} << kShift, kMask = kBlock - 1;
-  struct alignas(T) Cell {
-    std::byte bytes[sizeof(T)];
-  };
-  T* Block(size_t b) const { return std::launder(reinterpret_cast<T*>(blocks_[b].get())); }
-  std::vector<std::unique_ptr<Cell[]>> blocks_;
+  static constexpr size_t Round(size_t n) {
+    constexpr size_t kAlign = alignof(std::max_align_t);
+    return (n + kAlign - 1) / kAlign * kAlign;
+  }
+  std::byte* At(size_t i) const { return blocks_[i >> kShift].get() + (i & kMask) * stride_; }
+  size_t stride_;
+  std::vector<std::unique_ptr<std::byte[]>> blocks_;
   size_t size_ = 0;
 };
 
@@ -63,7 +65,8 @@ class Blocks {
 // heap nodes (the node-based std::unordered_map cost a quarter of `qm run`).
 class MemoryStore final : public Store {
  public:
-  explicit MemoryStore(const ir::Program& program) : template_(NewCustomer(program)), slots_(1024) {}
+  explicit MemoryStore(const ir::Program& program)
+      : template_(NewCustomer(program)), slots_(1024), customers_(template_.bytes()) {}
 
   CustomerState* Find(const std::string& customer) override {
     size_t i = SlotOf(customer);
@@ -80,9 +83,8 @@ class MemoryStore final : public Store {
       index = free_.back();
       free_.pop_back();
       Customer& c = customers_[index];
-      c.state = template_;
-      c.id = customer;
-      c.state.id = &c.id;
+      std::destroy_at(&c);
+      std::construct_at(&c, template_, customer, customers_.extra(index));
     }
     Insert(Slot{Hash(customer), index});
     return customers_[index].state;
@@ -132,11 +134,15 @@ class MemoryStore final : public Store {
   static constexpr uint32_t kEmpty = UINT32_MAX;
   static constexpr uint32_t kErased = UINT32_MAX - 1;
   static constexpr size_t kNoSlot = SIZE_MAX;
-  // A customer's state and id side by side: a step reads both (every output
-  // line writes the id), so they share a page and mostly a cache line. The
-  // state points at the id, which never moves (Blocks).
+  // A customer's state, id and block side by side: a step reads them all
+  // (every output line writes the id), so they share a page and the first
+  // two mostly a cache line. The state points at the id, which never moves.
   struct Customer {
-    Customer(const CustomerState& s, const std::string& customer_id) : state(s), id(customer_id) { state.id = &id; }
+    Customer(const CustomerState& s, const std::string& customer_id, std::byte* block) : id(customer_id) {
+      state.ShapeIn(s, block);
+      state = s;  // the same shape: the values are copied into `block`
+      state.id = &id;
+    }
     CustomerState state;
     std::string id;
   };
@@ -177,7 +183,7 @@ class MemoryStore final : public Store {
   std::vector<Slot> slots_;  // size is a power of two, at most 3/4 used (erased slots count)
   size_t used_slots_ = 0;
   std::vector<uint32_t> free_;  // erased customers' indexes, reused first
-  Blocks<Customer> customers_;
+  Records<Customer> customers_;  // each with its block (template_.bytes())
 };
 
 }  // namespace
@@ -192,13 +198,25 @@ void CustomerState::PrefetchParts() const {
   if (id != nullptr) PrefetchBytes(id, sizeof *id);
 }
 
-void StateBlock::Allocate(size_t fields, size_t aggregate_count, size_t events, size_t quiet_rules) {
+namespace {
+size_t BlockBytes(size_t fields, size_t aggregate_count, size_t events, size_t quiet_rules) {
   static_assert(alignof(Stored) <= alignof(std::max_align_t) && alignof(AggregateState) <= alignof(std::max_align_t));
   static_assert(sizeof(Stored) % alignof(AggregateState) == 0 && sizeof(AggregateState) % alignof(int64_t) == 0);
-  const size_t bytes = fields * sizeof(Stored) + aggregate_count * sizeof(AggregateState) +
-                       (events + 2 * quiet_rules) * sizeof(int64_t);
-  block_ = bytes == 0 ? nullptr : static_cast<std::byte*>(::operator new(bytes));
-  std::byte* at = block_;
+  return fields * sizeof(Stored) + aggregate_count * sizeof(AggregateState) + (events + 2 * quiet_rules) * sizeof(int64_t);
+}
+}  // namespace
+
+size_t StateBlock::bytes() const {
+  return BlockBytes(profile.size(), aggregates.size(), last_event.size(), quiet_due.size());
+}
+
+bool StateBlock::SameShape(const StateBlock& o) const {
+  return profile.size() == o.profile.size() && aggregates.size() == o.aggregates.size() &&
+         last_event.size() == o.last_event.size() && quiet_due.size() == o.quiet_due.size();
+}
+
+void StateBlock::Carve(std::byte* at, size_t fields, size_t aggregate_count, size_t events, size_t quiet_rules) {
+  block_ = at;
   auto carve = [&at]<class T>(Slots<T>& slots, size_t n) {
     slots.data_ = reinterpret_cast<T*>(at);
     slots.size_ = static_cast<uint32_t>(n);
@@ -210,13 +228,41 @@ void StateBlock::Allocate(size_t fields, size_t aggregate_count, size_t events, 
   carve(quiet_due.times_, 2 * quiet_rules);
 }
 
+void StateBlock::Allocate(size_t fields, size_t aggregate_count, size_t events, size_t quiet_rules) {
+  const size_t bytes = BlockBytes(fields, aggregate_count, events, quiet_rules);
+  Carve(bytes == 0 ? nullptr : static_cast<std::byte*>(::operator new(bytes)), fields, aggregate_count, events,
+        quiet_rules);
+  owned_ = true;
+}
+
+// Constructs every value of a carved block, unset.
+void StateBlock::ConstructUnset() {
+  std::uninitialized_value_construct_n(profile.data(), profile.size());
+  std::uninitialized_value_construct_n(aggregates.data(), aggregates.size());
+  std::uninitialized_fill_n(last_event.data(), last_event.size(), kNever);
+  std::uninitialized_fill_n(quiet_due.times_.data(), quiet_due.times_.size(), kNever);
+}
+
 void StateBlock::Shape(size_t fields, size_t aggregate_count, size_t events, size_t quiet_rules) {
+  if (profile.size() == fields && aggregates.size() == aggregate_count && last_event.size() == events &&
+      quiet_due.size() == quiet_rules) {  // in place: the block keeps its storage
+    std::fill_n(profile.data(), fields, Stored{});
+    std::fill_n(aggregates.data(), aggregate_count, AggregateState{});
+    std::fill_n(last_event.data(), events, kNever);
+    std::fill_n(quiet_due.times_.data(), 2 * quiet_rules, kNever);
+    return;
+  }
   StateBlock shaped;
   shaped.Allocate(fields, aggregate_count, events, quiet_rules);
-  std::uninitialized_value_construct_n(shaped.profile.data(), fields);
-  std::uninitialized_value_construct_n(shaped.aggregates.data(), aggregate_count);
-  std::uninitialized_fill_n(shaped.last_event.data(), events, kNever);
-  std::uninitialized_fill_n(shaped.quiet_due.times_.data(), 2 * quiet_rules, kNever);
+  shaped.ConstructUnset();
+  Swap(shaped);
+}
+
+void StateBlock::ShapeIn(const StateBlock& like, std::byte* storage) {
+  StateBlock shaped;
+  shaped.Carve(storage, like.profile.size(), like.aggregates.size(), like.last_event.size(), like.quiet_due.size());
+  shaped.owned_ = false;
+  shaped.ConstructUnset();
   Swap(shaped);
 }
 
@@ -228,10 +274,51 @@ StateBlock::StateBlock(const StateBlock& o) {
   std::uninitialized_copy_n(o.quiet_due.times_.data(), o.quiet_due.times_.size(), quiet_due.times_.data());
 }
 
+StateBlock::StateBlock(StateBlock&& o) noexcept {
+  if (o.owned_) {
+    Swap(o);
+    return;
+  }
+  // Its storage is its holder's: the values move to a block of our own.
+  Allocate(o.profile.size(), o.aggregates.size(), o.last_event.size(), o.quiet_due.size());
+  std::uninitialized_move_n(o.profile.data(), o.profile.size(), profile.data());
+  std::uninitialized_move_n(o.aggregates.data(), o.aggregates.size(), aggregates.data());
+  std::uninitialized_copy_n(o.last_event.data(), o.last_event.size(), last_event.data());
+  std::uninitialized_copy_n(o.quiet_due.times_.data(), o.quiet_due.times_.size(), quiet_due.times_.data());
+}
+
+StateBlock& StateBlock::operator=(const StateBlock& o) {
+  if (this == &o) return *this;
+  if (!SameShape(o)) {
+    StateBlock copy(o);
+    Swap(copy);  // our old block dies with `copy`
+    return *this;
+  }
+  std::copy_n(o.profile.data(), o.profile.size(), profile.data());
+  std::copy_n(o.aggregates.data(), o.aggregates.size(), aggregates.data());
+  std::copy_n(o.last_event.data(), o.last_event.size(), last_event.data());
+  std::copy_n(o.quiet_due.times_.data(), o.quiet_due.times_.size(), quiet_due.times_.data());
+  return *this;
+}
+
+StateBlock& StateBlock::operator=(StateBlock&& o) noexcept {
+  if (this == &o) return *this;
+  if (!SameShape(o)) {
+    StateBlock taken(std::move(o));
+    Swap(taken);  // our old block dies with `taken`
+    return *this;
+  }
+  std::move(o.profile.begin(), o.profile.end(), profile.begin());
+  std::move(o.aggregates.begin(), o.aggregates.end(), aggregates.begin());
+  std::copy_n(o.last_event.data(), o.last_event.size(), last_event.data());
+  std::copy_n(o.quiet_due.times_.data(), o.quiet_due.times_.size(), quiet_due.times_.data());
+  return *this;
+}
+
 StateBlock::~StateBlock() {
   std::destroy_n(profile.data(), profile.size());
   std::destroy_n(aggregates.data(), aggregates.size());
-  ::operator delete(block_);
+  if (owned_) ::operator delete(block_);
 }
 
 void StateBlock::Swap(StateBlock& o) noexcept {
@@ -240,6 +327,7 @@ void StateBlock::Swap(StateBlock& o) noexcept {
   std::swap(last_event, o.last_event);
   std::swap(quiet_due.times_, o.quiet_due.times_);
   std::swap(block_, o.block_);
+  std::swap(owned_, o.owned_);
 }
 
 CustomerState NewCustomer(const ir::Program& program) {

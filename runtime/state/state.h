@@ -436,6 +436,12 @@ struct SegmentStatus {
 // the profile, the aggregates, the `since` times and the `no` timers. One
 // block instead of four is a malloc header and a cache miss less each, and
 // what a step reads first lies together (CustomerState::PrefetchParts).
+//
+// A block is on the heap, or in storage its holder owns (ShapeIn: a memory
+// store keeps it right after the state, one page walk for both). Copies and
+// moves between blocks of one shape copy or move the values in place, so a
+// block keeps its storage; a block never hands storage it does not own to
+// another block.
 class StateBlock {
  public:
   Slots<Stored> profile;
@@ -446,20 +452,28 @@ class StateBlock {
   // Replaces the block with one of `fields` unset profile values,
   // `aggregate_count` empty aggregates, `events` since times and `quiet_rules` timers, all kNever.
   void Shape(size_t fields, size_t aggregate_count, size_t events, size_t quiet_rules);
+  // Replaces the block with one shaped like `like`'s, unset as Shape leaves
+  // it, in `storage`: bytes() of `like`, aligned for any type, kept by the
+  // caller until this block is destroyed.
+  void ShapeIn(const StateBlock& like, std::byte* storage);
+  // The size of the block's values.
+  size_t bytes() const;
 
   StateBlock() = default;
   StateBlock(const StateBlock& o);
-  StateBlock(StateBlock&& o) noexcept { Swap(o); }
-  StateBlock& operator=(StateBlock o) noexcept {
-    Swap(o);
-    return *this;
-  }
+  StateBlock(StateBlock&& o) noexcept;
+  StateBlock& operator=(const StateBlock& o);
+  StateBlock& operator=(StateBlock&& o) noexcept;
   ~StateBlock();
 
  private:
+  bool SameShape(const StateBlock& o) const;
   void Swap(StateBlock& o) noexcept;
   void Allocate(size_t fields, size_t aggregate_count, size_t events, size_t quiet_rules);
+  void Carve(std::byte* at, size_t fields, size_t aggregate_count, size_t events, size_t quiet_rules);
+  void ConstructUnset();
   std::byte* block_ = nullptr;
+  bool owned_ = true;  // false: block_ is storage the holder owns
 };
 
 struct CustomerState : StateBlock {

@@ -1,5 +1,7 @@
 // The compact parts of a customer's state (runtime/state/state.h): what they
 // hold reads back the same through copies, moves, merges and the codec.
+#include <cstddef>
+#include <cstring>
 #include <string>
 
 #include "compiler/program/program.h"
@@ -64,6 +66,68 @@ TEST(CustomerState, AggregatesKeepWhatTheyRead) {
   AggregateState zero;
   zero.SetWhole(count.Whole());
   EXPECT_EQ(zero.rest.get(), nullptr) << "all-zero extras need no box";
+}
+
+// A block in storage its holder owns (how a memory store keeps it, next to
+// the state) keeps that storage through copies and moves of its own shape,
+// and never lends it: a block moved or assigned from it has its own, so
+// clobbering the storage afterwards changes nothing they read (ASan also
+// sees a heap block freed twice or a holder's storage freed).
+TEST(CustomerState, BlocksInTheirHoldersStorageAreNeverLent) {
+  CustomerState shaped;
+  shaped.Shape(3, 2, 4, 1);
+  shaped.profile[1] = qm::Stored::Of(qm::Value::Text("一段超过十五个字节的文字，放在堆上"));
+  shaped.aggregates[0].Add(7, 7, true);
+  shaped.last_event[2] = 42;
+  shaped.quiet_due[0] = 9;
+  const size_t bytes = shaped.bytes();
+  ASSERT_EQ(bytes, 3 * sizeof(qm::Stored) + 2 * sizeof(AggregateState) + (4 + 2) * sizeof(int64_t));
+  auto expect_values = [](const CustomerState& s, const char* what) {
+    ASSERT_EQ(s.profile.size(), 3u) << what;
+    EXPECT_EQ(s.profile[1].text, "一段超过十五个字节的文字，放在堆上") << what;
+    EXPECT_EQ(s.aggregates[0].Whole().max_i, 7) << what;
+    EXPECT_EQ(s.last_event[2], 42) << what;
+    EXPECT_EQ(s.quiet_due[0], 9) << what;
+  };
+
+  alignas(std::max_align_t) std::byte storage[3][512];
+  ASSERT_LE(bytes, sizeof storage[0]);
+  CustomerState held;
+  held.ShapeIn(shaped, storage[0]);
+  EXPECT_EQ(static_cast<void*>(held.profile.data()), static_cast<void*>(storage[0]));
+  EXPECT_EQ(held.profile[1].kind, qm::ValueKind::kUnset);
+  EXPECT_EQ(held.last_event[2], qm::state::kNever);
+  held = shaped;  // the same shape: copied into the storage
+  EXPECT_EQ(static_cast<void*>(held.profile.data()), static_cast<void*>(storage[0]));
+  expect_values(held, "copied in place");
+  held.Shape(3, 2, 4, 1);  // the same shape: reset in place
+  EXPECT_EQ(static_cast<void*>(held.profile.data()), static_cast<void*>(storage[0]));
+  EXPECT_EQ(held.profile[1].kind, qm::ValueKind::kUnset);
+  held = CustomerState(shaped);  // moved in place
+  EXPECT_EQ(static_cast<void*>(held.profile.data()), static_cast<void*>(storage[0]));
+  expect_values(held, "moved in place");
+
+  CustomerState moved(std::move(held));  // from a holder's storage: to a block of its own
+  EXPECT_NE(static_cast<void*>(moved.profile.data()), static_cast<void*>(storage[0]));
+  expect_values(moved, "move-constructed");
+
+  CustomerState other;
+  other.ShapeIn(shaped, storage[1]);
+  other = shaped;
+  CustomerState small;
+  small.Shape(1, 0, 0, 0);
+  small = std::move(other);  // another shape, from a holder's storage
+  EXPECT_NE(static_cast<void*>(small.profile.data()), static_cast<void*>(storage[1]));
+  CustomerState wider;
+  wider.ShapeIn(shaped, storage[2]);
+  wider.Shape(5, 0, 0, 0);  // another shape: to the heap, the holder's storage left alone
+  EXPECT_NE(static_cast<void*>(wider.profile.data()), static_cast<void*>(storage[2]));
+  held = CustomerState();  // another shape: the held values die in place, the storage is left
+  other = CustomerState();
+  std::memset(storage, 0xAB, sizeof storage);
+  expect_values(moved, "after the storage is clobbered");
+  expect_values(small, "after the storage is clobbered");
+  EXPECT_EQ(wider.profile.size(), 5u);
 }
 
 // A state with 70 tags, pending afters and a merged id reads back from the
