@@ -310,28 +310,27 @@ class Part final : public Store {
 // One part's changed states: each id and its encoded state, in id order.
 class Encoded {
  public:
+  // Encoded in the order the states lie in memory (a store makes them one
+  // after another), then put in id order: the states are read front to
+  // back instead of at random, and only the small records are sorted.
   void Of(const std::vector<CustomerState*>& dirty) {
-    records_.reserve(dirty.size());
-    for (CustomerState* s : dirty) records_.push_back({OrderPrefix(*s->id), s, 0, 0, 0});
-    std::sort(records_.begin(), records_.end(), [](const Record& a, const Record& b) {
-      return a.prefix != b.prefix ? a.prefix < b.prefix : *a.state->id < *b.state->id;
-    });
-    // The states lie wherever they were made: fetch a few ahead, the struct
-    // and its id first and then what it points to, so the misses overlap.
-    constexpr size_t kAhead = 8;
-    for (size_t i = 0; i < records_.size(); ++i) {
-      if (i + 2 * kAhead < records_.size()) {
-        __builtin_prefetch(records_[i + 2 * kAhead].state);
-        __builtin_prefetch(records_[i + 2 * kAhead].state->id);
-      }
-      if (i + kAhead < records_.size()) records_[i + kAhead].state->PrefetchParts();
-      Record& r = records_[i];
-      r.from = bytes_.size();
-      bytes_ += *r.state->id;
+    std::vector<const CustomerState*> by_address(dirty.begin(), dirty.end());
+    std::sort(by_address.begin(), by_address.end(), std::less<>());
+    records_.reserve(by_address.size());
+    constexpr size_t kAhead = 4;  // parts on the heap (push history) lie elsewhere
+    for (size_t i = 0; i < by_address.size(); ++i) {
+      if (i + kAhead < by_address.size()) by_address[i + kAhead]->PrefetchParts();
+      const CustomerState& s = *by_address[i];
+      Record r{OrderPrefix(*s.id), bytes_.size(), 0, 0};
+      bytes_ += *s.id;
       r.id_to = bytes_.size();
-      EncodeState(*r.state, bytes_);
+      EncodeState(s, bytes_);
       r.to = bytes_.size();
+      records_.push_back(r);
     }
+    std::sort(records_.begin(), records_.end(), [this](const Record& a, const Record& b) {
+      return a.prefix != b.prefix ? a.prefix < b.prefix : IdOf(a) < IdOf(b);
+    });
   }
 
   // Calls `put(id, value)` for every state of every part, in id order.
@@ -357,7 +356,7 @@ class Encoded {
  private:
   // The id's first 16 bytes, big-endian, zero-padded: ids whose prefixes
   // differ are in the order of their prefixes, so only equal prefixes need
-  // the ids themselves, which lie in other cache lines.
+  // the ids themselves, which lie elsewhere in bytes_.
   using Prefix = std::pair<uint64_t, uint64_t>;
   static Prefix OrderPrefix(const std::string& id) {
     unsigned char bytes[16] = {};
@@ -371,12 +370,10 @@ class Encoded {
   }
   struct Record {
     Prefix prefix;
-    CustomerState* state;
     size_t from, id_to, to;  // in bytes_: the id, then the encoded state
   };
-  std::string_view id(size_t r) const {
-    return std::string_view(bytes_).substr(records_[r].from, records_[r].id_to - records_[r].from);
-  }
+  std::string_view IdOf(const Record& r) const { return std::string_view(bytes_).substr(r.from, r.id_to - r.from); }
+  std::string_view id(size_t r) const { return IdOf(records_[r]); }
   std::string_view value(size_t r) const {
     return std::string_view(bytes_).substr(records_[r].id_to, records_[r].to - records_[r].id_to);
   }
