@@ -105,16 +105,19 @@ void Engine::Impl::MakeHeads() {
 }
 
 void Engine::Impl::StartLine(std::string_view head) {
-  // `{"ts":"…","customer":"…"` is the same for every line of a step.
-  if (prefix_time_ != step_.now || prefix_customer_ != step_.customer) {
-    prefix_.assign("{\"ts\":\"");
-    AppendTime(prefix_, step_.now, options_.tz_minutes);
-    prefix_ += "\",\"customer\":";
-    AppendJsonString(prefix_, *step_.customer);
+  // `{"ts":"…","customer":…` is the same for every line of a step: it stays
+  // at the front of line_ from one of them to the next.
+  if (prefix_customer_ != step_.customer || prefix_time_ != step_.now) {
+    line_.assign("{\"ts\":\"");
+    AppendTime(line_, step_.now, options_.tz_minutes);
+    line_ += "\",\"customer\":";
+    AppendJsonString(line_, *step_.customer);
+    prefix_size_ = line_.size();
     prefix_time_ = step_.now;
     prefix_customer_ = step_.customer;
+  } else {
+    line_.resize(prefix_size_);
   }
-  line_.assign(prefix_);
   line_ += head;
 }
 

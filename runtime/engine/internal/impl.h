@@ -451,9 +451,11 @@ class Engine::Impl {
   uint64_t next_person_ = 1;  // CustomerState::first_seq of the next new person
   int64_t high_mark_ = kNever;  // the longest cap window: older emissions are dropped (D4)
 
-  std::string prefix_;
+  // The step whose `{"ts":…,"customer":…` begins line_, and its length: the
+  // lines of a step start from it without copying it (StartLine).
   int64_t prefix_time_ = 0;
-  const std::string* prefix_customer_ = nullptr;
+  const std::string* prefix_customer_ = nullptr;  // null: line_ holds no prefix
+  size_t prefix_size_ = 0;
   // A step's scratch, kept so that a step allocates nothing: no step runs
   // inside another (a cascade is a loop, timers fire between steps).
   ChangeLog log_, next_log_;
