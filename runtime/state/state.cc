@@ -116,18 +116,13 @@ class MemoryStore final : public Store {
       PrefetchBytes(&slots_[Hash(customer) & (slots_.size() - 1)], sizeof(Slot));
       return;
     }
-    if (stage == 1) {
-      // The first slot of the id's hash is nearly always the id's; the
-      // record that would say so is what this stage fetches.
-      const uint32_t h = Hash(customer);
-      for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
-        const Slot& slot = slots_[i];
-        if (slot.index == kEmpty) return;
-        if (slot.hash == h && slot.index != kErased) return PrefetchBytes(&customers_[slot.index], sizeof(Customer));
-      }
-    }
-    size_t i = SlotOf(customer);
-    if (i != kNoSlot) customers_[slots_[i].index].state.PrefetchParts();
+    // Stage 1 guesses the slot (the record that would check the id is what
+    // it fetches); stage 2 finds it.
+    const size_t i = SlotOf(customer, /*guess=*/stage == 1);
+    if (i == kNoSlot) return;
+    const Customer& c = customers_[slots_[i].index];
+    if (stage == 1) PrefetchBytes(&c, sizeof c);
+    else c.state.PrefetchParts();
   }
 
  private:
@@ -155,12 +150,16 @@ class MemoryStore final : public Store {
   };
   static_assert(sizeof(Slot) == 8);
   static uint32_t Hash(std::string_view s) { return static_cast<uint32_t>(TableHash(s)); }
-  size_t SlotOf(std::string_view customer) const {
+  // The slot of `customer`, or kNoSlot. A guess takes the first slot of the
+  // id's hash without reading the id: nearly always the id's, and good
+  // enough for a hint.
+  size_t SlotOf(std::string_view customer, bool guess = false) const {
     uint32_t h = Hash(customer);
     for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
       const Slot& slot = slots_[i];
       if (slot.index == kEmpty) return kNoSlot;
-      if (slot.hash == h && slot.index != kErased && SameBytes(customers_[slot.index].id, customer)) return i;
+      if (slot.hash == h && slot.index != kErased && (guess || SameBytes(customers_[slot.index].id, customer)))
+        return i;
     }
   }
   void Insert(const Slot& slot) {
