@@ -106,7 +106,8 @@ void Engine::Impl::MakeHeads() {
 
 void Engine::Impl::StartLine(std::string_view head) {
   // `{"ts":"…","customer":…` is the same for every line of a step: it stays
-  // at the front of line_ from one of them to the next.
+  // at the front of line_ from one of them to the next (Begin forgets it, so
+  // a reject or merge line between steps never leaves its bytes).
   if (prefix_customer_ != step_.customer || prefix_time_ != step_.now) {
     line_.assign("{\"ts\":\"");
     AppendTime(line_, step_.now, options_.tz_minutes);

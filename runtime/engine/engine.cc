@@ -267,7 +267,6 @@ void Engine::Impl::Resume() {
 
 void Engine::Impl::Reject(int64_t line_number, std::string_view reason, const std::string& field, std::string_view customer) {
   MarkStep(/*timer=*/false);
-  prefix_customer_ = nullptr;  // line_ is written over
   line_.assign("{\"line\":");
   line_ += std::to_string(line_number);
   if (!customer.empty()) {

@@ -184,7 +184,6 @@ void Engine::Impl::Merge(CustomerState& survivor, CustomerState& absorbed, const
     for (size_t i = 0; i < undo_->saved_count; ++i)  // its memory goes: Undo recreates it instead
       if (undo_->saved[i].first == &absorbed) undo_->saved[i].first = nullptr;
   }
-  prefix_customer_ = nullptr;  // line_ is written over
   line_.assign("{\"ts\":\"");
   AppendTime(line_, ts, options_.tz_minutes);
   line_ += "\",\"customer\":";

@@ -71,6 +71,31 @@ TEST(Api, RunnerHoldsLateEventsUntilEndOfInput) {
   EXPECT_NE(why.find("--lateness"), std::string::npos) << why;
 }
 
+// A step's lines start from the `{"ts":…,"customer":…` already at the front
+// of the engine's line buffer; a reject line written over it in between
+// must not leave its bytes there for the next step of the same customer
+// and second (a host feeding lines one at a time decodes each into the
+// same event, so the two steps name the customer alike).
+TEST(Api, ARejectBetweenTwoStepsLeavesNoBytesInTheNextLine) {
+  auto rules = qianmian::RuleSet::FromText("r.qm", "event order { amount: money }\nwhen order then notify 客服 \"{amount}\"\n");
+  ASSERT_TRUE(rules.ok());
+  for (qianmian::Engine engine : {qianmian::Engine::kJit, qianmian::Engine::kInterpreter}) {
+    std::string actions, rejects;
+    auto runner = qianmian::Runner::Create(rules, {engine, "+08:00"}, [&](std::string_view l) { (actions += l) += "\n"; },
+        [&](std::string_view l) { (rejects += l) += "\n"; });
+    ASSERT_NE(runner, nullptr);
+    runner->Feed(R"({"type":"order","customer":"c1","ts":"2024-11-01T10:00:00+08:00","amount":1})");
+    runner->Feed(R"({"type":"order","customer":"c1","ts":"2024-11-01T10:00:00+08:00","amount":"x"})");
+    runner->Feed(R"({"type":"order","customer":"c1","ts":"2024-11-01T10:00:00+08:00","amount":2})");
+    auto notify = [](const char* message) {
+      return std::string("{\"ts\":\"2024-11-01T10:00:00+08:00\",\"customer\":\"c1\",\"rule\":\"r.qm:2\",") +
+             "\"action\":\"notify\",\"target\":\"客服\",\"message\":\"" + message + "\"}\n";
+    };
+    EXPECT_EQ(actions, notify("1.00") + notify("2.00"));
+    EXPECT_EQ(rejects, "{\"line\":2,\"customer\":\"c1\",\"reason\":\"wrong_type\",\"field\":\"amount\"}\n");
+  }
+}
+
 TEST(Api, ReportsDiagnosticsInBothLanguages) {
   auto en = qianmian::RuleSet::FromText("r.qm", "event order\nwhen ordr then push x\n");
   ASSERT_FALSE(en.ok());
