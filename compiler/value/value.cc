@@ -1,15 +1,14 @@
 #include "compiler/value/value.h"
 
-#include "compiler/source/json_text.h"
-
 #include <algorithm>
-
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+
+#include "compiler/source/json_text.h"
 
 namespace qm {
 namespace {
