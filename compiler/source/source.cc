@@ -80,6 +80,17 @@ namespace {
 int64_t FirstInvalid(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
     if (static_cast<unsigned char>(text[i]) >= 0x80) {  // a sequence; often another follows (Chinese text)
+      // Most Chinese characters are E1..EC or EE..EF and two continuation
+      // bytes, which need no check beyond that: one word tells.
+      if (i + 3 <= text.size()) {
+        uint32_t three = 0;
+        std::memcpy(&three, text.data() + i, 3);
+        const uint32_t lead = three & 0xFF;
+        if ((three & 0xC0C0F0) == 0x8080E0 && lead != 0xE0 && lead != 0xED) {
+          i += 3;
+          continue;
+        }
+      }
       int n = SequenceLength(text, i);
       if (n == 0) return static_cast<int64_t>(i);
       i += n;

@@ -1,5 +1,8 @@
 #include "compiler/source/source.h"
 
+#include <cstdint>
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace qm {
@@ -38,6 +41,23 @@ TEST(Utf8, FindsTheFirstInvalidByte) {
   EXPECT_EQ(utf8::FirstInvalid("\xf4\x90\x80\x80"), 0);    // above U+10FFFF
   EXPECT_EQ(utf8::FirstInvalid("\xe4\xb8"), 0);            // truncated
   EXPECT_EQ(utf8::Sanitize("a\xffz"), "a\uFFFDz");
+}
+
+// Every three bytes from E0 to EF, alone and after a character: valid
+// exactly when Unicode says so (continuations, no overlong form, no
+// surrogate), whichever path FirstInvalid takes.
+TEST(Utf8, EveryThreeByteSequenceIsJudgedAsUnicodeSays) {
+  for (unsigned lead = 0xE0; lead <= 0xEF; ++lead) {
+    for (unsigned b1 = 0; b1 < 256; ++b1) {
+      for (unsigned b2 = 0; b2 < 256; ++b2) {
+        const uint32_t cp = ((lead & 0x0F) << 12) | ((b1 & 0x3F) << 6) | (b2 & 0x3F);
+        const bool valid = (b1 & 0xC0) == 0x80 && (b2 & 0xC0) == 0x80 && cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF);
+        const std::string bytes{static_cast<char>(lead), static_cast<char>(b1), static_cast<char>(b2)};
+        ASSERT_EQ(utf8::FirstInvalid(bytes), valid ? -1 : 0) << lead << " " << b1 << " " << b2;
+        ASSERT_EQ(utf8::FirstInvalid("中" + bytes + "a"), valid ? -1 : 3) << lead << " " << b1 << " " << b2;
+      }
+    }
+  }
 }
 
 TEST(Utf8, DisplayWidthCountsWideCharactersTwice) {
