@@ -157,6 +157,7 @@ void Engine::Impl::Ahead(std::string_view line, int64_t line_number) {
 
 // D9: the decoded line waits until the watermark M - D passes its ts.
 void Engine::Impl::Hold(event::Event&& e, std::string line, int64_t line_number) {
+  e.Own();  // it outlives the line it views
   high_mark_ = std::max(high_mark_, e.ts);
   std::pair key{e.ts, line_number};
   held_.emplace(key, HeldEvent{std::move(e), std::move(line)});

@@ -325,8 +325,9 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
   event.customer = customer->text();
   event.ts = *when;
   event.fields.resize(info.fields.size());  // each is written below: unset, or what the line holds
-  // A text field's bytes are copied into its slot, which keeps its capacity
-  // from line to line; an unset field's slot is never read (its Value is unset).
+  // A text field views the line; one the line spells with escapes is
+  // decoded into its slot of `texts`, which keeps its capacity from line to
+  // line. An unset field's slot is never read (its Value is unset).
   event.texts.resize(info.fields.size());
   const std::vector<int32_t>& names = field_names_[event_type];
   for (size_t f = 0; f < info.fields.size(); ++f) {
@@ -365,8 +366,8 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
         break;
       case check::TypeKind::kText:
         if (m->kind == JsonKind::kString) {
-          event.texts[f] = m->text();
-          out = Value::Text(event.texts[f]);
+          if (m->text_escaped) event.texts[f] = m->text_buf;
+          out = Value::Text(m->text_escaped ? std::string_view(event.texts[f]) : m->text_view);
           ok = true;
         }
         break;
@@ -389,6 +390,16 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
     if (!ok) return fail("wrong_type", info.fields[f].name);
   }
   return true;
+}
+
+void Event::Own() {
+  texts.resize(fields.size());
+  for (size_t f = 0; f < fields.size(); ++f) {
+    Value& v = fields[f];
+    if (v.kind != ValueKind::kText || v.text.data() == texts[f].data()) continue;
+    texts[f] = v.text;
+    v = Value::Text(texts[f]);
+  }
 }
 
 std::optional<int64_t> ParseTimeArgument(std::string_view text) {

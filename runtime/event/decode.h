@@ -16,13 +16,19 @@
 
 namespace qm::event {
 
-// A decoded event. Text values view `texts`, so an Event is reused, not copied.
+// A decoded event. Text values view the line it was decoded from, or
+// `texts` where the line spells them with escapes (or after Own()): an
+// Event is used while its line is, and reused, not copied.
 struct Event {
   int32_t type = -1;
   std::string customer;
   int64_t ts = 0;
   std::vector<Value> fields;  // one per declared field of `type`
   std::vector<std::string> texts;
+
+  // Makes every text value the event's own, in `texts`, so that the event
+  // outlives its line (a line held by --lateness, D9).
+  void Own();
 };
 
 struct Reject {
