@@ -83,9 +83,10 @@ int64_t FirstInvalid(std::string_view text) {
       // Most Chinese characters are E1..EC or EE..EF and two continuation
       // bytes, which need no check beyond that: one word tells.
       if (i + 3 <= text.size()) {
-        uint32_t three = 0;
-        std::memcpy(&three, text.data() + i, 3);
-        const uint32_t lead = three & 0xFF;
+        // Put together in registers: a 3-byte copy into a word on the stack
+        // would be read back before the stores could forward to it.
+        auto b = [&](size_t k) { return uint32_t{static_cast<unsigned char>(text[i + k])}; };
+        const uint32_t lead = b(0), three = lead | b(1) << 8 | b(2) << 16;
         if ((three & 0xC0C0F0) == 0x8080E0 && lead != 0xE0 && lead != 0xED) {
           i += 3;
           continue;

@@ -22,27 +22,21 @@ bool JsonReader::ReadTop(bool& is_object, std::vector<Member>& members, size_t& 
 
 bool JsonReader::ReadObjectMembers(std::vector<Member>& members, size_t& count) {
   ++i_;  // {
-  SkipWs();
-  if (Peek() == '}') { ++i_; return true; }
+  if (Skip('}')) return true;
   for (;;) {
     SkipWs();
     if (count == members.size()) members.emplace_back();
     Member& m = members[count];
-    m.text_view = m.raw = {};
-    m.text_escaped = false;
     if (Peek() != '"' || !ReadString({&m.key_view, &m.key_buf, &m.key_escaped})) return false;
+    if (!Skip(':')) return false;
     SkipWs();
-    if (Peek() != ':') return false;
-    ++i_;
-    SkipWs();
-    size_t start = i_;
+    const size_t start = i_;
+    m.text_escaped = false;
     if (!ReadValue(m.kind, {&m.text_view, &m.text_buf, &m.text_escaped})) return false;
     if (m.kind == JsonKind::kNumber) m.raw = s_.substr(start, i_ - start);
     ++count;
-    SkipWs();
-    if (Peek() == ',') { ++i_; continue; }
-    if (Peek() == '}') { ++i_; return true; }
-    return false;
+    if (Skip(',')) continue;
+    return Skip('}');
   }
 }
 

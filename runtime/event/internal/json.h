@@ -18,7 +18,8 @@ enum class JsonKind : uint8_t { kString, kNumber, kTrue, kFalse, kNull, kObject,
 // A top-level member. Keys and string values view the line unless they hold
 // escapes; then they are decoded into the Member's own buffer, which is why
 // they are read through key() and text(): the Members live in a vector that
-// may move them.
+// may move them. A string's text() and a number's `raw` are its; what the
+// other kinds leave there is stale.
 struct Member {
   JsonKind kind;
   std::string_view raw;  // number text
@@ -46,6 +47,16 @@ class JsonReader {
     while (i_ < s_.size() && static_cast<unsigned char>(s_[i_]) <= ' ' &&
            (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
       ++i_;
+  }
+
+  // Past `c`, after any whitespace; false when something else is there.
+  [[gnu::always_inline]] bool Skip(char c) {
+    if (Peek() != c) {
+      SkipWs();
+      if (Peek() != c) return false;
+    }
+    ++i_;
+    return true;
   }
 
   bool ReadObjectMembers(std::vector<Member>& members, size_t& count);
