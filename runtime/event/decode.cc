@@ -141,6 +141,19 @@ bool ScaledPlain(std::string_view t, int scale, int64_t& out) {
   uint64_t v = 0;  // wraps past 19 digits, which are refused below
   auto digits = [&] {
     const size_t from = i;
+    // Eight digits at a time (an epoch in seconds has ten): three multiplies
+    // instead of a chain of eight.
+    for (uint64_t x; i + 8 <= n; i += 8) {
+      std::memcpy(&x, t.data() + i, 8);
+      if ((x & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL ||
+          ((x + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL)
+        break;  // not eight digits
+      x -= 0x3030303030303030ULL;
+      x = x * 10 + (x >> 8);  // pairs: byte 2k holds digits 2k and 2k+1 as a number
+      x = ((x & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32)) +
+           ((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32))) >> 32;
+      v = v * 100'000'000 + x;
+    }
     for (unsigned d; i < n && (d = static_cast<unsigned char>(t[i]) - '0') <= 9; ++i) v = v * 10 + d;
     return i - from;
   };
