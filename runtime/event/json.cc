@@ -21,6 +21,16 @@ bool JsonReader::ReadTop(bool& is_object, std::vector<Member>& members, size_t& 
 }
 
 bool JsonReader::ReadObjectMembers(std::vector<Member>& members, size_t& count) {
+  // On a copy that never leaves this function (what is not inlined is given
+  // the cursor by value), so its cursor stays in a register: this reader's
+  // may be the target of any store through the members' views.
+  JsonReader r = *this;
+  const bool ok = r.ReadMembers(members, count);
+  i_ = r.i_;
+  return ok;
+}
+
+bool JsonReader::ReadMembers(std::vector<Member>& members, size_t& count) {
   ++i_;  // {
   if (Skip('}')) return true;
   for (;;) {
@@ -49,9 +59,16 @@ bool JsonReader::ReadValue(JsonKind& kind, StringOut text) {
   if (s_.substr(i_, 4) == "null") { kind = JsonKind::kNull; i_ += 4; return true; }
   if (c == '{' || c == '[') {
     kind = c == '{' ? JsonKind::kObject : JsonKind::kArray;
-    return SkipContainer();
+    i_ = SkipContainer(s_, i_);
+    return i_ != kFailed;
   }
   return false;
+}
+
+size_t JsonReader::SkipContainer(std::string_view s, size_t i) {
+  JsonReader r(s);
+  r.i_ = i;
+  return r.SkipContainer() ? r.i_ : kFailed;
 }
 
 bool JsonReader::SkipContainer() {
@@ -128,7 +145,10 @@ bool JsonReader::ReadString(StringOut out) {
   bool high = false;  // a byte that is not ASCII: the string must be checked as UTF-8
   i_ += json::PlainRun(s_, i_, high);
   if (i_ >= s_.size() || s_[i_] != '"') [[unlikely]]
-    return ReadEscaped(out, start, high);
+  {
+    i_ = ReadEscaped(s_, i_, out, start, high);
+    return i_ != kFailed;
+  }
   std::string_view raw = s_.substr(start, i_ - start);
   ++i_;  // closing quote
   if (high && utf8::FirstInvalid(raw) >= 0) return false;
@@ -137,6 +157,12 @@ bool JsonReader::ReadString(StringOut out) {
     *out.view = raw;
   }
   return true;
+}
+
+size_t JsonReader::ReadEscaped(std::string_view s, size_t i, StringOut out, size_t start, bool high) {
+  JsonReader r(s);
+  r.i_ = i;
+  return r.ReadEscaped(out, start, high) ? r.i_ : kFailed;
 }
 
 bool JsonReader::ReadEscaped(StringOut out, size_t start, bool high) {

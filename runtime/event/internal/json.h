@@ -60,6 +60,10 @@ class JsonReader {
   }
 
   bool ReadObjectMembers(std::vector<Member>& members, size_t& count);
+  [[gnu::always_inline]] inline bool ReadMembers(std::vector<Member>& members, size_t& count);
+
+  // What the cursor-passing helpers return for a syntax error.
+  static constexpr size_t kFailed = SIZE_MAX;
 
   // Reads any value; nested containers are validated without recursion.
   // A string's text goes to `view`, or into `buf` (and `escaped` is set)
@@ -71,6 +75,8 @@ class JsonReader {
   };
   [[gnu::always_inline]] inline bool ReadValue(JsonKind& kind, StringOut text);
 
+  // Past the object or array at `i` of `s`, or kFailed.
+  [[gnu::noinline]] static size_t SkipContainer(std::string_view s, size_t i);
   bool SkipContainer();
 
   static int Hex(char c);
@@ -81,10 +87,12 @@ class JsonReader {
   // byte that is not ASCII is a syntax error anyway.
   [[gnu::always_inline]] inline bool ReadString(StringOut out);
   // The rest of a string from a backslash or a control character at i_
-  // (the string began at `start`): decoded into out.buf.
-  [[gnu::noinline]] bool ReadEscaped(StringOut out, size_t start, bool high);
+  // (the string began at `start`): decoded into out.buf. The static one
+  // takes the cursor `i` of `s` and returns where it ends, or kFailed.
+  [[gnu::noinline]] static size_t ReadEscaped(std::string_view s, size_t i, StringOut out, size_t start, bool high);
+  bool ReadEscaped(StringOut out, size_t start, bool high);
 
-  bool ReadNumber();
+  [[gnu::always_inline]] inline bool ReadNumber();
 
   std::string_view s_;
   size_t i_ = 0;
