@@ -19,8 +19,8 @@ bool Holds(CmpOp op, int order);
 // `a op b` (A17): never holds when a side is unset or the values do not
 // order (NaN), `!=` included.
 inline bool CompareHolds(CmpOp op, const Value& a, const Value& b) {
-  std::optional<int> order = CompareValues(a, b);
-  return order && Holds(op, *order);
+  const int order = Order(a, b);
+  return order != kNoOrder && Holds(op, order);
 }
 
 // `x in (list)`: nullopt when `x` is unset (C5: `in` and `not in` are then
@@ -32,8 +32,7 @@ inline std::optional<bool> InList(const Value& x, std::span<const Value> list) {
       if (x.text == v.text) return true;
       continue;
     }
-    std::optional<int> order = CompareValues(x, v);
-    if (order && *order == 0) return true;
+    if (Order(x, v) == 0) return true;
   }
   return false;
 }

@@ -485,16 +485,30 @@ double ToDouble(const Value& v) {
   }
 }
 
-std::optional<int> CompareValues(const Value& a, const Value& b) {
-  if (a.unset() || b.unset()) return std::nullopt;
+namespace {
+
+// Two numeric values of which at least one is a number, a ratio or a
+// decimal, or which differ in kind. Out of line, so Order stays lean.
+[[gnu::noinline]] int OrderNumeric(const Value& a, const Value& b) {
+  if (a.kind == ValueKind::kNumber || b.kind == ValueKind::kNumber) {
+    double x = ToDouble(a), y = ToDouble(b);
+    if (std::isnan(x) || std::isnan(y)) return kNoOrder;
+    return x < y ? -1 : (x > y ? 1 : 0);
+  }
+  Fraction x = FractionOf(a), y = FractionOf(b);
+  return CompareFractions(x.num, x.den, y.num, y.den);
+}
+
+}  // namespace
+
+int Order(const Value& a, const Value& b) {
+  if (a.unset() || b.unset()) return kNoOrder;
   if (IsNumericKind(a.kind) && IsNumericKind(b.kind)) {
-    if (a.kind == ValueKind::kNumber || b.kind == ValueKind::kNumber) {
-      double x = ToDouble(a), y = ToDouble(b);
-      if (std::isnan(x) || std::isnan(y)) return std::nullopt;
-      return x < y ? -1 : (x > y ? 1 : 0);
-    }
-    Fraction x = FractionOf(a), y = FractionOf(b);
-    return CompareFractions(x.num, x.den, y.num, y.den);
+    // Int with int, money with money: one denominator, so the integers
+    // order them (most comparisons in rules, and the cheapest).
+    if (a.kind == b.kind && (a.kind == ValueKind::kInt || a.kind == ValueKind::kMoney))
+      return a.i < b.i ? -1 : (a.i > b.i ? 1 : 0);
+    return OrderNumeric(a, b);
   }
   if (a.kind == ValueKind::kText) {
     int order = a.text.compare(b.text);  // byte order, which is code point order
@@ -507,8 +521,7 @@ bool ValuesEqual(const Value& a, const Value& b) {
   if (a.unset() || b.unset()) return a.unset() && b.unset();
   auto is_nan = [](const Value& v) { return v.kind == ValueKind::kNumber && std::isnan(v.d); };
   if (is_nan(a) || is_nan(b)) return is_nan(a) && is_nan(b);
-  std::optional<int> c = CompareValues(a, b);
-  return c && *c == 0;
+  return Order(a, b) == 0;
 }
 
 void AppendJsonString(std::string& out, std::string_view s) {

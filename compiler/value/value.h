@@ -128,10 +128,19 @@ struct Stored {
 };
 static_assert(sizeof(Stored) == 48);
 
-// Orders two set values of comparable kinds (A15, A16): exact for int, money,
-// decimals and ratios; as doubles when either side is a number. nullopt when
-// they do not order (an unset side, NaN).
-std::optional<int> CompareValues(const Value& a, const Value& b);
+// Orders two set values of comparable kinds (A15, A16): -1, 0 or 1, exact
+// for int, money, decimals and ratios; as doubles when either side is a
+// number. kNoOrder when they do not order (an unset side, NaN). An int, not
+// an optional: GCC returns std::optional<int> through the stack, and reading
+// it back stalled every comparison.
+inline constexpr int kNoOrder = -2;
+int Order(const Value& a, const Value& b);
+// The same, nullopt for kNoOrder.
+inline std::optional<int> CompareValues(const Value& a, const Value& b) {
+  const int order = Order(a, b);
+  if (order == kNoOrder) return std::nullopt;
+  return order;
+}
 // Whether a field changed (A21, A22, A29): unset equals only unset, and a
 // NaN number (inf - inf through `add`) equals only NaN, so a NaN field stays
 // the same value instead of "changing" on every step (docs/runtime.md).

@@ -18,10 +18,7 @@ void qm_rt_now(const ir::StepView* v, Value* out) { *out = Value::Time(v->Now())
 void qm_rt_customer(const ir::StepView* v, Value* out) { *out = Value::Text(v->Customer()); }
 uint8_t qm_rt_has_tag(const ir::StepView* v, int32_t t) { return v->HasTag(t) ? 1 : 0; }
 
-int32_t qm_rt_compare(const Value* a, const Value* b) {
-  std::optional<int> order = CompareValues(*a, *b);
-  return order ? *order : kUnordered;
-}
+int32_t qm_rt_compare(const Value* a, const Value* b) { return Order(*a, *b); }
 
 // -1 when `x` is unset (C5: both `in` and `not in` are false), else 0 or 1.
 int32_t qm_rt_in(const Value* x, const Value* list, int32_t n) {

@@ -14,7 +14,7 @@
 
 namespace qm::jit_internal {
 
-inline constexpr int32_t kUnordered = -2;  // qm_rt_compare: the values do not order
+inline constexpr int32_t kUnordered = kNoOrder;  // qm_rt_compare: the values do not order
 
 extern "C" {
 void qm_rt_profile_field(const ir::StepView* view, int32_t field, Value* out);
