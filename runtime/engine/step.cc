@@ -22,6 +22,12 @@ Value Step::SinceField(int32_t field) const {
 
 namespace {
 
+// Whether ValueOf reads more of the totals than the count and the exact
+// sum: a double sum, a minimum or a maximum.
+bool ReadsRest(const check::AggregateInfo& info, const check::Type& type) {
+  return info.func == check::AggFunc::kMin || info.func == check::AggFunc::kMax || type.kind == check::TypeKind::kNumber;
+}
+
 // An aggregate's value from its totals (A19).
 Value ValueOf(const check::AggregateInfo& info, const check::Type& type, const state::Totals& t) {
   bool is_number = type.kind == check::TypeKind::kNumber;
@@ -58,7 +64,7 @@ Value Step::Aggregate(int32_t a) const {
     if (!info.Windowed()) return Value::Int(st.DistinctSeen());
     return Value::Int(st.DistinctIn(info.WindowFrom(now, p_.zone_minutes), now));
   }
-  if (!info.Windowed()) return ValueOf(info, type, st.Whole());
+  if (!info.Windowed()) return ValueOf(info, type, st.Whole(ReadsRest(info, type)));
   // A18: now - D <= ts <= now; D2: period start <= ts <= now
   return ValueOf(info, type, st.Window(info.WindowFrom(now, p_.zone_minutes), now));
 }

@@ -269,12 +269,15 @@ struct AggregateState {
     return count == 0 && head() >= window().size() && (distinct() == nullptr || distinct()->seen.empty());
   }
 
-  // The whole-history totals (A19).
-  Totals Whole() const {
+  // The whole-history totals (A19). Without `rest_too` only the count and
+  // the exact sum, all that a count, or a sum or average of ints or money,
+  // is read from: the rest lies elsewhere on the heap, a cache miss.
+  Totals Whole(bool rest_too = true) const {
     Totals t;
     t.count = count;
     t.sum = sum;
-    if (const Rest* r = rest.get()) t.dsum = r->dsum, t.min_i = r->min_i, t.max_i = r->max_i, t.min_d = r->min_d, t.max_d = r->max_d;
+    if (const Rest* r = rest_too ? rest.get() : nullptr)
+      t.dsum = r->dsum, t.min_i = r->min_i, t.max_i = r->max_i, t.min_d = r->min_d, t.max_d = r->max_d;
     return t;
   }
   void SetWhole(const Totals& t) {
