@@ -173,25 +173,22 @@ bool ScaledPlain(std::string_view t, int scale, int64_t& out) {
 
 }  // namespace
 
-std::optional<int64_t> EpochMillisFromNumber(std::string_view number_text) {
-  int64_t plain;
-  if (ScaledPlain(number_text, 3, plain)) {
-    if (plain < kMinTime || plain > kMaxTime) return std::nullopt;
-    return plain;
+bool EpochMillisOf(std::string_view number_text, int64_t& ms) {
+  if (!ScaledPlain(number_text, 3, ms)) {
+    std::optional<ExactNumber> n = ParseExact(number_text);
+    std::optional<int64_t> floored = n ? Scaled(*n, 3, /*floor=*/true) : std::nullopt;
+    if (!floored) return false;
+    ms = *floored;
   }
-  std::optional<ExactNumber> n = ParseExact(number_text);
-  if (!n) return std::nullopt;
-  std::optional<int64_t> ms = Scaled(*n, 3, /*floor=*/true);
-  if (!ms || *ms < kMinTime || *ms > kMaxTime) return std::nullopt;
-  return ms;
+  return ms >= kMinTime && ms <= kMaxTime;
 }
 
-std::optional<int64_t> ScaledFromNumber(std::string_view number_text, int scale) {
-  int64_t plain;
-  if (ScaledPlain(number_text, scale, plain)) return plain;
+bool ScaledOf(std::string_view number_text, int scale, int64_t& out) {
+  if (ScaledPlain(number_text, scale, out)) return true;
   std::optional<ExactNumber> n = ParseExact(number_text);
-  if (!n) return std::nullopt;
-  return Scaled(*n, scale, false);
+  std::optional<int64_t> scaled = n ? Scaled(*n, scale, false) : std::nullopt;
+  if (scaled) out = *scaled;
+  return scaled.has_value();
 }
 
 namespace {

@@ -101,8 +101,16 @@ class Decoder {
 inline constexpr size_t kMaxLineBytes = 1 << 20;
 
 // Epoch milliseconds from a JSON number's text: seconds, floored to the
-// millisecond, within A39's range (also used for `--until`).
-std::optional<int64_t> EpochMillisFromNumber(std::string_view number_text);
+// millisecond, within A39's range (also used for `--until`). EpochMillisOf
+// says false instead of nullopt: GCC returns an optional through the stack,
+// and reading it back stalls (every line has a ts); the optional is
+// assembled inline, where it stays in registers.
+bool EpochMillisOf(std::string_view number_text, int64_t& ms);
+inline std::optional<int64_t> EpochMillisFromNumber(std::string_view number_text) {
+  int64_t ms;
+  if (!EpochMillisOf(number_text, ms)) return std::nullopt;
+  return ms;
+}
 // The customer id of a line that passed check 7 of A38 (a line --lateness
 // holds); empty for any other line.
 std::string CustomerOf(std::string_view line);
@@ -115,8 +123,14 @@ std::optional<int64_t> ParseTimeArgument(std::string_view text);
 // a number as written, true/false/null; an object or array as "{}" / "[]"
 // (not compared). False when `line` is not one JSON object.
 bool ObjectMembers(std::string_view line, std::vector<std::pair<std::string, std::string>>& members);
-// A JSON number's exact value times 10^scale, when integral and within int64.
-std::optional<int64_t> ScaledFromNumber(std::string_view number_text, int scale);
+// A JSON number's exact value times 10^scale, when integral and within
+// int64 (ScaledOf: false otherwise, as EpochMillisOf).
+bool ScaledOf(std::string_view number_text, int scale, int64_t& out);
+inline std::optional<int64_t> ScaledFromNumber(std::string_view number_text, int scale) {
+  int64_t out;
+  if (!ScaledOf(number_text, scale, out)) return std::nullopt;
+  return out;
+}
 
 }  // namespace qm::event
 
