@@ -187,6 +187,12 @@ inline std::string TargetKey(ActionKind kind, std::string_view target) {
   key += target;
   return key;
 }
+// Whether `key` is TargetKey(kind, target), without building it (a step
+// looks a push up in the history before it knows whether it sends it).
+inline bool IsTargetKey(std::string_view key, ActionKind kind, std::string_view target) {
+  return key.size() == target.size() + 2 && key[0] == (kind == ActionKind::kInvite ? 'i' : 'p') && key[1] == ':' &&
+         key.substr(2) == target;
+}
 // The value of set/add: a constant, a field of the triggering event, a
 // profile field, or the step time (`set vip_since ts`).
 struct ActionValue {

@@ -185,8 +185,8 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
     case check::ActionKind::kPush:
     case check::ActionKind::kInvite: {
       // E6: A26, then the caps (D4), then quiet hours (D5).
-      std::string key = check::TargetKey(a.kind, resolved.target);
-      auto it = std::find_if(s.pushes.begin(), s.pushes.end(), [&](const auto& p) { return p.first == key; });
+      auto it = std::find_if(s.pushes.begin(), s.pushes.end(),
+                             [&](const auto& p) { return check::IsTargetKey(p.first, a.kind, resolved.target); });
       if (it != s.pushes.end() && (a.every_ms == 0 || step_.now - it->second < a.every_ms)) {
         ++suppressed_[a.every_ms == 0 ? kOnce : kEvery];
         return Observe(r, index, Observer::Outcome::kAlreadySent, it->second);
@@ -202,12 +202,12 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
         return;
       }
       if (HeldByQuiet(r, index, a.kind, resolved)) return;
-      if (it == s.pushes.end()) s.pushes.emplace_back(key, step_.now);
+      if (it == s.pushes.end()) s.pushes.emplace_back(check::TargetKey(a.kind, resolved.target), step_.now);
       else it->second = step_.now;
       if (caps_window_ms_ > 0) {
         std::vector<state::Emission>& emissions = s.emissions.Make();
         std::erase_if(emissions, [&](const state::Emission& e) { return e.ts <= step_.now - caps_window_ms_; });
-        emissions.push_back({step_.now, std::move(key)});
+        emissions.push_back({step_.now, check::TargetKey(a.kind, resolved.target)});
       }
       std::string_view kind = check::Spelling(a.kind);
       StartLine(heads_[r][index]);
