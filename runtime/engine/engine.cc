@@ -244,6 +244,7 @@ void Engine::Impl::Restore(std::vector<state::HeldLine> held, int64_t high_mark,
     event::Reject reject;
     event::Event e;
     if (!decoder_.Decode(h.text, e, reject)) continue;  // it passed once
+    e.Own();  // its texts view h.text, which is moved below
     if (mine && !mine(e.customer)) {
       held_.emplace(std::pair{h.ts, h.line_number}, HeldEvent{.foreign = true});
       continue;

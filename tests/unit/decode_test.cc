@@ -20,14 +20,17 @@ class DecodeTest : public testing::Test {
     program_ = c.program;
     decoder_ = std::make_unique<event::Decoder>(program_->ir());
   }
-  // "" when accepted, else "reason" or "reason/field".
+  // "" when accepted, else "reason" or "reason/field". The line is kept
+  // until the next one: the event's texts view it.
   std::string Decode(const std::string& line) {
+    line_ = line;
     event::Reject reject;
-    if (decoder_->Decode(line, event_, reject)) return "";
+    if (decoder_->Decode(line_, event_, reject)) return "";
     return std::string(reject.reason) + (reject.field.empty() ? "" : "/" + reject.field);
   }
   std::shared_ptr<const Program> program_;
   std::unique_ptr<event::Decoder> decoder_;
+  std::string line_;
   event::Event event_;
 };
 
