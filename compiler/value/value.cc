@@ -425,8 +425,8 @@ namespace {
 
 // a/b <=> c/d exactly, b and d positive, without overflow (Euclid).
 int CompareFractions(__int128 a, __int128 b, __int128 c, __int128 d) {
-  // One denominator (int with int, money with money): the numerators order
-  // them, without the divisions below, which are calls into libgcc.
+  // One denominator (decimals of one scale, averages over as many): the
+  // numerators order them, without the divisions below (calls into libgcc).
   if (b == d) return a < c ? -1 : (a > c ? 1 : 0);
   for (int guard = 0; guard < 200; ++guard) {
     __int128 qa = a / b, qc = c / d;

@@ -202,12 +202,13 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
         return;
       }
       if (HeldByQuiet(r, index, a.kind, resolved)) return;
-      if (it == s.pushes.end()) s.pushes.emplace_back(check::TargetKey(a.kind, resolved.target), step_.now);
+      std::string key = check::TargetKey(a.kind, resolved.target);  // sent: the histories keep it
+      if (it == s.pushes.end()) s.pushes.emplace_back(key, step_.now);
       else it->second = step_.now;
       if (caps_window_ms_ > 0) {
         std::vector<state::Emission>& emissions = s.emissions.Make();
         std::erase_if(emissions, [&](const state::Emission& e) { return e.ts <= step_.now - caps_window_ms_; });
-        emissions.push_back({step_.now, check::TargetKey(a.kind, resolved.target)});
+        emissions.push_back({step_.now, std::move(key)});
       }
       std::string_view kind = check::Spelling(a.kind);
       StartLine(heads_[r][index]);
