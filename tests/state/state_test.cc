@@ -993,7 +993,8 @@ TEST(DurableState, DamagedRecordsAreRefusedNotTrusted) {
 namespace {
 
 // The in-memory customer table: ids kept in the slot (up to 19 bytes) and
-// outside it, across growth, found again and absent ones not found.
+// outside it, across growth, found again and absent ones not found; each
+// state in its own memory, erased ones' reused.
 TEST(MemoryStore, FindsWhatWasCreatedAcrossGrowth) {
   qm::Compiled compiled = qm::Compile({(fs::path(QM_SOURCE_DIR) / "tests/state/kill.qm").string()});
   ASSERT_TRUE(compiled.program);
@@ -1008,17 +1009,32 @@ TEST(MemoryStore, FindsWhatWasCreatedAcrossGrowth) {
   }
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  for (const std::string& id : ids) {
-    ASSERT_EQ(store->Find(id), nullptr) << id;
-    qm::state::CustomerState& s = store->Create(id);
-    EXPECT_EQ(*s.id, id);
+  // Each state's own block holds a mark of its customer: records that
+  // overlapped (across the store's blocks of memory) would overwrite marks.
+  auto mark = [&](size_t k, qm::state::CustomerState& s) {
+    ASSERT_FALSE(s.last_event.empty());
+    for (int64_t& t : s.last_event) t = static_cast<int64_t>(k);
+  };
+  for (size_t k = 0; k < ids.size(); ++k) {
+    ASSERT_EQ(store->Find(ids[k]), nullptr) << ids[k];
+    qm::state::CustomerState& s = store->Create(ids[k]);
+    EXPECT_EQ(*s.id, ids[k]);
+    mark(k, s);
   }
   EXPECT_EQ(store->size(), ids.size());
-  for (const std::string& id : ids) {
-    qm::state::CustomerState* s = store->Find(id);
-    ASSERT_NE(s, nullptr) << id;
-    EXPECT_EQ(*s->id, id);
-    EXPECT_EQ(store->Find(id + "!"), nullptr);
+  // Erased customers' places are reused by new ones.
+  for (size_t k = 0; k < ids.size(); k += 7) ASSERT_TRUE(store->Erase(ids[k]));
+  for (size_t k = 0; k < ids.size(); k += 7) {
+    ids[k] += "·new";
+    mark(k, store->Create(ids[k]));
+  }
+  EXPECT_EQ(store->size(), ids.size());
+  for (size_t k = 0; k < ids.size(); ++k) {
+    qm::state::CustomerState* s = store->Find(ids[k]);
+    ASSERT_NE(s, nullptr) << ids[k];
+    EXPECT_EQ(*s->id, ids[k]);
+    for (int64_t t : s->last_event) EXPECT_EQ(t, static_cast<int64_t>(k)) << ids[k];
+    EXPECT_EQ(store->Find(ids[k] + "!"), nullptr);
   }
 }
 
