@@ -25,7 +25,7 @@ namespace qm::jit {
 namespace {
 
 // (view, constants, the event's fields, the profile, out): jit_internal::FunctionNames.
-using EventFn = void (*)(const ir::StepView*, const Value*, const Value*, const Stored*, uint8_t*);
+using EventFn = int32_t (*)(const ir::StepView*, const Value*, const Value*, const Stored*, int32_t*);
 using PredicateFn = uint8_t (*)(const ir::StepView*, const Value*, const Value*, const Stored*);
 
 double Ms(std::chrono::steady_clock::time_point since) {
@@ -179,16 +179,18 @@ class JitEvaluator final : public ir::Evaluator {
     size_t widest = 0;
     for (const check::EventInfo& e : program.checked.events) widest = std::max(widest, e.fields.size());
     no_event_.resize(widest);
+    size_t most = 0;
+    for (const std::vector<int32_t>& rules : rules_by_event_) most = std::max(most, rules.size());
+    held_.resize(most);
   }
 
   // The event type's function evaluates all its rules at once.
   void MatchEvent(int32_t type, const ir::StepView& view, std::vector<int32_t>& matched) override {
     const std::vector<int32_t>& candidates = rules_by_event_[type];
     if (candidates.empty()) return;
-    scratch_.resize(candidates.size());
-    code_->event_fns[type](&view, constants_.values.data(), Fields(view), view.ProfileFields(), scratch_.data());
-    for (size_t k = 0; k < candidates.size(); ++k)
-      if (scratch_[k]) matched.push_back(candidates[k]);
+    const int32_t held =
+        code_->event_fns[type](&view, constants_.values.data(), Fields(view), view.ProfileFields(), held_.data());
+    matched.insert(matched.end(), held_.data(), held_.data() + held);
   }
 
   void MatchRules(const std::vector<int32_t>& candidates, const ir::StepView& view,
@@ -213,8 +215,8 @@ class JitEvaluator final : public ir::Evaluator {
   const std::vector<std::vector<int32_t>>& rules_by_event_;
   jit_internal::ConstantTable constants_;
   std::shared_ptr<Compiled> code_;
-  std::vector<uint8_t> scratch_;
   std::vector<Value> no_event_;  // as many unset Values as the widest event has fields
+  std::vector<int32_t> held_;    // room for the rules of the event type with the most
 };
 
 }  // namespace

@@ -159,8 +159,8 @@ TEST(Cli, DumpIrShowsOneFunctionPerEventType) {
   fs::path rules = Temp("ir.qm", "event order { amount: money }\nevent view\nwhen order and amount > 5 then push x\nwhen view then push y\n");
   Result r = Qm("run " + rules.string() + " --dump-ir");
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find("define void @qm_event_0"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("define void @qm_event_1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("define i32 @qm_event_0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("define i32 @qm_event_1"), std::string::npos) << r.out;
 }
 
 // Inputs the fuzzers once crashed on stay fixed.

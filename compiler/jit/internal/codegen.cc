@@ -155,13 +155,17 @@ class Codegen {
       const std::vector<int32_t>& rules = program_.rules_by_event[e];
       if (rules.empty()) continue;
       std::string name = "qm_event_" + std::to_string(e);
-      llvm::Function* f = Begin(name, void_, {ptr_, ptr_, ptr_, ptr_, ptr_});
+      llvm::Function* f = Begin(name, i32_, {ptr_, ptr_, ptr_, ptr_, ptr_});
+      // Each rule's number is written at the end of those that hold, which
+      // grows by one when it holds too: no branch on the outcome.
       llvm::Value* out = f->getArg(4);
-      for (size_t k = 0; k < rules.size(); ++k) {
-        llvm::Value* holds = RuleHolds(rules[k]);
-        b_.CreateStore(b_.CreateZExt(holds, i8_), At(out, k));
+      llvm::Value* count = b_.getInt32(0);
+      for (int32_t rule : rules) {
+        llvm::Value* holds = RuleHolds(rule);
+        b_.CreateStore(b_.getInt32(rule), b_.CreateInBoundsGEP(i32_, out, count));
+        count = b_.CreateAdd(count, b_.CreateZExt(holds, i32_));
       }
-      b_.CreateRetVoid();
+      b_.CreateRet(count);
       names.event_fns[e] = name;
     }
     for (size_t r = 0; r < p_.rules.size(); ++r) {

@@ -26,7 +26,8 @@ struct ConstantTable {
 ConstantTable BuildConstants(const ir::Program& program);
 
 // Names of the generated functions; empty where none was generated.
-//   event_fns[e]: void(view, consts, fields, profile, uint8_t* out), out[k] for rules_by_event[e][k]
+//   event_fns[e]: int32_t(view, consts, fields, profile, int32_t* out): writes the rules of
+//                 rules_by_event[e] that hold to out (room for all), in order, and returns how many
 //   rule_fns[r]:  uint8_t(view, consts, fields, profile), for rules with an internal trigger
 //   where_fns[f]: uint8_t(view, consts, fields, profile), for ir::Program::filters[f]
 // `fields` is the step's event fields in place (StepView::EventFields), or
