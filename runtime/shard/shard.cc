@@ -5,6 +5,7 @@
 #include <barrier>
 #include <condition_variable>
 #include <mutex>
+#include <pthread.h>
 #include <string>
 #include <thread>
 
@@ -211,6 +212,8 @@ struct Shards::Impl {
   }
 
   void Loop(size_t w) {
+    // Named so that `top -H` and `perf report --sort comm` tell the shards apart.
+    pthread_setname_np(pthread_self(), ("qm shard " + std::to_string(w)).c_str());
     uint64_t seen = 0;
     for (;;) {
       Job next;

@@ -26,21 +26,23 @@ void PrefetchBytes(const void* p, size_t n) {
   if (n > 0) __builtin_prefetch(at + n - 1);
 }
 
-// Memory for records read at random, in 2 MiB pieces on huge pages where
-// the kernel offers them (madvise; Debian's default): with 4 KiB pages a
-// hundred thousand customers span tens of thousands of pages, and most steps
-// first walked the page table to find their record.
+// Memory for records read at random, in 2 MiB pieces, on huge pages where
+// the kernel offers them (madvise; Debian's default) when `huge` says so.
+// With 4 KiB pages, a hundred thousand customers span tens of thousands of
+// pages, and most steps first walked the page table to find their record.
+// A huge page is resident whole once touched, so small stores use small
+// pages.
 constexpr size_t kHugePage = size_t{2} << 20;
 struct FreeBytes {
   void operator()(std::byte* p) const { std::free(p); }
 };
 using HugeBytes = std::unique_ptr<std::byte[], FreeBytes>;
-HugeBytes AllocateHuge(size_t bytes) {
+HugeBytes AllocateHuge(size_t bytes, bool huge) {
   bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
   auto* p = static_cast<std::byte*>(std::aligned_alloc(kHugePage, bytes));
   if (p == nullptr) throw std::bad_alloc();
 #ifdef MADV_HUGEPAGE
-  madvise(p, bytes, MADV_HUGEPAGE);  // a hint: without it the pages are small
+  if (huge) madvise(p, bytes, MADV_HUGEPAGE);  // a hint: without it the pages are small
 #endif
   return HugeBytes(p);
 }
@@ -55,7 +57,7 @@ struct HugeAllocator {
   HugeAllocator(const HugeAllocator<U>&) {}
   static bool Huge(size_t n) { return n * sizeof(T) >= kHugePage; }
   T* allocate(size_t n) {
-    return Huge(n) ? reinterpret_cast<T*>(AllocateHuge(n * sizeof(T)).release()) : std::allocator<T>().allocate(n);
+    return Huge(n) ? reinterpret_cast<T*>(AllocateHuge(n * sizeof(T), true).release()) : std::allocator<T>().allocate(n);
   }
   void deallocate(T* p, size_t n) {
     if (Huge(n)) FreeBytes()(reinterpret_cast<std::byte*>(p));
@@ -64,10 +66,11 @@ struct HugeAllocator {
   friend bool operator==(const HugeAllocator&, const HugeAllocator&) { return true; }
 };
 
-// Dense storage with stable references, like std::deque, in blocks of one
-// huge page each (AllocateHuge): the table of blocks stays small enough to
-// stay cached. Each record is a T constructed in its place when it is added,
-// then `extra` bytes for it (aligned for any type), its to use.
+// Dense storage with stable references, like std::deque, in blocks of 2 MiB
+// (AllocateHuge; huge pages from the second block on): the table of blocks
+// stays small enough to stay cached. Each record is a T constructed in its
+// place when it is added, then `extra` bytes for it (aligned for any type),
+// its to use.
 template <class T>
 class Records {
  public:
@@ -85,7 +88,9 @@ class Records {
   size_t size() const { return size_; }
   template <class... Args>
   T& emplace_back(Args&&... args) {
-    if (size_ % per_block_ == 0) blocks_.push_back(AllocateHuge(per_block_ * stride_));
+    // The first block on small pages: a store of a few customers stays a
+    // few pages (an embedder may hold many).
+    if (size_ % per_block_ == 0) blocks_.push_back(AllocateHuge(per_block_ * stride_, !blocks_.empty()));
     T* at = std::construct_at(reinterpret_cast<T*>(At(size_)), std::forward<Args>(args)..., extra(size_));
     ++size_;
     return *at;
