@@ -57,7 +57,8 @@ struct HugeAllocator {
   HugeAllocator(const HugeAllocator<U>&) {}
   static bool Huge(size_t n) { return n * sizeof(T) >= kHugePage; }
   T* allocate(size_t n) {
-    return Huge(n) ? reinterpret_cast<T*>(AllocateHuge(n * sizeof(T), true).release()) : std::allocator<T>().allocate(n);
+    if (!Huge(n)) return std::allocator<T>().allocate(n);
+    return reinterpret_cast<T*>(AllocateHuge(n * sizeof(T), true).release());
   }
   void deallocate(T* p, size_t n) {
     if (Huge(n)) FreeBytes()(reinterpret_cast<std::byte*>(p));
@@ -234,7 +235,9 @@ class MemoryStore final : public Store {
   }
 
   CustomerState template_;
-  std::vector<Slot, HugeAllocator<Slot>> slots_;  // on huge pages once large; size is a power of two, at most 3/4 used (erased slots count)
+  // On huge pages once large; its size is a power of two, at most 3/4 used
+  // (erased slots count).
+  std::vector<Slot, HugeAllocator<Slot>> slots_;
   size_t used_slots_ = 0;
   std::vector<uint32_t> free_;  // erased customers' indexes, reused first
   Records<Customer> customers_;  // each with its block (template_.bytes())
