@@ -26,8 +26,16 @@ void Engine::Impl::ApplyRule(int32_t r, ChangeLog& log) {
 }
 
 void Engine::Impl::Schedule(PendingAfter pending) {
-  timers_.insert(TimerKey{pending.due, step_.state->id, step_.state, 1, pending.seq, pending.unless, pending.deferred});
-  step_.state->afters.Make().insert(std::move(pending));
+  Queue(TimerKey{pending.due, step_.state->id, step_.state, 1, pending.seq, pending.unless, pending.deferred});
+  state::PendingAfters& afters = step_.state->afters.Make();
+  if (spare_afters_.empty()) {
+    afters.insert(std::move(pending));
+    return;
+  }
+  auto node = std::move(spare_afters_.back());
+  spare_afters_.pop_back();
+  node.value() = std::move(pending);
+  afters.insert(std::move(node));
 }
 
 void Engine::Impl::Resolve(const check::Action& a, Resolved& r) const {

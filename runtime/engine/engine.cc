@@ -400,7 +400,7 @@ CustomerState* Engine::Impl::Lookup(const std::string& customer) {
       for (TimerKey k : TimersOf(*s)) {
         k.Rebind(&*sleeping);
         k.state = nullptr;
-        timers_.erase(k);
+        Unqueue(k);
       }
       Enqueue(*s);
     } else {  // unreadable (the store reports it at the next commit): its timers go
@@ -429,7 +429,7 @@ bool Engine::Impl::EvictState(CustomerState& s) {
     for (TimerKey k : mine) {
       k.Rebind(sleeping);
       k.state = nullptr;
-      timers_.insert(k);
+      Queue(k);
     }
   }
   return true;

@@ -43,9 +43,10 @@ void Engine::Impl::RunEvent(CustomerState& s, const event::Event& e, bool merged
         ++it;
         continue;
       }
-      timers_.erase(TimerKey{it->due, s.id, &s, 1, it->seq});
+      Unqueue(TimerKey{it->due, s.id, &s, 1, it->seq});
       if (observer_ != nullptr) [[unlikely]] observer_->OnCancelled(it->rule, it->action, it->due);
-      it = afters.erase(it);
+      auto cancelled = it++;
+      spare_afters_.push_back(afters.extract(cancelled));
     }
   }
   for (int32_t q : program_.rearmed_by_event[type])

@@ -18,15 +18,25 @@ void Engine::Impl::ArmQuiet(CustomerState& s, int32_t q, int64_t due) {
     auto node = timers_.extract(TimerKey{queued, s.id, &s, 0, static_cast<uint64_t>(q)});
     node.value() = key;
     timers_.insert(std::move(node));
-  } else if (spare_timers_.empty()) {
-    timers_.insert(key);
   } else {
-    auto node = std::move(spare_timers_.back());
-    spare_timers_.pop_back();
-    node.value() = key;
-    timers_.insert(std::move(node));
+    Queue(key);
   }
   queued = due;
+}
+
+void Engine::Impl::Queue(const TimerKey& key) {
+  if (spare_timers_.empty()) {
+    timers_.insert(key);
+    return;
+  }
+  auto node = std::move(spare_timers_.back());
+  spare_timers_.pop_back();
+  node.value() = key;
+  timers_.insert(std::move(node));
+}
+
+void Engine::Impl::Unqueue(const TimerKey& key) {
+  if (auto node = timers_.extract(key)) spare_timers_.push_back(std::move(node));
 }
 
 bool Engine::Impl::Requeue(std::set<TimerKey>::iterator it) {
@@ -37,7 +47,7 @@ bool Engine::Impl::Requeue(std::set<TimerKey>::iterator it) {
   if (due == it->due) return false;
   auto node = timers_.extract(it);
   if (due == kNever) {
-    if (spare_timers_.size() < kSpareTimers) spare_timers_.push_back(std::move(node));
+    spare_timers_.push_back(std::move(node));
   } else {
     node.value().due = due;
     timers_.insert(std::move(node));
@@ -48,16 +58,16 @@ bool Engine::Impl::Requeue(std::set<TimerKey>::iterator it) {
 
 void Engine::Impl::Enqueue(CustomerState& s) {
   for (size_t q = 0; q < s.quiet_due.size(); ++q) s.quiet_due.queued(q) = s.quiet_due[q];
-  for (const TimerKey& k : TimersOf(s)) timers_.insert(k);
+  for (const TimerKey& k : TimersOf(s)) Queue(k);
 }
 
 void Engine::Impl::Dequeue(CustomerState& s) {
   for (size_t q = 0; q < s.quiet_due.size(); ++q) {
     int64_t& queued = s.quiet_due.queued(q);
-    if (queued != kNever) timers_.erase(TimerKey{queued, s.id, &s, 0, q});
+    if (queued != kNever) Unqueue(TimerKey{queued, s.id, &s, 0, q});
     queued = kNever;
   }
-  for (const PendingAfter& a : s.afters) timers_.erase(TimerKey{a.due, s.id, &s, 1, a.seq});
+  for (const PendingAfter& a : s.afters) Unqueue(TimerKey{a.due, s.id, &s, 1, a.seq});
 }
 
 void Engine::Impl::FireDue(int64_t t) {
@@ -82,7 +92,7 @@ void Engine::Impl::FireDue(int64_t t) {
       if (Requeue(timers_.begin())) continue;
       auto node = timers_.extract(timers_.begin());
       group_.push_back(node.value());
-      if (spare_timers_.size() < kSpareTimers) spare_timers_.push_back(std::move(node));
+      spare_timers_.push_back(std::move(node));
     }
     FireGroup(*state, due, group_);
   }
@@ -104,7 +114,9 @@ void Engine::Impl::FireGroup(CustomerState& s, int64_t due, const std::vector<Ti
       quiet_candidates.push_back(program_.quiet_rules[k.id]);
     } else {
       state::PendingAfters& pending = s.afters.Make();
-      afters.push_back(std::move(pending.extract(pending.find(AfterOrder::Key{k.unless, k.id})).value()));
+      auto node = pending.extract(pending.find(AfterOrder::Key{k.unless, k.id}));
+      afters.push_back(std::move(node.value()));
+      spare_afters_.push_back(std::move(node));
     }
   }
   std::sort(quiet_candidates.begin(), quiet_candidates.end());

@@ -272,6 +272,10 @@ class Engine::Impl {
   // A live customer's timers into the queue at their due times, or out of it.
   void Enqueue(CustomerState& s);
   void Dequeue(CustomerState& s);
+  // Into the queue and out of it through spare nodes (spare_timers_), so that
+  // a steady run allocates none.
+  void Queue(const TimerKey& key);
+  void Unqueue(const TimerKey& key);
 
   // A32: every pending timer due at or before `t`, by (due, customer).
   void FireDue(int64_t t);
@@ -464,10 +468,12 @@ class Engine::Impl {
   std::vector<int32_t> quiet_candidates_, timer_matched_;
   std::vector<PendingAfter> fired_afters_;
   std::vector<TimerWork> work_;
-  // Queue nodes of fired timers, reused when a customer's timer is armed
-  // again (bounded: a burst of firings does not keep its nodes).
+  // Queue nodes of timers that fired or went, reused by the next ones queued.
+  // Every timer is queued through them, so queue and spares together hold
+  // no more nodes than the queue held at its largest.
   std::vector<std::set<TimerKey>::node_type> spare_timers_;
-  static constexpr size_t kSpareTimers = 1024;
+  // The same for the customers' pending `after` actions.
+  std::vector<state::PendingAfters::node_type> spare_afters_;
   // The line being written, reused so that a line allocates nothing.
   std::string line_;
   // By rule and action: what its lines hold after the prefix that never
