@@ -4,19 +4,39 @@
 // than the run that met them first, up to the queue's spare nodes growing
 // once. Counted by replacing the global operator new in this binary.
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <new>
-#include <cstdint>
 #include <string>
 
 #include "gtest/gtest.h"
 #include "qianmian/qianmian.hpp"
 #include "tests/support/files.h"
 
+// Under AddressSanitizer, operator new is the sanitizer's: replacing it
+// mixes its records with malloc's (an alloc-dealloc mismatch inside LLVM),
+// and what it counts would not be the program's. The count is taken in the
+// normal build.
+#if defined(__SANITIZE_ADDRESS__)
+#define QM_COUNTS_ALLOCATIONS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define QM_COUNTS_ALLOCATIONS 0
+#endif
+#endif
+#ifndef QM_COUNTS_ALLOCATIONS
+#define QM_COUNTS_ALLOCATIONS 1
+#endif
+
 namespace {
 
 std::atomic<long long> g_allocations{0};
+
+}  // namespace
+
+#if QM_COUNTS_ALLOCATIONS
+namespace {
 
 void* Allocate(std::size_t n) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
@@ -32,6 +52,7 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#endif
 
 namespace {
 
@@ -66,6 +87,7 @@ long long Allocations(const qianmian::RuleSet& rules, const fs::path& events, qi
 }
 
 TEST(SteadyState, TimersFiredTogetherAndArmedAgainAllocateNothing) {
+  if (!QM_COUNTS_ALLOCATIONS) GTEST_SKIP() << "allocations are counted in the build without AddressSanitizer";
   const fs::path dir = qm::testing_internal::TempDir("qm_steady_state_test", "timers");
   const fs::path once = dir / "once.jsonl", twice = dir / "twice.jsonl";
   qm::testing_internal::Write(once, Stream(false));
