@@ -182,9 +182,14 @@ enum class ActionKind : uint8_t { kSet, kAdd, kTag, kUntag, kPush, kInvite, kNot
 std::string_view Spelling(ActionKind kind);
 // A push or invite target as push histories and state keep it: `p:VIP群`,
 // `i:…` (A26: de-duplication is per kind and target).
-inline std::string TargetKey(ActionKind kind, std::string_view target) {
-  std::string key = kind == ActionKind::kInvite ? "i:" : "p:";
+// AssignTargetKey writes it into `key`, reusing its storage.
+inline void AssignTargetKey(std::string& key, ActionKind kind, std::string_view target) {
+  key = kind == ActionKind::kInvite ? "i:" : "p:";
   key += target;
+}
+inline std::string TargetKey(ActionKind kind, std::string_view target) {
+  std::string key;
+  AssignTargetKey(key, kind, target);
   return key;
 }
 // Whether `key` is TargetKey(kind, target), without building it (a step

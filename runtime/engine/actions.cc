@@ -210,12 +210,22 @@ void Engine::Impl::Apply(int32_t r, int32_t index, const Resolved& resolved, Cha
         return;
       }
       if (HeldByQuiet(r, index, a.kind, resolved)) return;
-      std::string key = check::TargetKey(a.kind, resolved.target);  // sent: the histories keep it
-      if (it == s.pushes.end()) s.pushes.emplace_back(key, step_.now);
+      // Sent: the histories keep it. A key is built only where one is kept:
+      // past 15 bytes (`p:高端会员群`) a string allocates.
+      if (it == s.pushes.end()) s.pushes.emplace_back(check::TargetKey(a.kind, resolved.target), step_.now);
       else it->second = step_.now;
       if (caps_window_ms_ > 0) {
         std::vector<state::Emission>& emissions = s.emissions.Make();
-        std::erase_if(emissions, [&](const state::Emission& e) { return e.ts <= step_.now - caps_window_ms_; });
+        auto gone = [&](const state::Emission& e) { return e.ts <= step_.now - caps_window_ms_; };
+        for (state::Emission& e : emissions)
+          if (gone(e) && spare_keys_.size() < kSpareKeys) spare_keys_.push_back(std::move(e.key));
+        std::erase_if(emissions, gone);
+        std::string key;
+        if (!spare_keys_.empty()) {
+          key = std::move(spare_keys_.back());
+          spare_keys_.pop_back();
+        }
+        check::AssignTargetKey(key, a.kind, resolved.target);
         emissions.push_back({step_.now, std::move(key)});
       }
       std::string_view kind = check::Spelling(a.kind);

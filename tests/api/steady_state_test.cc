@@ -114,4 +114,31 @@ rule 再来: when visit then after 1d untag 关怀过 unless visit
   }
 }
 
+// Pushes sent again a month later to groups whose keys pass 15 bytes
+// (`p:高端会员专属群`, where a std::string allocates), under a cap whose
+// window has let the first round's emissions go: a push that is sent
+// adds nothing new to a history that already has its target.
+TEST(SteadyState, PushesSentAgainAllocateNothing) {
+  if (!QM_COUNTS_ALLOCATIONS) GTEST_SKIP() << "allocations are counted in the build without AddressSanitizer";
+  const fs::path dir = qm::testing_internal::TempDir("qm_steady_state_test", "pushes");
+  const fs::path once = dir / "once.jsonl", twice = dir / "twice.jsonl";
+  qm::testing_internal::Write(once, Stream(false));
+  qm::testing_internal::Write(twice, Stream(true));
+  qianmian::RuleSet rules = qianmian::RuleSet::FromText("pushes.qm", R"(
+event visit { page: text }
+cap push 3 per 7d
+rule 欢迎: when visit then push 高端会员专属群 every 1d
+rule 护理: when visit then push 敏感肌护理专题群 every 1d
+)");
+  ASSERT_TRUE(rules.ok());
+  for (qianmian::Engine engine : {qianmian::Engine::kJit, qianmian::Engine::kInterpreter}) {
+    Allocations(rules, once, engine);
+    const long long first = Allocations(rules, once, engine);
+    const long long both = Allocations(rules, twice, engine);
+    // The second round sends 6,000 pushes; each once built its key (two
+    // allocations, sent and capped) before keys were built only to be kept.
+    EXPECT_LT(both - first, 100) << "first pass " << first << ", both passes " << both;
+  }
+}
+
 }  // namespace

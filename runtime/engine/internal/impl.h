@@ -474,6 +474,11 @@ class Engine::Impl {
   std::vector<std::set<TimerKey>::node_type> spare_timers_;
   // The same for the customers' pending `after` actions.
   std::vector<state::PendingAfters::node_type> spare_afters_;
+  // Keys of capped emissions that left their window, reused by the next ones
+  // sent (past 15 bytes a key is an allocation). A customer's own expire
+  // when it sends next, so a few are ever waiting.
+  static constexpr size_t kSpareKeys = 64;
+  std::vector<std::string> spare_keys_;
   // The line being written, reused so that a line allocates nothing.
   std::string line_;
   // By rule and action: what its lines hold after the prefix that never
