@@ -247,6 +247,7 @@ Decoder::Decoder(const ir::Program& program)
   for (const check::EventInfo& info : program.checked.events) {
     std::vector<int32_t>& ids = field_names_.emplace_back();
     for (const check::FieldInfo& f : info.fields) ids.push_back(static_cast<int32_t>(names_.Find(f.name)));
+    widest_ = std::max(widest_, info.fields.size());
   }
   seen_.resize(KeyNames(program.checked).size());
   for (const check::EnumInfo& info : program.checked.enums)
@@ -334,6 +335,12 @@ bool Decoder::Decode(std::string_view line, Event& event, Reject& reject) {
   event.type = static_cast<int32_t>(event_type);
   event.customer = customer->text();
   event.ts = *when;
+  // An Event is reused from line to line (a shard's batch reuses thousands):
+  // room for the widest type the first time, so that no later line grows it.
+  if (event.fields.capacity() < widest_) {
+    event.fields.reserve(widest_);
+    event.texts.reserve(widest_);
+  }
   event.fields.resize(info.fields.size());  // each is written below: unset, or what the line holds
   // A text field views the line; one the line spells with escapes is
   // decoded into its slot of `texts`, which keeps its capacity from line to

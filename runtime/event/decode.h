@@ -79,6 +79,7 @@ class Decoder {
   NameTable names_;
   std::vector<uint32_t> order_;  // the line's keys sorted, reused from line to line
   std::vector<std::vector<int32_t>> field_names_;  // per event type, per field: its name's id
+  size_t widest_ = 0;  // the most fields an event type has
   // Per name id: the line's member with that key, valid while `line` is
   // this line's number (no clearing between lines).
   struct Seen {
