@@ -26,9 +26,17 @@ constexpr size_t kBatchBytes = 4 << 20;  // a batch ends at this many bytes if n
 // customer's shard, which tells the others whether it was accepted.
 struct Slot {
   engine::Decoded decoded;
-  uint32_t owner = 0;
   enum : uint8_t { kUnknown, kAccepted, kRefused };
   std::atomic<uint8_t> verdict{kUnknown};
+};
+
+// What every shard reads of every line of the batch, kept apart from the
+// decoded lines: each shard walks all of them, and a Slot spans several
+// cache lines, half of them written on the other core.
+struct Head {
+  int64_t ts = 0;
+  uint32_t owner = 0;
+  bool accepted = false;  // decoded as an event (kAccepted)
 };
 
 // One shard's output, a batch at a time, cut into steps that carry their
@@ -136,7 +144,8 @@ struct Shards::Impl {
 
   Impl(const ir::Program& program, std::vector<Part> parts, engine::Output& out, engine::Options options,
        Resumed resumed, size_t batch_lines)
-      : out(out), workers(parts.size()), phase(static_cast<std::ptrdiff_t>(parts.size())), slots(batch_lines) {
+      : out(out), workers(parts.size()), phase(static_cast<std::ptrdiff_t>(parts.size())), slots(batch_lines),
+        heads(batch_lines) {
     options.order_steps = true;
     int64_t latest = state::kNever;
     for (size_t w = 0; w < parts.size(); ++w) {
@@ -242,12 +251,14 @@ struct Shards::Impl {
     Worker& worker = workers[w];
     engine::Engine& engine = *worker.engine;
     const size_t n = b.lines.size(), shards = workers.size();
-    for (size_t i = w; i < n; i += shards) {
+    // Each shard decodes a run of the batch: no two write the same cache line.
+    for (size_t i = n * w / shards, end = n * (w + 1) / shards; i < end; ++i) {
       Slot& slot = slots[i];
       engine.Decode(b.line(i), b.first_line + static_cast<int64_t>(i), slot.decoded);
-      slot.owner = static_cast<uint32_t>(slot.decoded.kind == engine::LineOutcome::kAccepted
-                                              ? ShardOf(slot.decoded.event.customer, shards)
-                                              : i % shards);
+      const bool accepted = slot.decoded.kind == engine::LineOutcome::kAccepted;
+      heads[i] = Head{.ts = accepted ? slot.decoded.event.ts : 0,
+                      .owner = static_cast<uint32_t>(accepted ? ShardOf(slot.decoded.event.customer, shards) : i % shards),
+                      .accepted = accepted};
       slot.verdict.store(Slot::kUnknown, std::memory_order_relaxed);
     }
     phase.arrive_and_wait();
@@ -255,19 +266,20 @@ struct Shards::Impl {
     std::vector<uint32_t>& owned = worker.owned;
     owned.clear();
     for (size_t i = 0; i < n; ++i)
-      if (slots[i].owner == w) owned.push_back(static_cast<uint32_t>(i));
+      if (heads[i].owner == w) owned.push_back(static_cast<uint32_t>(i));
     size_t next = 0;  // in `owned`
     for (size_t i = 0; i < n; ++i) {
-      Slot& slot = slots[i];
+      const Head& head = heads[i];
       const int64_t number = b.first_line + static_cast<int64_t>(i);
-      if (slot.owner == w) {
+      if (head.owner == w) {
         // The customers of the next three lines it runs, a stage each (Store::Prefetch).
         for (size_t stage = 0; stage < 3; ++stage)
           if (size_t k = next + 3 - stage; k < owned.size()) engine.Prefetch(slots[owned[k]].decoded, static_cast<int>(stage));
         ++next;
-        engine.Process(slot.decoded, number);  // tells its verdict through StepOutput::Released
-      } else if (slot.decoded.kind == engine::LineOutcome::kAccepted) {
-        engine.Foreign(slot.decoded.event.ts, number, [&slot] {
+        engine.Process(slots[i].decoded, number);  // tells its verdict through StepOutput::Released
+      } else if (head.accepted) {
+        Slot& slot = slots[i];
+        engine.Foreign(head.ts, number, [&slot] {
           uint8_t verdict;
           while ((verdict = slot.verdict.load(std::memory_order_acquire)) == Slot::kUnknown) std::this_thread::yield();
           return verdict == Slot::kAccepted;
@@ -315,6 +327,7 @@ struct Shards::Impl {
   std::vector<Worker> workers;
   std::barrier<> phase;
   std::vector<Slot> slots;
+  std::vector<Head> heads;  // parallel to `slots`
   Batch batches[2];
   int filling = 0;   // the batch Feed appends to
   int pending = -1;  // the batch (and output buffer) running or not yet merged
