@@ -3,16 +3,22 @@
 // a mistake in one rule never hides the next one.
 grammar Qm;
 
+// The parser builds no parse tree (Parser::setBuildParseTree(false)): the
+// builder reads what it needs from labels (`x=`, `xs+=`), which the parser
+// fills as it goes, so no node is made per token and no accessor scans
+// children (a dynamic_cast each).
 item
-  : (enumDecl | eventDecl | profileDecl | tagDecl | importDecl | zoneDecl | capDecl | quietDecl | identityDecl | segmentDecl | renamedDecl | ruleDecl) EOF
+  : (enumD=enumDecl | eventD=eventDecl | profileD=profileDecl | tagD=tagDecl | importD=importDecl | zoneD=zoneDecl
+     | capD=capDecl | quietD=quietDecl | identityD=identityDecl | segmentD=segmentDecl | renamedD=renamedDecl
+     | ruleD=ruleDecl) EOF
   ;
 
-enumDecl    : ENUM name LBRACE members RBRACE ;
-members     : name (COMMA? name)* COMMA? ;
-eventDecl   : EVENT name (LBRACE fieldList? RBRACE)? ;
-profileDecl : PROFILE LBRACE fieldList? RBRACE ;
-fieldList   : fieldDecl (COMMA? fieldDecl)* COMMA? ;
-fieldDecl   : name COLON typeRef (EQ literal)? (mergeKw mergePolicy)? ;
+enumDecl    : ENUM enumName=name LBRACE memberList=members RBRACE ;
+members     : names+=name (COMMA? names+=name)* COMMA? ;
+eventDecl   : EVENT eventName=name (LBRACE fields=fieldList? RBRACE)? ;
+profileDecl : kw=PROFILE LBRACE fields=fieldList? RBRACE ;
+fieldList   : decls+=fieldDecl (COMMA? decls+=fieldDecl)* COMMA? ;
+fieldDecl   : fieldName=name COLON type=typeRef (EQ defaultValue=literal)? (mergeWord=mergeKw policy=mergePolicy)? ;
 // D12: `points: int = 0 merge sum`; the builder checks the policy word (a
 // keyword such as `sum` or `add` too, for a clear message), the checker that
 // it fits the field.
@@ -20,54 +26,52 @@ mergeKw     : {_input->LT(1)->getText() == "merge" && _input->LA(3) != QmParser:
                (_input->LA(2) == QmParser::IDENT || _input->LA(2) == QmParser::SUM || _input->LA(2) == QmParser::MAX ||
                 _input->LA(2) == QmParser::MIN || _input->LA(2) == QmParser::ADD || _input->LA(2) == QmParser::SET)}? IDENT ;
 mergePolicy : SUM | MAX | MIN | ADD | SET | name ;
-typeRef     : name | ENUM LBRACE members RBRACE ;
-tagDecl     : TAG tagName STRING ;
+typeRef     : typeName=name | ENUM LBRACE inlineMembers=members RBRACE ;
+tagDecl     : TAG tag=tagName description=STRING ;
 // D15: a tag's name may be quoted wherever a tag is named (E23: only tags).
 tagName     : word=name | quoted=STRING ;
-importDecl  : IMPORT STRING ;
+importDecl  : IMPORT path=STRING ;
 
 // v0.2 words are contextual, never reserved (SEMANTICS D, E1): each is an
 // IDENT recognized only where its form is.
-zoneDecl    : zoneKw (ZONE_OFFSET | name) ;   // D1: the builder accepts only `Z` as a name
+zoneDecl    : zoneKw (offset=ZONE_OFFSET | zoneName=name) ;   // D1: the builder accepts only `Z` as a name
 zoneKw      : {_input->LT(1)->getText() == "zone"}? IDENT ;
 
 // D4: `cap push 2 per 7d [for (A, "B")]`; the builder checks the count.
-capDecl     : capKw kind=(PUSH | INVITE) NUMBER perKw DURATION (FOR LPAREN target (COMMA target)* RPAREN)? ;
+capDecl     : capKw kind=(PUSH | INVITE) count=NUMBER perKw per=DURATION (FOR LPAREN targets+=target (COMMA targets+=target)* RPAREN)? ;
 capKw       : {_input->LT(1)->getText() == "cap"}? IDENT ;
 perKw       : {_input->LT(1)->getText() == "per"}? IDENT ;
 
 // D5: `quiet push 22:00-08:00 [defer|drop]`; the builder checks the times and the word.
-quietDecl   : quietKw kind=(PUSH | INVITE | NOTIFY) CLOCK_RANGE name? ;
+quietDecl   : quietKw kind=(PUSH | INVITE | NOTIFY) range=CLOCK_RANGE policy=name? ;
 quietKw     : {_input->LT(1)->getText() == "quiet"}? IDENT ;
 
 // D11: `identity phone, unionid`: text fields that name one person across channels.
-identityDecl : identityKw name (COMMA name)* ;
+identityDecl : identityKw keys+=name (COMMA keys+=name)* ;
 identityKw  : {_input->LT(1)->getText() == "identity"}? IDENT ;
 
 // D13: `segment NAME "description" top|bottom P% by X every D [at HH:MM]`; the
 // builder checks the rank word, the share and the time, the checker X.
-segmentDecl : segmentKw tagName STRING rank=name NUMBER PERCENT byKw operand EVERY DURATION (atKw CLOCK_TIME)? ;
+segmentDecl : segmentKw tag=tagName description=STRING rank=name percent=NUMBER percentSign=PERCENT byKw by=operand EVERY every=DURATION (atKw at=CLOCK_TIME)? ;
 segmentKw   : {_input->LT(1)->getText() == "segment"}? IDENT ;
 byKw        : {_input->LT(1)->getText() == "by"}? IDENT ;
 atKw        : {_input->LT(1)->getText() == "at"}? IDENT ;
 
 // D14: `renamed tag OLD -> NEW`, `renamed field …`, `renamed member E.OLD -> E.NEW`,
 // `renamed target …`; the builder checks the kind and each side's form.
-renamedDecl : renamedKw (TAG | name) renamedName ARROW renamedName ;
+renamedDecl : renamedKw (tagWord=TAG | kindName=name) from=renamedName ARROW to=renamedName ;
 renamedKw   : {_input->LT(1)->getText() == "renamed"}? IDENT ;
-renamedName : (name DOT)? (name | STRING) ;
+renamedName : (enumName=name dot=DOT)? (plain=name | quoted=STRING) ;
 
-// Labels (`x=`, `xs+=`) are filled while parsing, so the builder reads them
-// without the accessors' scans of every child (a dynamic_cast each).
-ruleDecl    : (RULE ruleName=name COLON)? WHEN trigger (AND condition=expr)? THEN actions+=action (COMMA actions+=action)* ;
+ruleDecl    : (RULE ruleName=name COLON)? whenWord=WHEN on=trigger (AND condition=expr)? THEN actions+=action (COMMA actions+=action)* ;
 
 trigger
   : ANY                                 # anyTrigger
-  | TAGGED tagName                      # taggedTrigger
-  | UNTAGGED tagName                    # untaggedTrigger
-  | name BECOMES literal                # becomesTrigger
-  | NO (name | ANY) FOR DURATION        # quietTrigger
-  | name                                # eventTrigger
+  | TAGGED tag=tagName                  # taggedTrigger
+  | UNTAGGED tag=tagName                # untaggedTrigger
+  | field=name BECOMES value=literal    # becomesTrigger
+  | NO (event=name | ANY) FOR quiet=DURATION  # quietTrigger
+  | event=name                          # eventTrigger
   ;
 
 expr    : operands+=andExpr (OR operands+=andExpr)* ;
@@ -76,7 +80,7 @@ unary   : negation=NOT inner=unary | atom=primary ;
 
 primary
   : LPAREN inner=expr RPAREN                # parenExpr
-  | HAS tagName                             # hasExpr
+  | HAS tag=tagName                         # hasExpr
   | lhs=operand tail=predicateTail?         # predicateExpr
   ;
 
@@ -102,9 +106,9 @@ operand
 whereKw : {_input->LT(1)->getText() == "where"}? IDENT ;
 
 aggregate
-  : COUNT LPAREN distinctKw (name | ANY) DOT name (whereWord=whereKw filter=expr)? within=window? RPAREN   # distinctAgg
-  | COUNT LPAREN (name | ANY) (whereWord=whereKw filter=expr)? within=window? RPAREN                        # countAgg
-  | aggFunc=(SUM | MIN | MAX | AVG) LPAREN (name | ANY) DOT name (whereWord=whereKw filter=expr)? within=window? RPAREN  # valueAgg
+  : COUNT LPAREN distinctKw (event=name | any=ANY) DOT field=name (whereWord=whereKw filter=expr)? within=window? RPAREN   # distinctAgg
+  | COUNT LPAREN (event=name | any=ANY) (whereWord=whereKw filter=expr)? within=window? RPAREN                        # countAgg
+  | aggFunc=(SUM | MIN | MAX | AVG) LPAREN (event=name | any=ANY) DOT field=name (whereWord=whereKw filter=expr)? within=window? RPAREN  # valueAgg
   ;
 
 // D10, E1: `distinct` only when followed by `NAME .`, so `count(distinct)`
@@ -115,18 +119,18 @@ distinctKw
   ;
 
 // D2: `this` is a word only after `within`; the builder checks the unit.
-window  : WITHIN (DURATION | thisKw name) ;
+window  : WITHIN (span=DURATION | thisKw unit=name) ;
 thisKw  : {_input->LT(1)->getText() == "this"}? IDENT ;
 
 // D1, E1: a clock function is its name directly followed by `(`.
-clock   : clockKw LPAREN ref RPAREN ;
+clock   : func=clockKw LPAREN arg=ref RPAREN ;
 clockKw
   : {(_input->LT(1)->getText() == "hour" || _input->LT(1)->getText() == "weekday" ||
       _input->LT(1)->getText() == "day" || _input->LT(1)->getText() == "month") &&
-     _input->LA(2) == QmParser::LPAREN}? IDENT
+     _input->LA(2) == QmParser::LPAREN}? word=IDENT
   ;
 
-since   : SINCE LPAREN (ANY | name | PROFILE DOT name) RPAREN ;
+since   : SINCE LPAREN (ANY | subject=name | profile=PROFILE DOT subject=name) RPAREN ;
 
 // A field reference or a bare word; the checker decides which (A13).
 ref     : (qualifiedByProfile=PROFILE | names+=name) DOT names+=name | names+=name ;
@@ -135,17 +139,17 @@ constant : token=(STRING | NUMBER | DURATION | TRUE | FALSE) ;
 literal  : value=constant | word=name ;
 
 action
-  : AFTER DURATION simpleAction (UNLESS (name | ANY) (whereKw expr)?)?   # delayedAction  // D7: `unless E where`
-  | simpleAction                                         # immediateAction
+  : AFTER delay=DURATION body=simpleAction (UNLESS (unlessEvent=name | unlessAny=ANY) (whereWord=whereKw unlessWhere=expr)?)?   # delayedAction  // D7: `unless E where`
+  | body=simpleAction                                    # immediateAction
   ;
 
 simpleAction
-  : SET ref (ref | constant)                   # setAction
-  | ADD ref (ref | constant)                   # addAction
-  | TAG tagName                               # tagAction
-  | UNTAG tagName                             # untagAction
-  | kind=(PUSH | INVITE) target (EVERY DURATION)?  # pushAction
-  | NOTIFY target STRING                      # notifyAction
+  : SET field=ref (fromRef=ref | fromConstant=constant)   # setAction
+  | ADD field=ref (fromRef=ref | fromConstant=constant)   # addAction
+  | TAG tag=tagName                           # tagAction
+  | UNTAG tag=tagName                         # untagAction
+  | kind=(PUSH | INVITE) to=target (EVERY every=DURATION)?  # pushAction
+  | NOTIFY to=target message=STRING           # notifyAction
   ;
 
 target  : word=name | quoted=STRING ;

@@ -9,18 +9,18 @@ namespace qm::parse_internal {
 std::optional<ast::Item> Builder::BuildItem(QmParser::ItemContext* ctx) {
   ok_ = true;
   std::optional<ast::Item> item;
-  if (auto* c = ctx->enumDecl()) item = ast::EnumDecl{Id(c->name()), Members(c->members())};
-  else if (auto* c = ctx->eventDecl()) item = ast::EventDecl{Id(c->name()), Fields(c->fieldList())};
-  else if (auto* c = ctx->profileDecl()) item = ast::ProfileDecl{SpanOf(c->PROFILE()), Fields(c->fieldList())};
-  else if (auto* c = ctx->tagDecl()) item = ast::TagDecl{TagName(c->tagName()), StringText(c->STRING())};
-  else if (auto* c = ctx->importDecl()) item = ast::ImportDecl{StringText(c->STRING()), SpanOf(c)};
-  else if (auto* c = ctx->zoneDecl()) item = ZoneOf(c);
-  else if (auto* c = ctx->capDecl()) item = CapOf(c);
-  else if (auto* c = ctx->quietDecl()) item = QuietOf(c);
-  else if (auto* c = ctx->identityDecl()) item = IdentityOf(c);
-  else if (auto* c = ctx->segmentDecl()) item = SegmentOf(c);
-  else if (auto* c = ctx->renamedDecl()) item = RenamedOf(c);
-  else if (auto* c = ctx->ruleDecl()) item = RuleOf(c);
+  if (auto* c = ctx->enumD) item = ast::EnumDecl{Id(c->enumName), Members(c->memberList)};
+  else if (auto* c = ctx->eventD) item = ast::EventDecl{Id(c->eventName), Fields(c->fields)};
+  else if (auto* c = ctx->profileD) item = ast::ProfileDecl{SpanOf(c->kw), Fields(c->fields)};
+  else if (auto* c = ctx->tagD) item = ast::TagDecl{TagName(c->tag), StringText(c->description)};
+  else if (auto* c = ctx->importD) item = ast::ImportDecl{StringText(c->path), SpanOf(c)};
+  else if (auto* c = ctx->zoneD) item = ZoneOf(c);
+  else if (auto* c = ctx->capD) item = CapOf(c);
+  else if (auto* c = ctx->quietD) item = QuietOf(c);
+  else if (auto* c = ctx->identityD) item = IdentityOf(c);
+  else if (auto* c = ctx->segmentD) item = SegmentOf(c);
+  else if (auto* c = ctx->renamedD) item = RenamedOf(c);
+  else if (auto* c = ctx->ruleD) item = RuleOf(c);
   if (!ok_) return std::nullopt;
   return item;
 }
@@ -48,22 +48,23 @@ void Builder::Fail(DiagKind kind, Span span, std::vector<std::string> args, std:
 
 std::vector<ast::Ident> Builder::Members(QmParser::MembersContext* c) {
   std::vector<ast::Ident> out;
-  for (auto* n : c->name()) out.push_back(Id(n));
+  for (auto* n : c->names) out.push_back(Id(n));
   return out;
 }
 
 std::vector<ast::FieldDecl> Builder::Fields(QmParser::FieldListContext* c) {
   std::vector<ast::FieldDecl> out;
   if (c == nullptr) return out;
-  for (auto* f : c->fieldDecl()) {
-    ast::FieldDecl field{Id(f->name()), {}, std::nullopt};
-    auto* t = f->typeRef();
+  for (auto* f : c->decls) {
+    ast::FieldDecl field{Id(f->fieldName), {}, std::nullopt};
+    auto* t = f->type;
     field.type.span = SpanOf(t);
-    if (t->name() != nullptr) field.type.name = Id(t->name());
-    else field.type.inline_members = Members(t->members());
-    if (f->literal() != nullptr) field.default_value = ValueOf(f->literal());
-    if (f->mergeKw() != nullptr) {
-      ast::Ident policy{f->mergePolicy()->getText(), SpanOf(f->mergePolicy())};
+    if (t->typeName != nullptr) field.type.name = Id(t->typeName);
+    else field.type.inline_members = Members(t->inlineMembers);
+    if (f->defaultValue != nullptr) field.default_value = ValueOf(f->defaultValue);
+    if (f->mergeWord != nullptr) {
+      Span span = SpanOf(f->policy);
+      ast::Ident policy{offsets_.Slice(span), span};
       field.merge_span = policy.span;
       static const std::vector<std::string> kPolicies = {"keep", "sum", "max", "min"};
       for (size_t k = 0; k < kPolicies.size(); ++k)
@@ -152,18 +153,22 @@ ast::Name Builder::NameOf(QmParser::RefContext* c) {
 }
 
 ast::Trigger Builder::TriggerOf(QmParser::TriggerContext* c) {
-  if (dynamic_cast<QmParser::AnyTriggerContext*>(c)) return ast::AnyTrigger{};
-  if (auto* t = dynamic_cast<QmParser::TaggedTriggerContext*>(c)) return ast::TagTrigger{TagName(t->tagName()), false};
-  if (auto* t = dynamic_cast<QmParser::UntaggedTriggerContext*>(c)) return ast::TagTrigger{TagName(t->tagName()), true};
-  if (auto* t = dynamic_cast<QmParser::BecomesTriggerContext*>(c))
-    return ast::BecomesTrigger{Id(t->name()), ValueOf(t->literal())};
-  if (auto* t = dynamic_cast<QmParser::QuietTriggerContext*>(c)) {
-    std::optional<ast::Ident> event;
-    if (t->name() != nullptr) event = Id(t->name());
-    return ast::QuietTrigger{event, DurationOf(t->DURATION())};
+  // The first token tells the alternatives apart, but for `name becomes …`
+  // and `name`: the second.
+  switch (c->getStart()->getType()) {
+    case QmLexer::ANY: return ast::AnyTrigger{};
+    case QmLexer::TAGGED: return ast::TagTrigger{TagName(static_cast<QmParser::TaggedTriggerContext*>(c)->tag), false};
+    case QmLexer::UNTAGGED: return ast::TagTrigger{TagName(static_cast<QmParser::UntaggedTriggerContext*>(c)->tag), true};
+    case QmLexer::NO: {
+      auto* t = static_cast<QmParser::QuietTriggerContext*>(c);
+      std::optional<ast::Ident> event;
+      if (t->event != nullptr) event = Id(t->event);
+      return ast::QuietTrigger{event, DurationOf(t->quiet)};
+    }
+    default: break;
   }
-  auto* t = dynamic_cast<QmParser::EventTriggerContext*>(c);
-  return ast::EventTrigger{Id(t->name())};
+  if (auto* t = dynamic_cast<QmParser::BecomesTriggerContext*>(c)) return ast::BecomesTrigger{Id(t->field), ValueOf(t->value)};
+  return ast::EventTrigger{Id(static_cast<QmParser::EventTriggerContext*>(c)->event)};
 }
 
 bool Builder::Deeper(Span at) {
@@ -217,7 +222,7 @@ ast::ExprPtr Builder::Primary(QmParser::PrimaryContext* c) {
     return inner;
   }
   if (c->getStart()->getType() == QmLexer::HAS)
-    return std::make_unique<ast::Expr>(ast::Expr{span, ast::Has{TagName(static_cast<QmParser::HasExprContext*>(c)->tagName())}});
+    return std::make_unique<ast::Expr>(ast::Expr{span, ast::Has{TagName(static_cast<QmParser::HasExprContext*>(c)->tag)}});
   auto* p = static_cast<QmParser::PredicateExprContext*>(c);
   auto lhs = std::make_unique<ast::Operand>(OperandOf(p->lhs));
   QmParser::PredicateTailContext* tail = p->tail;
@@ -262,7 +267,7 @@ ast::ExprPtr Builder::Primary(QmParser::PrimaryContext* c) {
 
 ast::ZoneDecl Builder::ZoneOf(QmParser::ZoneDeclContext* c) {
   ast::ZoneDecl zone;
-  zone.span = c->ZONE_OFFSET() ? SpanOf(c->ZONE_OFFSET()) : SpanOf(c->name());
+  zone.span = c->offset != nullptr ? SpanOf(c->offset) : SpanOf(c->zoneName);
   zone.text = offsets_.Slice(zone.span);
   std::optional<int> minutes = ParseOffset(zone.text);  // `Z` or ±HH:MM, HH <= 23 (E1)
   if (!minutes || zone.text == "z") Fail<DiagKind::kInvalidZone>(zone.span, {zone.text});
@@ -274,12 +279,12 @@ ast::CapDecl Builder::CapOf(QmParser::CapDeclContext* c) {
   ast::CapDecl cap;
   cap.span = SpanOf(c);
   cap.invite = c->kind->getType() == QmLexer::INVITE;
-  std::string count = offsets_.Text(c->NUMBER()->getSymbol());
+  std::string count = offsets_.Text(c->count);
   auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), cap.count);
   if (ec != std::errc() || end != count.data() + count.size() || cap.count < 1)
-    Fail<DiagKind::kCapCountNotPositive>(SpanOf(c->NUMBER()), {count});
-  cap.per = DurationOf(c->DURATION());
-  for (auto* t : c->target()) cap.targets.emplace_back(TargetText(t), SpanOf(t));
+    Fail<DiagKind::kCapCountNotPositive>(SpanOf(c->count), {count});
+  cap.per = DurationOf(c->per);
+  for (auto* t : c->targets) cap.targets.emplace_back(TargetText(t), SpanOf(t));
   return cap;
 }
 
@@ -291,7 +296,7 @@ ast::QuietDecl Builder::QuietOf(QmParser::QuietDeclContext* c) {
     case QmLexer::NOTIFY: quiet.kind = ast::QuietKind::kNotify; break;
     default: quiet.kind = ast::QuietKind::kPush; break;
   }
-  quiet.range_span = SpanOf(c->CLOCK_RANGE());
+  quiet.range_span = SpanOf(c->range);
   std::string range = offsets_.Slice(quiet.range_span);  // HH:MM-HH:MM, digits by the lexer
   auto minute_of_day = [&](size_t at, int& out) {
     int hh = (range[at] - '0') * 10 + (range[at + 1] - '0'), mm = (range[at + 3] - '0') * 10 + (range[at + 4] - '0');
@@ -304,8 +309,8 @@ ast::QuietDecl Builder::QuietOf(QmParser::QuietDeclContext* c) {
   minute_of_day(0, quiet.start_minute);
   minute_of_day(6, quiet.end_minute);
   if (ok_ && quiet.start_minute == quiet.end_minute) Fail<DiagKind::kQuietIsEmpty>(quiet.range_span, {range});
-  if (c->name() != nullptr) {
-    ast::Ident policy = Id(c->name());
+  if (c->policy != nullptr) {
+    ast::Ident policy = Id(c->policy);
     if (policy.text == "drop") quiet.drop = true;
     else if (policy.text != "defer")
       Fail<DiagKind::kUnknownQuietPolicy>(policy.span, {policy.text}, Suggest(policy.text, {"defer", "drop"}));
@@ -316,25 +321,25 @@ ast::QuietDecl Builder::QuietOf(QmParser::QuietDeclContext* c) {
 ast::IdentityDecl Builder::IdentityOf(QmParser::IdentityDeclContext* c) {
   ast::IdentityDecl d;
   d.span = SpanOf(c);
-  for (auto* n : c->name()) d.keys.push_back(Id(n));
+  for (auto* n : c->keys) d.keys.push_back(Id(n));
   return d;
 }
 
 ast::SegmentDecl Builder::SegmentOf(QmParser::SegmentDeclContext* c) {
   ast::SegmentDecl seg;
   seg.span = SpanOf(c);
-  seg.name = TagName(c->tagName());
-  seg.description = StringText(c->STRING());
+  seg.name = TagName(c->tag);
+  seg.description = StringText(c->description);
   ast::Ident rank = Id(c->rank);
   if (rank.text == "bottom") seg.top = false;
   else if (rank.text != "top")
     Fail<DiagKind::kUnknownSegmentRank>(rank.span, {rank.text}, Suggest(rank.text, {"top", "bottom"}));
-  seg.percent = offsets_.Text(c->NUMBER()->getSymbol());
-  seg.percent_span = {SpanOf(c->NUMBER()).begin, SpanOf(c->PERCENT()).end};
-  seg.by = std::make_unique<ast::Operand>(OperandOf(c->operand()));
-  seg.every = DurationOf(c->DURATION());
-  if (c->CLOCK_TIME() != nullptr) {
-    Span at = SpanOf(c->CLOCK_TIME());
+  seg.percent = offsets_.Text(c->percent);
+  seg.percent_span = {SpanOf(c->percent).begin, SpanOf(c->percentSign).end};
+  seg.by = std::make_unique<ast::Operand>(OperandOf(c->by));
+  seg.every = DurationOf(c->every);
+  if (c->at != nullptr) {
+    Span at = SpanOf(c->at);
     std::string text = offsets_.Slice(at);  // HH:MM, digits by the lexer
     int hh = (text[0] - '0') * 10 + (text[1] - '0'), mm = (text[3] - '0') * 10 + (text[4] - '0');
     if (hh > 23 || mm > 59) Fail<DiagKind::kInvalidTimeOfDay>(at, {text});
@@ -346,8 +351,8 @@ ast::SegmentDecl Builder::SegmentOf(QmParser::SegmentDeclContext* c) {
 ast::RenamedDecl Builder::RenamedOf(QmParser::RenamedDeclContext* c) {
   ast::RenamedDecl r;
   r.span = SpanOf(c);
-  if (c->TAG() == nullptr) {
-    ast::Ident kind = Id(c->name());
+  if (c->tagWord == nullptr) {
+    ast::Ident kind = Id(c->kindName);
     static const std::vector<std::string> kKinds = {"field", "member", "target"};
     if (kind.text == "field") r.kind = ast::RenameKind::kField;
     else if (kind.text == "member") r.kind = ast::RenameKind::kMember;
@@ -355,41 +360,41 @@ ast::RenamedDecl Builder::RenamedOf(QmParser::RenamedDeclContext* c) {
     else Fail<DiagKind::kUnknownRenameKind>(kind.span, {kind.text}, Suggest(kind.text, kKinds));
   }
   auto side = [&](QmParser::RenamedNameContext* n, std::optional<ast::Ident>& enum_name, ast::Ident& name) {
-    if (n->STRING() != nullptr) {
-      name = {StringText(n->STRING()), SpanOf(n->STRING())};
+    if (n->quoted != nullptr) {
+      name = {StringText(n->quoted), SpanOf(n->quoted)};
       if (r.kind == ast::RenameKind::kField || r.kind == ast::RenameKind::kMember)  // E23
         Fail<DiagKind::kRenameQuotedName>(name.span, {name.text});
       else if (name.text.empty())
         Fail<DiagKind::kEmptyTagName>(name.span);
     } else {
-      name = Id(n->name().back());
+      name = Id(n->plain);
     }
-    if (n->DOT() != nullptr) {
-      enum_name = Id(n->name().front());
+    if (n->dot != nullptr) {
+      enum_name = Id(n->enumName);
       if (r.kind != ast::RenameKind::kMember)
         Fail<DiagKind::kRenameOnlyMembersHaveEnums>(SpanOf(n), {enum_name->text, name.text});
     } else if (r.kind == ast::RenameKind::kMember) {
       Fail<DiagKind::kRenameMemberNeedsEnum>(SpanOf(n));
     }
   };
-  side(c->renamedName(0), r.from_enum, r.from);
-  side(c->renamedName(1), r.to_enum, r.to);
+  side(c->from, r.from_enum, r.from);
+  side(c->to, r.to_enum, r.to);
   if (ok_ && r.kind == ast::RenameKind::kMember && r.from_enum->text != r.to_enum->text)
-    Fail<DiagKind::kRenameEnumsDiffer>(SpanOf(c->renamedName(1)), {r.from_enum->text, r.to_enum->text});
+    Fail<DiagKind::kRenameEnumsDiffer>(SpanOf(c->to), {r.from_enum->text, r.to_enum->text});
   return r;
 }
 
 ast::Operand Builder::OperandOf(QmParser::OperandContext* c) {
   if (c->field != nullptr) return NameOf(c->field);
   if (auto* k = c->clockCall) {
-    ast::Ident func = IdOfToken(k->clockKw()->IDENT());
-    return ast::Clock{*ClockPartNamed(func.text), func, NameOf(k->ref()), SpanOf(k)};
+    ast::Ident func = IdOfToken(k->func->word);
+    return ast::Clock{*ClockPartNamed(func.text), func, NameOf(k->arg), SpanOf(k)};
   }
   if (c->value != nullptr) return ConstantOf(c->value);
   if (auto* s = c->sinceCall) {
     ast::Since since;
-    if (s->name() != nullptr) since.name = Id(s->name());
-    since.profile_qualified = s->PROFILE() != nullptr;
+    if (s->subject != nullptr) since.name = Id(s->subject);
+    since.profile_qualified = s->profile != nullptr;
     return since;
   }
   ast::Aggregate agg;
@@ -403,11 +408,11 @@ ast::Operand Builder::OperandOf(QmParser::OperandContext* c) {
     }
     if (window == nullptr) return;
     agg.within_span = SpanOf(window);
-    if (window->DURATION() != nullptr) {
-      agg.within = DurationOf(window->DURATION());
+    if (window->span != nullptr) {
+      agg.within = DurationOf(window->span);
       return;
     }
-    ast::Ident unit = Id(window->name());  // D2
+    ast::Ident unit = Id(window->unit);  // D2
     agg.within_this = PeriodNamed(unit.text);
     if (!agg.within_this) {
       std::vector<std::string> units;
@@ -419,17 +424,16 @@ ast::Operand Builder::OperandOf(QmParser::OperandContext* c) {
   if (auto* a = dynamic_cast<QmParser::DistinctAggContext*>(c->agg)) {
     agg.func = ast::AggFunc::kCount;
     agg.distinct = true;
-    auto names = a->name();
-    if (a->ANY()) { agg.event = IdOfToken(a->ANY()); agg.is_any = true; }
-    else agg.event = Id(names[0]);
-    agg.field = Id(names.back());
+    if (a->any != nullptr) { agg.event = IdOfToken(a->any); agg.is_any = true; }
+    else agg.event = Id(a->event);
+    agg.field = Id(a->field);
     where_and_within(a->whereWord, a->filter, a->within);
     return agg;
   }
   if (auto* a = dynamic_cast<QmParser::CountAggContext*>(c->agg)) {
     agg.func = ast::AggFunc::kCount;
-    if (a->ANY()) { agg.event = IdOfToken(a->ANY()); agg.is_any = true; }
-    else agg.event = Id(a->name());
+    if (a->any != nullptr) { agg.event = IdOfToken(a->any); agg.is_any = true; }
+    else agg.event = Id(a->event);
     where_and_within(a->whereWord, a->filter, a->within);
     return agg;
   }
@@ -440,15 +444,13 @@ ast::Operand Builder::OperandOf(QmParser::OperandContext* c) {
     case QmLexer::MAX: agg.func = ast::AggFunc::kMax; break;
     default: agg.func = ast::AggFunc::kAvg; break;
   }
-  auto names = a->name();
-  if (a->ANY()) {
-    agg.event = IdOfToken(a->ANY());
+  if (a->any != nullptr) {
+    agg.event = IdOfToken(a->any);
     agg.is_any = true;
-    agg.field = Id(names[0]);
   } else {
-    agg.event = Id(names[0]);
-    agg.field = Id(names[1]);
+    agg.event = Id(a->event);
   }
+  agg.field = Id(a->field);
   where_and_within(a->whereWord, a->filter, a->within);
   return agg;
 }
@@ -464,44 +466,42 @@ ast::Action Builder::ActionOf(QmParser::ActionContext* c) {
   QmParser::SimpleActionContext* simple;
   if (c->getStart()->getType() == QmLexer::AFTER) {
     auto* d = static_cast<QmParser::DelayedActionContext*>(c);
-    action.after = DurationOf(d->DURATION());
-    if (d->ANY()) { action.unless = IdOfToken(d->ANY()); action.unless_any = true; }
-    else if (d->name()) action.unless = Id(d->name());
-    if (d->whereKw() != nullptr) {  // D7: counts as a nesting level, as in aggregates (B5)
+    action.after = DurationOf(d->delay);
+    if (d->unlessAny != nullptr) { action.unless = IdOfToken(d->unlessAny); action.unless_any = true; }
+    else if (d->unlessEvent != nullptr) action.unless = Id(d->unlessEvent);
+    if (d->whereWord != nullptr) {  // D7: counts as a nesting level, as in aggregates (B5)
       int saved = depth_;
-      action.unless_where = Deeper(SpanOf(d->whereKw())) ? Expr(d->expr()) : Placeholder(SpanOf(d->whereKw()));
+      action.unless_where = Deeper(SpanOf(d->whereWord)) ? Expr(d->unlessWhere) : Placeholder(SpanOf(d->whereWord));
       depth_ = saved;
     }
-    simple = d->simpleAction();
+    simple = d->body;
   } else {
-    simple = static_cast<QmParser::ImmediateActionContext*>(c)->simpleAction();
+    simple = static_cast<QmParser::ImmediateActionContext*>(c)->body;
   }
   const size_t verb = simple->getStart()->getType();
   if (verb == QmLexer::SET) {
     auto* s = static_cast<QmParser::SetActionContext*>(simple);
-    auto refs = s->ref();
-    action.action = ast::SetAction{NameOf(refs[0]), ActionValueOf(refs.size() > 1 ? refs[1] : nullptr, s->constant())};
+    action.action = ast::SetAction{NameOf(s->field), ActionValueOf(s->fromRef, s->fromConstant)};
   } else if (verb == QmLexer::ADD) {
     auto* s = static_cast<QmParser::AddActionContext*>(simple);
-    auto refs = s->ref();
-    action.action = ast::AddAction{NameOf(refs[0]), ActionValueOf(refs.size() > 1 ? refs[1] : nullptr, s->constant())};
+    action.action = ast::AddAction{NameOf(s->field), ActionValueOf(s->fromRef, s->fromConstant)};
   } else if (verb == QmLexer::TAG || verb == QmLexer::UNTAG) {
-    QmParser::TagNameContext* tag = verb == QmLexer::TAG ? static_cast<QmParser::TagActionContext*>(simple)->tagName()
-                                                         : static_cast<QmParser::UntagActionContext*>(simple)->tagName();
+    QmParser::TagNameContext* tag = verb == QmLexer::TAG ? static_cast<QmParser::TagActionContext*>(simple)->tag
+                                                         : static_cast<QmParser::UntagActionContext*>(simple)->tag;
     action.action = ast::TagAction{TagName(tag), verb == QmLexer::UNTAG};
   } else if (verb == QmLexer::PUSH || verb == QmLexer::INVITE) {
     auto* s = static_cast<QmParser::PushActionContext*>(simple);
     ast::PushAction push;
     push.invite = s->kind->getType() == QmLexer::INVITE;
-    push.target = TargetText(s->target());
-    push.target_span = SpanOf(s->target());
-    push.target_quoted = s->target()->quoted != nullptr;
-    if (s->DURATION()) push.every = DurationOf(s->DURATION());
+    push.target = TargetText(s->to);
+    push.target_span = SpanOf(s->to);
+    push.target_quoted = s->to->quoted != nullptr;
+    if (s->every != nullptr) push.every = DurationOf(s->every);
     action.action = std::move(push);
   } else {
     auto* s = static_cast<QmParser::NotifyActionContext*>(simple);
-    action.action = ast::NotifyAction{TargetText(s->target()), SpanOf(s->target()), StringText(s->STRING()),
-                                      SpanOf(s->STRING()), s->target()->quoted != nullptr};
+    action.action = ast::NotifyAction{TargetText(s->to), SpanOf(s->to), StringText(s->message), SpanOf(s->message),
+                                      s->to->quoted != nullptr};
   }
   return action;
 }
@@ -513,8 +513,8 @@ std::string Builder::TargetText(QmParser::TargetContext* t) {
 ast::Rule Builder::RuleOf(QmParser::RuleDeclContext* c) {
   ast::Rule rule;
   if (c->ruleName != nullptr) rule.name = Id(c->ruleName);
-  rule.when_span = SpanOf(c->WHEN());
-  QmParser::TriggerContext* trigger = c->trigger();
+  rule.when_span = SpanOf(c->whenWord);
+  QmParser::TriggerContext* trigger = c->on;
   rule.trigger_span = SpanOf(trigger);
   rule.trigger = TriggerOf(trigger);
   depth_ = 0;

@@ -87,6 +87,7 @@ ast::RuleFile Parse(const Source& source, Diagnostics& diags, Options options) {
   FirstErrorListener errors(source, offsets, diags);
   Builder builder(source, offsets, diags);
   QmParser parser(nullptr);
+  parser.setBuildParseTree(false);  // the builder reads labels (grammar/Qm.g4)
   parser.removeErrorListeners();
   parser.addErrorListener(&errors);
 

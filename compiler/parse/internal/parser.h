@@ -122,11 +122,10 @@ class Builder {
   std::optional<ast::Item> BuildItem(QmParser::ItemContext* ctx);
 
  private:
-  Span SpanOf(antlr4::tree::TerminalNode* n) const { return offsets_.Of(n->getSymbol()); }
   Span SpanOf(const Token* t) const { return offsets_.Of(t); }
   Span SpanOf(antlr4::ParserRuleContext* c) const;
   ast::Ident Id(QmParser::NameContext* c) const { return {offsets_.Slice(SpanOf(c)), SpanOf(c)}; }
-  ast::Ident IdOfToken(antlr4::tree::TerminalNode* n) const { return {offsets_.Text(n->getSymbol()), SpanOf(n)}; }
+  ast::Ident IdOfToken(const Token* t) const { return {offsets_.Text(t), SpanOf(t)}; }
 
   template <DiagKind K>
   void Fail(Span span, DiagArgs<ArgCount(K)> args = {}, std::optional<Help> help = std::nullopt) {
@@ -143,10 +142,8 @@ class Builder {
 
   // A string token's contents with escapes resolved (A4).
   std::string StringText(const Token* t);
-  std::string StringText(antlr4::tree::TerminalNode* n) { return StringText(n->getSymbol()); }
 
   ast::Literal DurationOf(const Token* t);
-  ast::Literal DurationOf(antlr4::tree::TerminalNode* n) { return DurationOf(n->getSymbol()); }
 
   ast::Literal ConstantOf(QmParser::ConstantContext* c);
 
