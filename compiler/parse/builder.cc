@@ -1,4 +1,4 @@
-// The AST builder: ANTLR parse tree -> ast::RuleFile items with byte spans.
+// The AST builder: the labels of ANTLR's rule contexts (no parse tree is built) -> ast::RuleFile items with byte spans.
 #include "compiler/parse/internal/parser.h"
 #include "compiler/value/value.h"
 
