@@ -208,6 +208,7 @@ struct Shards::Impl {
   }
 
   void Start(const Job& job) {
+    next_run.store(0, std::memory_order_relaxed);  // the mutex publishes it with the job
     std::lock_guard<std::mutex> lock(mutex);
     this->job = job;
     running = workers.size();
@@ -251,15 +252,19 @@ struct Shards::Impl {
     Worker& worker = workers[w];
     engine::Engine& engine = *worker.engine;
     const size_t n = b.lines.size(), shards = workers.size();
-    // Each shard decodes a run of the batch: no two write the same cache line.
-    for (size_t i = n * w / shards, end = n * (w + 1) / shards; i < end; ++i) {
-      Slot& slot = slots[i];
-      engine.Decode(b.line(i), b.first_line + static_cast<int64_t>(i), slot.decoded);
-      const bool accepted = slot.decoded.kind == engine::LineOutcome::kAccepted;
-      heads[i] = Head{.ts = accepted ? slot.decoded.event.ts : 0,
-                      .owner = static_cast<uint32_t>(accepted ? ShardOf(slot.decoded.event.customer, shards) : i % shards),
-                      .accepted = accepted};
-      slot.verdict.store(Slot::kUnknown, std::memory_order_relaxed);
+    // The shards decode the batch in runs they claim in turn: one held up
+    // (the reading thread shares the cores) leaves its share to the others.
+    // A run is contiguous, so no two shards write the same cache line.
+    for (size_t from; (from = next_run.fetch_add(kDecodeRun, std::memory_order_relaxed)) < n;) {
+      for (size_t i = from, end = std::min(n, from + kDecodeRun); i < end; ++i) {
+        Slot& slot = slots[i];
+        engine.Decode(b.line(i), b.first_line + static_cast<int64_t>(i), slot.decoded);
+        const bool accepted = slot.decoded.kind == engine::LineOutcome::kAccepted;
+        heads[i] = Head{.ts = accepted ? slot.decoded.event.ts : 0,
+                        .owner = static_cast<uint32_t>(accepted ? ShardOf(slot.decoded.event.customer, shards) : i % shards),
+                        .accepted = accepted};
+        slot.verdict.store(Slot::kUnknown, std::memory_order_relaxed);
+      }
     }
     phase.arrive_and_wait();
     worker.output.Batch(slots.data(), b.first_line, static_cast<int64_t>(n));
@@ -328,6 +333,8 @@ struct Shards::Impl {
   std::barrier<> phase;
   std::vector<Slot> slots;
   std::vector<Head> heads;  // parallel to `slots`
+  static constexpr size_t kDecodeRun = 256;  // lines
+  std::atomic<size_t> next_run{0};           // the batch's first line no shard has claimed
   Batch batches[2];
   int filling = 0;   // the batch Feed appends to
   int pending = -1;  // the batch (and output buffer) running or not yet merged
