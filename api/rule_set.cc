@@ -4,6 +4,7 @@
 
 #include "api/debug.h"
 #include "runtime/event/decode.h"
+#include "runtime/shard/shard.h"
 #include "api/internal.h"
 
 namespace qianmian {
@@ -136,6 +137,45 @@ std::vector<RuleSet::Tag> RuleSet::Tags() const {
     }
   }
   return out;
+}
+
+struct Router::Impl {
+  explicit Impl(std::shared_ptr<const RuleSet::Impl> rules)
+      : rules(std::move(rules)), decoder(this->rules->compiled.program->ir()) {}
+  std::shared_ptr<const RuleSet::Impl> rules;  // the decoder reads its program
+  qm::event::Decoder decoder;
+  qm::event::Event event;
+  qm::event::Reject reject;
+};
+
+Router::Router(const RuleSet& rules) : impl_(std::make_unique<Impl>(rules.impl_)) {}
+Router::~Router() = default;
+
+Router::Route Router::Of(std::string_view line, int64_t line_number) {
+  Impl& r = *impl_;
+  Route route;
+  switch (qm::event::DecodeLine(r.decoder, line, line_number, route.text, r.event, r.reject)) {
+    case qm::event::LineKind::kBlank: return route;
+    case qm::event::LineKind::kEvent:
+      route.kind = Route::Kind::kCustomer;
+      route.customer = r.event.customer;
+      return route;
+    case qm::event::LineKind::kRejected:
+      if (!r.reject.customer.empty()) {  // check 7 passed: the customer's worker writes the reject
+        route.kind = Route::Kind::kCustomer;
+        route.customer = r.reject.customer;
+        return route;
+      }
+      route.kind = Route::Kind::kRejected;
+      qm::event::AppendRejectLine(route.reject, line_number, r.reject.reason, r.reject.field, {});
+      route.reject.pop_back();  // its '\n'
+      return route;
+  }
+  return route;
+}
+
+int PartitionOf(std::string_view customer, int partitions) {
+  return static_cast<int>(qm::shard::ShardOf(customer, static_cast<size_t>(partitions)));
 }
 
 }  // namespace qianmian

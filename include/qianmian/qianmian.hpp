@@ -88,11 +88,47 @@ class RuleSet {
 
  private:
   friend class Runner;
+  friend class Router;
   friend struct internal::RuleSetAccess;
   struct Impl;
   explicit RuleSet(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const Impl> impl_;
 };
+
+// Where a line of events goes when the stream is split by customer over
+// processes (`qm publish`, docs/scale-out.md): the customer it names, read
+// as a run reads it, or the reject a run would write when it names none
+// (A38's checks 1-7 failed: a run's reject then names no customer, D8).
+// Lines that name a customer are routed even when a later check fails, so
+// that the customer's worker writes the reject `qm run` writes. One Router
+// per thread; it keeps the rule set alive.
+class Router {
+ public:
+  explicit Router(const RuleSet& rules);  // rules.ok()
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  struct Route {
+    enum class Kind { kBlank, kCustomer, kRejected };
+    Kind kind = Kind::kBlank;  // kBlank: a run skips the line (A40)
+    std::string_view text;     // the line as a run reads it (A40's trimming): a view of the line given
+    std::string customer;      // kCustomer
+    std::string reject;        // kRejected: the line `qm run` writes for it, without '\n'
+  };
+  // `line` without its '\n'; `line_number` counts from 1 (A40 drops a BOM
+  // on line 1 only).
+  Route Of(std::string_view line, int64_t line_number);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The partition of `customer` among `partitions` (> 0): FNV-1a 32 of its
+// bytes, modulo `partitions`. The same split as `qm run --threads`, and as
+// NATS's `partition()` subject mapping.
+int PartitionOf(std::string_view customer, int partitions);
 
 // A rule file in its canonical layout (`qm fmt`, docs/tooling.md): spacing,
 // indentation, optional commas and full-width punctuation made canonical;

@@ -75,28 +75,17 @@ const Stats& Engine::stats() const {
 
 
 void Engine::Impl::Decode(std::string_view line, int64_t line_number, Decoded& d) {
-  d.kind = LineOutcome::kBlank;
-  d.text = line;
-  auto reject = [&](std::string_view reason) {
-    d.kind = LineOutcome::kRejected;
-    d.reason = reason;
-  };
-  if (line.size() > event::kMaxLineBytes) {  // before A40's trimming: nothing of it is read
-    d.field.clear();
-    d.customer.clear();
-    return reject("line_too_long");
-  }
-  if (line_number == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);  // A40
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  d.text = line;
-  if (line.find_first_not_of(" \t") == std::string_view::npos) return;
   event::Reject why;
-  if (!decoder_.Decode(line, d.event, why)) {
-    d.field = why.field;
-    d.customer = why.customer;
-    return reject(why.reason);
+  switch (event::DecodeLine(decoder_, line, line_number, d.text, d.event, why)) {
+    case event::LineKind::kBlank: d.kind = LineOutcome::kBlank; return;
+    case event::LineKind::kEvent: d.kind = LineOutcome::kAccepted; return;
+    case event::LineKind::kRejected:
+      d.kind = LineOutcome::kRejected;
+      d.reason = why.reason;
+      d.field = why.field;
+      d.customer = why.customer;
+      return;
   }
-  d.kind = LineOutcome::kAccepted;
 }
 
 LineOutcome Engine::Impl::Process(Decoded& d, int64_t line_number) {
@@ -269,20 +258,8 @@ void Engine::Impl::Resume() {
 
 void Engine::Impl::Reject(int64_t line_number, std::string_view reason, const std::string& field, std::string_view customer) {
   MarkStep(/*timer=*/false);
-  line_.assign("{\"line\":");
-  line_ += std::to_string(line_number);
-  if (!customer.empty()) {
-    line_ += ",\"customer\":";
-    AppendJsonString(line_, customer);
-  }
-  line_ += ",\"reason\":\"";
-  line_ += reason;
-  line_ += '"';
-  if (!field.empty()) {
-    line_ += ",\"field\":";
-    AppendJsonString(line_, field);
-  }
-  line_ += "}\n";
+  line_.clear();
+  event::AppendRejectLine(line_, line_number, reason, field, customer);
   if (observer_ != nullptr) [[unlikely]] observer_->OnReject(line_, customer);
   out_.Reject(line_);
   Count(stats_.rejects, reason);

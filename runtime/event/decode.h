@@ -101,6 +101,14 @@ class Decoder {
 // parsed (docs/runtime.md, hostile input): memory per line stays bounded.
 inline constexpr size_t kMaxLineBytes = 1 << 20;
 
+// One physical input line as every reader of events takes it: too long
+// (before anything is read), A40's trimming (a BOM on line 1, a final
+// '\r'), skipped when blank, then A38's checks 1-9. `text` is the line
+// trimmed (a view of `line`).
+enum class LineKind { kBlank, kEvent, kRejected };
+LineKind DecodeLine(Decoder& decoder, std::string_view line, int64_t line_number, std::string_view& text, Event& event,
+                    Reject& reject);
+
 // Epoch milliseconds from a JSON number's text: seconds, floored to the
 // millisecond, within A39's range (also used for `--until`). EpochMillisOf
 // says false instead of nullopt: GCC returns an optional through the stack,
@@ -112,6 +120,11 @@ inline std::optional<int64_t> EpochMillisFromNumber(std::string_view number_text
   if (!EpochMillisOf(number_text, ms)) return std::nullopt;
   return ms;
 }
+// A38's reject line for input line `line` (D8: with the customer once
+// check 7 passed), and its '\n', appended to `out`.
+void AppendRejectLine(std::string& out, int64_t line, std::string_view reason, std::string_view field,
+                      std::string_view customer);
+
 // The customer id of a line that passed check 7 of A38 (a line --lateness
 // holds); empty for any other line.
 std::string CustomerOf(std::string_view line);
