@@ -33,6 +33,7 @@ int StateCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int ReportCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int TagsCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int LspCommand(const std::vector<std::string>& args, qianmian::Language lang);
+int PublishCommand(const std::vector<std::string>& args, qianmian::Language lang);
 
 }  // namespace qm::cli
 

@@ -55,6 +55,38 @@ const CommandText kCommands[] = {
      "  --state 目录           把客户状态保存在该目录；重跑时从上次提交处（每 --commit-every 行，\n"
      "                         默认 1000000，或每 --commit-ms 毫秒，默认 1000）精确接续\n"
      "  --dump-ir              打印 JIT 生成的 LLVM IR，不读事件\n"},
+    {"publish",
+     "publish RULES.qm... --stream S --partitions N [--events EVENTS.jsonl|-] [--nats URL]\n"
+     "      [--rejects REJECTS.jsonl] [--replicas R] [--dedupe-window 2m] [--patience 1m] [--format text|json] [--lang zh|en]",
+     "Publishes events to NATS JetStream for `qm worker`s (docs/scale-out.md): each line to the\n"
+     "partition of its customer (FNV-1a 32 of the id, mod N), partition p being stream S_p with\n"
+     "subject S.p. Each message's id is the line's number and a hash of its bytes, so publishing a\n"
+     "file again stores nothing twice within the duplicate window. Lines that name no customer are\n"
+     "rejected here, as `qm run` would; a line the server does not confirm is sent again.\n"
+     "Exit 0 when every line was stored, 1 when the server refused or never confirmed one.\n"
+     "  --stream S            the stream's name: letters, digits, - and _\n"
+     "  --partitions N        fixed by the first publish; another count is refused\n"
+     "  --events FILE|-       the events (default: standard input)\n"
+     "  --nats URL            the server(s), comma-separated (default: nats://127.0.0.1:4222)\n"
+     "  --rejects FILE        write rejects to a file instead of stderr\n"
+     "  --replicas R          copies of each partition stream in a cluster (default 1; 3 in production)\n"
+     "  --dedupe-window 2m    how long the server remembers message ids (new streams only)\n"
+     "  --patience 1m         give up when nothing was confirmed for this long (the server is down)\n"
+     "  --format text|json    the summary for people (stderr), or one JSON object (stdout)\n",
+     "把事件发布到 NATS JetStream，供 `qm worker` 处理（见 docs/scale-out.md）：每行发到其客户的\n"
+     "分区（客户 ID 的 FNV-1a 32 取模 N），分区 p 为流 S_p，主题 S.p。每条消息的 ID 由行号和该行\n"
+     "字节的哈希组成，因此在去重窗口内重新发布同一文件不会重复存储。没有客户的行在这里拒收，\n"
+     "与 `qm run` 相同；服务器未确认的行会重发。\n"
+     "每行都存储成功时退出码为 0，服务器拒收或始终未确认某行时为 1。\n"
+     "  --stream S            流名称：字母、数字、- 和 _\n"
+     "  --partitions N        由第一次发布确定；之后换一个分区数会被拒绝\n"
+     "  --events 文件|-       事件（默认从标准输入读）\n"
+     "  --nats URL            服务器地址，多个用逗号分隔（默认 nats://127.0.0.1:4222）\n"
+     "  --rejects 文件        把拒收行写到文件，而不是 stderr\n"
+     "  --replicas R          集群中每个分区流的副本数（默认 1；生产环境用 3）\n"
+     "  --dedupe-window 2m    服务器记住消息 ID 的时长（仅对新建的流）\n"
+     "  --patience 1m         这么久没有任何确认时放弃（服务器已停止）\n"
+     "  --format text|json    摘要给人看（stderr），或一个 JSON 对象（stdout）\n"},
     {"test", "test [PATH...] [--engine jit|interp|both] [--format text|json|junit] [--coverage] [--lang zh|en]",
      "Runs rule tests: .qmtest files and example folders (rules.qm, events.jsonl, expected.jsonl),\n"
      "in PATH (default: the current directory), see docs/tooling.md.\n"

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(cmake ninja-build g++ pkg-config default-jre-headless antlr4 libantlr4-runtime-dev
   llvm-19-dev lld libgtest-dev libgmock-dev libbenchmark-dev
-  librocksdb-dev libxml2-dev clang-19 libclang-rt-19-dev strace nlohmann-json3-dev
+  librocksdb-dev libxml2-dev clang-19 libclang-rt-19-dev strace nlohmann-json3-dev nats-server libnats-dev
   chromium fonts-noto-cjk python3)
 
 missing=()
