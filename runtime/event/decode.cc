@@ -451,20 +451,6 @@ bool ObjectMembers(std::string_view line, std::vector<std::pair<std::string, std
   return true;
 }
 
-LineKind DecodeLine(Decoder& decoder, std::string_view line, int64_t line_number, std::string_view& text, Event& event,
-                    Reject& reject) {
-  text = line;
-  if (line.size() > kMaxLineBytes) {  // before A40's trimming: nothing of it is read
-    reject = Reject{.reason = "line_too_long"};
-    return LineKind::kRejected;
-  }
-  if (line_number == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);  // A40
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  text = line;
-  if (line.find_first_not_of(" \t") == std::string_view::npos) return LineKind::kBlank;
-  return decoder.Decode(line, event, reject) ? LineKind::kEvent : LineKind::kRejected;
-}
-
 void AppendRejectLine(std::string& out, int64_t line, std::string_view reason, std::string_view field,
                       std::string_view customer) {
   out += "{\"line\":";

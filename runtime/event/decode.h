@@ -106,8 +106,19 @@ inline constexpr size_t kMaxLineBytes = 1 << 20;
 // '\r'), skipped when blank, then A38's checks 1-9. `text` is the line
 // trimmed (a view of `line`).
 enum class LineKind { kBlank, kEvent, kRejected };
-LineKind DecodeLine(Decoder& decoder, std::string_view line, int64_t line_number, std::string_view& text, Event& event,
-                    Reject& reject);
+inline LineKind DecodeLine(Decoder& decoder, std::string_view line, int64_t line_number, std::string_view& text,
+                           Event& event, Reject& reject) {
+  text = line;
+  if (line.size() > kMaxLineBytes) {  // before A40's trimming: nothing of it is read
+    reject = Reject{.reason = "line_too_long"};
+    return LineKind::kRejected;
+  }
+  if (line_number == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);  // A40
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  text = line;
+  if (line.find_first_not_of(" \t") == std::string_view::npos) return LineKind::kBlank;
+  return decoder.Decode(line, event, reject) ? LineKind::kEvent : LineKind::kRejected;
+}
 
 // Epoch milliseconds from a JSON number's text: seconds, floored to the
 // millisecond, within A39's range (also used for `--until`). EpochMillisOf
