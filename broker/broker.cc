@@ -33,9 +33,6 @@ std::string Text(natsStatus status, jsErrCode code) {
   return text;
 }
 
-Error Failed(const char* what, natsStatus status, jsErrCode code = static_cast<jsErrCode>(0)) {
-  return Error::Of<ErrorKind::kNatsFailed>({what, Text(status, code)});
-}
 
 std::string ConnectedUrl(natsConnection* nc) {
   char url[512] = {0};
@@ -168,7 +165,7 @@ std::unique_ptr<Connection> Connection::Open(const std::string& urls, const std:
   js_options.PublishAsync.AckHandler = &Impl::Acked;
   js_options.PublishAsync.AckHandlerClosure = impl.get();
   if (s = natsConnection_JetStream(&impl->js, impl->nc, &js_options); s != NATS_OK) {
-    error = Failed("open JetStream", s);
+    error = Error::Of<ErrorKind::kNatsNoJetStream>({urls, Text(s)});
     return nullptr;
   }
   return std::unique_ptr<Connection>(new Connection(std::move(impl)));
@@ -189,7 +186,7 @@ std::optional<Error> Connection::EnsurePartitions(const std::string& stream, int
   config.Replicas = replicas;
   natsStatus s = js_CreateKeyValue(&kv, js, &config);
   if (s != NATS_OK) s = js_KeyValue(&kv, js, bucket.c_str());  // it exists
-  if (s != NATS_OK) return Failed("open the key-value bucket of the stream", s);
+  if (s != NATS_OK) return Error::Of<ErrorKind::kNatsBucket>({bucket, Text(s)});
   const std::string count = std::to_string(partitions);
   uint64_t revision = 0;
   s = kvStore_CreateString(&revision, kv, "partitions", count.c_str());
@@ -199,7 +196,7 @@ std::optional<Error> Connection::EnsurePartitions(const std::string& stream, int
     std::string recorded = s == NATS_OK ? std::string(kvEntry_ValueString(entry)) : "";
     kvEntry_Destroy(entry);
     kvStore_Destroy(kv);
-    if (s != NATS_OK) return Failed("read the partition count of the stream", s);
+    if (s != NATS_OK) return Error::Of<ErrorKind::kNatsBucket>({bucket, Text(s)});
     if (recorded != count) return Error::Of<ErrorKind::kPartitionsDiffer>({stream, recorded, count});
   } else {
     kvStore_Destroy(kv);
@@ -221,7 +218,7 @@ std::optional<Error> Connection::EnsurePartitions(const std::string& stream, int
     s = js_AddStream(&info, js, &c, nullptr, &code);
     if (s != NATS_OK && code == JSStreamNameExistErr) {  // there, with other settings: kept if it is this partition
       s = js_GetStreamInfo(&info, js, name.c_str(), nullptr, &code);
-      if (s != NATS_OK) return Failed("read a partition stream", s, code);
+      if (s != NATS_OK) return Error::Of<ErrorKind::kNatsStream>({name, Text(s, code)});
       const jsStreamConfig& have = *info->Config;
       std::string listed;
       for (int i = 0; i < have.SubjectsLen; ++i) listed += (i ? ", `" : "`") + std::string(have.Subjects[i]) + "`";
@@ -231,7 +228,7 @@ std::optional<Error> Connection::EnsurePartitions(const std::string& stream, int
       if (!same) return Error::Of<ErrorKind::kStreamTaken>({name, listed, subject, stream});
       continue;
     }
-    if (s != NATS_OK) return Failed("create a partition stream", s, code);
+    if (s != NATS_OK) return Error::Of<ErrorKind::kNatsStream>({name, Text(s, code)});
     window_ms = std::min(window_ms, info->Config->Duplicates / 1000000);
     jsStreamInfo_Destroy(info);
   }
@@ -386,8 +383,9 @@ struct Publisher::Impl {
           continue;
         }
         if (!Passes(s)) {
+          Error error = Error::Of<ErrorKind::kNatsSend>({std::to_string(LineOf(again[k])), Text(s)});
           for (size_t r = k; r < again.size(); ++r) natsMsg_Destroy(again[r]);
-          return Failed("send a message again", s);
+          return error;
         }
         break;  // gone again: the rest waits for the next round
       }
@@ -431,7 +429,7 @@ struct Publisher::Impl {
       if (std::optional<Error> failed_again = Recover()) return failed_again;
       natsStatus s = Send(msg);
       if (s == NATS_OK) return std::nullopt;
-      if (!Passes(s)) return Failed("publish", s);
+      if (!Passes(s)) return Error::Of<ErrorKind::kNatsSend>({std::to_string(LineOf(msg)), Text(s)});
       if (OutOfPatience()) return GiveUp();
       if (s != NATS_TIMEOUT) {  // not the limit of unconfirmed messages: the connection
         std::lock_guard<std::mutex> lock(mutex);
@@ -461,7 +459,8 @@ std::optional<Error> Publisher::Publish(const Message& message) {
   last = message.id;
   for (const auto& [key, value] : message.headers)
     if (s == NATS_OK) s = natsMsgHeader_Set(msg, key.c_str(), value.c_str());
-  std::optional<Error> failed = s == NATS_OK ? p.SendNew(msg) : Failed("publish", s);
+  std::optional<Error> failed =
+      s == NATS_OK ? p.SendNew(msg) : Error::Of<ErrorKind::kNatsSend>({std::to_string(message.line), Text(s)});
   natsMsg_Destroy(msg);  // no-op once the library took it
   if (failed) return failed;
   std::lock_guard<std::mutex> lock(p.mutex);

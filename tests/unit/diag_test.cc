@@ -120,7 +120,7 @@ TEST(Words, EveryChineseMessageIsChinese) {
                                               // the language's own words and types, commands, formats
                                               "int", "money", "number", "bool", "time", "duration", "where", "count",
                                               "sum", "min", "max", "avg", "since", "hour", "weekday", "day", "month",
-                                              "run", "diff", "fmt", "explain", "check", "HH", "MM", "RocksDB", "FIFO", "NATS"};
+                                              "run", "diff", "fmt", "explain", "check", "HH", "MM", "RocksDB", "FIFO", "NATS", "JetStream"};
   auto check = [&](std::string_view name, std::string_view zh) {
     std::string text(zh);
     // Quoted code, placeholders and options are not words of a language.
