@@ -85,13 +85,30 @@ struct Connection::Impl {
     natsConnection_JetStream(&js, nc, &js_options);
   }
 
+  // The library calls back on a thread of its own, also after Close
+  // returns; the closed callback comes last, so this waits for it before
+  // the memory the callbacks use goes.
+  std::mutex closed_mutex;
+  std::condition_variable closed_cv;
+  bool closed = false;
+
   ~Impl() {
     if (js != nullptr) jsCtx_Destroy(js);
     if (nc != nullptr) {
       closing = true;
       natsConnection_Close(nc);
+      std::unique_lock<std::mutex> lock(closed_mutex);
+      closed_cv.wait_for(lock, std::chrono::seconds(10), [&] { return closed; });
+      lock.unlock();
       natsConnection_Destroy(nc);
     }
+  }
+
+  static void Closed(natsConnection*, void* closure) {
+    auto* self = static_cast<Impl*>(closure);
+    std::lock_guard<std::mutex> lock(self->closed_mutex);
+    self->closed = true;
+    self->closed_cv.notify_all();
   }
 
   static void Lost(natsConnection* nc, void* closure) {
@@ -149,6 +166,7 @@ std::unique_ptr<Connection> Connection::Open(const std::string& urls, const std:
   if (s == NATS_OK) s = natsOptions_SetCustomReconnectDelay(options, &Impl::ReconnectDelay, nullptr);
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(options, &Impl::Lost, impl.get());
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(options, &Impl::Back, impl.get());
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(options, &Impl::Closed, impl.get());
   // Nothing published while the server is away waits to go out by itself
   // on reconnection, ahead of what must be sent again first (Publisher).
   if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(options, 1);
