@@ -63,6 +63,14 @@ qm_ruleset* qm_ruleset_from_files(const char* const* paths, size_t count, const 
 
 int qm_ruleset_ok(const qm_ruleset* rules) { return rules != nullptr && rules->rules.ok(); }
 
+char* qm_ruleset_why_not_partitioned(const qm_ruleset* rules) {
+  if (rules == nullptr) return nullptr;
+  return Guard([&] {
+    std::string why = rules->rules.WhyNotPartitioned();
+    return why.empty() ? nullptr : Copy(why);
+  }, static_cast<char*>(nullptr));
+}
+
 size_t qm_ruleset_diagnostic_count(const qm_ruleset* rules) {
   return rules == nullptr ? 0 : rules->rules.diagnostics().size();
 }
@@ -161,12 +169,13 @@ qm_runner* qm_runner_open(const qm_ruleset* rules, const char* const* options, q
   }, static_cast<qm_runner*>(nullptr));
 }
 
-int qm_runner_feed_at(qm_runner* runner, const char* line, size_t length, const char* position) {
+int qm_runner_feed_numbered(qm_runner* runner, const char* line, size_t length, const char* position,
+                            long long line_number) {
   if (runner == nullptr || line == nullptr) return QM_FAILED;
   return Guard([&] {
     qianmian::FeedResult r = runner->runner->Feed(
         length == static_cast<size_t>(-1) ? std::string_view(line) : std::string_view(line, length),
-        position == nullptr ? std::string_view() : std::string_view(position));
+        position == nullptr ? std::string_view() : std::string_view(position), line_number);
     runner->error = std::move(r.status.error);
     runner->reason = std::move(r.reason);
     runner->customer = std::move(r.customer);
@@ -179,6 +188,10 @@ int qm_runner_feed_at(qm_runner* runner, const char* line, size_t length, const 
     }
     return int{QM_FAILED};
   }, int{QM_FAILED});
+}
+
+int qm_runner_feed_at(qm_runner* runner, const char* line, size_t length, const char* position) {
+  return qm_runner_feed_numbered(runner, line, length, position, 0);
 }
 
 int qm_runner_feed(qm_runner* runner, const char* line, size_t length) {

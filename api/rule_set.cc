@@ -111,6 +111,12 @@ int RuleSet::error_count() const { return impl_->compiled.compilation->diags.err
 int RuleSet::warning_count() const { return impl_->compiled.compilation->diags.warning_count(); }
 size_t RuleSet::rule_count() const { return ok() ? impl_->compiled.program->ir().checked.rules.size() : 0; }
 
+std::string RuleSet::WhyNotPartitioned() const {
+  if (!ok()) return {};
+  std::optional<qm::Error> why = qm::shard::WhyNotSharded(impl_->compiled.program->ir(), qm::engine::Options{});
+  return why ? why->Message(impl_->lang) : std::string();
+}
+
 std::vector<RuleSet::Tag> RuleSet::Tags() const {
   std::vector<Tag> out;
   if (!ok()) return out;

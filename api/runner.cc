@@ -435,6 +435,11 @@ std::optional<qm::Error> RunnerAccess::Commit(Runner& runner, qm::state::Checkpo
 
 }  // namespace internal
 
+FeedResult Runner::Feed(std::string_view line, std::string_view position, int64_t line_number) {
+  if (line_number > 0) impl_->line = line_number - 1;
+  return Feed(line, position);
+}
+
 FeedResult Runner::Feed(std::string_view line, std::string_view position) {
   Impl& r = *impl_;
   FeedResult result;

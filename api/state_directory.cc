@@ -1,17 +1,22 @@
 // StateDirectory: `qm state` for every host.
 #include <algorithm>
+#include <filesystem>
+#include <map>
 
 #include "compiler/value/value.h"
 #include "qianmian/qianmian.hpp"
+#include "runtime/event/decode.h"
 #include "runtime/state/durable.h"
 #include "runtime/state/inspect.h"
 
 namespace qianmian {
 
 bool IsValidTz(std::string_view tz) { return qm::ParseOffset(tz).has_value(); }
+bool IsValidTime(std::string_view time) { return qm::event::ParseTimeArgument(time).has_value(); }
 
 struct StateDirectory::Impl {
-  std::unique_ptr<qm::state::StateReader> reader;
+  // One state directory; or a worker's, one per partition, in partition order.
+  std::vector<std::unique_ptr<qm::state::StateReader>> readers;
   qm::Lang lang = qm::Lang::kEn;
   std::string Say(const qm::Error& error) const { return error.Message(lang); }
 };
@@ -24,10 +29,31 @@ std::unique_ptr<StateDirectory> StateDirectory::Open(const std::string& dir, std
   auto impl = std::make_unique<Impl>();
   impl->lang = language == Language::kChinese ? qm::Lang::kZh : qm::Lang::kEn;
   qm::Error why;
-  impl->reader = qm::state::StateReader::Open(dir, &why);
-  if (!impl->reader) {
+  if (auto reader = qm::state::StateReader::Open(dir, &why)) {
+    impl->readers.push_back(std::move(reader));
+    return std::unique_ptr<StateDirectory>(new StateDirectory(std::move(impl)));
+  }
+  // A worker's directory (`qm worker --state DIR`): DIR/partition-p each.
+  std::map<int64_t, std::filesystem::path> partitions;
+  std::error_code failed;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, failed)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("partition-") || !entry.is_directory()) continue;
+    const std::string number = name.substr(10);
+    if (!number.empty() && number.size() < 6 && number.find_first_not_of("0123456789") == std::string::npos)
+      partitions[std::stoll(number)] = entry.path();
+  }
+  if (partitions.empty()) {
     if (error != nullptr) *error = impl->Say(why);
     return nullptr;
+  }
+  for (const auto& [p, path] : partitions) {
+    auto reader = qm::state::StateReader::Open(path.string(), &why);
+    if (!reader) {
+      if (error != nullptr) *error = impl->Say(why);
+      return nullptr;
+    }
+    impl->readers.push_back(std::move(reader));
   }
   return std::unique_ptr<StateDirectory>(new StateDirectory(std::move(impl)));
 }
@@ -35,12 +61,14 @@ std::unique_ptr<StateDirectory> StateDirectory::Open(const std::string& dir, std
 std::string StateDirectory::ForEachCustomer(const std::string& tz, const LineCallback& on_customer) {
   std::optional<int> offset = qm::ParseOffset(tz);
   if (!offset) return impl_->Say(qm::Error::Of<qm::ErrorKind::kBadTz>({tz}));
-  const qm::state::Schema& schema = impl_->reader->schema();
-  std::optional<qm::Error> error =
-      impl_->reader->ForEach([&](const std::string& id, const qm::state::CustomerState& s) {
-        on_customer(qm::state::CustomerJson(schema, id, s, *offset));
-      });
-  return error ? impl_->Say(*error) : "";
+  for (const auto& reader : impl_->readers) {
+    const qm::state::Schema& schema = reader->schema();
+    std::optional<qm::Error> error = reader->ForEach([&](const std::string& id, const qm::state::CustomerState& s) {
+      on_customer(qm::state::CustomerJson(schema, id, s, *offset));
+    });
+    if (error) return impl_->Say(*error);
+  }
+  return "";
 }
 
 bool StateDirectory::Customer(const std::string& id, const std::string& tz, std::string& line, std::string& error) {
@@ -50,30 +78,35 @@ bool StateDirectory::Customer(const std::string& id, const std::string& tz, std:
     error = impl_->Say(qm::Error::Of<qm::ErrorKind::kBadTz>({tz}));
     return false;
   }
-  std::optional<qm::state::CustomerState> s;
-  if (std::optional<qm::Error> failed = impl_->reader->Get(id, s)) {
-    error = impl_->Say(*failed);
-    return false;
-  }
-  std::string person = id;
-  if (!s) {  // D11: an id merged into another person shows that person
-    std::optional<qm::Error> failed = impl_->reader->ForEach([&](const std::string& survivor, const qm::state::CustomerState& c) {
-      if (!s && std::find(c.aliases.begin(), c.aliases.end(), id) != c.aliases.end()) s = c, person = survivor;
-    });
-    if (failed) {
+  for (const auto& reader : impl_->readers) {
+    std::optional<qm::state::CustomerState> s;
+    if (std::optional<qm::Error> failed = reader->Get(id, s)) {
       error = impl_->Say(*failed);
       return false;
     }
+    std::string person = id;
+    if (!s) {  // D11: an id merged into another person shows that person
+      std::optional<qm::Error> failed = reader->ForEach([&](const std::string& survivor, const qm::state::CustomerState& c) {
+        if (!s && std::find(c.aliases.begin(), c.aliases.end(), id) != c.aliases.end()) s = c, person = survivor;
+      });
+      if (failed) {
+        error = impl_->Say(*failed);
+        return false;
+      }
+    }
+    if (!s) continue;
+    line = qm::state::CustomerJson(reader->schema(), person, *s, *offset);
+    return true;
   }
-  if (!s) return false;
-  line = qm::state::CustomerJson(impl_->reader->schema(), person, *s, *offset);
-  return true;
+  return false;
 }
 
 std::string StateDirectory::Summarize(StateSummary& out) {
   qm::state::Summary summary;
-  if (std::optional<qm::Error> error = qm::state::Summarize(*impl_->reader, summary)) return impl_->Say(*error);
-  const qm::state::Schema& schema = impl_->reader->schema();
+  std::vector<qm::state::StateReader*> readers;
+  for (const auto& reader : impl_->readers) readers.push_back(reader.get());
+  if (std::optional<qm::Error> error = qm::state::Summarize(readers, summary)) return impl_->Say(*error);
+  const qm::state::Schema& schema = readers.front()->schema();
   out = StateSummary{};
   out.customers = summary.customers;
   out.merged = summary.merged;

@@ -279,6 +279,7 @@ struct Publisher::Impl {
   static constexpr int kOutOfOrderTries = 20;
   std::unordered_map<int64_t, int> out_of_order;
   Clock::time_point last_progress = Clock::now();
+  bool sent_any = false;
 
   Impl(Connection::Impl& connection, int64_t ack_wait_ms, int64_t patience_ms)
       : connection(connection), ack_wait_ms(ack_wait_ms), patience_ms(patience_ms) {
@@ -304,6 +305,8 @@ struct Publisher::Impl {
   // Takes back from the library every message it still waits to have
   // confirmed (a confirmation arriving later is dropped).
   void TakePending(std::vector<natsMsg*>& into) {
+    // libnats 3.4 crashes asked for the list before any asynchronous publish.
+    if (!sent_any) return;
     natsMsgList pending;
     if (js_PublishAsyncGetPendingList(&pending, connection.js) != NATS_OK) return;
     for (int i = 0; i < pending.Count; ++i) {
@@ -361,6 +364,7 @@ struct Publisher::Impl {
     jsPubOptions options;
     jsPubOptions_Init(&options);
     options.MaxWait = ack_wait_ms;
+    sent_any = true;
     return js_PublishMsgAsync(connection.js, &msg, &options);
   }
 
@@ -489,6 +493,7 @@ std::optional<Error> Publisher::Finish() {
   Impl& p = *impl_;
   for (;;) {
     if (std::optional<Error> failed = p.Recover()) return failed;
+    if (!p.sent_any) return std::nullopt;
     jsPubOptions options;
     jsPubOptions_Init(&options);
     options.MaxWait = 200;
@@ -504,6 +509,316 @@ std::optional<Error> Publisher::Finish() {
 Publisher::Counts Publisher::counts() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->counts;
+}
+
+}  // namespace qm::broker
+
+namespace qm::broker {
+
+std::optional<Error> Connection::RecordedPartitions(const std::string& stream, int& partitions) {
+  const std::string bucket = KeyValueBucket(stream);
+  kvStore* kv = nullptr;
+  natsStatus s = js_KeyValue(&kv, impl_->js, bucket.c_str());
+  if (s == NATS_NOT_FOUND) return Error::Of<ErrorKind::kStreamNotPublished>({stream});
+  if (s != NATS_OK) return Error::Of<ErrorKind::kNatsBucket>({bucket, Text(s)});
+  kvEntry* entry = nullptr;
+  s = kvStore_Get(&entry, kv, "partitions");
+  if (s == NATS_OK) partitions = std::atoi(kvEntry_ValueString(entry));
+  kvEntry_Destroy(entry);
+  kvStore_Destroy(kv);
+  if (s == NATS_NOT_FOUND) return Error::Of<ErrorKind::kStreamNotPublished>({stream});
+  if (s != NATS_OK) return Error::Of<ErrorKind::kNatsBucket>({bucket, Text(s)});
+  return std::nullopt;
+}
+
+std::optional<Error> Connection::LastStoredId(const std::string& stream, const std::string& subject, std::string& id) {
+  id.clear();
+  natsMsg* msg = nullptr;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetLastMsg(&msg, impl_->js, stream.c_str(), subject.c_str(), nullptr, &code);
+  if (s != NATS_OK) return code == JSNoMessageFoundErr ? std::nullopt
+                                                       : std::optional(Error::Of<ErrorKind::kNatsStream>({stream, Text(s, code)}));
+  const char* value = nullptr;
+  if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &value) == NATS_OK) id = value;
+  natsMsg_Destroy(msg);
+  return std::nullopt;
+}
+
+namespace {
+constexpr const char* kDurable = "qm-worker";
+}
+
+struct Consumer::Impl {
+  Connection::Impl& connection;
+  std::string stream;
+  natsSubscription* sub = nullptr;
+  natsMsgList batch{};      // the messages of the last fetch (their data is returned)
+  uint64_t last = 0;        // the sequence last returned; 0: none yet
+  uint64_t start = 1;       // where the consumer was last created
+  bool fresh = true;        // created and nothing returned since: the first message sets the order
+  std::string last_reply;   // to acknowledge the last message returned
+  uint64_t pending = 0;
+
+  ~Impl() {
+    natsMsgList_Destroy(&batch);
+    Drop();
+  }
+
+  void Drop() {
+    if (sub == nullptr) return;
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    sub = nullptr;
+  }
+
+  // The durable consumer, created anew at `from`.
+  std::optional<Error> Position(uint64_t from) {
+    Drop();
+    jsErrCode code = static_cast<jsErrCode>(0);
+    js_DeleteConsumer(connection.js, stream.c_str(), kDurable, nullptr, &code);
+    jsConsumerConfig config;
+    jsConsumerConfig_Init(&config);
+    config.Durable = kDurable;
+    config.DeliverPolicy = js_DeliverByStartSequence;
+    config.OptStartSeq = from;
+    config.AckPolicy = js_AckAll;
+    // Order never depends on redelivery (see the class comment): a long
+    // wait keeps the server from sending again what is being run.
+    config.AckWait = int64_t{10} * 60 * 1000000000;
+    config.MaxAckPending = 1 << 24;  // commits acknowledge many at once
+    jsConsumerInfo* info = nullptr;
+    natsStatus s = js_AddConsumer(&info, connection.js, stream.c_str(), &config, nullptr, &code);
+    jsConsumerInfo_Destroy(info);
+    if (s != NATS_OK) return Error::Of<ErrorKind::kNatsConsumer>({stream, Text(s, code)});
+    jsSubOptions options;
+    jsSubOptions_Init(&options);
+    options.Stream = stream.c_str();
+    options.Consumer = kDurable;
+    s = js_PullSubscribe(&sub, connection.js, nullptr, kDurable, nullptr, &options, &code);
+    if (s != NATS_OK) return Error::Of<ErrorKind::kNatsConsumer>({stream, Text(s, code)});
+    start = from;
+    fresh = true;
+    last_reply.clear();
+    return std::nullopt;
+  }
+
+  bool Connected() const { return natsConnection_Status(connection.nc) == NATS_CONN_STATUS_CONNECTED; }
+
+  // The stream's last sequence, or 0 when it cannot be read now.
+  uint64_t StreamLast() {
+    jsStreamInfo* info = nullptr;
+    if (js_GetStreamInfo(&info, connection.js, stream.c_str(), nullptr, nullptr) != NATS_OK) return 0;
+    uint64_t last_seq = info->State.LastSeq;
+    jsStreamInfo_Destroy(info);
+    return last_seq;
+  }
+};
+
+Consumer::Consumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Consumer::~Consumer() = default;
+
+std::unique_ptr<Consumer> Consumer::Open(Connection& connection, const std::string& stream, uint64_t start,
+                                         Error& error) {
+  auto impl = std::make_unique<Impl>(Impl{.connection = *connection.impl_, .stream = stream});
+  impl->last = start - 1;
+  if (std::optional<Error> failed = impl->Position(start)) {
+    error = *failed;
+    return nullptr;
+  }
+  return std::unique_ptr<Consumer>(new Consumer(std::move(impl)));
+}
+
+std::optional<Error> Consumer::Fetch(int batch, int64_t wait_ms, Fetched& out) {
+  Impl& c = *impl_;
+  out.messages.clear();
+  out.idle = false;
+  out.skipped = 0;
+  natsMsgList_Destroy(&c.batch);
+  c.batch = natsMsgList{};
+  if (!c.Connected()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(wait_ms, 100)));
+    return std::nullopt;
+  }
+  if (c.sub == nullptr)
+    if (std::optional<Error> failed = c.Position(c.last + 1)) return c.Connected() ? failed : std::nullopt;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  natsStatus s = natsSubscription_Fetch(&c.batch, c.sub, batch, wait_ms, &code);
+  if (s == NATS_TIMEOUT && c.batch.Count == 0) {
+    // Nothing came: either nothing is there, or what is there was sent
+    // before and lost, and waits behind the acknowledgement wait.
+    uint64_t stream_last = c.StreamLast();
+    if (stream_last != 0 && stream_last <= c.last) out.idle = true;
+    else if (stream_last > c.last && !c.fresh) return c.Position(c.last + 1);
+    return std::nullopt;
+  }
+  if (s != NATS_OK && c.batch.Count == 0) {
+    // The consumer is gone or the connection broke mid-fetch: created anew
+    // at the next sequence once the server answers.
+    if (c.Connected()) return c.Position(c.last + 1);
+    return std::nullopt;
+  }
+  for (int i = 0; i < c.batch.Count; ++i) {
+    natsMsg* m = c.batch.Msgs[i];
+    jsMsgMetaData* meta = nullptr;
+    if (natsMsg_GetMetaData(&meta, m) != NATS_OK) continue;
+    const uint64_t seq = meta->Sequence.Stream;
+    const uint64_t pending = meta->NumPending;
+    jsMsgMetaData_Destroy(meta);
+    if (seq <= c.last) continue;  // sent again: already returned
+    if (seq != c.last + 1) {
+      if (!c.fresh) {  // a gap: what is missing may come later, behind: start again after the last
+        out.messages.clear();
+        return c.Position(c.last + 1);
+      }
+      out.skipped += seq - (c.last + 1);  // a new consumer starts at the first message still there
+    }
+    c.fresh = false;
+    c.last = seq;
+    c.pending = pending;
+    const char* reply = natsMsg_GetReply(m);
+    c.last_reply = reply != nullptr ? reply : "";
+    Message& message = out.messages.emplace_back();
+    message.sequence = seq;
+    message.data = std::string_view(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
+    const char* until = nullptr;
+    if (natsMsgHeader_Get(m, "Qm-Until", &until) == NATS_OK) message.until = until;
+    const char* line = nullptr;
+    if (natsMsgHeader_Get(m, "Qm-Line", &line) == NATS_OK) message.line = std::strtoll(line, nullptr, 10);
+  }
+  return std::nullopt;
+}
+
+void Consumer::AckReturned() {
+  Impl& c = *impl_;
+  if (c.last_reply.empty() || !c.Connected()) return;
+  natsConnection_PublishString(c.connection.nc, c.last_reply.c_str(), "+ACK");
+  c.last_reply.clear();
+}
+
+uint64_t Consumer::pending() const { return impl_->pending; }
+
+struct Lease::Impl {
+  Connection::Impl& connection;
+  kvStore* kv = nullptr;
+  std::string key, owner;
+  int64_t ttl_ms = 0;
+  uint64_t revision = 0;
+  Clock::time_point renewed;  // when the last successful renewal was sent
+  bool lost = false;
+
+  ~Impl() {
+    if (kv != nullptr) kvStore_Destroy(kv);
+  }
+
+  static int64_t WallMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  std::string Value(int64_t expires_ms) const { return std::to_string(expires_ms) + " " + owner; }
+  static std::pair<int64_t, std::string> Parse(std::string_view value) {
+    size_t space = value.find(' ');
+    if (space == std::string_view::npos) return {0, std::string(value)};
+    return {std::strtoll(std::string(value.substr(0, space)).c_str(), nullptr, 10), std::string(value.substr(space + 1))};
+  }
+
+  // Writes a new expiry over `over` (the revision read); true when the
+  // bucket took it.
+  bool Write(uint64_t over, int64_t expires_ms) {
+    const std::string value = Value(expires_ms);
+    Clock::time_point sent = Clock::now();
+    uint64_t written = 0;
+    natsStatus s = over == 0 ? kvStore_CreateString(&written, kv, key.c_str(), value.c_str())
+                             : kvStore_UpdateString(&written, kv, key.c_str(), value.c_str(), over);
+    if (s != NATS_OK) return false;
+    revision = written;
+    renewed = sent;
+    return true;
+  }
+};
+
+Lease::Lease(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Lease::~Lease() = default;
+
+std::unique_ptr<Lease> Lease::Take(Connection& connection, const std::string& stream, int partition,
+                                   const std::string& owner, int64_t ttl_ms, Error& error) {
+  auto impl = std::make_unique<Impl>(Impl{.connection = *connection.impl_});
+  impl->key = "lease-" + std::to_string(partition);
+  impl->owner = owner;
+  impl->ttl_ms = ttl_ms;
+  const std::string bucket = KeyValueBucket(stream);
+  natsStatus s = js_KeyValue(&impl->kv, connection.impl_->js, bucket.c_str());
+  if (s != NATS_OK) {
+    error = Error::Of<ErrorKind::kNatsBucket>({bucket, Text(s)});
+    return nullptr;
+  }
+  // Two workers starting at once: one write wins, the other reads again
+  // and finds it held.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    kvEntry* entry = nullptr;
+    s = kvStore_Get(&entry, impl->kv, impl->key.c_str());
+    uint64_t over = 0;
+    if (s == NATS_OK) {
+      auto [expires_ms, holder] = Impl::Parse(kvEntry_ValueString(entry));
+      over = kvEntry_Revision(entry);
+      kvEntry_Destroy(entry);
+      const int64_t left_ms = expires_ms - Impl::WallMs();
+      if (holder != owner && left_ms > 0) {
+        char seconds[32];
+        std::snprintf(seconds, sizeof seconds, "%.1f", static_cast<double>(left_ms) / 1000);
+        error = Error::Of<ErrorKind::kPartitionOwned>({holder, seconds});
+        return nullptr;
+      }
+    } else if (s != NATS_NOT_FOUND) {
+      error = Error::Of<ErrorKind::kNatsBucket>({bucket, Text(s)});
+      return nullptr;
+    }
+    if (impl->Write(over, Impl::WallMs() + ttl_ms)) return std::unique_ptr<Lease>(new Lease(std::move(impl)));
+  }
+  error = Error::Of<ErrorKind::kNatsBucket>({bucket, Text(s)});
+  return nullptr;
+}
+
+std::optional<Error> Lease::Keep() {
+  Impl& l = *impl_;
+  if (l.lost) return Error::Of<ErrorKind::kLeaseLost>({l.owner});
+  if (Clock::now() - l.renewed < std::chrono::milliseconds(l.ttl_ms / 3)) return std::nullopt;
+  const Clock::time_point sent = Clock::now();
+  if (l.Write(l.revision, Impl::WallMs() + l.ttl_ms)) return std::nullopt;
+  // Not written: the connection is away (renew later), or the key moved
+  // on: to another owner, or to this one when the bucket stored the write
+  // but its answer was lost.
+  kvEntry* entry = nullptr;
+  natsStatus s = kvStore_Get(&entry, l.kv, l.key.c_str());
+  if (s == NATS_OK) {
+    if (kvEntry_Revision(entry) != l.revision) {
+      if (Impl::Parse(kvEntry_ValueString(entry)).second == l.owner) {
+        l.revision = kvEntry_Revision(entry);
+        l.renewed = sent;
+      } else {
+        l.lost = true;
+      }
+    }
+    kvEntry_Destroy(entry);
+  } else if (s == NATS_NOT_FOUND) {
+    l.lost = true;
+  }
+  if (l.lost) return Error::Of<ErrorKind::kLeaseLost>({l.owner});
+  return std::nullopt;
+}
+
+bool Lease::Held() {
+  if (Keep()) return false;
+  Impl& l = *impl_;
+  return Clock::now() - l.renewed < std::chrono::milliseconds(l.ttl_ms * 3 / 4);
+}
+
+void Lease::Release() {
+  Impl& l = *impl_;
+  if (l.lost) return;
+  uint64_t written = 0;
+  const std::string value = l.Value(0);
+  if (kvStore_UpdateString(&written, l.kv, l.key.c_str(), value.c_str(), l.revision) == NATS_OK) l.revision = written;
+  l.lost = true;
 }
 
 }  // namespace qm::broker

@@ -34,6 +34,7 @@ int ReportCommand(const std::vector<std::string>& args, qianmian::Language lang)
 int TagsCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int LspCommand(const std::vector<std::string>& args, qianmian::Language lang);
 int PublishCommand(const std::vector<std::string>& args, qianmian::Language lang);
+int WorkerCommand(const std::vector<std::string>& args, qianmian::Language lang);
 
 }  // namespace qm::cli
 

@@ -1,5 +1,8 @@
 #include "cli/flags.h"
 
+#include <cerrno>
+#include <cstdlib>
+
 namespace qm::cli {
 
 std::optional<Error> SplitFlags(const std::vector<std::string>& args, const std::set<std::string_view>& with_value,
@@ -56,6 +59,14 @@ std::optional<qianmian::Language> ParseLang(const std::string& value) {
   if (value == "zh") return qianmian::Language::kChinese;
   if (value == "en") return qianmian::Language::kEnglish;
   return std::nullopt;
+}
+
+std::optional<int64_t> WholeNumber(const std::string& text, int64_t low, int64_t high) {
+  char* end = nullptr;
+  errno = 0;
+  long long n = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0 || n < low || n > high) return std::nullopt;
+  return n;
 }
 
 }  // namespace qm::cli

@@ -38,6 +38,8 @@ std::optional<qianmian::Language> ParseLang(const std::string& value);
 // The language `--lang` chooses in `args`, else `fallback`: read before the
 // flags, so that every message of the command, a bad flag's too, is in it.
 qianmian::Language LangOfArgs(const std::vector<std::string>& args, qianmian::Language fallback);
+// `text` as a whole number from `low` to `high`; nullopt otherwise.
+std::optional<int64_t> WholeNumber(const std::string& text, int64_t low, int64_t high);
 // `--allow W0004,W0009`: the warning codes to leave out.
 std::vector<std::string> AllowedCodes(const Flags& flags);
 // The language of messages for a public API language.

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   if (command == "tags") return TagsCommand(args, DefaultLang());
   if (command == "report") return ReportCommand(args, DefaultLang());
   if (command == "publish") return PublishCommand(args, DefaultLang());
+  if (command == "worker") return WorkerCommand(args, DefaultLang());
   if (command == "version" || command == "--version") {
     std::printf("qm %s\n", qianmian::Version());
     return kExitOk;

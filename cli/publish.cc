@@ -23,6 +23,7 @@ namespace {
 struct PublishOptions {
   std::vector<std::string> rules;
   std::string events, nats, stream, rejects;
+  std::string until;  // after the events: fire the timers due by then, in every partition
   int partitions = 0;
   int replicas = 1;
   int64_t window_ms = 2 * 60 * 1000;  // NATS's own default
@@ -30,20 +31,13 @@ struct PublishOptions {
   bool json = false;
 };
 
-std::optional<int> WholeNumber(const std::string& text, int64_t low, int64_t high) {
-  char* end = nullptr;
-  long long n = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || n < low || n > high) return std::nullopt;
-  return static_cast<int>(n);
-}
-
 std::optional<int> ParsePublishArgs(const std::vector<std::string>& args, PublishOptions& o,
                                     qianmian::Language& lang) {
   lang = LangOfArgs(args, lang);
   Flags flags;
   if (auto usage = SplitFlags(args,
                               {"--events", "--nats", "--stream", "--partitions", "--replicas", "--dedupe-window",
-                               "--patience", "--rejects", "--format", "--lang"},
+                               "--patience", "--rejects", "--until", "--format", "--lang"},
                               {}, "publish", flags))
     return Usage(*usage, lang);
   o.rules = flags.positional;
@@ -54,14 +48,18 @@ std::optional<int> ParsePublishArgs(const std::vector<std::string>& args, Publis
     else if (flag == "--nats") o.nats = v;
     else if (flag == "--stream") o.stream = v;
     else if (flag == "--rejects") o.rejects = v;
+    else if (flag == "--until") {
+      if (!qianmian::IsValidTime(v)) return Usage(Error::Of<ErrorKind::kBadTime>({v}), lang);
+      o.until = v;
+    }
     else if (flag == "--partitions") {
-      std::optional<int> n = WholeNumber(v, 1, 4096);
+      std::optional<int64_t> n = WholeNumber(v, 1, 4096);
       if (!n) return Usage(Error::Of<ErrorKind::kNeedsPartitionCount>({v}), lang);
-      o.partitions = *n;
+      o.partitions = static_cast<int>(*n);
     } else if (flag == "--replicas") {
-      std::optional<int> n = WholeNumber(v, 1, 5);
+      std::optional<int64_t> n = WholeNumber(v, 1, 5);
       if (!n) return Usage(Error::Of<ErrorKind::kNeedsPositiveValue>({flag, v}), lang);
-      o.replicas = *n;
+      o.replicas = static_cast<int>(*n);
     } else if (flag == "--dedupe-window" || flag == "--patience") {
       std::optional<int64_t> ms = ParseDuration(v);
       if (!ms || *ms <= 0) return Usage(Error::Of<ErrorKind::kNeedsDuration>({flag, v}), lang);
@@ -105,6 +103,8 @@ int PublishCommand(const std::vector<std::string>& args, qianmian::Language lang
   qianmian::RuleSet rules = qianmian::RuleSet::FromFiles(o.rules, lang);
   for (const qianmian::Diagnostic& d : rules.diagnostics()) std::fputs(d.rendered.c_str(), stderr);
   if (!rules.ok()) return kExitErrors;
+  if (std::string why = rules.WhyNotPartitioned(); !why.empty())
+    return fail(Error::Of<ErrorKind::kNotPartitioned>({why}));
 
   std::FILE* rejects = stderr;
   if (!o.rejects.empty()) {
@@ -144,7 +144,7 @@ int PublishCommand(const std::vector<std::string>& args, qianmian::Language lang
   broker::Publisher publisher(*connection, /*max_pending=*/4096, /*ack_wait_ms=*/5000, o.patience_ms);
   std::vector<std::string> subjects;
   for (int p = 0; p < o.partitions; ++p) subjects.push_back(broker::PartitionSubject(o.stream, p));
-  int64_t lines = 0, published = 0, rejected = 0;
+  int64_t lines = 0, published = 0, rejected = 0, heartbeats = 0;
   std::optional<Error> failed;
   broker::Publisher::Message message;
   std::string read_error = qianmian::ForEachEventLine(
@@ -167,6 +167,17 @@ int PublishCommand(const std::vector<std::string>& args, qianmian::Language lang
         if (!failed) ++published;
       },
       lang);
+  // The heartbeat: each partition's timers fire up to `until` when its
+  // worker reaches this message, as `qm run --until` fires them at the end.
+  for (int p = 0; p < o.partitions && !o.until.empty() && !failed && read_error.empty(); ++p) {
+    message.subject = subjects[p];
+    message.id = "until-" + o.until;
+    message.headers = {{"Qm-Until", o.until}};
+    message.data = {};
+    message.line = lines + 1 + p;
+    failed = publisher.Publish(message);
+    if (!failed) ++heartbeats;
+  }
   if (!failed) failed = publisher.Finish();
   const broker::Publisher::Counts counts = publisher.counts();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -175,23 +186,24 @@ int PublishCommand(const std::vector<std::string>& args, qianmian::Language lang
   if (o.json) {
     std::printf(
         "{\"stream\":\"%s\",\"partitions\":%d,\"lines\":%" PRId64 ",\"published\":%" PRId64 ",\"stored\":%" PRId64
-        ",\"duplicates\":%" PRId64 ",\"resent\":%" PRId64 ",\"rejects\":%" PRId64 ",\"dedupe_window_ms\":%" PRId64
+        ",\"duplicates\":%" PRId64 ",\"resent\":%" PRId64 ",\"rejects\":%" PRId64 ",\"heartbeats\":%" PRId64
+        ",\"dedupe_window_ms\":%" PRId64
         ",\"seconds\":%.3f,\"ok\":%s}\n",
         o.stream.c_str(), o.partitions, lines, published, counts.stored, counts.duplicates, counts.resent, rejected,
-        window_ms, seconds, failed || !read_error.empty() ? "false" : "true");
+        heartbeats, window_ms, seconds, failed || !read_error.empty() ? "false" : "true");
   } else if (l == Lang::kZh) {
     std::fprintf(stderr,
                  "qm publish：%" PRId64 " 行，%" PRId64 " 行发布到 `%s` 的 %d 个分区（新存储 %" PRId64 "，已存在 %" PRId64
-                 "，重发 %" PRId64 " 次），拒收 %" PRId64 " 行，用时 %.2f 秒；去重窗口 %s\n",
+                 "，重发 %" PRId64 " 次），拒收 %" PRId64 " 行，心跳 %" PRId64 " 条，用时 %.2f 秒；去重窗口 %s\n",
                  lines, published, o.stream.c_str(), o.partitions, counts.stored, counts.duplicates, counts.resent,
-                 rejected, seconds, FormatDuration(window_ms).c_str());
+                 rejected, heartbeats, seconds, FormatDuration(window_ms).c_str());
   } else {
     std::fprintf(stderr,
                  "qm publish: %" PRId64 " lines, %" PRId64 " published to %d partitions of `%s` (%" PRId64
                  " stored, %" PRId64 " already there, %" PRId64 " sent again), %" PRId64
-                 " rejects, in %.2f s; duplicates dropped within %s\n",
+                 " rejects, %" PRId64 " heartbeats, in %.2f s; duplicates dropped within %s\n",
                  lines, published, o.partitions, o.stream.c_str(), counts.stored, counts.duplicates, counts.resent,
-                 rejected, seconds, FormatDuration(window_ms).c_str());
+                 rejected, heartbeats, seconds, FormatDuration(window_ms).c_str());
   }
   if (!read_error.empty()) {
     std::fprintf(stderr, "qm publish: %s\n", read_error.c_str());

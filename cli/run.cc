@@ -2,6 +2,7 @@
 // through the public API's RunStream.
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -77,15 +78,13 @@ std::optional<int> ParseRunArgs(const std::vector<std::string>& args, std::vecto
       if (v != "interp" && v != "jit") return Usage(Error::Of<ErrorKind::kEngineTakes>(), lang);
       o.engine = v == "jit" ? qianmian::Engine::kJit : qianmian::Engine::kInterpreter;
     } else if (flag == "--commit-every" || flag == "--commit-ms") {
-      char* end = nullptr;
-      long long n = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 1) return Usage(Error::Of<ErrorKind::kNeedsPositiveValue>({flag, v}), lang);
-      (flag == "--commit-every" ? o.commit_every : o.commit_ms) = n;
+      std::optional<int64_t> n = WholeNumber(v, 1, INT64_MAX);
+      if (!n) return Usage(Error::Of<ErrorKind::kNeedsPositiveValue>({flag, v}), lang);
+      (flag == "--commit-every" ? o.commit_every : o.commit_ms) = *n;
     } else if (flag == "--threads") {
-      char* end = nullptr;
-      long long n = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 1 || n > 256) return Usage(Error::Of<ErrorKind::kNeedsThreadCount>({v}), lang);
-      o.threads = static_cast<int>(n);
+      std::optional<int64_t> n = WholeNumber(v, 1, 256);
+      if (!n) return Usage(Error::Of<ErrorKind::kNeedsThreadCount>({v}), lang);
+      o.threads = static_cast<int>(*n);
     } else if (flag == "--allow") {
       // read by AllowedCodes
     } else {  // --lang

@@ -31,6 +31,10 @@ size_t qm_ruleset_diagnostic_count(const qm_ruleset* rules);
 /* Diagnostic `index` as one JSON object, as `qm check --format json` prints
  * it; owned by the rule set. NULL when `index` is out of range. */
 const char* qm_ruleset_diagnostic_json(const qm_ruleset* rules, size_t index);
+/* Why the rules mean something else split by customer over processes
+ * (identity keys, segments; docs/scale-out.md), to release with
+ * qm_free_string; NULL when they may be split. */
+char* qm_ruleset_why_not_partitioned(const qm_ruleset* rules);
 void qm_ruleset_free(qm_ruleset* rules);
 
 /* A runner over `rules` (which may be freed afterwards). `engine` is "jit"
@@ -75,6 +79,11 @@ int qm_runner_feed(qm_runner* runner, const char* line, size_t length);
 /* The same, with the host's position after this line (NUL-terminated; an
  * offset, a sequence number), which qm_runner_commit records. */
 int qm_runner_feed_at(qm_runner* runner, const char* line, size_t length, const char* position);
+/* The same, for a line whose number in the host's input is known (a message
+ * that carries it): reject lines name `line_number`, and lines fed after it
+ * without one count on from it. */
+int qm_runner_feed_numbered(qm_runner* runner, const char* line, size_t length, const char* position,
+                            long long line_number);
 /* Fires timers due at or before `time` (RFC 3339 or epoch seconds); 1 on
  * success, 0 when `time` is invalid, earlier than a time already fired to,
  * or the delivery failed (qm_runner_last_error says which). */

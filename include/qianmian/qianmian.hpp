@@ -86,6 +86,12 @@ class RuleSet {
   };
   std::vector<Tag> Tags() const;
 
+  // Why the rules mean something else when customers are run apart (split
+  // over processes by customer, docs/scale-out.md): identity keys merge
+  // customers (D12), segments rank them all (D13). Empty when they may be
+  // split; otherwise the reason, in the rule set's language.
+  std::string WhyNotPartitioned() const;
+
  private:
   friend class Runner;
   friend class Router;
@@ -256,6 +262,10 @@ class Runner {
   // the host's input stands after this line (an offset in a log, a message
   // sequence number): Commit() records the last one fed.
   FeedResult Feed(std::string_view line, std::string_view position = {});
+  // The same, for a line whose number in the host's input is known (a
+  // message that carries it): reject lines name `line_number`, and lines
+  // fed after it without one count on from it.
+  FeedResult Feed(std::string_view line, std::string_view position, int64_t line_number);
   // The input has ended: processes the events `lateness` still holds, as
   // `qm run` does at the end of its input. Call it before FireUntil.
   Status EndOfInput();
@@ -441,6 +451,8 @@ const char* Version();
 
 // Whether `tz` is an offset such as "+08:00", "-05:30" or "Z".
 bool IsValidTz(std::string_view tz);
+// Whether `time` is a time `--until` takes: RFC 3339 or epoch seconds.
+bool IsValidTime(std::string_view time);
 
 // Recency × frequency with monetary value, over the first whole-history sum
 // of a money field the rules keep, `sum(E.f)`: frequency is how many E it
@@ -492,7 +504,9 @@ struct StateSummary {
 
 // A state directory read without its rule set, as `qm state` does: states
 // are decoded against the schema stored with them. Opening writes nothing
-// and may run while no `qm run` holds the directory.
+// and may run while no `qm run` holds the directory. A worker's directory
+// (`qm worker --state DIR`, its partitions in DIR/partition-p) reads as one:
+// customers partition by partition, counts summed.
 class StateDirectory {
  public:
   // Null, with `error`, when `dir` is not a state directory or is damaged.

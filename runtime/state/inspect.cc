@@ -153,8 +153,11 @@ std::string CustomerJson(const Schema& schema, const std::string& id, const Cust
   return Printer{schema, tz_minutes}.Customer(id, state);
 }
 
-std::optional<Error> Summarize(StateReader& reader, Summary& summary) {
-  const Schema& schema = reader.schema();
+std::optional<Error> Summarize(const std::vector<StateReader*>& readers, Summary& summary) {
+  const Schema& schema = readers.front()->schema();
+  const std::string encoded = schema.Encode();
+  for (StateReader* reader : readers)
+    if (reader->schema().Encode() != encoded) return Error::Of<ErrorKind::kPartitionsDifferInRules>();
   summary = Summary{};
   summary.tagged.assign(schema.tags.size(), 0);
   for (size_t f = 0; f < schema.fields.size(); ++f)
@@ -179,23 +182,27 @@ std::optional<Error> Summarize(StateReader& reader, Summary& summary) {
     summary.rfm.emplace();
     summary.rfm->by = schema.aggregates[by].substr(0, schema.aggregates[by].rfind(" : "));
   }
-  std::optional<Error> error = reader.ForEach([&](const std::string&, const CustomerState& s) {
-    if (summary.rfm) {
-      Totals t = s.aggregates[by].Whole();
-      if (t.count > 0 && s.last_event[event] != kNever) rfm.push_back({s.last_event[event], t.count, t.ClampedSum()});
-      else ++summary.rfm->without;
-    }
-    ++summary.customers;
-    summary.merged += static_cast<int64_t>(s.aliases.size());
-    for (size_t t = 0; t < s.tags.size(); ++t) summary.tagged[t] += s.tags[t];
-    for (Summary::Members& m : summary.fields) {
-      const Stored& v = s.profile[m.field];
-      bool known = v.kind == ValueKind::kEnum && v.i >= 0 && static_cast<size_t>(v.i) + 1 < m.counts.size();
-      ++m.counts[known ? v.i : m.counts.size() - 1];
-    }
-    summary.pending_timers += static_cast<int64_t>(s.afters.size());
-    for (int64_t due : s.quiet_due) summary.pending_timers += due != kNever;
-  });
+  std::optional<Error> error;
+  for (StateReader* reader : readers) {
+    if (error) break;
+    error = reader->ForEach([&](const std::string&, const CustomerState& s) {
+      if (summary.rfm) {
+        Totals t = s.aggregates[by].Whole();
+        if (t.count > 0 && s.last_event[event] != kNever) rfm.push_back({s.last_event[event], t.count, t.ClampedSum()});
+        else ++summary.rfm->without;
+      }
+      ++summary.customers;
+      summary.merged += static_cast<int64_t>(s.aliases.size());
+      for (size_t t = 0; t < s.tags.size(); ++t) summary.tagged[t] += s.tags[t];
+      for (Summary::Members& m : summary.fields) {
+        const Stored& v = s.profile[m.field];
+        bool known = v.kind == ValueKind::kEnum && v.i >= 0 && static_cast<size_t>(v.i) + 1 < m.counts.size();
+        ++m.counts[known ? v.i : m.counts.size() - 1];
+      }
+      summary.pending_timers += static_cast<int64_t>(s.afters.size());
+      for (int64_t due : s.quiet_due) summary.pending_timers += due != kNever;
+    });
+  }
   if (summary.rfm) {
     using R = RfmGrid;
     int64_t now = kNever;
@@ -209,7 +216,23 @@ std::optional<Error> Summarize(StateReader& reader, Summary& summary) {
       summary.rfm->cents[r][f] += c.cents;
     }
   }
-  if (reader.checkpoint()) summary.checkpoint = *reader.checkpoint();
+  bool first = true;
+  for (StateReader* reader : readers) {
+    if (!reader->checkpoint()) continue;
+    const Checkpoint& at = *reader->checkpoint();
+    if (first) {
+      summary.checkpoint = at;
+      first = false;
+      continue;
+    }
+    // A worker's partitions number their lines as the published input
+    // does: together they have read up to the furthest.
+    summary.checkpoint.input_lines = std::max(summary.checkpoint.input_lines, at.input_lines);
+    summary.checkpoint.input_bytes += at.input_bytes;
+    summary.checkpoint.actions_bytes += at.actions_bytes;
+    summary.checkpoint.rejects_bytes += at.rejects_bytes;
+    summary.checkpoint.tallies.Add(at.tallies);
+  }
   return error;
 }
 

@@ -45,8 +45,13 @@ struct Summary {
   std::optional<RfmGrid> rfm;
 };
 
-// Counts over every customer; an error for a record that cannot be read.
-std::optional<Error> Summarize(StateReader& reader, Summary& summary);
+// Counts over every customer of `readers`: one state directory, or the
+// partitions of a worker's (docs/scale-out.md), which must have been
+// written by the same rules; their commits' counts and tallies are summed
+// (the input lines: the furthest any partition read, as they number the
+// lines of one published input).
+// An error for a record that cannot be read.
+std::optional<Error> Summarize(const std::vector<StateReader*>& readers, Summary& summary);
 
 }  // namespace qm::state
 

@@ -261,6 +261,36 @@ void CollectChecked(void* user, const char* line, size_t length) {
   static_cast<std::string*>(user)->append(line).append("\n");
 }
 
+// A host whose messages carry their line numbers (`qm worker`): reject
+// lines name them; rules that need every customer together say so.
+TEST(CApi, NumbersLinesAsTheHostSaysAndTellsRulesThatCannotBeSplit) {
+  qm_ruleset* rules = qm_ruleset_from_text("r.qm", "event order { amount: money }\nrule r: when order then push p\n",
+                                           static_cast<size_t>(-1), "en");
+  ASSERT_TRUE(qm_ruleset_ok(rules));
+  EXPECT_EQ(qm_ruleset_why_not_partitioned(rules), nullptr);
+  std::string out;
+  qm_runner* runner = qm_runner_new(rules, "jit", "Z", Collect, Collect, &out, nullptr);
+  ASSERT_NE(runner, nullptr);
+  EXPECT_EQ(qm_runner_feed_numbered(runner, R"({"type":"order","customer":"c","ts":0,"amount":"x"})",
+                                    static_cast<size_t>(-1), "seq-7", 1041),
+            QM_REJECTED);
+  EXPECT_EQ(qm_runner_feed(runner, "nope", 4), QM_REJECTED);
+  EXPECT_EQ(out,
+            "{\"line\":1041,\"customer\":\"c\",\"reason\":\"wrong_type\",\"field\":\"amount\"}\n"
+            "{\"line\":1042,\"reason\":\"invalid_json\"}\n");
+  qm_runner_free(runner);
+  qm_ruleset_free(rules);
+
+  qm_ruleset* merged = qm_ruleset_from_text(
+      "r.qm", "event order { phone: text }\nidentity phone\nrule r: when order then push p\n", static_cast<size_t>(-1), "en");
+  ASSERT_TRUE(qm_ruleset_ok(merged));
+  char* why = qm_ruleset_why_not_partitioned(merged);
+  ASSERT_NE(why, nullptr);
+  EXPECT_STREQ(why, "identity merges need every customer in one place");
+  qm_free_string(why);
+  qm_ruleset_free(merged);
+}
+
 TEST(CApi, HoldsLateEventsAndSaysItsVersion) {
   EXPECT_STREQ(qm_version(), qianmian::Version());
   qm_ruleset* rules =

@@ -98,6 +98,23 @@ struct StoredMessage {
   std::string subject, data, id, line;  // id: Nats-Msg-Id; line: Qm-Line
 };
 
+// How many messages stream `stream` holds; 0 when there is no such stream.
+inline uint64_t StreamCount(const std::string& url, const std::string& stream) {
+  natsConnection* nc = nullptr;
+  jsCtx* js = nullptr;
+  if (natsConnection_ConnectTo(&nc, url.c_str()) != NATS_OK) return 0;
+  natsConnection_JetStream(&js, nc, nullptr);
+  uint64_t count = 0;
+  jsStreamInfo* info = nullptr;
+  if (js_GetStreamInfo(&info, js, stream.c_str(), nullptr, nullptr) == NATS_OK) {
+    count = info->State.Msgs;
+    jsStreamInfo_Destroy(info);
+  }
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  return count;
+}
+
 // Every message of stream `stream` on the server at `url`, in order
 // (a pull consumer made and removed for the reading). Empty if there is no
 // such stream.
