@@ -308,12 +308,25 @@ class PartitionRun {
     return Error::Of<ErrorKind::kOther>({status});
   }
 
+  // Whether the lease is held, waiting while it cannot be renewed (the
+  // server away) up to --patience; an error once it is lost.
+  std::optional<Error> HoldLease() {
+    const Clock::time_point start = Clock::now();
+    while (!lease_->Held()) {
+      if (std::optional<Error> lost = lease_->Keep()) return lost;
+      if (Clock::now() - start >= std::chrono::milliseconds(o_.patience_ms))
+        return Error::Of<ErrorKind::kLeaseLost>({owner_});
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return std::nullopt;
+  }
+
   // Every output confirmed, the lease still held: then the state, the
   // sequence and the last output in one write; then the acknowledgement.
   std::optional<Error> Commit() {
     if (fed_ == committed_) return std::nullopt;
     if (std::optional<Error> failed = publisher_->Finish()) return failed;
-    if (!lease_->Held()) return Error::Of<ErrorKind::kLeaseLost>({owner_});
+    if (std::optional<Error> lost = HoldLease()) return lost;
     qianmian::Runner::Committed done = runner_->Commit(std::to_string(fed_) + " " + last_out_.Text());
     if (!done.status.ok()) return Error::Of<ErrorKind::kOther>({done.status.error});
     committed_ = fed_;
@@ -329,8 +342,8 @@ class PartitionRun {
   // rejects, each marked with the header Qm-Kind. Those the output stream
   // already holds (a step run again after a restart) are not sent again.
   bool Deliver(const qianmian::Batch& batch) {
-    if (!lease_->Held()) {
-      delivery_error_ = Error::Of<ErrorKind::kLeaseLost>({owner_});
+    if (std::optional<Error> lost = HoldLease()) {
+      delivery_error_ = lost;
       return false;
     }
     int64_t actions = 0, rejects = 0, already = 0;
