@@ -26,6 +26,9 @@ written() { grep '"state":"drained"' "$1" | sed 's/.*"actions":\([0-9]*\),"rejec
   awk '{a += $1 + $2} END {print a + 0}'; }
 
 lines=$(wc -l < "$stream")
+# The heartbeat: every partition's timers fire up to the last event's time,
+# as one run fires them by its last event (docs/scale-out.md, "Timers").
+until=$(sed -n 's/^{"ts":\([0-9]*\),.*/\1/p' "$stream" | sort -n | tail -n 1)
 mem=() dur=() pub=() one=() two=()
 expected=""
 for i in $(seq "$rounds"); do
@@ -34,7 +37,7 @@ for i in $(seq "$rounds"); do
   rm -rf "$nats/run-state"
   dur+=("$(wall "$qm" run "$rules" --events "$stream" --out "$work/nats-run.jsonl" --rejects "$work/nats-run.rej" \
     --state "$nats/run-state")")
-  pub+=("$(wall "$qm" publish "$rules" --events "$stream" --nats "$url" --stream "EV$i" --partitions 8)")
+  pub+=("$(wall "$qm" publish "$rules" --events "$stream" --nats "$url" --stream "EV$i" --partitions 8 --until "$until")")
   rm -rf "$nats/one"
   start=$(date +%s.%N)
   "$qm" worker "$rules" --nats "$url" --stream "EV$i" --out-stream "ONE$i" --state "$nats/one" --drain \

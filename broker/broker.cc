@@ -267,7 +267,6 @@ struct Publisher::Impl {
   int64_t ack_wait_ms, patience_ms;
 
   std::mutex mutex;
-  std::condition_variable changed;
   std::deque<natsMsg*> failed;        // owned: not confirmed in time, or not sent
   bool recover = false;               // a failure since the last recovery
   std::optional<Error> refused;       // the first refusal
@@ -353,7 +352,6 @@ struct Publisher::Impl {
       failed.push_back(msg);
       recover = true;
     }
-    changed.notify_all();
   }
 
   bool Connected() const { return natsConnection_Status(connection.nc) == NATS_CONN_STATUS_CONNECTED; }

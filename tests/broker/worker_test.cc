@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -241,20 +242,29 @@ class WorkerTest : public ::testing::Test {
   size_t expected_count_ = 0;
 };
 
-TEST_F(WorkerTest, TwoWorkersKilledAtRandomAndStartedAgainWriteEachCustomersLinesOnce) {
-  ByCustomer expected = PublishAndRunOnce(Events(200000, 20000));
-  ASSERT_GE(expected.size(), 19000u);
-  ASSERT_GE(expected_count_, 200000u);
+// A number from the environment (a longer run by hand), else `fallback`.
+int FromEnvironment(const char* name, int fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && std::atoi(value) > 0 ? std::atoi(value) : fallback;
+}
 
-  // Each worker is killed three times at a random moment and started
-  // again; then it runs until its partitions are drained.
+TEST_F(WorkerTest, TwoWorkersKilledAtRandomAndStartedAgainWriteEachCustomersLinesOnce) {
+  // QM_WORKER_EVENTS=1000000 QM_WORKER_KILLS=10 for a longer run.
+  const int events = FromEnvironment("QM_WORKER_EVENTS", 200000);
+  const int kills_each = FromEnvironment("QM_WORKER_KILLS", 3);
+  ByCustomer expected = PublishAndRunOnce(Events(events, events / 10));
+  ASSERT_GE(expected.size(), static_cast<size_t>(events / 10 * 95 / 100));
+  ASSERT_GE(expected_count_, static_cast<size_t>(events));
+
+  // Each worker is killed at a random moment and started again, three
+  // times; then it runs until its partitions are drained.
   const unsigned seed = static_cast<unsigned>(std::random_device{}());
   std::printf("kill moments from seed %u\n", seed);
   std::atomic<int> kills{0};
   auto run = [&](const std::string& partitions, const std::string& state, unsigned salt) {
     std::mt19937 random(seed + salt);
     const std::filesystem::path err = dir_ / (state + ".err");
-    for (int round = 0; round < 3; ++round) {
+    for (int round = 0; round < kills_each; ++round) {
       Worker worker(WorkerArgs(partitions, state, {"--drain"}), err);
       std::this_thread::sleep_for(std::chrono::milliseconds(100 + random() % 900));
       if (worker.Kill9()) ++kills;
@@ -266,7 +276,7 @@ TEST_F(WorkerTest, TwoWorkersKilledAtRandomAndStartedAgainWriteEachCustomersLine
   a.join();
   b.join();
   std::printf("%d workers killed mid-run\n", kills.load());
-  EXPECT_GE(kills.load(), 5) << "workers ended before they were killed: the test proves less than it should";
+  EXPECT_GE(kills.load(), 2 * kills_each - 1) << "workers ended before they were killed: the test proves less than it should";
   ExpectSameLines(ReadOutput(), expected);
 
   // `qm state` reads a worker's directory as one: its partitions together.
@@ -340,12 +350,18 @@ std::string CommittedPosition(const std::filesystem::path& state) {
 TEST_F(WorkerTest, AWorkerWhoseLeaseRanOutCommitsNothingMore) {
   ByCustomer expected = PublishAndRunOnce(Events(200000, 20000));
   // The old owner is paused mid-run (a long GC pause, a frozen VM) past its lease.
-  Worker old_owner(WorkerArgs("0", "old", {"--lease", "2s", "--batch", "100"}), dir_ / "old.err");
+  // It is paused once it has committed and while it still runs.
+  Worker old_owner(WorkerArgs("0", "old", {"--lease", "2s", "--batch", "100", "--format", "json"}), dir_ / "old.err");
   auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (old_owner.err().find("partition 0 running") == std::string::npos && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
-  std::this_thread::sleep_for(300ms);
+  auto committed_once = [&] {
+    const std::string err = old_owner.err();
+    const size_t at = err.rfind("\"state\":\"running\",\"consumed\":");
+    return at != std::string::npos && err.find("\"committed\":", at) != std::string::npos &&
+           err[err.find("\"committed\":", at) + 12] != '0';
+  };
+  while (!committed_once() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
   old_owner.Signal(SIGSTOP);
+  ASSERT_TRUE(committed_once()) << old_owner.err();
   // What it had committed when it stopped: a copy of its directory then.
   const std::filesystem::path at_stop = dir_ / "old_at_stop";
   std::filesystem::copy(dir_ / "old" / "partition-0", at_stop, std::filesystem::copy_options::recursive);
