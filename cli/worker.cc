@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -191,7 +192,8 @@ class PartitionRun {
   }
 
   void Say(const Error& e) {
-    std::fprintf(stderr, "qm worker: %s\n", Error::Of<ErrorKind::kPartitionFailed>({std::to_string(partition_), e.Message(l_)}).Message(l_).c_str());
+    const Error said = Error::Of<ErrorKind::kPartitionFailed>({std::to_string(partition_), e.Message(l_)});
+    std::fprintf(stderr, "qm worker: %s\n", said.Message(l_).c_str());
   }
 
   std::optional<Error> Loop() {
@@ -417,10 +419,13 @@ void Report(const std::vector<std::unique_ptr<PartitionRun>>& runs, const std::v
                    partitions[i], p.state.c_str(), p.consumed, p.committed, p.lag, p.events, p.actions, p.rejects,
                    p.already_published, p.commits, rate, seconds);
     } else if (l == Lang::kZh) {
+      const std::map<std::string, const char*> kStates = {
+          {"starting", "启动中"}, {"running", "运行中"}, {"drained", "已处理完"}, {"stopped", "已停止"}, {"failed", "失败"}};
       std::fprintf(stderr,
                    "qm worker：分区 %d %s：已处理到序号 %" PRIu64 "（积压 %" PRIu64 "），已提交到 %" PRIu64 "；%" PRId64
                    " 个事件（每秒 %.0f），%" PRId64 " 个动作，%" PRId64 " 行拒收\n",
-                   partitions[i], p.state.c_str(), p.consumed, p.lag, p.committed, p.events, rate, p.actions, p.rejects);
+                   partitions[i], kStates.at(p.state), p.consumed, p.lag, p.committed, p.events, rate, p.actions,
+                   p.rejects);
     } else {
       std::fprintf(stderr,
                    "qm worker: partition %d %s: through sequence %" PRIu64 " (lag %" PRIu64 "), committed %" PRIu64

@@ -257,22 +257,23 @@ TEST_F(WorkerTest, TwoWorkersKilledAtRandomAndStartedAgainWriteEachCustomersLine
   ASSERT_GE(expected_count_, static_cast<size_t>(events));
 
   // Each worker is killed at a random moment and started again, three
-  // times; then it runs until its partitions are drained.
+  // times; then it runs until its partitions are drained. One runs the
+  // JIT, the other the interpreter: the same output either way.
   const unsigned seed = static_cast<unsigned>(std::random_device{}());
   std::printf("kill moments from seed %u\n", seed);
   std::atomic<int> kills{0};
-  auto run = [&](const std::string& partitions, const std::string& state, unsigned salt) {
+  auto run = [&](const std::string& partitions, const std::string& state, unsigned salt, const char* engine) {
     std::mt19937 random(seed + salt);
     const std::filesystem::path err = dir_ / (state + ".err");
     for (int round = 0; round < kills_each; ++round) {
-      Worker worker(WorkerArgs(partitions, state, {"--drain"}), err);
+      Worker worker(WorkerArgs(partitions, state, {"--drain", "--engine", engine}), err);
       std::this_thread::sleep_for(std::chrono::milliseconds(100 + random() % 900));
       if (worker.Kill9()) ++kills;
     }
-    Worker last(WorkerArgs(partitions, state, {"--drain"}), err);
+    Worker last(WorkerArgs(partitions, state, {"--drain", "--engine", engine}), err);
     EXPECT_EQ(last.Wait(300s), 0) << last.err();
   };
-  std::thread a(run, "0-3", "a", 1), b(run, "4-7", "b", 2);
+  std::thread a(run, "0-3", "a", 1, "jit"), b(run, "4-7", "b", 2, "interp");
   a.join();
   b.join();
   std::printf("%d workers killed mid-run\n", kills.load());
