@@ -170,16 +170,17 @@ class WorkerTest : public ::testing::Test {
   }
 
   // Publishes the events with a heartbeat at kUntil, and returns what one
-  // `qm run --until` writes for them, by customer.
-  ByCustomer PublishAndRunOnce(const std::string& events) {
+  // `qm run --until` (with `run_options`) writes for them, by customer.
+  ByCustomer PublishAndRunOnce(const std::string& events, std::vector<std::string> run_options = {}) {
     Write(dir_ / "events.jsonl", events);
     Exit published = RunQm({"publish", (dir_ / "rules.qm").string(), "--events", (dir_ / "events.jsonl").string(),
                             "--nats", server_->url(), "--stream", "EV", "--partitions", std::to_string(kPartitions),
                             "--until", kUntil});
     EXPECT_EQ(published.code, 0) << published.err;
-    Exit run = RunQm({"run", (dir_ / "rules.qm").string(), "--events", (dir_ / "events.jsonl").string(), "--out",
-                      (dir_ / "expected.jsonl").string(), "--rejects", (dir_ / "expected_rejects.jsonl").string(),
-                      "--until", kUntil});
+    run_options.insert(run_options.begin(), {"run", (dir_ / "rules.qm").string(), "--events",
+                                             (dir_ / "events.jsonl").string(), "--out", (dir_ / "expected.jsonl").string(),
+                                             "--rejects", (dir_ / "expected_rejects.jsonl").string(), "--until", kUntil});
+    Exit run = RunQm(run_options);
     EXPECT_EQ(run.code, 0) << run.err;
     ByCustomer expected;
     for (const char* file : {"expected.jsonl", "expected_rejects.jsonl"})
@@ -294,6 +295,23 @@ TEST_F(WorkerTest, TwoWorkersKilledAtRandomAndStartedAgainWriteEachCustomersLine
     customers += std::stoll(json.substr(json.find("\"customers\":") + 12));
   }
   EXPECT_EQ(customers, with_actions);
+}
+
+// D9 in a worker: the lines --lateness holds are part of each partition's
+// commit, so a worker killed while it holds some continues exactly; the
+// heartbeat releases them as the end of one run does.
+TEST_F(WorkerTest, LinesHeldForLatenessSurviveAKill) {
+  ByCustomer expected = PublishAndRunOnce(Events(60000, 6000), {"--lateness", "6h"});
+  {
+    Worker worker(WorkerArgs("all", "w", {"--drain", "--lateness", "6h", "--batch", "200"}), dir_ / "w.err");
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (OutputCount() < expected_count_ / 3 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(10ms);
+    EXPECT_TRUE(worker.Kill9()) << "it ended before it was killed";
+  }
+  Worker again(WorkerArgs("all", "w", {"--drain", "--lateness", "6h"}), dir_ / "w.err");
+  ASSERT_EQ(again.Wait(120s), 0) << again.err();
+  ExpectSameLines(ReadOutput(), expected);
 }
 
 TEST_F(WorkerTest, AServerRestartedMidRunLosesAndDoublesNothing) {
