@@ -602,10 +602,11 @@ struct Consumer::Impl {
 
   bool Connected() const { return natsConnection_Status(connection.nc) == NATS_CONN_STATUS_CONNECTED; }
 
-  // The stream's last sequence, or 0 when it cannot be read now.
-  uint64_t StreamLast() {
+  // The stream's last sequence (0: it never held a message); nullopt when
+  // it cannot be read now.
+  std::optional<uint64_t> StreamLast() {
     jsStreamInfo* info = nullptr;
-    if (js_GetStreamInfo(&info, connection.js, stream.c_str(), nullptr, nullptr) != NATS_OK) return 0;
+    if (js_GetStreamInfo(&info, connection.js, stream.c_str(), nullptr, nullptr) != NATS_OK) return std::nullopt;
     uint64_t last_seq = info->State.LastSeq;
     jsStreamInfo_Destroy(info);
     return last_seq;
@@ -644,9 +645,9 @@ std::optional<Error> Consumer::Fetch(int batch, int64_t wait_ms, Fetched& out) {
   if (s == NATS_TIMEOUT && c.batch.Count == 0) {
     // Nothing came: either nothing is there, or what is there was sent
     // before and lost, and waits behind the acknowledgement wait.
-    uint64_t stream_last = c.StreamLast();
-    if (stream_last != 0 && stream_last <= c.last) out.idle = true;
-    else if (stream_last > c.last && !c.fresh) return c.Position(c.last + 1);
+    std::optional<uint64_t> stream_last = c.StreamLast();
+    if (stream_last && *stream_last <= c.last) out.idle = true;
+    else if (stream_last && !c.fresh) return c.Position(c.last + 1);
     return std::nullopt;
   }
   if (s != NATS_OK && c.batch.Count == 0) {
@@ -664,10 +665,9 @@ std::optional<Error> Consumer::Fetch(int batch, int64_t wait_ms, Fetched& out) {
     jsMsgMetaData_Destroy(meta);
     if (seq <= c.last) continue;  // sent again: already returned
     if (seq != c.last + 1) {
-      if (!c.fresh) {  // a gap: what is missing may come later, behind: start again after the last
-        out.messages.clear();
-        return c.Position(c.last + 1);
-      }
+      // A gap: what is missing may come later, behind. The messages before
+      // it are returned; the consumer starts again after them.
+      if (!c.fresh) return c.Position(c.last + 1);
       out.skipped += seq - (c.last + 1);  // a new consumer starts at the first message still there
     }
     c.fresh = false;
@@ -719,18 +719,17 @@ struct Lease::Impl {
     return {std::strtoll(std::string(value.substr(0, space)).c_str(), nullptr, 10), std::string(value.substr(space + 1))};
   }
 
-  // Writes a new expiry over `over` (the revision read); true when the
-  // bucket took it.
-  bool Write(uint64_t over, int64_t expires_ms) {
+  // Writes a new expiry over `over` (the revision read; 0: none).
+  natsStatus Write(uint64_t over, int64_t expires_ms) {
     const std::string value = Value(expires_ms);
     Clock::time_point sent = Clock::now();
     uint64_t written = 0;
     natsStatus s = over == 0 ? kvStore_CreateString(&written, kv, key.c_str(), value.c_str())
                              : kvStore_UpdateString(&written, kv, key.c_str(), value.c_str(), over);
-    if (s != NATS_OK) return false;
+    if (s != NATS_OK) return s;
     revision = written;
     renewed = sent;
-    return true;
+    return NATS_OK;
   }
 };
 
@@ -770,7 +769,8 @@ std::unique_ptr<Lease> Lease::Take(Connection& connection, const std::string& st
       error = Error::Of<ErrorKind::kNatsBucket>({bucket, Text(s)});
       return nullptr;
     }
-    if (impl->Write(over, Impl::WallMs() + ttl_ms)) return std::unique_ptr<Lease>(new Lease(std::move(impl)));
+    s = impl->Write(over, Impl::WallMs() + ttl_ms);
+    if (s == NATS_OK) return std::unique_ptr<Lease>(new Lease(std::move(impl)));
   }
   error = Error::Of<ErrorKind::kNatsBucket>({bucket, Text(s)});
   return nullptr;
@@ -781,7 +781,7 @@ std::optional<Error> Lease::Keep() {
   if (l.lost) return Error::Of<ErrorKind::kLeaseLost>({l.owner});
   if (Clock::now() - l.renewed < std::chrono::milliseconds(l.ttl_ms / 3)) return std::nullopt;
   const Clock::time_point sent = Clock::now();
-  if (l.Write(l.revision, Impl::WallMs() + l.ttl_ms)) return std::nullopt;
+  if (l.Write(l.revision, Impl::WallMs() + l.ttl_ms) == NATS_OK) return std::nullopt;
   // Not written: the connection is away (renew later), or the key moved
   // on: to another owner, or to this one when the bucket stored the write
   // but its answer was lost.

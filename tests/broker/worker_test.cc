@@ -441,6 +441,17 @@ TEST_F(WorkerTest, MessagesNotFromPublishArePassedOverWithANote) {
   EXPECT_NE(lines[lines.size() - 2].find(R"("to":"口红")"), std::string::npos) << lines[lines.size() - 2];
 }
 
+// Partitions that never held a message are drained at once.
+TEST_F(WorkerTest, EmptyPartitionsAreDrained) {
+  Write(dir_ / "events.jsonl", R"({"type":"visit","customer":"c1","ts":1717171200,"page":"首页"})" "\n");
+  Exit published = RunQm({"publish", (dir_ / "rules.qm").string(), "--events", (dir_ / "events.jsonl").string(),
+                          "--nats", server_->url(), "--stream", "EV", "--partitions", std::to_string(kPartitions)});
+  ASSERT_EQ(published.code, 0) << published.err;
+  Worker worker(WorkerArgs("all", "w", {"--drain"}), dir_ / "w.err");
+  ASSERT_EQ(worker.Wait(60s), 0) << worker.err();
+  EXPECT_EQ(OutputCount(), 1u);
+}
+
 TEST_F(WorkerTest, UsageErrorsExitTwo) {
   PublishAndRunOnce(R"({"type":"visit","customer":"c1","ts":1717171200,"page":"首页"})" "\n");
   const std::string rules = (dir_ / "rules.qm").string();
