@@ -441,6 +441,46 @@ TEST_F(WorkerTest, MessagesNotFromPublishArePassedOverWithANote) {
   EXPECT_NE(lines[lines.size() - 2].find(R"("to":"口红")"), std::string::npos) << lines[lines.size() - 2];
 }
 
+// A message the stream no longer holds (removed by its limits, or by hand)
+// is reported and jumped over; the messages before it in the same fetch
+// are run, not dropped. The output is that of one run without its line.
+TEST_F(WorkerTest, AMessageRemovedFromTheStreamIsReportedAndTheRestIsRun) {
+  const std::string events = Events(3000, 300);
+  PublishAndRunOnce(events);
+  natsConnection* nc = nullptr;
+  jsCtx* js = nullptr;
+  ASSERT_EQ(natsConnection_ConnectTo(&nc, server_->url().c_str()), NATS_OK);
+  ASSERT_EQ(natsConnection_JetStream(&js, nc, nullptr), NATS_OK);
+  natsMsg* removed = nullptr;
+  ASSERT_EQ(js_GetMsg(&removed, js, "EV_0", 50, nullptr, nullptr), NATS_OK);
+  const char* line = nullptr;
+  ASSERT_EQ(natsMsgHeader_Get(removed, "Qm-Line", &line), NATS_OK);
+  const size_t removed_line = std::stoul(line);
+  natsMsg_Destroy(removed);
+  ASSERT_EQ(js_DeleteMsg(js, "EV_0", 50, nullptr, nullptr), NATS_OK);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+
+  std::vector<std::string> lines = Lines(events);
+  lines.erase(lines.begin() + static_cast<std::ptrdiff_t>(removed_line - 1));
+  std::string without;
+  for (const std::string& l : lines) without += l + "\n";
+  Write(dir_ / "without.jsonl", without);
+  Exit run = RunQm({"run", (dir_ / "rules.qm").string(), "--events", (dir_ / "without.jsonl").string(), "--out",
+                    (dir_ / "without_out.jsonl").string(), "--rejects", "/dev/null", "--until", kUntil});
+  ASSERT_EQ(run.code, 0) << run.err;
+  ByCustomer expected;
+  for (const std::string& l : Lines(Read(dir_ / "without_out.jsonl"))) expected[KeyOf(l)].push_back(l);
+
+  Worker worker(WorkerArgs("all", "w", {"--drain"}), dir_ / "w.err");
+  ASSERT_EQ(worker.Wait(120s), 0) << worker.err();
+  EXPECT_NE(worker.err().find("partition 0: 1 message(s) before sequence 51 are no longer in `EV_0`"), std::string::npos)
+      << worker.err();
+  ByCustomer got = ReadOutput();
+  for (auto it = got.begin(); it != got.end();) it = it->first.ends_with(" rejects") ? got.erase(it) : std::next(it);
+  ExpectSameLines(got, expected);
+}
+
 // Partitions that never held a message are drained at once.
 TEST_F(WorkerTest, EmptyPartitionsAreDrained) {
   Write(dir_ / "events.jsonl", R"({"type":"visit","customer":"c1","ts":1717171200,"page":"首页"})" "\n");
