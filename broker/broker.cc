@@ -602,15 +602,6 @@ struct Consumer::Impl {
 
   bool Connected() const { return natsConnection_Status(connection.nc) == NATS_CONN_STATUS_CONNECTED; }
 
-  // The stream's last sequence (0: it never held a message); nullopt when
-  // it cannot be read now.
-  std::optional<uint64_t> StreamLast() {
-    jsStreamInfo* info = nullptr;
-    if (js_GetStreamInfo(&info, connection.js, stream.c_str(), nullptr, nullptr) != NATS_OK) return std::nullopt;
-    uint64_t last_seq = info->State.LastSeq;
-    jsStreamInfo_Destroy(info);
-    return last_seq;
-  }
 };
 
 Consumer::Consumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -643,11 +634,17 @@ std::optional<Error> Consumer::Fetch(int batch, int64_t wait_ms, Fetched& out) {
   jsErrCode code = static_cast<jsErrCode>(0);
   natsStatus s = natsSubscription_Fetch(&c.batch, c.sub, batch, wait_ms, &code);
   if (s == NATS_TIMEOUT && c.batch.Count == 0) {
-    // Nothing came: either nothing is there, or what is there was sent
-    // before and lost, and waits behind the acknowledgement wait.
-    std::optional<uint64_t> stream_last = c.StreamLast();
-    if (stream_last && *stream_last <= c.last) out.idle = true;
-    else if (stream_last && !c.fresh) return c.Position(c.last + 1);
+    // Nothing came: either nothing is left to send, or the consumer sent
+    // messages that were lost (a server restarted, even one created just
+    // before) and would send them again only after its acknowledgement
+    // wait: then it is created again after the last message returned.
+    jsConsumerInfo* info = nullptr;
+    if (js_GetConsumerInfo(&info, c.connection.js, c.stream.c_str(), kDurable, nullptr, &code) != NATS_OK)
+      return c.Connected() ? c.Position(c.last + 1) : std::nullopt;
+    const uint64_t delivered = info->Delivered.Stream, pending = info->NumPending;
+    jsConsumerInfo_Destroy(info);
+    if (delivered > c.last) return c.Position(c.last + 1);
+    out.idle = pending == 0;
     return std::nullopt;
   }
   if (s != NATS_OK && c.batch.Count == 0) {

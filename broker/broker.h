@@ -98,7 +98,7 @@ class Consumer {
 
   struct Fetched {
     std::vector<Message> messages;  // valid until the next Fetch
-    // Nothing came and the stream holds nothing after the last message returned.
+    // Nothing came, and the consumer has nothing after the last message returned.
     bool idle = false;
     uint64_t skipped = 0;  // sequences the stream no longer holds (its limits removed them), jumped over
   };
